@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# kvmtrace-bpf: per-VM CPU, guest/hypervisor time and exits from KVM hosts, with eBPF.
+
+OUTPUT ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+CFLAGS ?= -g -O2
+WARNINGS := -Wall -Wextra -Werror
+CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\"
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ivmlinux/$(ARCH) -Ibpf
+
+# BPF objects of the product and of the BPF logic tests; each gets a skeleton in $(OUTPUT).
+BPF_PROGS := $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c))
+BPF_TEST_PROGS := $(patsubst tests/bpf/%.bpf.c,%,$(wildcard tests/bpf/*.bpf.c))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS) $(BPF_TEST_PROGS))
+
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/*.c))
+# Everything but main(): linked into the tool and into every unit test.
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
+
+.PHONY: all test unit bench install uninstall clean demo deps
+.DELETE_ON_ERROR:
+# Keep BPF objects between the skeletons and the benchmark that loads them.
+.SECONDARY:
+
+all: $(OUTPUT)/kvmtrace-bpf
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	@mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/%.bpf.o: tests/bpf/%.bpf.c | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/kvmtrace-bpf: $(USER_OBJS)
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(OUTPUT)/tests $(SKELS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+unit: $(UNIT_TESTS) $(BPF_TESTS)
+
+# Unit tests, BPF logic tests (BPF_PROG_TEST_RUN) and end-to-end tests with real QEMU guests.
+test: all unit
+	tests/run.sh $(OUTPUT)
+
+bench: all
+	scripts/bench.sh $(OUTPUT)
+
+demo: all
+	tests/vm/demo.sh $(OUTPUT)
+
+deps:
+	scripts/install-deps.sh
+
+install: all
+	install -D -m 0755 $(OUTPUT)/kvmtrace-bpf $(DESTDIR)$(PREFIX)/sbin/kvmtrace-bpf
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/kvmtrace-bpf
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hooks of kvmtrace-bpf. Each entry point only extracts the event's time and IDs and calls the
+ * accounting helper of kvmtrace.bpf.h. The scheduler hooks come as tp_btf programs with raw_tp
+ * twins for kernels without tp_btf; the loader autoloads one set.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmtrace.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Kernel 5.14 renamed task_struct.state to __state. */
+struct task_struct___pre_5_14 {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* A task still TASK_RUNNING at sched_switch was preempted: it waits for a CPU from now on. */
+static __always_inline bool kt_task_runnable_btf(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return t->__state == KT_TASK_RUNNING;
+	return ((struct task_struct___pre_5_14 *)t)->state == KT_TASK_RUNNING;
+}
+
+static __always_inline bool kt_task_runnable_core(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state) == KT_TASK_RUNNING;
+	return BPF_CORE_READ((struct task_struct___pre_5_14 *)t, state) == KT_TASK_RUNNING;
+}
+
+static __always_inline bool kt_group_dead(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, signal, live.counter) == 0;
+}
+
+static __always_inline void kt_exec(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	char comm[TASK_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	kt_on_exec(bpf_ktime_get_ns(), (__u32)id, id >> 32, comm);
+}
+
+/* tp_btf: BTF-typed task pointers, read with plain loads. */
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	kt_on_switch(bpf_ktime_get_ns(), prev->pid, prev->tgid, kt_task_runnable_btf(prev),
+		     next->pid, next->tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(kt_sched_wakeup, struct task_struct *p)
+{
+	kt_on_wakeup(bpf_ktime_get_ns(), p->pid, p->tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(kt_sched_wakeup_new, struct task_struct *p)
+{
+	kt_on_wakeup(bpf_ktime_get_ns(), p->pid, p->tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(kt_sched_process_exit, struct task_struct *p)
+{
+	kt_on_exit(bpf_ktime_get_ns(), p->pid, p->tgid, kt_group_dead(p));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(kt_sched_process_exec)
+{
+	kt_exec();
+	return 0;
+}
+
+/* raw_tp twins: untyped pointers, read with CO-RE probe reads. */
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	kt_on_switch(bpf_ktime_get_ns(), BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
+		     kt_task_runnable_core(prev), BPF_CORE_READ(next, pid), BPF_CORE_READ(next, tgid));
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(kt_sched_wakeup_raw, struct task_struct *p)
+{
+	kt_on_wakeup(bpf_ktime_get_ns(), BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(kt_sched_wakeup_new_raw, struct task_struct *p)
+{
+	kt_on_wakeup(bpf_ktime_get_ns(), BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(kt_sched_process_exit_raw, struct task_struct *p)
+{
+	kt_on_exit(bpf_ktime_get_ns(), BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid),
+		   kt_group_dead(p));
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(kt_sched_process_exec_raw)
+{
+	kt_exec();
+	return 0;
+}
+
+/*
+ * KVM: classic tracepoints, because the exit reason is only in the trace record (the tp_btf
+ * arguments carry it no longer since Linux 5.7), and the record's layout is the same on kernels
+ * whose TP_PROTO changed. The loader disables these when kvm is absent.
+ */
+
+SEC("tracepoint/kvm/kvm_entry")
+int kt_kvm_entry(struct trace_event_raw_kvm_entry *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	kt_on_kvm_entry(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->vcpu_id);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_exit")
+int kt_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	kt_on_kvm_exit(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->isa, ctx->exit_reason);
+	return 0;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN) to track a process found by its scan or given with -p. */
+SEC("syscall")
+int kt_add_vm(struct kt_add_vm_args *args)
+{
+	struct kt_vm *vm = kt_track_vm(args->tgid, bpf_ktime_get_ns(), KT_VM_BY_USER);
+
+	args->birth_ns = vm ? vm->birth_ns : 0;
+	return vm ? 0 : 1;
+}

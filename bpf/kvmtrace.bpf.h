@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps and accounting logic of kvmtrace-bpf. The real hooks (kvmtrace.bpf.c) and the BPF logic
+ * tests (tests/bpf/) call these same __always_inline helpers with the event's time and IDs, so
+ * the tests drive exactly the code that runs in production.
+ *
+ * Hot path: every handler first tests the tgid in the "tracked" bitmap (an array lookup the
+ * verifier inlines); only events of tracked VMs touch the hash maps.
+ */
+#ifndef KVMTRACE_BPF_H
+#define KVMTRACE_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmtrace.h"
+
+#define KT_E2BIG		7	/* errno of a full map (no errno.h for BPF) */
+#define KT_TASK_RUNNING		0
+
+#define KT_PID_MAX_LIMIT	(4 * 1024 * 1024)	/* the kernel's PID_MAX_LIMIT on 64-bit */
+#define KT_BITMAP_WORDS		(KT_PID_MAX_LIMIT / 64)
+
+/* One bit per tgid: is this process a tracked VM? 512 KiB covers every possible PID. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_BITMAP_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct kt_vm);
+} vms SEC(".maps");
+
+/* VMs whose process ended, kept until user space has written their last row. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_DEAD_VMS);
+	__type(key, struct kt_vm_key);
+	__type(value, struct kt_vm);
+} dead_vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct kt_thread);
+} threads SEC(".maps");
+
+/* Per-CPU: vCPUs of one VM exit on many CPUs at once; no atomics, user space sums. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KT_MAX_EXIT_KEYS);
+	__type(key, struct kt_exit_key);
+	__type(value, struct kt_exit_stat);
+} exit_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KT_NR_DROPS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Track any process that enters guest mode or execs a VMM binary; false with -p. */
+const volatile bool discover = true;
+
+static __always_inline void kt_count_drop(enum kt_drop what)
+{
+	__u32 key = what;
+	__u64 *slot = bpf_map_lookup_elem(&drops, &key);
+
+	if (slot)
+		(*slot)++;
+}
+
+static __always_inline bool kt_is_tracked(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked, &word);
+
+	return bits && (*bits & (1ULL << (tgid % 64)));
+}
+
+static __always_inline void kt_set_tracked(__u32 tgid, bool on)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked, &word);
+	__u64 bit = 1ULL << (tgid % 64);
+
+	if (!bits)
+		return;
+	/* Atomic: neighbouring tgids share a word and change on other CPUs. */
+	if (on)
+		__sync_fetch_and_or(bits, bit);
+	else
+		__sync_fetch_and_and(bits, ~bit);
+}
+
+/* Starts tracking tgid (or adds a reason to an existing entry). */
+static __always_inline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how)
+{
+	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+	struct kt_vm fresh = {};
+
+	if (vm) {
+		vm->flags |= how;
+		return vm;
+	}
+	fresh.birth_ns = now;
+	fresh.flags = how;
+	fresh.tgid = tgid;
+	/* NOEXIST: another CPU may have won the race; then we use its entry. */
+	if (bpf_map_update_elem(&vms, &tgid, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
+		kt_count_drop(KT_DROP_VM_FULL);
+		return NULL;
+	}
+	kt_set_tracked(tgid, true);
+	return bpf_map_lookup_elem(&vms, &tgid);
+}
+
+/* The thread's entry, created on first sight; a stale entry of a reused tid is reset. */
+static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm)
+{
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct kt_thread fresh = {};
+
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns)
+		return t;
+	fresh.tgid = tgid;
+	fresh.vm_birth_ns = vm->birth_ns;
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
+		kt_count_drop(KT_DROP_THREAD_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* The entry of a thread of a tracked VM, or NULL when tgid is not tracked. */
+static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid)
+{
+	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+
+	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+}
+
+static __always_inline void kt_switch_out(__u64 now, __u32 tid, __u32 tgid, bool runnable)
+{
+	struct kt_thread *t = kt_tracked_thread(tid, tgid);
+
+	if (!t)
+		return;
+	/* oncpu_since is 0 when the slice began before we attached: count nothing, invent nothing. */
+	if (t->oncpu_since)
+		t->sum.on_cpu_ns += now - t->oncpu_since;
+	t->oncpu_since = 0;
+	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
+	if (t->guest_since) {
+		t->guest_since = 0;
+		kt_count_drop(KT_DROP_OPEN_GUEST);
+	}
+	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
+	t->runnable_since = runnable ? now : 0;
+}
+
+static __always_inline void kt_switch_in(__u64 now, __u32 tid, __u32 tgid)
+{
+	struct kt_thread *t = kt_tracked_thread(tid, tgid);
+
+	if (!t)
+		return;
+	if (t->runnable_since)
+		t->sum.run_delay_ns += now - t->runnable_since;
+	t->runnable_since = 0;
+	t->oncpu_since = now;
+}
+
+/* sched_switch: prev leaves the CPU (still runnable if preempted), next gets it. */
+static __always_inline void kt_on_switch(__u64 now, __u32 prev_tid, __u32 prev_tgid,
+					 bool prev_runnable, __u32 next_tid, __u32 next_tgid)
+{
+	if (kt_is_tracked(prev_tgid))
+		kt_switch_out(now, prev_tid, prev_tgid, prev_runnable);
+	if (kt_is_tracked(next_tgid))
+		kt_switch_in(now, next_tid, next_tgid);
+}
+
+/* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU. */
+static __always_inline void kt_on_wakeup(__u64 now, __u32 tid, __u32 tgid)
+{
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(tgid))
+		return;
+	t = kt_tracked_thread(tid, tgid);
+	/* A thread woken while still on its CPU is not waiting; switch-out settles its state. */
+	if (t && !t->runnable_since && !t->oncpu_since)
+		t->runnable_since = now;
+}
+
+/* A kvm event of a process we do not track yet makes it a VM, whatever its VMM. */
+static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __u32 tgid)
+{
+	struct kt_vm *vm;
+
+	if (kt_is_tracked(tgid))
+		vm = bpf_map_lookup_elem(&vms, &tgid);
+	else if (discover)
+		vm = kt_track_vm(tgid, now, KT_VM_BY_KVM);
+	else
+		return NULL;
+	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+}
+
+static __always_inline void kt_charge_exit(struct kt_thread *t, __u64 count, __u64 handling_ns)
+{
+	struct kt_exit_key key = {
+		.tgid = t->tgid,
+		.isa = t->isa,
+		.reason = t->exit_reason,
+		.vm_birth_ns = t->vm_birth_ns,
+	};
+	struct kt_exit_stat *stat = bpf_map_lookup_elem(&exit_stats, &key);
+	struct kt_exit_stat fresh = { .count = count, .handling_ns = handling_ns };
+
+	if (stat) {
+		stat->count += count;
+		stat->handling_ns += handling_ns;
+	} else if (bpf_map_update_elem(&exit_stats, &key, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
+		kt_count_drop(KT_DROP_EXIT_FULL);
+	}
+}
+
+/* kvm_entry: the vCPU thread enters guest mode; the pending exit's handling ends here. */
+static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id)
+{
+	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
+	__u64 handling;
+
+	if (!t)
+		return;
+	t->flags |= KT_THREAD_VCPU;
+	t->vcpu_id = vcpu_id;
+	if (t->exit_since) {
+		handling = now - t->exit_since;
+		t->sum.exit_handling_ns += handling;
+		kt_charge_exit(t, 0, handling);
+		t->exit_since = 0;
+	}
+	t->guest_since = now;
+}
+
+/* kvm_exit: guest mode ends; an exit seen without its entry (we attached mid-guest) adds no time. */
+static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
+					   __u32 reason)
+{
+	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
+
+	if (!t)
+		return;
+	t->flags |= KT_THREAD_VCPU;
+	if (t->guest_since)
+		t->sum.guest_ns += now - t->guest_since;
+	t->guest_since = 0;
+	t->sum.exits++;
+	t->exit_since = now;
+	t->isa = isa;
+	t->exit_reason = reason;
+	kt_charge_exit(t, 1, 0);
+}
+
+static __always_inline void kt_fold_totals(struct kt_totals *into, const struct kt_totals *from)
+{
+	/* Threads of one VM exit on several CPUs at once. */
+	__sync_fetch_and_add(&into->on_cpu_ns, from->on_cpu_ns);
+	__sync_fetch_and_add(&into->guest_ns, from->guest_ns);
+	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
+	__sync_fetch_and_add(&into->exits, from->exits);
+	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
+}
+
+/* The VM's process is gone: park its record for its last row and free its tgid. */
+static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = vm->birth_ns };
+
+	vm->death_ns = now;
+	if (bpf_map_update_elem(&dead_vms, &key, vm, BPF_ANY))
+		kt_count_drop(KT_DROP_DEAD_FULL);
+	bpf_map_delete_elem(&vms, &tgid);
+	kt_set_tracked(tgid, false);
+}
+
+/*
+ * sched_process_exit: the thread's totals move to its VM's "exited" sum; when it was the last
+ * thread (group_dead), the VM is retired so a process that reuses the PID starts afresh.
+ */
+static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, bool group_dead)
+{
+	struct kt_thread *t;
+	struct kt_vm *vm;
+
+	if (!kt_is_tracked(tgid))
+		return;
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	if (!vm)
+		return;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
+		/* It is on its CPU now; what runs after this point is too short to matter. */
+		if (t->oncpu_since)
+			t->sum.on_cpu_ns += now - t->oncpu_since;
+		if (t->guest_since)
+			kt_count_drop(KT_DROP_OPEN_GUEST);
+		kt_fold_totals(&vm->exited, &t->sum);
+		bpf_map_delete_elem(&threads, &tid);
+	}
+	if (group_dead)
+		kt_retire_vm(now, tgid, vm);
+}
+
+static __always_inline bool kt_comm_has_prefix(const char *comm, const char *prefix, bool exact)
+{
+	int i;
+
+	for (i = 0; i < TASK_COMM_LEN; i++) {
+		if (!prefix[i])
+			return !exact || !comm[i];
+		if (comm[i] != prefix[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool kt_comm_is_vmm(const char *comm)
+{
+	const char prefixes[][TASK_COMM_LEN] = KT_VMM_COMM_PREFIXES;
+	const char exact[][TASK_COMM_LEN] = KT_VMM_COMM_EXACT;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (kt_comm_has_prefix(comm, prefixes[i], false))
+			return true;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (kt_comm_has_prefix(comm, exact[i], true))
+			return true;
+	return false;
+}
+
+/*
+ * sched_process_exec: a tracked process that execs another program is no longer that VM
+ * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
+ * one, tracked from its first instruction.
+ */
+static __always_inline void kt_on_exec(__u64 now, __u32 tid, __u32 tgid, const char *comm)
+{
+	if (kt_is_tracked(tgid)) {
+		/* Retires the VM, as if its last thread had exited. */
+		kt_on_exit(now, tid, tgid, true);
+	}
+	if (discover && kt_comm_is_vmm(comm))
+		kt_track_vm(tgid, now, KT_VM_BY_NAME);
+}
+
+#endif /* KVMTRACE_BPF_H */

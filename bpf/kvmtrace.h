@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Structures shared by the BPF programs (kvmtrace.bpf.c) and the user-space loader.
+ * All counters are cumulative since a VM started being tracked; user space turns them into
+ * per-interval deltas, so a late or missed drain never loses time.
+ */
+#ifndef KVMTRACE_H
+#define KVMTRACE_H
+
+#define KT_MAX_VMS		1024
+#define KT_MAX_THREADS		32768
+#define KT_MAX_EXIT_KEYS	16384
+#define KT_MAX_DEAD_VMS		1024
+
+/* Process names (comm, at most 15 characters) that mark a VMM even before it enters guest mode. */
+#define KT_VMM_COMM_PREFIXES	{ "qemu-system-", "qemu-kvm", "firecracker", "cloud-hyperviso", \
+				  "crosvm" }
+/* Names that must match exactly: "kvm" as a prefix would also match kernel threads. */
+#define KT_VMM_COMM_EXACT	{ "kvm" }
+
+/* How a process came to be tracked (struct kt_vm.flags). */
+enum kt_vm_flags {
+	KT_VM_BY_KVM	= 1 << 0,	/* one of its threads ran kvm_entry */
+	KT_VM_BY_NAME	= 1 << 1,	/* exec'd a VMM binary while we watched */
+	KT_VM_BY_USER	= 1 << 2,	/* added by user space (startup scan or -p) */
+};
+
+/* Per-thread flags (struct kt_thread.flags). */
+enum kt_thread_flags {
+	KT_THREAD_VCPU	= 1 << 0,	/* has entered guest mode: a vCPU thread */
+};
+
+/* Drop and anomaly counters, one slot each in the per-CPU "drops" array. */
+enum kt_drop {
+	KT_DROP_VM_FULL,	/* vms map full: a VM was not tracked */
+	KT_DROP_THREAD_FULL,	/* threads map full: a thread's time was not counted */
+	KT_DROP_EXIT_FULL,	/* exit_stats map full: an exit reason was not counted */
+	KT_DROP_DEAD_FULL,	/* dead_vms map full: a VM's last row was lost */
+	KT_DROP_OPEN_GUEST,	/* thread exited with an unclosed guest interval: not counted */
+	KT_NR_DROPS,
+};
+
+/* Time and events accumulated for one thread, or folded from a VM's exited threads. */
+struct kt_totals {
+	__u64 on_cpu_ns;	/* time on a CPU, from sched_switch */
+	__u64 guest_ns;		/* time in guest mode, kvm_entry -> kvm_exit */
+	__u64 run_delay_ns;	/* time runnable but waiting for a CPU */
+	__u64 exits;		/* VM exits */
+	__u64 exit_handling_ns;	/* kvm_exit -> next kvm_entry */
+};
+
+/*
+ * One tracked VMM process. The incarnation stamp (birth_ns) tells two processes that reused
+ * one PID apart: user space sees a new stamp and starts a new VM.
+ */
+struct kt_vm {
+	__u64 birth_ns;		/* bpf_ktime_get_ns() when tracking began */
+	__u64 death_ns;		/* when the last thread exited (dead_vms only) */
+	__u32 flags;		/* enum kt_vm_flags */
+	__u32 tgid;
+	struct kt_totals exited; /* totals of the VM's threads that have exited */
+};
+
+/* Key of the dead_vms map: a VM that has exited and awaits its last row. */
+struct kt_vm_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 birth_ns;
+};
+
+/* One thread of a tracked VM. Timestamps are CLOCK_MONOTONIC ns; 0 means "not in that state". */
+struct kt_thread {
+	__u32 tgid;
+	__u32 flags;		/* enum kt_thread_flags */
+	__u64 vm_birth_ns;	/* incarnation of the VM this thread belongs to */
+	__u64 oncpu_since;	/* on a CPU since; 0 if off CPU or not known */
+	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting */
+	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
+	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
+	__u32 exit_reason;	/* reason of the exit that awaits its next entry */
+	__u32 isa;		/* 1 = VMX, 2 = SVM */
+	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU */
+	__u32 pad;
+	struct kt_totals sum;
+};
+
+/* Exits per reason for one VM incarnation (per-CPU values, summed by user space). */
+struct kt_exit_key {
+	__u32 tgid;
+	__u32 isa;
+	__u32 reason;
+	__u32 pad;
+	__u64 vm_birth_ns;
+};
+
+struct kt_exit_stat {
+	__u64 count;
+	__u64 handling_ns;
+};
+
+/* Context of the kt_add_vm syscall program. */
+struct kt_add_vm_args {
+	__u32 tgid;
+	__u32 pad;
+	__u64 birth_ns;		/* out: the VM's incarnation stamp, 0 if it could not be tracked */
+};
+
+#endif /* KVMTRACE_H */

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test entry points for BPF_PROG_TEST_RUN: each takes an event's time and IDs as raw_tp
+ * arguments and calls the same accounting helper as the real hook in bpf/kvmtrace.bpf.c.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "kvmtrace.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("raw_tp")
+int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_runnable,
+	     __u64 next_tid, __u64 next_tgid)
+{
+	kt_on_switch(now, prev_tid, prev_tgid, prev_runnable, next_tid, next_tgid);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_wakeup, __u64 now, __u64 tid, __u64 tgid)
+{
+	kt_on_wakeup(now, tid, tgid);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_kvm_entry, __u64 now, __u64 tid, __u64 tgid, __u64 vcpu_id)
+{
+	kt_on_kvm_entry(now, tid, tgid, vcpu_id);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_kvm_exit, __u64 now, __u64 tid, __u64 tgid, __u64 isa, __u64 reason)
+{
+	kt_on_kvm_exit(now, tid, tgid, isa, reason);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_exit, __u64 now, __u64 tid, __u64 tgid, __u64 group_dead)
+{
+	kt_on_exit(now, tid, tgid, group_dead);
+	return 0;
+}
+
+/* The new comm arrives as two u64 arguments (16 bytes). */
+SEC("raw_tp")
+int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 comm_lo, __u64 comm_hi)
+{
+	__u64 comm[2] = { comm_lo, comm_hi };
+
+	kt_on_exec(now, tid, tgid, (const char *)comm);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_add_vm, __u64 now, __u64 tgid)
+{
+	return kt_track_vm(tgid, now, KT_VM_BY_USER) ? 0 : 1;
+}

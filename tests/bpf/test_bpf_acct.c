@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF logic tests: synthetic sequences of scheduler and KVM events, fed on chosen CPUs with
+ * BPF_PROG_TEST_RUN to the test programs, which call the production helpers. Every expected
+ * figure is exact: the helpers take their timestamps from the events.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kvmtrace.h"
+#include "acct_test.skel.h"
+
+#define VM	1000	/* tgid of the VM under test */
+#define VCPU0	1001
+#define VCPU1	1002
+#define IOTHR	1003
+#define OTHER	2000	/* an untracked process */
+
+static int nr_cpus;
+
+static void run_on(struct bpf_program *prog, int cpu, const __u64 *args, size_t nr)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nr * sizeof(__u64),
+		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+}
+
+#define EVENT(skel, prog, cpu, ...)                                                 \
+	do {                                                                       \
+		const __u64 args_[] = { __VA_ARGS__ };                              \
+		run_on((skel)->progs.prog, (cpu) % nr_cpus, args_,                 \
+		       sizeof(args_) / sizeof(args_[0]));                          \
+	} while (0)
+
+static int setup_discover(void **state)
+{
+	struct acct_test *skel = acct_test__open();
+
+	if (!skel)
+		return -1;
+	if (acct_test__load(skel)) {
+		acct_test__destroy(skel);
+		return -1;
+	}
+	*state = skel;
+	return 0;
+}
+
+static int setup_no_discover(void **state)
+{
+	struct acct_test *skel = acct_test__open();
+
+	if (!skel)
+		return -1;
+	skel->rodata->discover = false;
+	if (acct_test__load(skel)) {
+		acct_test__destroy(skel);
+		return -1;
+	}
+	*state = skel;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	acct_test__destroy(*state);
+	return 0;
+}
+
+static struct kt_thread thread_of(struct acct_test *skel, __u32 tid)
+{
+	struct kt_thread t;
+
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
+					      sizeof(t), 0), 0);
+	return t;
+}
+
+static bool thread_exists(struct acct_test *skel, __u32 tid)
+{
+	struct kt_thread t;
+
+	return bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) == 0;
+}
+
+static bool vm_of(struct acct_test *skel, __u32 tgid, struct kt_vm *vm)
+{
+	return bpf_map__lookup_elem(skel->maps.vms, &tgid, sizeof(tgid), vm, sizeof(*vm), 0) == 0;
+}
+
+static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u64 birth,
+					__u32 isa, __u32 reason)
+{
+	struct kt_exit_key key = { .tgid = tgid, .isa = isa, .reason = reason,
+				   .vm_birth_ns = birth };
+	struct kt_exit_stat per_cpu[nr_cpus], sum = {};
+	int i;
+
+	if (bpf_map__lookup_elem(skel->maps.exit_stats, &key, sizeof(key), per_cpu,
+				 sizeof(per_cpu), 0))
+		return sum;
+	for (i = 0; i < nr_cpus; i++) {
+		sum.count += per_cpu[i].count;
+		sum.handling_ns += per_cpu[i].handling_ns;
+	}
+	return sum;
+}
+
+static __u64 drop_count(struct acct_test *skel, enum kt_drop what)
+{
+	__u32 key = what;
+	__u64 per_cpu[nr_cpus], sum = 0;
+	int i;
+
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.drops, &key, sizeof(key), per_cpu,
+					      sizeof(per_cpu), 0), 0);
+	for (i = 0; i < nr_cpus; i++)
+		sum += per_cpu[i];
+	return sum;
+}
+
+static void track(struct acct_test *skel, __u64 now, __u32 tgid)
+{
+	EVENT(skel, t_add_vm, 0, now, tgid);
+}
+
+/* On-CPU time and run delay of a thread that sleeps, wakes, is preempted and runs again. */
+static void test_oncpu_and_run_delay(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_wakeup, 1, 100, VCPU0, VM);		/* waits from 100 */
+	EVENT(skel, t_switch, 0, 130, OTHER, OTHER, 0, VCPU0, VM); /* runs: delay 30 */
+	EVENT(skel, t_switch, 0, 630, VCPU0, VM, 1, OTHER, OTHER); /* preempted: 500 on CPU */
+	EVENT(skel, t_switch, 0, 700, OTHER, OTHER, 0, VCPU0, VM); /* delay 70 */
+	EVENT(skel, t_wakeup, 1, 750, VCPU0, VM);		/* woken while running: no wait */
+	EVENT(skel, t_switch, 0, 900, VCPU0, VM, 0, OTHER, OTHER); /* sleeps: 200 on CPU */
+	EVENT(skel, t_wakeup, 1, 1000, VCPU0, VM);
+	EVENT(skel, t_switch, 1, 1040, OTHER, OTHER, 0, VCPU0, VM); /* delay 40 */
+
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.on_cpu_ns, 700);
+	assert_int_equal(t.sum.run_delay_ns, 140);
+	assert_int_equal(t.oncpu_since, 1040);
+	assert_int_equal(t.tgid, VM);
+	/* The untracked process got no entry at all. */
+	assert_false(thread_exists(skel, OTHER));
+}
+
+/* Attached in the middle of everything: no time before the first event we saw is counted. */
+static void test_start_mid_slice_and_mid_guest(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+	struct kt_vm vm;
+
+	track(skel, 10, VM);
+	/* VCPU0 was on its CPU and in guest mode before we attached. */
+	EVENT(skel, t_kvm_exit, 0, 500, VCPU0, VM, 1, 48);	/* no entry seen: no guest time */
+	EVENT(skel, t_kvm_entry, 0, 520, VCPU0, VM, 0);		/* handling 20 */
+	EVENT(skel, t_kvm_exit, 0, 820, VCPU0, VM, 1, 30);	/* guest 300 */
+	EVENT(skel, t_switch, 0, 900, VCPU0, VM, 1, OTHER, OTHER); /* slice start unknown */
+	/* A thread that was waiting for a CPU when we attached: its wait is unknown too. */
+	EVENT(skel, t_switch, 1, 950, OTHER, OTHER, 0, IOTHR, VM);
+
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.on_cpu_ns, 0);
+	assert_int_equal(t.sum.guest_ns, 300);
+	assert_int_equal(t.sum.exits, 2);
+	assert_int_equal(t.sum.exit_handling_ns, 20);
+	assert_int_equal(t.runnable_since, 900);
+	assert_true(t.flags & KT_THREAD_VCPU);
+	t = thread_of(skel, IOTHR);
+	assert_int_equal(t.sum.run_delay_ns, 0);
+	assert_int_equal(t.oncpu_since, 950);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(exit_stat_of(skel, VM, vm.birth_ns, 1, 48).count, 1);
+	assert_int_equal(exit_stat_of(skel, VM, vm.birth_ns, 1, 48).handling_ns, 20);
+	assert_int_equal(exit_stat_of(skel, VM, vm.birth_ns, 1, 30).count, 1);
+	assert_int_equal(exit_stat_of(skel, VM, vm.birth_ns, 1, 30).handling_ns, 0);
+}
+
+/* A vCPU exits on CPU 0, migrates, and re-enters on CPU 1; its figures follow the thread. */
+static void test_vcpu_migrates(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_exit_stat io;
+	struct kt_thread t;
+	struct kt_vm vm;
+
+	/* kvm_entry discovers the VM: no tracking call. */
+	EVENT(skel, t_switch, 0, 900, OTHER, OTHER, 0, VCPU1, VM);	/* not tracked yet */
+	EVENT(skel, t_kvm_entry, 0, 1000, VCPU1, VM, 1);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.birth_ns, 1000);
+	assert_int_equal(vm.flags, KT_VM_BY_KVM);
+	EVENT(skel, t_kvm_exit, 0, 1600, VCPU1, VM, 1, 30);		/* guest 600 */
+	EVENT(skel, t_kvm_entry, 0, 1700, VCPU1, VM, 1);		/* handling 100 */
+	EVENT(skel, t_kvm_exit, 0, 2000, VCPU1, VM, 1, 30);		/* guest 300 */
+	EVENT(skel, t_switch, 0, 2100, VCPU1, VM, 1, OTHER, OTHER);	/* slice start unknown */
+	EVENT(skel, t_switch, 1, 2500, OTHER, OTHER, 0, VCPU1, VM);	/* delay 400 */
+	EVENT(skel, t_kvm_entry, 1, 2600, VCPU1, VM, 1);		/* handling 600 */
+	EVENT(skel, t_kvm_exit, 1, 3000, VCPU1, VM, 1, 12);		/* guest 400, HLT */
+	EVENT(skel, t_kvm_entry, 1, 3050, VCPU1, VM, 1);		/* handling 50 */
+	EVENT(skel, t_kvm_exit, 1, 3150, VCPU1, VM, 1, 12);		/* guest 100 */
+	EVENT(skel, t_switch, 1, 3200, VCPU1, VM, 0, OTHER, OTHER);	/* 700 on CPU */
+
+	t = thread_of(skel, VCPU1);
+	assert_int_equal(t.sum.guest_ns, 1400);
+	assert_int_equal(t.sum.exits, 4);
+	assert_int_equal(t.sum.exit_handling_ns, 750);
+	assert_int_equal(t.sum.on_cpu_ns, 700);
+	assert_int_equal(t.sum.run_delay_ns, 400);
+	assert_int_equal(t.vcpu_id, 1);
+	assert_int_equal(t.exit_since, 3150);
+	io = exit_stat_of(skel, VM, 1000, 1, 30);
+	assert_int_equal(io.count, 2);
+	assert_int_equal(io.handling_ns, 700);	/* 100 on CPU 0, 600 ending on CPU 1 */
+	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).count, 2);
+	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
+}
+
+/* A thread that exits while marked in guest mode: the open interval is dropped and counted. */
+static void test_thread_exits_in_guest(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_switch, 0, 100, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 0, 200, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 500, VCPU0, VM, 1, 1);		/* guest 300 */
+	EVENT(skel, t_kvm_entry, 0, 550, VCPU0, VM, 0);		/* handling 50 */
+	EVENT(skel, t_exit, 0, 900, VCPU0, VM, 0);			/* on CPU 800 */
+
+	assert_false(thread_exists(skel, VCPU0));
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.exited.on_cpu_ns, 800);
+	assert_int_equal(vm.exited.guest_ns, 300);
+	assert_int_equal(vm.exited.exits, 1);
+	assert_int_equal(vm.exited.exit_handling_ns, 50);
+	assert_int_equal(drop_count(skel, KT_DROP_OPEN_GUEST), 1);
+}
+
+/* The VM's process ends and a new process gets its PID: two VMs, never mixed. */
+static void test_pid_reuse(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_key key = { .tgid = VM, .birth_ns = 10 };
+	struct kt_vm dead, vm;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_switch, 0, 100, OTHER, OTHER, 0, VM, VM);
+	EVENT(skel, t_switch, 0, 400, VM, VM, 0, OTHER, OTHER);		/* 300 */
+	EVENT(skel, t_switch, 1, 450, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_exit, 1, 650, VCPU0, VM, 0);				/* 200 */
+	EVENT(skel, t_switch, 0, 700, OTHER, OTHER, 0, VM, VM);
+	EVENT(skel, t_exit, 0, 750, VM, VM, 1);				/* 50, last */
+
+	assert_false(vm_of(skel, VM, &vm));
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
+					      sizeof(dead), 0), 0);
+	assert_int_equal(dead.exited.on_cpu_ns, 550);
+	assert_int_equal(dead.death_ns, 750);
+
+	/* Events of the old PID are ignored until the new process is a VM in its own right. */
+	EVENT(skel, t_switch, 0, 800, OTHER, OTHER, 0, VM, VM);
+	assert_false(thread_exists(skel, VM));
+	EVENT(skel, t_kvm_entry, 0, 1000, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 1100, VCPU0, VM, 2, 0x78);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.birth_ns, 1000);
+	assert_int_equal(vm.exited.on_cpu_ns, 0);
+	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 100);
+	assert_int_equal(thread_of(skel, VCPU0).vm_birth_ns, 1000);
+	assert_int_equal(exit_stat_of(skel, VM, 1000, 2, 0x78).count, 1);
+	/* The dead incarnation is untouched. */
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
+					      sizeof(dead), 0), 0);
+	assert_int_equal(dead.exited.on_cpu_ns, 550);
+}
+
+static void exec_as(struct acct_test *skel, __u64 now, __u32 tgid, const char *name)
+{
+	__u64 comm[2] = {};
+
+	memcpy(comm, name, strnlen(name, sizeof(comm) - 1));
+	EVENT(skel, t_exec, 0, now, tgid, tgid, comm[0], comm[1]);
+}
+
+/* exec of a VMM binary starts tracking; exec of anything else by a VM retires it. */
+static void test_exec_discovery(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm;
+
+	exec_as(skel, 100, 3001, "qemu-system-x86");
+	exec_as(skel, 100, 3002, "kvm");
+	exec_as(skel, 100, 3003, "kvm-pit/3001");
+	exec_as(skel, 100, 3004, "bash");
+	exec_as(skel, 100, 3005, "firecracker");
+	assert_true(vm_of(skel, 3001, &vm));
+	assert_int_equal(vm.flags, KT_VM_BY_NAME);
+	assert_true(vm_of(skel, 3002, &vm));
+	assert_false(vm_of(skel, 3003, &vm));
+	assert_false(vm_of(skel, 3004, &vm));
+	assert_true(vm_of(skel, 3005, &vm));
+
+	exec_as(skel, 200, 3001, "sh");
+	assert_false(vm_of(skel, 3001, &vm));
+	exec_as(skel, 300, 3002, "qemu-kvm");	/* re-exec of a VMM: a new incarnation */
+	assert_true(vm_of(skel, 3002, &vm));
+	assert_int_equal(vm.birth_ns, 300);
+}
+
+/* With -p, only the given processes are traced: kvm events and execs discover nothing. */
+static void test_no_discovery(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm;
+
+	EVENT(skel, t_kvm_entry, 0, 100, VCPU0, VM, 0);
+	exec_as(skel, 100, 3001, "qemu-system-x86");
+	assert_false(vm_of(skel, VM, &vm));
+	assert_false(vm_of(skel, 3001, &vm));
+	assert_false(thread_exists(skel, VCPU0));
+	track(skel, 150, VM);
+	EVENT(skel, t_kvm_entry, 0, 200, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 260, VCPU0, VM, 1, 1);
+	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 60);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_oncpu_and_run_delay, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_start_mid_slice_and_mid_guest, setup_discover,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vcpu_migrates, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_exits_in_guest, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_pid_reuse, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_no_discovery, setup_no_discover, teardown),
+	};
+
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0)
+		return 1;
+	return cmocka_run_group_tests_name("bpf_acct", tests, NULL, NULL);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line parsing: turns argv into options, or a one-line usage error. */
+#ifndef KT_CLI_H
+#define KT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CLI_MAX_PIDS 64
+
+struct cli_opts {
+	double interval_s;	/* -i: seconds between rows, > 0 (default 1) */
+	long count;		/* -c: number of intervals, 0 = unlimited */
+	double duration_s;	/* -d: seconds to run, 0 = unlimited */
+	const char *outdir;	/* -o: output folder (default "logs") */
+	int pids[CLI_MAX_PIDS];	/* -p: trace only these processes */
+	int nr_pids;
+	bool quiet;		/* -q: no live table */
+	bool verbose;		/* -v: libbpf debug output */
+};
+
+enum cli_status {
+	CLI_RUN,	/* options parsed: run the tracer */
+	CLI_DONE,	/* -h or --version printed: exit 0 */
+	CLI_USAGE,	/* bad usage, message printed: exit 2 */
+};
+
+/* Parses argv into *opts (which it first fills with defaults). Help and version go to out,
+ * errors (one line, starting "kvmtrace-bpf: ") to err. */
+enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err);
+
+#endif /* KT_CLI_H */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * CSV sink: one file per VM (<safe name>.csv) in the output folder, plus <safe name>.vcpu.csv
+ * and <safe name>.exits.csv, each with a header row. RFC 4180 quoting. Files are appended to
+ * across runs, only ever in whole rows, and never opened through a symlink.
+ */
+#ifndef KT_CSV_H
+#define KT_CSV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "record.h"
+
+/* Header rows, in column order (later issues only append columns). */
+extern const char CSV_VM_HEADER[];
+extern const char CSV_VCPU_HEADER[];
+extern const char CSV_EXITS_HEADER[];
+
+/*
+ * Writes a file-name-safe form of a VM name into out (size len, at least 16): characters other
+ * than [A-Za-z0-9_.+-] become '_', a leading '.' becomes '_', and when anything was changed a
+ * '-' and 8 hex digits of a hash of the original name are appended, so distinct names stay
+ * distinct. An empty name becomes "vm". Never contains '/' and is never "." or "..".
+ * Returns 0, or -1 if len is too small.
+ */
+int csv_safe_name(const char *name, char *out, size_t len);
+
+/* Writes one field with RFC 4180 quoting (quoted when it holds , " CR or LF). */
+void csv_field(FILE *f, const char *s);
+
+/* Formats the rows of one record (no file I/O), for tests and for the sink. */
+void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_record *r);
+void csv_format_vcpu_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
+			 const struct vcpu_record *v);
+void csv_format_exit_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
+			 const struct exit_record *e);
+
+struct csv_sink;
+
+/* Opens the sink on an existing folder (dirfd kept, O_DIRECTORY). NULL with errno on failure. */
+struct csv_sink *csv_sink_open(const char *dir);
+
+/*
+ * Appends the record's rows to its VM's files, creating them (0640, O_NOFOLLOW) with a header
+ * when new or empty. A file whose header differs from ours is renamed aside
+ * (<name>.csv.<epoch>) so no written data is lost. Returns 0, or -1 with errno set.
+ */
+int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const struct vm_record *r);
+
+/* Flushes every open file (after each interval). Returns 0, or -1 if a write failed. */
+int csv_sink_flush(struct csv_sink *s);
+
+/* Closes the files of a VM that ended (after its final row). */
+void csv_sink_forget(struct csv_sink *s, const char *vm);
+
+void csv_sink_close(struct csv_sink *s);
+
+#endif /* KT_CSV_H */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one per-VM record built once per interval from the drained maps. Every sink (CSV files,
+ * live table, later Prometheus) formats this record and never recomputes a figure.
+ */
+#ifndef KT_RECORD_H
+#define KT_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KT_NAME_MAX	256
+#define KT_UUID_LEN	37
+#define KT_REASON_MAX	48
+#define KT_THREAD_NAME	16
+
+/* When an interval ended and how long it was. */
+struct interval_info {
+	char timestamp[32];	/* ISO 8601 UTC with ms, e.g. 2026-11-22T16:47:36.123Z */
+	double epoch_s;		/* the same instant as Unix time, s */
+	double interval_s;	/* measured length of the interval, s */
+};
+
+/* One vCPU thread's share of the interval. */
+struct vcpu_record {
+	int tid;
+	int vcpu;		/* vCPU index (KVM vcpu_id, or N of QEMU's "CPU N/..."); -1 unknown */
+	char thread[KT_THREAD_NAME];
+	uint64_t cpu_total_ns;
+	uint64_t cpu_guest_ns;	/* valid when the VM's guest_valid is set */
+	uint64_t exits;
+	uint64_t exit_handling_ns;
+	uint64_t run_delay_ns;
+};
+
+/* VM exits of one reason during the interval. */
+struct exit_record {
+	uint32_t isa;		/* 1 = VMX (Intel), 2 = SVM (AMD) */
+	uint32_t reason;
+	char name[KT_REASON_MAX];
+	uint64_t count;
+	uint64_t handling_ns;
+};
+
+struct vm_record {
+	char vm[KT_NAME_MAX];	/* libvirt name, QEMU -name, or comm-PID */
+	char uuid[KT_UUID_LEN];	/* empty when unknown */
+	int pid;
+	int vcpus;		/* -1 when unknown */
+
+	uint64_t cpu_total_ns;
+	uint64_t cpu_guest_ns;
+	uint64_t cpu_hyp_ns;	/* cpu_total_ns - cpu_guest_ns */
+	uint64_t cpu_hyp_user_ns;
+	uint64_t cpu_hyp_kernel_ns;
+	uint64_t exits;
+	uint64_t exit_handling_ns;
+	uint64_t run_delay_ns;
+	char top_exit_reason[KT_REASON_MAX];	/* empty when no exit in the interval */
+
+	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful. */
+	bool guest_valid;
+	/* The VM's process ended during this interval: this is its last row. */
+	bool final;
+
+	size_t nr_vcpus;
+	struct vcpu_record *vcpu;
+	size_t nr_exits;
+	struct exit_record *exit;
+};
+
+#endif /* KT_RECORD_H */
