@@ -14,7 +14,7 @@ VERSION := 0.1.0
 CFLAGS ?= -g -O2
 WARNINGS := -Wall -Wextra -Werror
 CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\"
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lm
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lcap-ng -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Ibpf
 
@@ -67,7 +67,7 @@ unit: $(UNIT_TESTS) $(BPF_TESTS)
 test: all unit
 	tests/run.sh $(OUTPUT)
 
-bench: all
+bench: all bench-tools
 	scripts/bench.sh $(OUTPUT)
 
 demo: all
@@ -86,3 +86,6 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+
+# Benchmarks (make bench) keep their build rules beside their sources.
+-include tests/bench/bench.mk

@@ -7,6 +7,10 @@
 #ifndef KVMTRACE_H
 #define KVMTRACE_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 #define KT_MAX_VMS		1024
 #define KT_MAX_THREADS		32768
 #define KT_MAX_EXIT_KEYS	16384

@@ -61,6 +61,8 @@ struct vm_record {
 
 	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful. */
 	bool guest_valid;
+	/* The kernel gave a user/system split of the VM's time: the cpu_hyp_user/kernel columns. */
+	bool hyp_split_valid;
 	/* The VM's process ended during this interval: this is its last row. */
 	bool final;
 

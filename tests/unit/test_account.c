@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "account.h"
+
+/* A fake host: names, ticks and thread names the tests set. */
+struct fake_host {
+	struct proc_cputime ct;
+	bool gone;
+	const char *thread_names[4];	/* indexed by tid - 101 */
+};
+
+static int fake_vm_name(void *ctx, int pid, char *out, size_t len)
+{
+	struct fake_host *h = ctx;
+
+	if (h->gone)
+		return -1;
+	snprintf(out, len, "%s", pid == 300 ? "twin" : pid == 400 ? "twin" : "alpha");
+	return 0;
+}
+
+static int fake_cputime(void *ctx, int pid, struct proc_cputime *ct)
+{
+	struct fake_host *h = ctx;
+
+	(void)pid;
+	if (h->gone)
+		return -1;
+	*ct = h->ct;
+	return 0;
+}
+
+static int fake_thread_name(void *ctx, int pid, int tid, char *out, size_t len)
+{
+	struct fake_host *h = ctx;
+
+	(void)pid;
+	if (tid < 101 || tid > 104 || !h->thread_names[tid - 101])
+		return -1;
+	snprintf(out, len, "%s", h->thread_names[tid - 101]);
+	return 0;
+}
+
+static struct vm_source fake_source(struct fake_host *h)
+{
+	struct vm_source src = {
+		.vm_name = fake_vm_name,
+		.cputime = fake_cputime,
+		.thread_name = fake_thread_name,
+		.ctx = h,
+	};
+	return src;
+}
+
+static void test_mono_advance(void **state)
+{
+	__u64 reported = 0, total = 0;
+
+	(void)state;
+	total += mono_advance(&reported, 100);
+	assert_int_equal(total, 100);
+	/* A torn read over-reads by 50; the next, lower reading gives 0, and the sum is exact
+	 * again as soon as the true value passes the over-read. */
+	total += mono_advance(&reported, 250);
+	assert_int_equal(mono_advance(&reported, 200), 0);
+	total += mono_advance(&reported, 400);
+	assert_int_equal(total, 400);
+}
+
+static void test_split_by_ticks(void **state)
+{
+	uint64_t user, kernel;
+
+	(void)state;
+	assert_true(split_by_ticks(1000, 3, 1, &user, &kernel));
+	assert_int_equal(user, 750);
+	assert_int_equal(kernel, 250);
+	assert_true(split_by_ticks(1001, 1, 2, &user, &kernel));
+	assert_int_equal(user + kernel, 1001);
+	assert_int_equal(user, 333);
+	/* Hours of ns times many ticks: no overflow. */
+	assert_true(split_by_ticks(36000000000000ull, 5000000, 5000000, &user, &kernel));
+	assert_int_equal(user, 18000000000000ull);
+	assert_false(split_by_ticks(1000, 0, 0, &user, &kernel));
+	assert_int_equal(user + kernel, 0);
+}
+
+/* A snapshot builder: one VM with up to four threads and some exit reasons. */
+struct fixture {
+	struct snap_vm vms[2];
+	struct snap_thread threads[4];
+	struct snap_exit exits[4];
+	struct snapshot snap;
+};
+
+static void fixture_reset(struct fixture *f, uint64_t mono_ns)
+{
+	memset(&f->snap, 0, sizeof(f->snap));
+	f->snap.mono_ns = mono_ns;
+	f->snap.vms = f->vms;
+	f->snap.threads = f->threads;
+	f->snap.exits = f->exits;
+}
+
+static void add_vm(struct fixture *f, uint32_t tgid, uint64_t birth, bool dead,
+		   struct kt_totals exited)
+{
+	struct snap_vm *v = &f->vms[f->snap.nr_vms++];
+
+	memset(v, 0, sizeof(*v));
+	v->dead = dead;
+	v->vm.tgid = tgid;
+	v->vm.birth_ns = birth;
+	v->vm.exited = exited;
+}
+
+static struct kt_thread *add_thread(struct fixture *f, uint32_t tid, uint32_t tgid,
+				    uint64_t birth, struct kt_totals sum)
+{
+	struct snap_thread *t = &f->threads[f->snap.nr_threads++];
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->t.tgid = tgid;
+	t->t.vm_birth_ns = birth;
+	t->t.sum = sum;
+	return &t->t;
+}
+
+static void add_exit(struct fixture *f, uint32_t tgid, uint64_t birth, uint32_t reason,
+		     uint64_t count, uint64_t handling)
+{
+	struct snap_exit *e = &f->exits[f->snap.nr_exits++];
+
+	memset(e, 0, sizeof(*e));
+	e->key.tgid = tgid;
+	e->key.vm_birth_ns = birth;
+	e->key.isa = 1;
+	e->key.reason = reason;
+	e->stat.count = count;
+	e->stat.handling_ns = handling;
+}
+
+static struct kt_totals totals(uint64_t on_cpu, uint64_t guest, uint64_t delay, uint64_t exits,
+			       uint64_t handling)
+{
+	struct kt_totals t = { on_cpu, guest, delay, exits, handling };
+
+	return t;
+}
+
+/* A KVM VM over two intervals: deltas, in-progress slice, guest/hyp split, exits, vCPU rows. */
+static void test_kvm_vm_intervals(void **state)
+{
+	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/KVM" } };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, true);
+	struct fixture f;
+	struct vm_record *r;
+	struct kt_thread *t;
+
+	(void)state;
+	/* Priming drain at start. */
+	fixture_reset(&f, 1000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 102, 100, 5, totals(0, 0, 0, 0, 0));
+	host.ct = (struct proc_cputime){ .utime = 10, .stime = 2, .guest = 6 };
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+
+	/* Interval 1: the vCPU ran 600 ns (400 in guest) and is on its CPU since 1900. */
+	fixture_reset(&f, 2000);
+	add_vm(&f, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
+	t = add_thread(&f, 102, 100, 5, totals(600, 400, 30, 3, 90));
+	t->flags = KT_THREAD_VCPU;
+	t->vcpu_id = 0;
+	t->oncpu_since = 1900;
+	add_thread(&f, 101, 100, 5, totals(200, 0, 10, 0, 0));
+	add_exit(&f, 100, 5, 30, 2, 60);
+	add_exit(&f, 100, 5, 48, 1, 30);
+	host.ct = (struct proc_cputime){ .utime = 16, .stime = 4, .guest = 10 };
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_string_equal(r->vm, "alpha");
+	assert_int_equal(r->pid, 100);
+	assert_true(r->guest_valid);
+	assert_int_equal(r->cpu_total_ns, 50 + 700 + 200);	/* with the 100 ns in progress */
+	assert_int_equal(r->cpu_guest_ns, 400);
+	assert_int_equal(r->cpu_hyp_ns, 550);
+	/* Ticks: user 16-10 minus guest 10-6 = 2, system 2: half and half. */
+	assert_true(r->hyp_split_valid);
+	assert_int_equal(r->cpu_hyp_user_ns, 275);
+	assert_int_equal(r->cpu_hyp_kernel_ns, 275);
+	assert_int_equal(r->exits, 3);
+	assert_int_equal(r->exit_handling_ns, 90);
+	assert_int_equal(r->run_delay_ns, 45);
+	assert_string_equal(r->top_exit_reason, "IO_INSTRUCTION");
+	assert_int_equal(r->vcpus, 1);
+	assert_int_equal(r->nr_vcpus, 1);
+	assert_int_equal(r->vcpu[0].tid, 102);
+	assert_int_equal(r->vcpu[0].vcpu, 0);
+	assert_string_equal(r->vcpu[0].thread, "CPU 0/KVM");
+	assert_int_equal(r->vcpu[0].cpu_total_ns, 700);
+	assert_int_equal(r->nr_exits, 2);
+	assert_false(r->final);
+
+	/* Interval 2: the slice ended at 2100 (600 + 200); one more exit; no tick fell, so the
+	 * split falls back to the process's whole life (user 16-10 = 6 : system 4). */
+	fixture_reset(&f, 3000);
+	add_vm(&f, 100, 5, false, totals(50, 0, 5, 0, 0));
+	t = add_thread(&f, 102, 100, 5, totals(800, 500, 30, 4, 100));
+	t->flags = KT_THREAD_VCPU;
+	add_thread(&f, 101, 100, 5, totals(200, 0, 10, 0, 0));
+	add_exit(&f, 100, 5, 30, 2, 60);
+	add_exit(&f, 100, 5, 48, 2, 40);
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->cpu_total_ns, 100);
+	assert_int_equal(r->cpu_guest_ns, 100);
+	assert_int_equal(r->cpu_hyp_ns, 0);
+	assert_int_equal(r->exits, 1);
+	assert_int_equal(r->exit_handling_ns, 10);
+	assert_string_equal(r->top_exit_reason, "EPT_VIOLATION");
+	assert_int_equal(r->nr_exits, 1);
+	assert_int_equal(r->vcpu[0].cpu_total_ns, 100);
+	account_free(a);
+}
+
+/* Without kvm hooks, or for a TCG guest: guest columns are not valid, hyp is all the time,
+ * and vCPUs come from QEMU's thread names. */
+static void test_tcg_vm(void **state)
+{
+	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/TCG", "CPU 1/TCG" } };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, true);
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	fixture_reset(&f, 1000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 101, 100, 5, totals(100, 0, 0, 0, 0));
+	add_thread(&f, 102, 100, 5, totals(300, 0, 0, 0, 0));
+	add_thread(&f, 103, 100, 5, totals(500, 0, 0, 0, 0));
+	host.ct = (struct proc_cputime){ .utime = 3, .stime = 1 };
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_false(r->guest_valid);
+	assert_int_equal(r->cpu_total_ns, 900);
+	assert_int_equal(r->cpu_guest_ns, 0);
+	assert_int_equal(r->cpu_hyp_ns, 900);
+	assert_int_equal(r->cpu_hyp_user_ns, 675);
+	assert_int_equal(r->cpu_hyp_kernel_ns, 225);
+	assert_int_equal(r->vcpus, 2);
+	assert_int_equal(r->vcpu[0].vcpu + r->vcpu[1].vcpu, 1);
+	assert_string_equal(r->top_exit_reason, "");
+	account_free(a);
+}
+
+/* A VM ends: its last row is final; a new process with its PID starts from zero. */
+static void test_end_and_pid_reuse(void **state)
+{
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, false);
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	fixture_reset(&f, 1000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 101, 100, 5, totals(100, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->cpu_total_ns, 100);
+
+	/* The thread exited (its time moved to the VM), then the VM: one final row. */
+	host.gone = true;
+	fixture_reset(&f, 2000);
+	add_vm(&f, 100, 5, true, totals(160, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_true(r->final);
+	assert_int_equal(r->cpu_total_ns, 60);
+
+	/* Same PID, new incarnation: fresh counters, same name (the old one is gone). */
+	host.gone = false;
+	fixture_reset(&f, 3000);
+	add_vm(&f, 100, 2500, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 101, 100, 2500, totals(40, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_false(r->final);
+	assert_string_equal(r->vm, "alpha");
+	assert_int_equal(r->cpu_total_ns, 40);
+	account_free(a);
+}
+
+/* Two live VMs with one name get distinct names (and so distinct files). */
+static void test_name_collision(void **state)
+{
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, false);
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	fixture_reset(&f, 1000);
+	add_vm(&f, 300, 5, false, totals(0, 0, 0, 0, 0));
+	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	assert_string_equal(r[0].vm, "twin");
+	assert_string_equal(r[1].vm, "twin-400");
+	account_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mono_advance),
+		cmocka_unit_test(test_split_by_ticks),
+		cmocka_unit_test(test_kvm_vm_intervals),
+		cmocka_unit_test(test_tcg_vm),
+		cmocka_unit_test(test_end_and_pid_reuse),
+		cmocka_unit_test(test_name_collision),
+	};
+
+	return cmocka_run_group_tests_name("account", tests, NULL, NULL);
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "discovery.h"
+
+static void test_vmm_comm(void **state)
+{
+	(void)state;
+	assert_true(vmm_comm_matches("qemu-system-x86"));
+	assert_true(vmm_comm_matches("qemu-system-aar"));
+	assert_true(vmm_comm_matches("qemu-kvm"));
+	assert_true(vmm_comm_matches("kvm"));
+	assert_true(vmm_comm_matches("firecracker"));
+	assert_true(vmm_comm_matches("cloud-hyperviso"));
+	assert_true(vmm_comm_matches("crosvm"));
+	assert_false(vmm_comm_matches("kvm-pit/1234"));
+	assert_false(vmm_comm_matches("kvm-nx-lpage-re"));
+	assert_false(vmm_comm_matches("qemu-img"));
+	assert_false(vmm_comm_matches("bash"));
+	assert_false(vmm_comm_matches(""));
+}
+
+/* Builds a NUL-separated command line from a list of arguments. */
+static size_t cmdline(char *buf, size_t len, const char *const *args)
+{
+	size_t n = 0;
+
+	for (; *args; args++) {
+		assert_true(n + strlen(*args) + 1 <= len);
+		memcpy(buf + n, *args, strlen(*args) + 1);
+		n += strlen(*args) + 1;
+	}
+	return n;
+}
+
+static const char *name_of(const char *const *args)
+{
+	static char out[256];
+	char buf[1024];
+	size_t n = cmdline(buf, sizeof(buf), args);
+
+	if (vm_name_from_cmdline(buf, n, out, sizeof(out)))
+		return NULL;
+	return out;
+}
+
+static void test_vm_names(void **state)
+{
+	const char *const libvirt[] = { "/usr/bin/qemu-system-x86_64", "-name",
+					"guest=web 01,debug-threads=on", "-S", NULL };
+	const char *const legacy[] = { "qemu-kvm", "-m", "512", "-name", "db,process=x", NULL };
+	const char *const escaped[] = { "qemu", "-name", "debug-threads=on,guest=a,,b", NULL };
+	const char *const dashdash[] = { "qemu", "--name", "guest=x", NULL };
+	const char *const fc[] = { "firecracker", "--api-sock", "/tmp/s", "--id", "vm-7", NULL };
+	const char *const none[] = { "qemu-system-x86_64", "-m", "64", NULL };
+	const char *const trailing[] = { "qemu-system-x86_64", "-name", NULL };
+	const char *const only_opts[] = { "qemu", "-name", "debug-threads=on", NULL };
+
+	(void)state;
+	assert_string_equal(name_of(libvirt), "web 01");
+	assert_string_equal(name_of(legacy), "db");
+	assert_string_equal(name_of(escaped), "a,b");
+	assert_string_equal(name_of(dashdash), "x");
+	assert_string_equal(name_of(fc), "vm-7");
+	assert_null(name_of(none));
+	assert_null(name_of(trailing));
+	assert_null(name_of(only_opts));
+}
+
+static void test_parse_proc_stat(void **state)
+{
+	/* A comm with spaces and parentheses must not shift the fields. */
+	const char *line = "4242 (CPU 0/KVM) (x)) S 1 4242 4242 0 -1 4194560 1 0 0 0 "
+			   "1500 300 0 0 20 0 4 0 100 1000 10 18446744073709551615 1 1 0 0 0 0 "
+			   "0 0 0 0 0 0 17 1 0 0 0 1200 0 0 0 0 0 0 0 0 0\n";
+	struct proc_cputime ct;
+
+	(void)state;
+	assert_int_equal(parse_proc_stat(line, &ct), 0);
+	assert_int_equal(ct.utime, 1500);
+	assert_int_equal(ct.stime, 300);
+	assert_int_equal(ct.guest, 1200);
+	assert_int_equal(parse_proc_stat("12 (x) S 1 2 3", &ct), -1);
+	assert_int_equal(parse_proc_stat("garbage", &ct), -1);
+}
+
+static void test_vcpu_index(void **state)
+{
+	(void)state;
+	assert_int_equal(vcpu_index_from_thread_name("CPU 0/KVM"), 0);
+	assert_int_equal(vcpu_index_from_thread_name("CPU 13/TCG"), 13);
+	assert_int_equal(vcpu_index_from_thread_name("CPU x/KVM"), -1);
+	assert_int_equal(vcpu_index_from_thread_name("CPU 1"), -1);
+	assert_int_equal(vcpu_index_from_thread_name("qemu-system-x86"), -1);
+	assert_int_equal(vcpu_index_from_thread_name("vhost-4242"), -1);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+/* A fixture /proc with a QEMU, a kernel thread named like kvm and a shell. */
+static void test_scan_and_describe(void **state)
+{
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512], name[256];
+	static const char qemu_cmd[] = "qemu-system-x86_64\0-name\0guest=alpha\0";
+	int pids[8];
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/100", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/100/comm", root);
+	write_file(path, "qemu-system-x86\n", 16);
+	snprintf(path, sizeof(path), "%s/100/cmdline", root);
+	write_file(path, qemu_cmd, sizeof(qemu_cmd) - 1);
+	snprintf(path, sizeof(path), "%s/200", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/200/comm", root);
+	write_file(path, "kvm-pit/100\n", 12);
+	snprintf(path, sizeof(path), "%s/300", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/300/comm", root);
+	write_file(path, "kvm\n", 4);
+	snprintf(path, sizeof(path), "%s/300/cmdline", root);
+	write_file(path, "kvm\0-m\0128\0", 11);
+	snprintf(path, sizeof(path), "%s/self", root);
+	mkdir(path, 0755);
+
+	n = discovery_scan(root, pids, 8);
+	assert_int_equal(n, 2);
+	assert_true((pids[0] == 100 && pids[1] == 300) || (pids[0] == 300 && pids[1] == 100));
+	assert_int_equal(discovery_vm_name(root, 100, name, sizeof(name)), 0);
+	assert_string_equal(name, "alpha");
+	assert_int_equal(discovery_vm_name(root, 300, name, sizeof(name)), 0);
+	assert_string_equal(name, "kvm-300");
+	assert_int_equal(discovery_vm_name(root, 999, name, sizeof(name)), -1);
+
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vmm_comm),
+		cmocka_unit_test(test_vm_names),
+		cmocka_unit_test(test_parse_proc_stat),
+		cmocka_unit_test(test_vcpu_index),
+		cmocka_unit_test(test_scan_and_describe),
+	};
+
+	return cmocka_run_group_tests_name("discovery", tests, NULL, NULL);
+}

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "exit_reasons.h"
+
+struct thread_state {
+	uint32_t tid;
+	struct kt_totals reported;
+	char name[KT_THREAD_NAME];
+};
+
+struct exit_state {
+	uint32_t isa, reason;
+	struct kt_exit_stat reported;
+};
+
+struct vm_state {
+	uint32_t tgid;
+	uint64_t birth_ns;
+	char name[KT_NAME_MAX];
+	struct kt_totals reported;
+	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
+	bool guest_seen;
+	bool seen;		/* present in the current snapshot */
+	struct thread_state *threads;
+	size_t nr_threads;
+	struct exit_state *exits;
+	size_t nr_exits;
+};
+
+struct account {
+	struct vm_source src;
+	bool guest_observable;
+	struct vm_state *vms;
+	size_t nr_vms;
+	/* This interval's output, rebuilt by every update. */
+	struct vm_record *records;
+	struct vcpu_record *vcpu_pool;
+	struct exit_record *exit_pool;
+};
+
+static int proc_vm_name(void *ctx, int pid, char *out, size_t len)
+{
+	(void)ctx;
+	return discovery_vm_name("/proc", pid, out, len);
+}
+
+static int proc_cputime(void *ctx, int pid, struct proc_cputime *ct)
+{
+	(void)ctx;
+	return discovery_cputime("/proc", pid, ct);
+}
+
+static int proc_thread_name(void *ctx, int pid, int tid, char *out, size_t len)
+{
+	(void)ctx;
+	return discovery_thread_name("/proc", pid, tid, out, len);
+}
+
+const struct vm_source proc_vm_source = {
+	.vm_name = proc_vm_name,
+	.cputime = proc_cputime,
+	.thread_name = proc_thread_name,
+};
+
+uint64_t mono_advance(__u64 *reported, __u64 cur)
+{
+	uint64_t delta;
+
+	if (cur <= *reported)
+		return 0;
+	delta = cur - *reported;
+	*reported = cur;
+	return delta;
+}
+
+static struct kt_totals totals_advance(struct kt_totals *reported, const struct kt_totals *cur)
+{
+	struct kt_totals d = {
+		.on_cpu_ns = mono_advance(&reported->on_cpu_ns, cur->on_cpu_ns),
+		.guest_ns = mono_advance(&reported->guest_ns, cur->guest_ns),
+		.run_delay_ns = mono_advance(&reported->run_delay_ns, cur->run_delay_ns),
+		.exits = mono_advance(&reported->exits, cur->exits),
+		.exit_handling_ns = mono_advance(&reported->exit_handling_ns, cur->exit_handling_ns),
+	};
+
+	return d;
+}
+
+static void totals_add(struct kt_totals *into, const struct kt_totals *from)
+{
+	into->on_cpu_ns += from->on_cpu_ns;
+	into->guest_ns += from->guest_ns;
+	into->run_delay_ns += from->run_delay_ns;
+	into->exits += from->exits;
+	into->exit_handling_ns += from->exit_handling_ns;
+}
+
+bool split_by_ticks(uint64_t hyp_ns, uint64_t user_ticks, uint64_t kernel_ticks,
+		    uint64_t *user_ns, uint64_t *kernel_ns)
+{
+	uint64_t all = user_ticks + kernel_ticks;
+
+	*user_ns = *kernel_ns = 0;
+	if (!all)
+		return false;
+	/* 128-bit product: hyp_ns times ticks overflows 64 bits after a few hours. */
+	*user_ns = (uint64_t)((unsigned __int128)hyp_ns * user_ticks / all);
+	*kernel_ns = hyp_ns - *user_ns;
+	return true;
+}
+
+struct account *account_new(const struct vm_source *src, bool guest_observable)
+{
+	struct account *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->src = *src;
+	a->guest_observable = guest_observable;
+	return a;
+}
+
+static void vm_state_free(struct vm_state *vs)
+{
+	free(vs->threads);
+	free(vs->exits);
+}
+
+static void free_output(struct account *a)
+{
+	free(a->records);
+	free(a->vcpu_pool);
+	free(a->exit_pool);
+	a->records = NULL;
+	a->vcpu_pool = NULL;
+	a->exit_pool = NULL;
+}
+
+void account_free(struct account *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nr_vms; i++)
+		vm_state_free(&a->vms[i]);
+	free(a->vms);
+	free_output(a);
+	free(a);
+}
+
+static bool name_taken(const struct account *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nr_vms; i++)
+		if (!strcmp(a->vms[i].name, name))
+			return true;
+	return false;
+}
+
+static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
+{
+	struct vm_state *vs;
+	char name[KT_NAME_MAX - 16];
+	size_t i;
+
+	for (i = 0; i < a->nr_vms; i++)
+		if (a->vms[i].tgid == vm->tgid && a->vms[i].birth_ns == vm->birth_ns)
+			return &a->vms[i];
+	vs = realloc(a->vms, (a->nr_vms + 1) * sizeof(*vs));
+	if (!vs)
+		return NULL;
+	a->vms = vs;
+	vs = &a->vms[a->nr_vms];
+	memset(vs, 0, sizeof(*vs));
+	vs->tgid = vm->tgid;
+	vs->birth_ns = vm->birth_ns;
+	if (a->src.vm_name(a->src.ctx, vm->tgid, name, sizeof(name)))
+		snprintf(name, sizeof(name), "pid-%u", vm->tgid);
+	/* Two live VMs with one name would share a file: the later one gets its PID appended. */
+	if (name_taken(a, name))
+		snprintf(vs->name, sizeof(vs->name), "%s-%u", name, vm->tgid);
+	else
+		snprintf(vs->name, sizeof(vs->name), "%s", name);
+	/* cpu_last stays 0: the first split uses the process's whole life, the best we know. */
+	a->nr_vms++;
+	return vs;
+}
+
+static struct thread_state *thread_state_get(struct vm_state *vs, uint32_t tid)
+{
+	struct thread_state *ts;
+	size_t i;
+
+	for (i = 0; i < vs->nr_threads; i++)
+		if (vs->threads[i].tid == tid)
+			return &vs->threads[i];
+	ts = realloc(vs->threads, (vs->nr_threads + 1) * sizeof(*ts));
+	if (!ts)
+		return NULL;
+	vs->threads = ts;
+	ts = &vs->threads[vs->nr_threads++];
+	memset(ts, 0, sizeof(*ts));
+	ts->tid = tid;
+	return ts;
+}
+
+static struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint32_t reason)
+{
+	struct exit_state *es;
+	size_t i;
+
+	for (i = 0; i < vs->nr_exits; i++)
+		if (vs->exits[i].isa == isa && vs->exits[i].reason == reason)
+			return &vs->exits[i];
+	es = realloc(vs->exits, (vs->nr_exits + 1) * sizeof(*es));
+	if (!es)
+		return NULL;
+	vs->exits = es;
+	es = &vs->exits[vs->nr_exits++];
+	memset(es, 0, sizeof(*es));
+	es->isa = isa;
+	es->reason = reason;
+	return es;
+}
+
+/* A thread's totals as of the drain, with the slice it is running now. */
+static struct kt_totals thread_now(const struct kt_thread *t, uint64_t mono_ns)
+{
+	struct kt_totals cur = t->sum;
+
+	if (t->oncpu_since && mono_ns > t->oncpu_since)
+		cur.on_cpu_ns += mono_ns - t->oncpu_since;
+	return cur;
+}
+
+static bool belongs(const struct kt_vm *vm, uint32_t tgid, uint64_t birth_ns)
+{
+	return vm->tgid == tgid && vm->birth_ns == birth_ns;
+}
+
+/* The VM's vCPU threads' rows; returns how many were written to out. */
+static size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *s,
+			struct vcpu_record *out, bool *any_kvm_vcpu)
+{
+	const struct kt_thread *t;
+	struct thread_state *ts;
+	struct kt_totals cur, d;
+	size_t i, n = 0;
+	int index;
+
+	for (i = 0; i < s->nr_threads; i++) {
+		t = &s->threads[i].t;
+		if (t->tgid != vs->tgid || t->vm_birth_ns != vs->birth_ns)
+			continue;
+		ts = thread_state_get(vs, s->threads[i].tid);
+		if (!ts)
+			continue;
+		cur = thread_now(t, s->mono_ns);
+		d = totals_advance(&ts->reported, &cur);
+		/* Threads name themselves after they start: read the name until it is set. */
+		if (!ts->name[0] || vcpu_index_from_thread_name(ts->name) < 0)
+			a->src.thread_name(a->src.ctx, vs->tgid, ts->tid, ts->name, sizeof(ts->name));
+		index = (t->flags & KT_THREAD_VCPU) ? (int)t->vcpu_id :
+			vcpu_index_from_thread_name(ts->name);
+		if (t->flags & KT_THREAD_VCPU)
+			*any_kvm_vcpu = true;
+		else if (index < 0)
+			continue;
+		out[n] = (struct vcpu_record){
+			.tid = ts->tid,
+			.vcpu = index,
+			.cpu_total_ns = d.on_cpu_ns,
+			.cpu_guest_ns = d.guest_ns,
+			.exits = d.exits,
+			.exit_handling_ns = d.exit_handling_ns,
+			.run_delay_ns = d.run_delay_ns,
+		};
+		snprintf(out[n].thread, sizeof(out[n].thread), "%s", ts->name);
+		n++;
+	}
+	return n;
+}
+
+static size_t exit_rows(struct vm_state *vs, const struct snapshot *s, struct exit_record *out)
+{
+	const struct snap_exit *e;
+	struct exit_state *es;
+	uint64_t count, handling;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nr_exits; i++) {
+		e = &s->exits[i];
+		if (e->key.tgid != vs->tgid || e->key.vm_birth_ns != vs->birth_ns)
+			continue;
+		es = exit_state_get(vs, e->key.isa, e->key.reason);
+		if (!es)
+			continue;
+		count = mono_advance(&es->reported.count, e->stat.count);
+		handling = mono_advance(&es->reported.handling_ns, e->stat.handling_ns);
+		if (!count && !handling)
+			continue;
+		out[n] = (struct exit_record){
+			.isa = e->key.isa,
+			.reason = e->key.reason,
+			.count = count,
+			.handling_ns = handling,
+		};
+		exit_reason_name(e->key.isa, e->key.reason, out[n].name, sizeof(out[n].name));
+		n++;
+	}
+	return n;
+}
+
+/* Splits the hypervisor time by the kernel's user/system ticks of this interval (or, when
+ * no tick fell in it, of the process's whole life). */
+static void split_hyp(struct account *a, struct vm_state *vs, bool dead, struct vm_record *r)
+{
+	struct proc_cputime now = vs->cpu_last;
+	uint64_t du, ds, dg;
+
+	/* A dead VM's ticks are gone with it: its last row uses the ratio of its life. */
+	if (!dead)
+		a->src.cputime(a->src.ctx, vs->tgid, &now);
+	du = now.utime - vs->cpu_last.utime;
+	ds = now.stime - vs->cpu_last.stime;
+	dg = now.guest - vs->cpu_last.guest;
+	vs->cpu_last = now;
+	/* utime includes guest time; the hypervisor's user time is the rest. */
+	r->hyp_split_valid = split_by_ticks(r->cpu_hyp_ns, du > dg ? du - dg : 0, ds,
+					    &r->cpu_hyp_user_ns, &r->cpu_hyp_kernel_ns);
+	if (r->hyp_split_valid)
+		return;
+	r->hyp_split_valid = split_by_ticks(r->cpu_hyp_ns,
+					    now.utime > now.guest ? now.utime - now.guest : 0,
+					    now.stime, &r->cpu_hyp_user_ns, &r->cpu_hyp_kernel_ns);
+}
+
+static void build_record(struct account *a, struct vm_state *vs, const struct snap_vm *sv,
+			 const struct snapshot *s, struct vm_record *r)
+{
+	struct kt_totals cur = sv->vm.exited, d;
+	const struct exit_record *top = NULL;
+	bool any_kvm_vcpu = false;
+	size_t i;
+
+	for (i = 0; i < s->nr_threads; i++) {
+		if (belongs(&sv->vm, s->threads[i].t.tgid, s->threads[i].t.vm_birth_ns)) {
+			struct kt_totals t = thread_now(&s->threads[i].t, s->mono_ns);
+
+			totals_add(&cur, &t);
+		}
+	}
+	d = totals_advance(&vs->reported, &cur);
+	snprintf(r->vm, sizeof(r->vm), "%s", vs->name);
+	r->pid = vs->tgid;
+	r->final = sv->dead;
+	r->nr_vcpus = vcpu_rows(a, vs, s, r->vcpu, &any_kvm_vcpu);
+	r->vcpus = r->nr_vcpus ? (int)r->nr_vcpus : -1;
+	r->nr_exits = exit_rows(vs, s, r->exit);
+	if (any_kvm_vcpu || vs->reported.exits)
+		vs->guest_seen = true;
+	r->guest_valid = a->guest_observable && vs->guest_seen;
+
+	r->cpu_total_ns = d.on_cpu_ns;
+	r->run_delay_ns = d.run_delay_ns;
+	if (r->guest_valid) {
+		r->cpu_guest_ns = d.guest_ns;
+		r->exits = d.exits;
+		r->exit_handling_ns = d.exit_handling_ns;
+	}
+	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
+	split_hyp(a, vs, sv->dead, r);
+	for (i = 0; i < r->nr_exits; i++)
+		if (!top || r->exit[i].count > top->count)
+			top = &r->exit[i];
+	if (top && r->guest_valid)
+		snprintf(r->top_exit_reason, sizeof(r->top_exit_reason), "%s", top->name);
+}
+
+static int by_name(const void *x, const void *y)
+{
+	const struct vm_record *a = x, *b = y;
+
+	return strcmp(a->vm, b->vm);
+}
+
+/* Forgets VMs that ended (their last row is out) or vanished from the maps. */
+static void sweep(struct account *a)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < a->nr_vms; i++) {
+		if (a->vms[i].seen) {
+			a->vms[kept++] = a->vms[i];
+			continue;
+		}
+		vm_state_free(&a->vms[i]);
+	}
+	a->nr_vms = kept;
+}
+
+long account_update(struct account *a, const struct snapshot *s, struct vm_record **out)
+{
+	size_t i, n = 0, vcpu_used = 0, exit_used = 0;
+	struct vm_state *vs;
+
+	free_output(a);
+	a->records = calloc(s->nr_vms ? s->nr_vms : 1, sizeof(*a->records));
+	a->vcpu_pool = calloc(s->nr_threads ? s->nr_threads : 1, sizeof(*a->vcpu_pool));
+	a->exit_pool = calloc(s->nr_exits ? s->nr_exits : 1, sizeof(*a->exit_pool));
+	if (!a->records || !a->vcpu_pool || !a->exit_pool)
+		return -1;
+	for (i = 0; i < a->nr_vms; i++)
+		a->vms[i].seen = false;
+	for (i = 0; i < s->nr_vms; i++) {
+		vs = vm_state_get(a, &s->vms[i].vm);
+		if (!vs)
+			return -1;
+		a->records[n].vcpu = a->vcpu_pool + vcpu_used;
+		a->records[n].exit = a->exit_pool + exit_used;
+		build_record(a, vs, &s->vms[i], s, &a->records[n]);
+		vcpu_used += a->records[n].nr_vcpus;
+		exit_used += a->records[n].nr_exits;
+		/* A dead VM's state goes with this, its last row. */
+		vs->seen = !s->vms[i].dead;
+		n++;
+	}
+	sweep(a);
+	qsort(a->records, n, sizeof(*a->records), by_name);
+	*out = a->records;
+	return n;
+}

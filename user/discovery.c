@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvmtrace.h"
+#include "discovery.h"
+
+bool vmm_comm_matches(const char *comm)
+{
+	static const char *const prefixes[] = KT_VMM_COMM_PREFIXES;
+	static const char *const exact[] = KT_VMM_COMM_EXACT;
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(comm, prefixes[i], strlen(prefixes[i])))
+			return true;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (!strcmp(comm, exact[i]))
+			return true;
+	return false;
+}
+
+/* Copies a QEMU option value up to an unescaped ',' (",," stands for one ','). */
+static void copy_qemu_value(const char *v, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	while (*v && n + 1 < outlen) {
+		if (*v == ',') {
+			if (v[1] != ',')
+				break;
+			v++;
+		}
+		out[n++] = *v++;
+	}
+	out[n] = '\0';
+}
+
+/* QEMU's -name value: "guest=NAME,opt=..." or a bare "NAME,opt=...". */
+static void qemu_name(const char *value, char *out, size_t outlen)
+{
+	const char *p = value;
+
+	while (*p) {
+		if (!strncmp(p, "guest=", 6)) {
+			copy_qemu_value(p + 6, out, outlen);
+			return;
+		}
+		/* Skip to the next unescaped comma. */
+		while (*p && !(*p == ',' && p[1] != ',')) {
+			if (*p == ',')
+				p++;
+			p++;
+		}
+		if (*p)
+			p++;
+	}
+	/* No "guest=": the legacy form, whose first element is the name unless it is an option. */
+	copy_qemu_value(value, out, outlen);
+	if (strchr(out, '='))
+		out[0] = '\0';
+}
+
+int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen)
+{
+	const char *arg = cmdline, *end = cmdline + len, *next;
+
+	if (!outlen)
+		return -1;
+	out[0] = '\0';
+	for (; arg < end; arg = next) {
+		next = arg + strnlen(arg, end - arg) + 1;
+		if (next >= end)
+			break;
+		if (!strcmp(arg, "-name") || !strcmp(arg, "--name"))
+			qemu_name(next, out, outlen);
+		else if (!strcmp(arg, "--id"))
+			snprintf(out, outlen, "%s", next);
+		else
+			continue;
+		if (out[0])
+			return 0;
+	}
+	return -1;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static int read_comm(const char *path, char *out, size_t outlen)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(out, outlen, "%s", buf);
+	return 0;
+}
+
+size_t discovery_scan(const char *proc, int *pids, size_t max)
+{
+	DIR *dir = opendir(proc);
+	struct dirent *de;
+	char path[512], comm[64];
+	size_t n = 0;
+
+	if (!dir)
+		return 0;
+	while (n < max && (de = readdir(dir))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", proc, de->d_name);
+		if (!read_comm(path, comm, sizeof(comm)) && vmm_comm_matches(comm))
+			pids[n++] = atoi(de->d_name);
+	}
+	closedir(dir);
+	return n;
+}
+
+int discovery_vm_name(const char *proc, int pid, char *out, size_t outlen)
+{
+	char path[512], comm[64];
+	static char cmdline[65536];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc, pid);
+	n = read_file(path, cmdline, sizeof(cmdline));
+	if (n > 0 && !vm_name_from_cmdline(cmdline, n, out, outlen))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
+	if (read_comm(path, comm, sizeof(comm)))
+		return -1;
+	snprintf(out, outlen, "%s-%d", comm, pid);
+	return 0;
+}
+
+int parse_proc_stat(const char *line, struct proc_cputime *ct)
+{
+	/* Fields after the comm's closing parenthesis start at field 3 (state). */
+	const char *p = strrchr(line, ')');
+	unsigned long long v;
+	int field = 3;
+	char *end;
+
+	if (!p)
+		return -1;
+	p++;
+	memset(ct, 0, sizeof(*ct));
+	while (field <= 43) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -1;
+		if (field == 14 || field == 15 || field == 43) {
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (errno || end == p)
+				return -1;
+			if (field == 14)
+				ct->utime = v;
+			else if (field == 15)
+				ct->stime = v;
+			else
+				ct->guest = v;
+		}
+		p += strcspn(p, " ");
+		field++;
+	}
+	return 0;
+}
+
+int discovery_cputime(const char *proc, int pid, struct proc_cputime *ct)
+{
+	char path[512], line[2048];
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
+	if (read_file(path, line, sizeof(line)) < 0)
+		return -1;
+	return parse_proc_stat(line, ct);
+}
+
+int discovery_thread_name(const char *proc, int pid, int tid, char *out, size_t outlen)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%d/task/%d/comm", proc, pid, tid);
+	return read_comm(path, out, outlen);
+}
+
+int vcpu_index_from_thread_name(const char *name)
+{
+	char *end;
+	long v;
+
+	if (strncmp(name, "CPU ", 4) || !isdigit((unsigned char)name[4]))
+		return -1;
+	v = strtol(name + 4, &end, 10);
+	return *end == '/' && v < 1 << 20 ? (int)v : -1;
+}

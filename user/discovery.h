@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Finding VMM processes and describing them from /proc: the startup scan (VMMs started later
+ * are caught in the kernel at exec), VM names from the VMM's command line, thread names, and the
+ * kernel's user/system time split. Every function takes the proc root so tests use fixtures.
+ */
+#ifndef KT_DISCOVERY_H
+#define KT_DISCOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* User, system and guest time of a process, in clock ticks (USER_HZ), from /proc/PID/stat. */
+struct proc_cputime {
+	uint64_t utime;		/* includes guest time */
+	uint64_t stime;
+	uint64_t guest;
+};
+
+/* Does a process name (comm) belong to a VMM? The same list as the BPF exec hook's. */
+bool vmm_comm_matches(const char *comm);
+
+/*
+ * The VM name in a VMM command line (NUL-separated arguments, len bytes): QEMU's
+ * "-name guest=NAME,..." or "-name NAME" (",," is QEMU's escaped comma), Firecracker's "--id ID".
+ * Returns 0 and fills out, or -1 when the command line names no VM.
+ */
+int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen);
+
+/* Fills pids with the processes under proc whose comm is a VMM's. Returns how many. */
+size_t discovery_scan(const char *proc, int *pids, size_t max);
+
+/* A VM name for pid: from its command line, else "<comm>-<pid>". Returns -1 if pid is gone. */
+int discovery_vm_name(const char *proc, int pid, char *out, size_t outlen);
+
+/* Parses a /proc/PID/stat line (comm may hold spaces and parentheses). Returns 0 or -1. */
+int parse_proc_stat(const char *line, struct proc_cputime *ct);
+
+/* Reads /proc/PID/stat. Returns 0, or -1 when the process is gone. */
+int discovery_cputime(const char *proc, int pid, struct proc_cputime *ct);
+
+/* Reads /proc/PID/task/TID/comm. Returns 0, or -1 when the thread is gone. */
+int discovery_thread_name(const char *proc, int pid, int tid, char *out, size_t outlen);
+
+/* The vCPU index in a QEMU vCPU thread name ("CPU 3/KVM", "CPU 0/TCG"), or -1. */
+int vcpu_index_from_thread_name(const char *name);
+
+#endif /* KT_DISCOVERY_H */

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One-line messages on stderr, each starting "kvmtrace-bpf: ". */
+#ifndef KT_LOG_H
+#define KT_LOG_H
+
+#include <stdbool.h>
+
+void kt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Suppresses kt_info (for -q). Errors and warnings are always printed. */
+void kt_log_quiet(bool quiet);
+
+#endif /* KT_LOG_H */

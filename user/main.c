@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmtrace-bpf: where each virtual machine's CPU goes, per interval, from BPF hooks.
+ * Data flows one way: hooks -> maps -> one drain per interval -> one record per VM -> sinks.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "cli.h"
+#include "csv.h"
+#include "discovery.h"
+#include "log.h"
+#include "outdir.h"
+#include "table.h"
+#include "tracer.h"
+
+#define NS_PER_S 1000000000ull
+#define DEFAULT_OUTDIR "logs"
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static void install_signals(void)
+{
+	/* No SA_RESTART: the interval sleep must end at once to finish the interval. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static void interval_stamp(struct interval_info *iv, uint64_t ns)
+{
+	struct timespec now;
+	char date[24];
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(iv->timestamp, sizeof(iv->timestamp), "%s.%03dZ", date,
+		 (int)(now.tv_nsec / 1000000));
+	iv->epoch_s = now.tv_sec + now.tv_nsec / 1e9;
+	iv->interval_s = ns / 1e9;
+}
+
+/* Sleeps until deadline (CLOCK_MONOTONIC ns) or a signal. */
+static void sleep_until(uint64_t deadline)
+{
+	struct timespec ts = { .tv_sec = deadline / NS_PER_S, .tv_nsec = deadline % NS_PER_S };
+
+	while (!exiting && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static const char *const drop_what[KT_NR_DROPS] = {
+	[KT_DROP_VM_FULL] = "VMs not tracked: the VM table is full",
+	[KT_DROP_THREAD_FULL] = "thread events not counted: the thread table is full",
+	[KT_DROP_EXIT_FULL] = "exits not counted by reason: the exit-reason table is full",
+	[KT_DROP_DEAD_FULL] = "ended VMs lost their last row: too many VMs ended in one interval",
+	[KT_DROP_OPEN_GUEST] = "guest intervals dropped: their kvm_exit was never seen",
+};
+
+/* Overflow is reported, never silent: one line per counter that grew in this interval. */
+static void report_drops(const struct snapshot *s, uint64_t *seen)
+{
+	int i;
+
+	for (i = 0; i < KT_NR_DROPS; i++) {
+		if (s->drops[i] > seen[i])
+			kt_warn("%llu %s", (unsigned long long)(s->drops[i] - seen[i]), drop_what[i]);
+		seen[i] = s->drops[i];
+	}
+}
+
+struct run {
+	const struct cli_opts *opts;
+	struct tracer *tracer;
+	struct account *account;
+	struct csv_sink *csv;
+	struct snapshot snap;
+	uint64_t drops_seen[KT_NR_DROPS];
+	uint64_t last_drain_ns;
+	bool write_failing;
+	bool clear_screen;
+	size_t live_vms;
+};
+
+static int write_rows(struct run *run, const struct interval_info *iv, struct vm_record *recs,
+		      long n)
+{
+	long i;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		if (csv_sink_write(run->csv, iv, &recs[i]))
+			err = -errno;
+		if (recs[i].final)
+			csv_sink_forget(run->csv, recs[i].vm);
+	}
+	if (csv_sink_flush(run->csv) && !err)
+		err = -errno;
+	return err;
+}
+
+/* After their last row, ended VMs leave the maps; counts the VMs still running. */
+static void forget_ended(struct run *run)
+{
+	size_t i;
+
+	run->live_vms = 0;
+	for (i = 0; i < run->snap.nr_vms; i++) {
+		if (run->snap.vms[i].dead)
+			tracer_forget(run->tracer, &run->snap, &run->snap.vms[i].vm);
+		else
+			run->live_vms++;
+	}
+}
+
+/* Drains the maps into this interval's records. Returns how many, or -1. */
+static long drain_and_account(struct run *run, struct vm_record **recs)
+{
+	int err = tracer_drain(run->tracer, &run->snap);
+	long n;
+
+	if (err) {
+		kt_error("cannot read the BPF maps: %s", strerror(-err));
+		return -1;
+	}
+	n = account_update(run->account, &run->snap, recs);
+	if (n < 0)
+		kt_error("out of memory");
+	return n;
+}
+
+/* Baselines at the start, so the first row covers only the first interval. */
+static int prime(struct run *run)
+{
+	struct vm_record *recs;
+
+	if (drain_and_account(run, &recs) < 0)
+		return -1;
+	run->last_drain_ns = run->snap.mono_ns;
+	forget_ended(run);
+	return 0;
+}
+
+/* One interval: drain, account, write every sink, free what ended. */
+static int do_interval(struct run *run)
+{
+	struct interval_info iv;
+	struct vm_record *recs;
+	long n;
+	int err;
+
+	n = drain_and_account(run, &recs);
+	if (n < 0)
+		return -1;
+	/* The interval is what separates two drains, as the maps saw it. */
+	interval_stamp(&iv, run->snap.mono_ns - run->last_drain_ns);
+	run->last_drain_ns = run->snap.mono_ns;
+	err = write_rows(run, &iv, recs, n);
+	if (err && !run->write_failing)
+		kt_warn("cannot write CSV rows in '%s': %s; tracing goes on and writing resumes "
+			"when it can", run->opts->outdir, strerror(-err));
+	else if (!err && run->write_failing)
+		kt_info("writing CSV rows in '%s' again", run->opts->outdir);
+	run->write_failing = err != 0;
+	if (!run->opts->quiet)
+		table_print(stdout, &iv, recs, n, run->clear_screen);
+	forget_ended(run);
+	report_drops(&run->snap, run->drops_seen);
+	return 0;
+}
+
+static int add_initial_vms(struct run *run)
+{
+	const struct cli_opts *o = run->opts;
+	int pids[KT_MAX_VMS];
+	size_t i, n;
+
+	if (o->nr_pids) {
+		for (i = 0; i < (size_t)o->nr_pids; i++)
+			if (tracer_add_vm(run->tracer, o->pids[i]))
+				kt_warn("cannot track PID %d: the VM table is full", o->pids[i]);
+		return 0;
+	}
+	n = discovery_scan("/proc", pids, KT_MAX_VMS);
+	for (i = 0; i < n; i++)
+		if (tracer_add_vm(run->tracer, pids[i]))
+			kt_warn("cannot track PID %d: the VM table is full", pids[i]);
+	return 0;
+}
+
+static int trace(struct run *run)
+{
+	const struct cli_opts *o = run->opts;
+	uint64_t step = (uint64_t)(o->interval_s * NS_PER_S), start, next, now;
+	uint64_t end = o->duration_s > 0 ? (uint64_t)(o->duration_s * NS_PER_S) : 0;
+	long rows = 0;
+
+	start = next = mono_now();
+	for (;;) {
+		next += step;
+		if (end && next > start + end)
+			next = start + end;
+		sleep_until(next);
+		if (do_interval(run))
+			return 1;
+		now = mono_now();
+		rows++;
+		if (exiting || (o->count && rows >= o->count) || (end && now >= start + end))
+			return 0;
+		/* With -p, stop once every given process has ended. */
+		if (o->nr_pids && !run->live_vms)
+			return 0;
+		/* Behind schedule (a suspended host, a slow disk): skip missed ticks, no burst. */
+		while (next + step <= now)
+			next += step;
+	}
+}
+
+static bool pids_exist(const struct cli_opts *o)
+{
+	int i;
+
+	for (i = 0; i < o->nr_pids; i++) {
+		if (kill(o->pids[i], 0) && errno == ESRCH) {
+			kt_error("no process with PID %d (-p): give the PID of a running VMM",
+				 o->pids[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct tracer_opts topts = {};
+	struct run run = {};
+	struct cli_opts opts;
+	char why[512];
+	int status = 1;
+
+	switch (cli_parse(argc, argv, &opts, stdout, stderr)) {
+	case CLI_DONE:
+		return 0;
+	case CLI_USAGE:
+		return 2;
+	case CLI_RUN:
+		break;
+	}
+	kt_log_quiet(opts.quiet);
+	if (outdir_check(opts.outdir, !strcmp(opts.outdir, DEFAULT_OUTDIR), why, sizeof(why))) {
+		kt_error("%s", why);
+		return 2;
+	}
+	if (!pids_exist(&opts))
+		return 2;
+	run.opts = &opts;
+	topts.verbose = opts.verbose;
+	topts.discover = opts.nr_pids == 0;
+	run.tracer = tracer_open(&topts, why, sizeof(why));
+	if (!run.tracer) {
+		kt_error("%s", why);
+		return 1;
+	}
+	run.csv = csv_sink_open(opts.outdir);
+	if (!run.csv) {
+		kt_error("cannot open output folder '%s': %s", opts.outdir, strerror(errno));
+		goto out;
+	}
+	run.account = account_new(&proc_vm_source, tracer_guest_observable(run.tracer));
+	if (!run.account) {
+		kt_error("out of memory");
+		goto out;
+	}
+	install_signals();
+	add_initial_vms(&run);
+	if (prime(&run))
+		goto out;
+	run.clear_screen = isatty(STDOUT_FILENO);
+	kt_info("tracing; rows every %g s in %s/<vm>.csv; Ctrl-C to stop", opts.interval_s,
+		opts.outdir);
+	status = trace(&run);
+out:
+	snapshot_free(&run.snap);
+	account_free(run.account);
+	csv_sink_close(run.csv);
+	tracer_close(run.tracer);
+	return status;
+}

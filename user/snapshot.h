@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The BPF maps as drained at one instant: the tracer fills it, the accounting reads it. */
+#ifndef KT_SNAPSHOT_H
+#define KT_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmtrace.h"
+
+struct snap_vm {
+	bool dead;		/* from dead_vms: this is the VM's last snapshot */
+	struct kt_vm vm;
+};
+
+struct snap_thread {
+	uint32_t tid;
+	struct kt_thread t;
+};
+
+struct snap_exit {
+	struct kt_exit_key key;
+	struct kt_exit_stat stat;	/* summed over CPUs */
+};
+
+struct snapshot {
+	uint64_t mono_ns;	/* CLOCK_MONOTONIC (the BPF clock) when the drain began */
+	struct snap_vm *vms;
+	size_t nr_vms, cap_vms;
+	struct snap_thread *threads;
+	size_t nr_threads, cap_threads;
+	struct snap_exit *exits;
+	size_t nr_exits, cap_exits;
+	uint64_t drops[KT_NR_DROPS];
+};
+
+#endif /* KT_SNAPSHOT_H */

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <cap-ng.h>
+#include <linux/capability.h>
+
+#include "kvmtrace.skel.h"
+#include "log.h"
+#include "tracer.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+struct tracer {
+	struct kvmtrace *skel;
+	bool guest_observable;
+	int nr_cpus;
+	void *buf;		/* keys and values of one batch */
+	size_t buf_len;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	/* libbpf's own messages are multi-line and technical: ours say what failed; -v shows them. */
+	return verbose_libbpf ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static bool have_privileges(void)
+{
+	if (geteuid() == 0)
+		return true;
+	capng_get_caps_process();
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN))
+		return true;
+	return capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) &&
+	       capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON);
+}
+
+static bool btf_has(const struct btf *btf, const char *name, __u32 kind)
+{
+	return btf && btf__find_by_name_kind(btf, name, kind) >= 0;
+}
+
+/* Classic tracepoints need tracefs; mount it where it is absent, as perf does. */
+static bool tracefs_ready(void)
+{
+	if (!access(TRACEFS "/events", F_OK))
+		return true;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL))
+		return false;
+	kt_info("mounted tracefs on " TRACEFS " (needed for the kvm tracepoints)");
+	return true;
+}
+
+/* Can the kvm hooks load and attach here? Says why not in why. */
+static bool kvm_hooks_usable(const struct btf *vmlinux, char *why, size_t len)
+{
+	struct btf *kvm_btf = NULL;
+	bool typed;
+
+	if (!tracefs_ready()) {
+		snprintf(why, len, "cannot mount tracefs on %s: %s", TRACEFS, strerror(errno));
+		return false;
+	}
+	if (access(TRACEFS "/events/kvm/kvm_exit", F_OK) ||
+	    access(TRACEFS "/events/kvm/kvm_entry", F_OK)) {
+		snprintf(why, len, "no kvm tracepoints (is the kvm module loaded?)");
+		return false;
+	}
+	/* On distribution kernels kvm is a module whose types live in its own BTF. */
+	typed = btf_has(vmlinux, "trace_event_raw_kvm_exit", BTF_KIND_STRUCT);
+	if (!typed) {
+		kvm_btf = btf__load_module_btf("kvm", (struct btf *)vmlinux);
+		typed = btf_has(kvm_btf, "trace_event_raw_kvm_exit", BTF_KIND_STRUCT);
+		btf__free(kvm_btf);
+	}
+	if (!typed)
+		snprintf(why, len, "no BTF for the kvm trace records (kernel or kvm module built "
+			 "without BTF)");
+	return typed;
+}
+
+struct hook {
+	struct bpf_program *prog;
+	struct bpf_link **link;
+};
+
+#define HOOK(skel, name) { (skel)->progs.name, &(skel)->links.name }
+
+/* The scheduler hooks in their tp_btf form, or the raw_tp twins for kernels without tp_btf. */
+static size_t sched_hooks(struct kvmtrace *skel, bool tp_btf, struct hook *out)
+{
+	const struct hook btf[] = {
+		HOOK(skel, kt_sched_switch), HOOK(skel, kt_sched_wakeup),
+		HOOK(skel, kt_sched_wakeup_new), HOOK(skel, kt_sched_process_exit),
+		HOOK(skel, kt_sched_process_exec),
+	};
+	const struct hook raw[] = {
+		HOOK(skel, kt_sched_switch_raw), HOOK(skel, kt_sched_wakeup_raw),
+		HOOK(skel, kt_sched_wakeup_new_raw), HOOK(skel, kt_sched_process_exit_raw),
+		HOOK(skel, kt_sched_process_exec_raw),
+	};
+	size_t i, n = sizeof(btf) / sizeof(btf[0]);
+
+	for (i = 0; i < n; i++) {
+		bpf_program__set_autoload(btf[i].prog, tp_btf);
+		bpf_program__set_autoload(raw[i].prog, !tp_btf);
+		out[i] = tp_btf ? btf[i] : raw[i];
+	}
+	return n;
+}
+
+static int attach_hook(const struct hook *h)
+{
+	*h->link = bpf_program__attach(h->prog);
+	return *h->link ? 0 : -errno;
+}
+
+struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len)
+{
+	struct btf *vmlinux = NULL;
+	struct hook hooks[8];
+	struct tracer *tr;
+	char kvm_why[256];
+	bool kvm, tp_btf;
+	size_t i, n;
+	int err;
+
+	verbose_libbpf = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(why, len, "the kernel has no BTF (/sys/kernel/btf/vmlinux): use a kernel "
+			 "built with CONFIG_DEBUG_INFO_BTF=y (Linux 5.5 or later)");
+		return NULL;
+	}
+	if (!have_privileges()) {
+		snprintf(why, len, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
+		return NULL;
+	}
+	tr = calloc(1, sizeof(*tr));
+	if (!tr) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	tr->nr_cpus = libbpf_num_possible_cpus();
+	vmlinux = btf__load_vmlinux_btf();
+	tp_btf = btf_has(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+	kvm = kvm_hooks_usable(vmlinux, kvm_why, sizeof(kvm_why));
+	btf__free(vmlinux);
+
+	tr->skel = kvmtrace__open();
+	if (!tr->skel) {
+		snprintf(why, len, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	tr->skel->rodata->discover = opts->discover;
+	n = sched_hooks(tr->skel, tp_btf, hooks);
+	bpf_program__set_autoload(tr->skel->progs.kt_kvm_entry, kvm);
+	bpf_program__set_autoload(tr->skel->progs.kt_kvm_exit, kvm);
+	err = kvmtrace__load(tr->skel);
+	if (err) {
+		snprintf(why, len, "cannot load the BPF programs: %s; run with -v for the "
+			 "verifier's log", strerror(-err));
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		err = attach_hook(&hooks[i]);
+		if (err) {
+			snprintf(why, len, "cannot attach %s: %s",
+				 bpf_program__section_name(hooks[i].prog), strerror(-err));
+			goto fail;
+		}
+	}
+	/* kvm_exit first: an entry we see is then always closed by an exit we see. */
+	if (kvm) {
+		struct hook kvm_exit = HOOK(tr->skel, kt_kvm_exit);
+		struct hook kvm_entry = HOOK(tr->skel, kt_kvm_entry);
+
+		err = attach_hook(&kvm_exit);
+		if (!err)
+			err = attach_hook(&kvm_entry);
+		if (err) {
+			kvm = false;
+			snprintf(kvm_why, sizeof(kvm_why), "%s", strerror(-err));
+		}
+	}
+	if (!kvm)
+		kt_warn("cannot attach kvm:kvm_exit: %s; guest columns will be empty", kvm_why);
+	else if (access("/dev/kvm", F_OK))
+		kt_warn("no /dev/kvm: VMs on this host run without KVM (e.g. QEMU TCG); guest "
+			"and exit columns will be empty");
+	tr->guest_observable = kvm;
+	return tr;
+fail:
+	tracer_close(tr);
+	return NULL;
+}
+
+bool tracer_guest_observable(const struct tracer *tr)
+{
+	return tr->guest_observable;
+}
+
+int tracer_add_vm(struct tracer *tr, int pid)
+{
+	struct kt_add_vm_args args = { .tgid = pid };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(tr->skel->progs.kt_add_vm), &opts);
+	if (err)
+		return err;
+	return opts.retval ? -ENOSPC : 0;
+}
+
+static void *grow(void *arr, size_t *cap, size_t want, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (want <= *cap)
+		return arr;
+	while (n < want)
+		n *= 2;
+	p = realloc(arr, n * elem);
+	if (p)
+		*cap = n;
+	return p;
+}
+
+typedef int (*entry_fn)(const void *key, const void *value, void *ctx);
+
+/*
+ * Calls fn for every entry of a map: in batches where the kernel has them (5.6+), else key by
+ * key. Per-CPU values arrive as one value per possible CPU.
+ */
+static int walk_map(struct tracer *tr, struct bpf_map *map, entry_fn fn, void *ctx)
+{
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	size_t max = bpf_map__max_entries(map), i;
+	int fd = bpf_map__fd(map), err;
+	__u64 in_batch = 0, out_batch = 0;
+	bool first = true, done = false;
+	char *keys, *values;
+	__u32 count;
+	void *key = NULL;
+
+	if (bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH)
+		vsz = ((vsz + 7) / 8 * 8) * tr->nr_cpus;
+	if (tr->buf_len < max * (ksz + vsz)) {
+		free(tr->buf);
+		tr->buf_len = max * (ksz + vsz);
+		tr->buf = malloc(tr->buf_len);
+		if (!tr->buf) {
+			tr->buf_len = 0;
+			return -ENOMEM;
+		}
+	}
+	keys = tr->buf;
+	values = keys + max * ksz;
+	while (!done) {
+		count = max;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, values,
+					   &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		done = err != 0;
+		for (i = 0; i < count; i++)
+			fn(keys + i * ksz, values + i * vsz, ctx);
+		in_batch = out_batch;
+		first = false;
+	}
+	if (done)
+		return 0;
+	if (!first || (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP))
+		return -errno;
+	/* No batch operations: walk key by key. */
+	while (!bpf_map_get_next_key(fd, key, keys)) {
+		if (!bpf_map_lookup_elem(fd, keys, values))
+			fn(keys, values, ctx);
+		memcpy(keys + ksz, keys, ksz);
+		key = keys + ksz;
+	}
+	return 0;
+}
+
+struct drain_ctx {
+	struct tracer *tr;
+	struct snapshot *s;
+	bool dead;
+	int err;
+};
+
+static int add_vm_entry(const void *key, const void *value, void *ctx)
+{
+	struct drain_ctx *d = ctx;
+	struct snapshot *s = d->s;
+	struct snap_vm *vms = grow(s->vms, &s->cap_vms, s->nr_vms + 1, sizeof(*vms));
+
+	(void)key;
+	if (!vms)
+		return d->err = -ENOMEM;
+	s->vms = vms;
+	vms[s->nr_vms].dead = d->dead;
+	memcpy(&vms[s->nr_vms].vm, value, sizeof(struct kt_vm));
+	s->nr_vms++;
+	return 0;
+}
+
+static int add_thread_entry(const void *key, const void *value, void *ctx)
+{
+	struct drain_ctx *d = ctx;
+	struct snapshot *s = d->s;
+	struct snap_thread *th = grow(s->threads, &s->cap_threads, s->nr_threads + 1, sizeof(*th));
+
+	if (!th)
+		return d->err = -ENOMEM;
+	s->threads = th;
+	th[s->nr_threads].tid = *(const __u32 *)key;
+	memcpy(&th[s->nr_threads].t, value, sizeof(struct kt_thread));
+	s->nr_threads++;
+	return 0;
+}
+
+static int add_exit_entry(const void *key, const void *value, void *ctx)
+{
+	struct drain_ctx *d = ctx;
+	struct snapshot *s = d->s;
+	struct snap_exit *ex = grow(s->exits, &s->cap_exits, s->nr_exits + 1, sizeof(*ex));
+	const struct kt_exit_stat *per_cpu = value;
+	struct kt_exit_stat sum = {};
+	int cpu;
+
+	if (!ex)
+		return d->err = -ENOMEM;
+	s->exits = ex;
+	for (cpu = 0; cpu < d->tr->nr_cpus; cpu++) {
+		sum.count += per_cpu[cpu].count;
+		sum.handling_ns += per_cpu[cpu].handling_ns;
+	}
+	memcpy(&ex[s->nr_exits].key, key, sizeof(struct kt_exit_key));
+	ex[s->nr_exits].stat = sum;
+	s->nr_exits++;
+	return 0;
+}
+
+static int read_drops(struct tracer *tr, struct snapshot *s)
+{
+	__u64 per_cpu[tr->nr_cpus];
+	__u32 key;
+	int cpu;
+
+	for (key = 0; key < KT_NR_DROPS; key++) {
+		if (bpf_map__lookup_elem(tr->skel->maps.drops, &key, sizeof(key), per_cpu,
+					 sizeof(per_cpu), 0))
+			return -errno;
+		s->drops[key] = 0;
+		for (cpu = 0; cpu < tr->nr_cpus; cpu++)
+			s->drops[key] += per_cpu[cpu];
+	}
+	return 0;
+}
+
+static bool vm_known(const struct snapshot *s, __u32 tgid, __u64 birth)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_vms; i++)
+		if (s->vms[i].vm.tgid == tgid && s->vms[i].vm.birth_ns == birth)
+			return true;
+	return false;
+}
+
+/* Threads of VMs already forgotten (their exit was never seen) are freed, not reported. */
+static void drop_orphan_threads(struct tracer *tr, struct snapshot *s)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < s->nr_threads; i++) {
+		if (vm_known(s, s->threads[i].t.tgid, s->threads[i].t.vm_birth_ns)) {
+			s->threads[kept++] = s->threads[i];
+			continue;
+		}
+		bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid, sizeof(__u32), 0);
+	}
+	s->nr_threads = kept;
+}
+
+int tracer_drain(struct tracer *tr, struct snapshot *s)
+{
+	struct drain_ctx d = { .tr = tr, .s = s };
+	struct timespec ts;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	s->nr_vms = s->nr_threads = s->nr_exits = 0;
+	/* Threads before VMs: every thread drained then has its VM in one of the two VM maps. */
+	err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
+	d.dead = true;
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
+	if (!err)
+		err = read_drops(tr, s);
+	if (err || d.err)
+		return err ? err : d.err;
+	drop_orphan_threads(tr, s);
+	return 0;
+}
+
+void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_vm *vm)
+{
+	struct kt_vm_key key = { .tgid = vm->tgid, .birth_ns = vm->birth_ns };
+	size_t i;
+
+	bpf_map__delete_elem(tr->skel->maps.dead_vms, &key, sizeof(key), 0);
+	for (i = 0; i < s->nr_exits; i++)
+		if (s->exits[i].key.tgid == vm->tgid && s->exits[i].key.vm_birth_ns == vm->birth_ns)
+			bpf_map__delete_elem(tr->skel->maps.exit_stats, &s->exits[i].key,
+					     sizeof(s->exits[i].key), 0);
+	for (i = 0; i < s->nr_threads; i++)
+		if (s->threads[i].t.tgid == vm->tgid && s->threads[i].t.vm_birth_ns == vm->birth_ns)
+			bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid,
+					     sizeof(__u32), 0);
+}
+
+void tracer_close(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	kvmtrace__destroy(tr->skel);
+	free(tr->buf);
+	free(tr);
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->vms);
+	free(s->threads);
+	free(s->exits);
+	memset(s, 0, sizeof(*s));
+}

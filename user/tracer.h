@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The BPF side from user space: load and attach the hooks, add VMs, drain the maps. */
+#ifndef KT_TRACER_H
+#define KT_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "snapshot.h"
+
+struct tracer_opts {
+	bool verbose;		/* libbpf debug output and verifier logs */
+	bool discover;		/* track VMs found in the kernel (kvm_entry, exec); false with -p */
+};
+
+struct tracer;
+
+/*
+ * Checks BTF and privileges, loads and attaches the hooks. A missing kvm tracepoint is a
+ * warning (guest columns stay empty), anything else fails: NULL, with a one-line reason in why.
+ */
+struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len);
+
+/* Whether guest mode can be observed here (kvm tracepoints attached and /dev/kvm present). */
+bool tracer_guest_observable(const struct tracer *tr);
+
+/* Starts tracking a process. Returns 0, or -1 if the VM table is full. */
+int tracer_add_vm(struct tracer *tr, int pid);
+
+/* Copies every map into s (reusing its arrays). Returns 0 or -errno. */
+int tracer_drain(struct tracer *tr, struct snapshot *s);
+
+/* After a dead VM's last row: frees its entries in every map. */
+void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_vm *vm);
+
+void tracer_close(struct tracer *tr);
+
+void snapshot_free(struct snapshot *s);
+
+#endif /* KT_TRACER_H */
