@@ -21,7 +21,8 @@ extern const char CSV_EXITS_HEADER[];
  * Writes a file-name-safe form of a VM name into out (size len, at least 16): characters other
  * than [A-Za-z0-9_.+-] become '_', a leading '.' becomes '_', and when anything was changed a
  * '-' and 8 hex digits of a hash of the original name are appended, so distinct names stay
- * distinct. An empty name becomes "vm". Never contains '/' and is never "." or "..".
+ * distinct. An empty name becomes "vm" plus that hash ("vm-811c9dc5"), so it differs from a VM
+ * named "vm". Never contains '/' and is never "." or "..".
  * Returns 0, or -1 if len is too small.
  */
 int csv_safe_name(const char *name, char *out, size_t len);

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Command-line parsing. Every usage error is one line: what was wrong and what to give. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef KT_VERSION
+#define KT_VERSION "dev"
+#endif
+
+#define PROG			"kvmtrace-bpf"
+#define MAX_INTERVAL_S		3600.0
+/* About 31 years: far beyond any run, and small enough to turn into ns without overflow. */
+#define MAX_DURATION_S		1e9
+
+enum { OPT_VERSION = 1000 };
+
+static const struct option long_opts[] = {
+	{ "interval", required_argument, NULL, 'i' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Leading ':': a missing value is reported as ':' rather than '?'. */
+static const char short_opts[] = ":i:c:d:o:p:qvh";
+
+static void usage(FILE *out)
+{
+	/* Kept within 79 columns for an 80-column terminal. */
+	fprintf(out,
+		"Usage: " PROG " [OPTIONS]\n"
+		"\n"
+		"Traces the KVM virtual machines of this host with eBPF. For each VM and\n"
+		"interval it reports CPU time split into guest and hypervisor time, VM exits\n"
+		"by reason, and how long its threads waited for a CPU. Needs root.\n"
+		"\n"
+		"Options:\n"
+		"  -i, --interval SECONDS  time between rows, > 0 and at most 3600,\n"
+		"                          fractions allowed (default 1)\n"
+		"  -c, --count N           stop after N intervals (default: until Ctrl-C)\n"
+		"  -d, --duration SECONDS  stop after this many seconds (default: until Ctrl-C)\n"
+		"  -o, --output DIR        folder for the CSV files (default logs); each VM\n"
+		"                          gets DIR/<vm>.csv (a row per interval),\n"
+		"                          DIR/<vm>.vcpu.csv (per vCPU thread) and\n"
+		"                          DIR/<vm>.exits.csv (per exit reason)\n"
+		"  -p, --pid PID           trace only this process; repeat for more (up to %d)\n"
+		"  -q, --quiet             no live table, only the CSV files\n"
+		"  -v, --verbose           print libbpf debug messages\n"
+		"  -h, --help              print this help and exit\n"
+		"      --version           print the version and exit\n"
+		"\n"
+		"<vm> is the VM's name (libvirt name, QEMU -name, or command-PID) with\n"
+		"characters other than A-Z a-z 0-9 _ . + - replaced by '_' and, if any were,\n"
+		"a hash of the name appended. Files are appended to across runs; a file with\n"
+		"other columns is first renamed to <file>.<unix time>.\n"
+		"\n"
+		"Examples:\n"
+		"  " PROG " -i 1\n"
+		"      live table every second, CSV files in ./logs\n"
+		"  " PROG " -i 0.5 -c 60 -o /var/log/kvmtrace\n"
+		"      60 rows per VM, half a second apart, in /var/log/kvmtrace\n"
+		"  " PROG " -p 4242 -q\n"
+		"      only the VM of process 4242, CSV files only\n",
+		CLI_MAX_PIDS);
+}
+
+/* Prints a user-given value on our one error line: control characters would break it. */
+static void put_value(FILE *err, const char *s)
+{
+	for (; *s; s++)
+		fputc(iscntrl((unsigned char)*s) ? '?' : *s, err);
+}
+
+static void bad_value(FILE *err, const char *what, const char *val, const char *opt,
+		      const char *hint)
+{
+	fprintf(err, PROG ": invalid %s '", what);
+	put_value(err, val);
+	fprintf(err, "' (%s): %s\n", opt, hint);
+}
+
+/* Seconds: a plain decimal number (no spaces, no "inf" or "nan"), > 0 and <= max. */
+static int parse_seconds(const char *s, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A positive decimal integer up to max, digits only. */
+static int parse_positive(const char *s, long max, long *out)
+{
+	long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (max - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The option as the user may have typed it, for messages: "-i/--interval". */
+static const char *opt_name(int c)
+{
+	switch (c) {
+	case 'i':
+		return "-i/--interval";
+	case 'c':
+		return "-c/--count";
+	case 'd':
+		return "-d/--duration";
+	case 'o':
+		return "-o/--output";
+	case 'p':
+		return "-p/--pid";
+	case 'q':
+		return "-q/--quiet";
+	case 'v':
+		return "-v/--verbose";
+	case 'h':
+		return "-h/--help";
+	case OPT_VERSION:
+		return "--version";
+	}
+	return NULL;
+}
+
+static const char *opt_example(int c)
+{
+	switch (c) {
+	case 'i':
+		return "seconds, e.g. -i 0.5";
+	case 'c':
+		return "a number of intervals, e.g. -c 60";
+	case 'd':
+		return "seconds, e.g. -d 30";
+	case 'o':
+		return "a folder, e.g. -o /var/log/kvmtrace";
+	case 'p':
+		return "a process ID, e.g. -p 4242";
+	}
+	return "a value";
+}
+
+/* getopt said '?': an unknown or ambiguous option, or a value given to a flag (--quiet=1). */
+static void bad_option(FILE *err, int opt, const char *arg)
+{
+	const char *eq;
+	size_t len, matches = 0;
+	int i;
+
+	if (opt && opt_name(opt)) {
+		fprintf(err, PROG ": option %s takes no value, but got '", opt_name(opt));
+		put_value(err, arg);
+		fputs("': see " PROG " --help\n", err);
+		return;
+	}
+	if (opt) {
+		fprintf(err, PROG ": unknown option '-%c': see " PROG " --help\n",
+			isprint(opt) ? opt : '?');
+		return;
+	}
+	/* A long option: count the options it abbreviates to tell "ambiguous" from "unknown". */
+	if (!strncmp(arg, "--", 2)) {
+		eq = strchr(arg, '=');
+		len = (eq ? (size_t)(eq - arg) : strlen(arg)) - 2;
+		for (i = 0; long_opts[i].name; i++)
+			matches += !strncmp(long_opts[i].name, arg + 2, len);
+	}
+	fprintf(err, PROG ": %s option '", matches > 1 ? "ambiguous" : "unknown");
+	put_value(err, arg);
+	fprintf(err, "': %s, see " PROG " --help\n",
+		matches > 1 ? "write more of its name" : "check the spelling");
+}
+
+static void defaults(struct cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->interval_s = 1.0;
+	o->outdir = "logs";
+}
+
+enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
+{
+	int c, i;
+	long v;
+
+	defaults(opts);
+	/* 0, not 1: makes glibc reset its internal state, so cli_parse() can run again. */
+	optind = 0;
+	opterr = 0;
+
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (parse_seconds(optarg, MAX_INTERVAL_S, &opts->interval_s)) {
+				bad_value(err, "interval", optarg, "-i",
+					  "give seconds > 0 and at most 3600, e.g. -i 0.5");
+				return CLI_USAGE;
+			}
+			break;
+		case 'c':
+			if (parse_positive(optarg, LONG_MAX, &opts->count)) {
+				bad_value(err, "count", optarg, "-c",
+					  "give a whole number of intervals > 0, e.g. -c 60");
+				return CLI_USAGE;
+			}
+			break;
+		case 'd':
+			if (parse_seconds(optarg, MAX_DURATION_S, &opts->duration_s)) {
+				bad_value(err, "duration", optarg, "-d",
+					  "give seconds > 0, e.g. -d 30 or -d 0.5");
+				return CLI_USAGE;
+			}
+			break;
+		case 'o':
+			if (!*optarg) {
+				bad_value(err, "output folder", optarg, "-o",
+					  "give a folder, e.g. -o /var/log/kvmtrace");
+				return CLI_USAGE;
+			}
+			opts->outdir = optarg;
+			break;
+		case 'p':
+			if (parse_positive(optarg, INT_MAX, &v)) {
+				bad_value(err, "PID", optarg, "-p",
+					  "give a process ID > 0, e.g. -p 4242");
+				return CLI_USAGE;
+			}
+			for (i = 0; i < opts->nr_pids && opts->pids[i] != v; i++)
+				;
+			if (i < opts->nr_pids)
+				break;	/* given twice: once is enough */
+			if (opts->nr_pids == CLI_MAX_PIDS) {
+				fprintf(err, PROG ": too many PIDs (-p): give at most %d, "
+					"or none to trace every VM\n", CLI_MAX_PIDS);
+				return CLI_USAGE;
+			}
+			opts->pids[opts->nr_pids++] = (int)v;
+			break;
+		case 'q':
+			opts->quiet = true;
+			break;
+		case 'v':
+			opts->verbose = true;
+			break;
+		case 'h':
+			usage(out);
+			return CLI_DONE;
+		case OPT_VERSION:
+			fprintf(out, PROG " %s\n", KT_VERSION);
+			return CLI_DONE;
+		case ':':
+			fprintf(err, PROG ": option %s needs a value: give %s\n",
+				opt_name(optopt) ? opt_name(optopt) : argv[optind - 1],
+				opt_example(optopt));
+			return CLI_USAGE;
+		default:
+			bad_option(err, optopt, argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(err, PROG ": unexpected argument '");
+		put_value(err, argv[optind]);
+		fputs("': options only, see " PROG " --help\n", err);
+		return CLI_USAGE;
+	}
+	return CLI_RUN;
+}

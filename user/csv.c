@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CSV sink: per-VM files in one folder, appended to in whole rows.
+ *
+ * Fields are quoted as RFC 4180 says, but lines end in "\n" rather than its CRLF: pandas, R,
+ * Python's csv module and the usual spreadsheets all read LF files, and line-based Unix tools
+ * (tail -f, grep, awk) expect LF.
+ *
+ * Whole rows only: each record's rows for one file are formatted in memory and handed to stdio
+ * in one fwrite, and a file's buffer is flushed before a chunk that would not fit in it, so each
+ * write(2) ends at a line end. If a write fails (ENOSPC, EFBIG, EIO) the file is cut back to its
+ * size at the last good flush, so a torn row never stays behind and later rows start on a line
+ * of their own. The lost rows are reported by csv_sink_flush().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "exit_reasons.h"
+
+const char CSV_VM_HEADER[] =
+	"timestamp,epoch_s,interval_s,vm,uuid,pid,vcpus,cpu_total_ns,cpu_guest_ns,cpu_hyp_ns,"
+	"cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns,top_exit_reason";
+const char CSV_VCPU_HEADER[] =
+	"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,exits,"
+	"exit_handling_ns,run_delay_ns";
+const char CSV_EXITS_HEADER[] =
+	"timestamp,epoch_s,interval_s,vm,pid,isa,reason_code,reason,count,handling_ns";
+
+/*
+ * At most this much of a VM name is kept in a file name, so "<safe>.exits.csv.<epoch>.<n>"
+ * stays far below NAME_MAX (255).
+ */
+#define NAME_KEEP_MAX	100
+#define HASH_SUFFIX_LEN	9	/* '-' and 8 hex digits */
+#define SAFE_NAME_SIZE	(NAME_KEEP_MAX + HASH_SUFFIX_LEN + 1)
+
+/* Open VMs are bounded so that 3 files each stay well below the usual 1024 fd limit. */
+#define CSV_MAX_OPEN_VMS	128
+#define CSV_FILE_BUF		(32 * 1024)
+
+/* FNV-1a, 32 bits: tiny, and good enough to tell sanitized names apart. */
+static uint32_t fnv1a32(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool name_char_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '+' || c == '-';
+}
+
+int csv_safe_name(const char *name, char *out, size_t len)
+{
+	size_t keep, n = 0, i;
+	bool changed = false;
+
+	if (!out || len < 16) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!name)
+		name = "";
+
+	/* Room for the hash whenever it may be needed, and a cap to leave room for suffixes. */
+	keep = len - 1 - HASH_SUFFIX_LEN;
+	if (keep > NAME_KEEP_MAX)
+		keep = NAME_KEEP_MAX;
+
+	if (!*name) {
+		/* Hashed too, so that "" and a VM called "vm" get different files. */
+		snprintf(out, len, "vm-%08" PRIx32, fnv1a32(name));
+		return 0;
+	}
+
+	for (i = 0; name[i]; i++) {
+		unsigned char c = name[i];
+
+		if (n == keep) {
+			changed = true;
+			break;
+		}
+		/* A leading dot would hide the file, and "." or ".." would name a folder. */
+		if (!name_char_ok(c) || (i == 0 && c == '.')) {
+			c = '_';
+			changed = true;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (changed)
+		snprintf(out + n, len - n, "-%08" PRIx32, fnv1a32(name));
+	return 0;
+}
+
+void csv_field(FILE *f, const char *s)
+{
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Text fields of a record are fixed arrays: never trust them to hold a NUL. */
+static void field_arr(FILE *f, const char *s, size_t size)
+{
+	char buf[KT_NAME_MAX + 1];
+	size_t n = strnlen(s, size < sizeof(buf) ? size : sizeof(buf) - 1);
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	csv_field(f, buf);
+}
+
+#define FIELD(f, arr) field_arr(f, arr, sizeof(arr))
+
+/* Numbers assume the C locale (no setlocale() in this program): a decimal comma would split. */
+static void put_interval(FILE *f, const struct interval_info *iv)
+{
+	FIELD(f, iv->timestamp);
+	fprintf(f, ",%.3f,%.6f,", iv->epoch_s, iv->interval_s);
+}
+
+/* A figure that was not measured (no guest mode observed, no tick split): empty, not 0. */
+static void put_optional_u64(FILE *f, bool valid, uint64_t v)
+{
+	if (valid)
+		fprintf(f, "%" PRIu64, v);
+}
+
+void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_record *r)
+{
+	bool gv = r->guest_valid;
+
+	put_interval(f, iv);
+	FIELD(f, r->vm);
+	fputc(',', f);
+	FIELD(f, r->uuid);
+	fprintf(f, ",%d,", r->pid);
+	if (r->vcpus >= 0)
+		fprintf(f, "%d", r->vcpus);
+	fprintf(f, ",%" PRIu64 ",", r->cpu_total_ns);
+	put_optional_u64(f, gv, r->cpu_guest_ns);
+	fprintf(f, ",%" PRIu64 ",", r->cpu_hyp_ns);
+	put_optional_u64(f, r->hyp_split_valid, r->cpu_hyp_user_ns);
+	fputc(',', f);
+	put_optional_u64(f, r->hyp_split_valid, r->cpu_hyp_kernel_ns);
+	fputc(',', f);
+	put_optional_u64(f, gv, r->exits);
+	fputc(',', f);
+	put_optional_u64(f, gv, r->exit_handling_ns);
+	fprintf(f, ",%" PRIu64 ",", r->run_delay_ns);
+	if (gv)
+		FIELD(f, r->top_exit_reason);
+	fputc('\n', f);
+}
+
+void csv_format_vcpu_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
+			 const struct vcpu_record *v)
+{
+	bool gv = r->guest_valid;
+
+	put_interval(f, iv);
+	FIELD(f, r->vm);
+	fprintf(f, ",%d,%d,", r->pid, v->tid);
+	if (v->vcpu >= 0)
+		fprintf(f, "%d", v->vcpu);
+	fputc(',', f);
+	FIELD(f, v->thread);
+	fprintf(f, ",%" PRIu64 ",", v->cpu_total_ns);
+	put_optional_u64(f, gv, v->cpu_guest_ns);
+	fputc(',', f);
+	put_optional_u64(f, gv, v->exits);
+	fputc(',', f);
+	put_optional_u64(f, gv, v->exit_handling_ns);
+	fprintf(f, ",%" PRIu64 "\n", v->run_delay_ns);
+}
+
+void csv_format_exit_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
+			 const struct exit_record *e)
+{
+	char name[KT_REASON_MAX];
+
+	put_interval(f, iv);
+	FIELD(f, r->vm);
+	fprintf(f, ",%d,", r->pid);
+	if (e->isa == KT_ISA_VMX)
+		fputs("vmx", f);
+	else if (e->isa == KT_ISA_SVM)
+		fputs("svm", f);
+	else
+		fprintf(f, "%" PRIu32, e->isa);
+	fprintf(f, ",%" PRIu32 ",", e->reason);
+	if (e->name[0])
+		FIELD(f, e->name);
+	else
+		csv_field(f, exit_reason_name(e->isa, e->reason, name, sizeof(name)));
+	fprintf(f, ",%" PRIu64 ",%" PRIu64 "\n", e->count, e->handling_ns);
+}
+
+enum csv_kind { CSV_VM, CSV_VCPU, CSV_EXITS, CSV_NR_KINDS };
+
+static const struct {
+	const char *suffix;
+	const char *header;
+} csv_kinds[CSV_NR_KINDS] = {
+	[CSV_VM] = { ".csv", CSV_VM_HEADER },
+	[CSV_VCPU] = { ".vcpu.csv", CSV_VCPU_HEADER },
+	[CSV_EXITS] = { ".exits.csv", CSV_EXITS_HEADER },
+};
+
+struct csv_file {
+	FILE *f;
+	char *buf;	/* our own stdio buffer, so its size is known */
+	off_t good;	/* file size at the last successful flush: ends at a line end */
+};
+
+struct csv_vm {
+	bool in_use;
+	unsigned long long used;	/* sink clock at the last write, for LRU eviction */
+	char vm[KT_NAME_MAX];
+	char safe[SAFE_NAME_SIZE];
+	struct csv_file file[CSV_NR_KINDS];
+};
+
+struct csv_sink {
+	int dirfd;
+	int err;	/* first write error since the last csv_sink_flush(), reported there */
+	unsigned long long clock;
+	struct csv_vm vms[CSV_MAX_OPEN_VMS];
+};
+
+static void note_error(struct csv_sink *s, int err)
+{
+	if (!s->err)
+		s->err = err ? err : EIO;
+}
+
+/* Callers flush first (file_flush() repairs a failure); what is left here is dropped. */
+static void file_close(struct csv_file *cf)
+{
+	if (!cf->f)
+		return;
+	__fpurge(cf->f);
+	fclose(cf->f);
+	free(cf->buf);
+	cf->f = NULL;
+	cf->buf = NULL;
+}
+
+/*
+ * After a failed write: drops what stdio still holds and cuts the file back to its last good
+ * size, so no torn row stays in it. If even that fails, the file is closed; reopening it cuts
+ * a torn last line (see check_file()).
+ */
+static void file_repair(struct csv_file *cf)
+{
+	struct stat st;
+	int fd = fileno(cf->f);
+
+	__fpurge(cf->f);
+	clearerr(cf->f);
+	if (fstat(fd, &st) || (st.st_size > cf->good && ftruncate(fd, cf->good)))
+		file_close(cf);
+}
+
+/* Flushes one file. Returns 0, or -1 with errno after repairing the file. */
+static int file_flush(struct csv_file *cf)
+{
+	struct stat st;
+	int err;
+
+	if (fflush(cf->f)) {
+		err = errno;
+		file_repair(cf);
+		errno = err;
+		return -1;
+	}
+	if (!fstat(fileno(cf->f), &st))
+		cf->good = st.st_size;
+	return 0;
+}
+
+/*
+ * Returns the offset just past the last '\n' in [min, size) of the file, or min if there is
+ * none there, or -1. Used to cut a torn last line (a crash mid-write) off a file we append to.
+ */
+static off_t last_line_end(int fd, off_t size, off_t min)
+{
+	char buf[4096];
+	off_t end = size;
+
+	while (end > min) {
+		size_t n = end - min < (off_t)sizeof(buf) ? (size_t)(end - min) : sizeof(buf);
+		off_t start = end - (off_t)n;
+
+		if (pread(fd, buf, n, start) != (ssize_t)n)
+			return -1;
+		for (; n > 0; n--) {
+			if (buf[n - 1] == '\n')
+				return start + (off_t)n;
+		}
+		end = start;
+	}
+	return min;
+}
+
+/*
+ * Checks an existing file. Returns 1 if it starts with our header (a torn last line is cut
+ * off), 0 if it is empty, 2 if it holds something else, -1 on error.
+ */
+static int check_file(int fd, const char *header, off_t *size)
+{
+	size_t hlen = strlen(header);
+	char buf[512];
+	off_t end;
+
+	if (*size == 0)
+		return 0;
+	if (hlen + 1 > sizeof(buf) || *size < (off_t)(hlen + 1))
+		return 2;
+	if (pread(fd, buf, hlen + 1, 0) != (ssize_t)(hlen + 1))
+		return -1;
+	if (memcmp(buf, header, hlen) || buf[hlen] != '\n')
+		return 2;
+
+	end = last_line_end(fd, *size, hlen + 1);
+	if (end < 0)
+		return -1;
+	if (end != *size) {
+		if (ftruncate(fd, end))
+			return -1;
+		*size = end;
+	}
+	return 1;
+}
+
+/*
+ * Renames a file whose columns are not ours to <name>.<unix seconds> (or .<n> after that if
+ * taken), never replacing anything, so no data is lost.
+ */
+static int move_aside(int dirfd, const char *name)
+{
+	char aside[SAFE_NAME_SIZE + 64];
+	long long now = (long long)time(NULL);
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(aside, sizeof(aside), "%s.%lld", name, now);
+		else
+			snprintf(aside, sizeof(aside), "%s.%lld.%d", name, now, i);
+		if (!renameat2(dirfd, name, dirfd, aside, RENAME_NOREPLACE))
+			return 0;
+		if (errno == EEXIST)
+			continue;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+		/* File systems without RENAME_NOREPLACE: check first (racy, but only with us). */
+		if (!faccessat(dirfd, aside, F_OK, AT_SYMLINK_NOFOLLOW))
+			continue;
+		return renameat(dirfd, name, dirfd, aside);
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* Opens (creating, or setting aside a foreign file) one of a VM's files. Returns 0 or -1. */
+static int file_open(struct csv_sink *s, struct csv_vm *v, enum csv_kind k)
+{
+	struct csv_file *cf = &v->file[k];
+	const char *header = csv_kinds[k].header;
+	char name[SAFE_NAME_SIZE + 16];
+	struct stat st;
+	int fd = -1, state = 2, tries, err;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "%s%s", v->safe, csv_kinds[k].suffix);
+	for (tries = 0; tries < 3 && state == 2; tries++) {
+		/* Read-write for the header check; O_NOFOLLOW: never write through a symlink. */
+		fd = openat(s->dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			    0640);
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st))
+			goto fail;
+		if (!S_ISREG(st.st_mode)) {
+			errno = EINVAL;
+			goto fail;
+		}
+		state = check_file(fd, header, &st.st_size);
+		if (state < 0)
+			goto fail;
+		if (state == 2) {
+			if (move_aside(s->dirfd, name))
+				goto fail;
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (state == 2) {
+		errno = EEXIST;
+		return -1;
+	}
+
+	cf->buf = malloc(CSV_FILE_BUF);
+	f = cf->buf ? fdopen(fd, "a") : NULL;
+	if (!f)
+		goto fail;
+	setvbuf(f, cf->buf, _IOFBF, CSV_FILE_BUF);
+	cf->f = f;
+	cf->good = st.st_size;
+	if (state == 0) {
+		fputs(header, f);
+		fputc('\n', f);
+		if (file_flush(cf)) {
+			err = errno;
+			file_close(cf);
+			errno = err;
+			return -1;
+		}
+	}
+	return 0;
+
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	free(cf->buf);
+	cf->buf = NULL;
+	errno = err;
+	return -1;
+}
+
+/* Hands one record's rows for one file to stdio; I/O errors are kept for csv_sink_flush(). */
+static void emit(struct csv_sink *s, struct csv_file *cf, const char *buf, size_t n)
+{
+	/* Flush first when the chunk would not fit, so each write(2) ends at a line end. */
+	if (__fpending(cf->f) + n > __fbufsize(cf->f) && file_flush(cf)) {
+		note_error(s, errno);
+		return;
+	}
+	if (fwrite(buf, 1, n, cf->f) != n || ferror(cf->f)) {
+		note_error(s, errno);
+		file_repair(cf);
+	}
+}
+
+static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
+		      const struct interval_info *iv, const struct vm_record *r)
+{
+	struct csv_file *cf = &v->file[k];
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *m;
+
+	if (!cf->f && file_open(s, v, k))
+		return -1;
+
+	m = open_memstream(&buf, &len);
+	if (!m)
+		return -1;
+	if (k == CSV_VM) {
+		csv_format_vm_row(m, iv, r);
+	} else if (k == CSV_VCPU) {
+		for (i = 0; i < r->nr_vcpus; i++)
+			csv_format_vcpu_row(m, iv, r, &r->vcpu[i]);
+	} else {
+		for (i = 0; i < r->nr_exits; i++)
+			csv_format_exit_row(m, iv, r, &r->exit[i]);
+	}
+	if (fclose(m)) {
+		free(buf);
+		return -1;
+	}
+	if (cf->f)
+		emit(s, cf, buf, len);
+	free(buf);
+	return 0;
+}
+
+static void vm_close(struct csv_sink *s, struct csv_vm *v)
+{
+	int k;
+
+	for (k = 0; k < CSV_NR_KINDS; k++) {
+		if (v->file[k].f && file_flush(&v->file[k]))
+			note_error(s, errno);
+		file_close(&v->file[k]);
+	}
+	v->in_use = false;
+}
+
+static struct csv_vm *vm_find(struct csv_sink *s, const char *vm)
+{
+	int i;
+
+	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+		/* Compared as stored: at most KT_NAME_MAX - 1 characters. */
+		if (s->vms[i].in_use && !strncmp(s->vms[i].vm, vm, KT_NAME_MAX - 1))
+			return &s->vms[i];
+	}
+	return NULL;
+}
+
+static struct csv_vm *vm_get(struct csv_sink *s, const char *vm)
+{
+	struct csv_vm *v = vm_find(s, vm), *lru = NULL;
+	size_t n;
+	int i;
+
+	if (v)
+		return v;
+	for (i = 0; i < CSV_MAX_OPEN_VMS && !v; i++) {
+		if (!s->vms[i].in_use)
+			v = &s->vms[i];
+		else if (!lru || s->vms[i].used < lru->used)
+			lru = &s->vms[i];
+	}
+	if (!v) {
+		/* Full: close the least recently written VM; its files are reopened if needed. */
+		v = lru;
+		vm_close(s, v);
+	}
+	memset(v, 0, sizeof(*v));
+	n = strnlen(vm, KT_NAME_MAX - 1);
+	memcpy(v->vm, vm, n);
+	v->vm[n] = '\0';
+	if (csv_safe_name(v->vm, v->safe, sizeof(v->safe)))
+		return NULL;
+	v->in_use = true;
+	return v;
+}
+
+struct csv_sink *csv_sink_open(const char *dir)
+{
+	struct csv_sink *s;
+	int err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		err = errno;
+		free(s);
+		errno = err;
+		return NULL;
+	}
+	return s;
+}
+
+int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const struct vm_record *r)
+{
+	struct csv_vm *v = vm_get(s, r->vm);
+	int err = 0;
+
+	if (!v)
+		return -1;
+	v->used = ++s->clock;
+
+	/* Try every file even if one fails, and report the first failure. */
+	if (write_rows(s, v, CSV_VM, iv, r))
+		err = errno;
+	if (r->nr_vcpus && write_rows(s, v, CSV_VCPU, iv, r) && !err)
+		err = errno;
+	if (r->nr_exits && write_rows(s, v, CSV_EXITS, iv, r) && !err)
+		err = errno;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int csv_sink_flush(struct csv_sink *s)
+{
+	int i, k, err;
+
+	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+		struct csv_vm *v = &s->vms[i];
+
+		if (!v->in_use)
+			continue;
+		for (k = 0; k < CSV_NR_KINDS; k++) {
+			struct csv_file *cf = &v->file[k];
+			struct stat st;
+
+			if (!cf->f)
+				continue;
+			if (file_flush(cf)) {
+				note_error(s, errno);
+				continue;
+			}
+			/* Deleted under us: reopen next time, not write into a lost inode. */
+			if (cf->f && !fstat(fileno(cf->f), &st) && st.st_nlink == 0)
+				file_close(cf);
+		}
+	}
+	if (s->err) {
+		err = s->err;
+		s->err = 0;
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+void csv_sink_forget(struct csv_sink *s, const char *vm)
+{
+	struct csv_vm *v = vm_find(s, vm);
+
+	if (v)
+		vm_close(s, v);
+}
+
+void csv_sink_close(struct csv_sink *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+		if (s->vms[i].in_use)
+			vm_close(s, &s->vms[i]);
+	}
+	close(s->dirfd);
+	free(s);
+}
