@@ -156,3 +156,16 @@ int kt_add_vm(struct kt_add_vm_args *args)
 	args->birth_ns = vm ? vm->birth_ns : 0;
 	return vm ? 0 : 1;
 }
+
+/* Run by user space for a tracked process found gone whose exit we never saw (it ended while
+ * being added): retires it like an exit would, so it gets its last row. */
+SEC("syscall")
+int kt_remove_vm(struct kt_add_vm_args *args)
+{
+	__u32 tgid = args->tgid;	/* map keys must be on the stack, not in the context */
+	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+
+	if (vm)
+		kt_retire_vm(bpf_ktime_get_ns(), tgid, vm);
+	return 0;
+}

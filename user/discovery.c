@@ -116,6 +116,18 @@ static int read_comm(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+bool discovery_alive(const char *proc, int pid)
+{
+	char path[512], line[512];
+	const char *state;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
+	if (read_file(path, line, sizeof(line)) < 0)
+		return false;
+	state = strrchr(line, ')');
+	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
 size_t discovery_scan(const char *proc, int *pids, size_t max)
 {
 	DIR *dir = opendir(proc);
@@ -129,7 +141,8 @@ size_t discovery_scan(const char *proc, int *pids, size_t max)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/comm", proc, de->d_name);
-		if (!read_comm(path, comm, sizeof(comm)) && vmm_comm_matches(comm))
+		if (!read_comm(path, comm, sizeof(comm)) && vmm_comm_matches(comm) &&
+		    discovery_alive(proc, atoi(de->d_name)))
 			pids[n++] = atoi(de->d_name);
 	}
 	closedir(dir);

@@ -28,7 +28,10 @@ bool vmm_comm_matches(const char *comm);
  */
 int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen);
 
-/* Fills pids with the processes under proc whose comm is a VMM's. Returns how many. */
+/* Is pid a running process (not gone, not a zombie waiting to be reaped)? */
+bool discovery_alive(const char *proc, int pid);
+
+/* Fills pids with the running processes under proc whose comm is a VMM's. Returns how many. */
 size_t discovery_scan(const char *proc, int *pids, size_t max);
 
 /* A VM name for pid: from its command line, else "<comm>-<pid>". Returns -1 if pid is gone. */

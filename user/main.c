@@ -124,15 +124,23 @@ static int write_rows(struct run *run, const struct interval_info *iv, struct vm
 	return err;
 }
 
-/* After their last row, ended VMs leave the maps; counts the VMs still running. */
+/*
+ * After their last row, ended VMs leave the maps; counts the VMs still running. A VM whose
+ * process is gone but whose exit the hooks never saw (it ended while being added) is retired
+ * now and gets its last row at the next drain.
+ */
 static void forget_ended(struct run *run)
 {
+	const struct kt_vm *vm;
 	size_t i;
 
 	run->live_vms = 0;
 	for (i = 0; i < run->snap.nr_vms; i++) {
+		vm = &run->snap.vms[i].vm;
 		if (run->snap.vms[i].dead)
-			tracer_forget(run->tracer, &run->snap, &run->snap.vms[i].vm);
+			tracer_forget(run->tracer, &run->snap, vm);
+		else if (!discovery_alive("/proc", vm->tgid))
+			tracer_remove_vm(run->tracer, vm->tgid);
 		else
 			run->live_vms++;
 	}

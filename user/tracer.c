@@ -214,16 +214,26 @@ bool tracer_guest_observable(const struct tracer *tr)
 	return tr->guest_observable;
 }
 
-int tracer_add_vm(struct tracer *tr, int pid)
+static int run_vm_prog(struct bpf_program *prog, int pid)
 {
 	struct kt_add_vm_args args = { .tgid = pid };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 	int err;
 
-	err = bpf_prog_test_run_opts(bpf_program__fd(tr->skel->progs.kt_add_vm), &opts);
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 	if (err)
 		return err;
 	return opts.retval ? -ENOSPC : 0;
+}
+
+int tracer_add_vm(struct tracer *tr, int pid)
+{
+	return run_vm_prog(tr->skel->progs.kt_add_vm, pid);
+}
+
+void tracer_remove_vm(struct tracer *tr, int pid)
+{
+	run_vm_prog(tr->skel->progs.kt_remove_vm, pid);
 }
 
 static void *grow(void *arr, size_t *cap, size_t want, size_t elem)

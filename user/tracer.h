@@ -27,6 +27,9 @@ bool tracer_guest_observable(const struct tracer *tr);
 /* Starts tracking a process. Returns 0, or -1 if the VM table is full. */
 int tracer_add_vm(struct tracer *tr, int pid);
 
+/* Retires a tracked process found gone without its exit seen: it gets its last row. */
+void tracer_remove_vm(struct tracer *tr, int pid);
+
 /* Copies every map into s (reusing its arrays). Returns 0 or -errno. */
 int tracer_drain(struct tracer *tr, struct snapshot *s);
 

@@ -340,6 +340,24 @@ static void test_no_discovery(void **state)
 	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 60);
 }
 
+/* A full VM table: the VM that does not fit is not tracked, and the drop is counted. */
+static void test_vm_table_full(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm;
+	__u32 tgid;
+
+	for (tgid = 10000; tgid < 10000 + KT_MAX_VMS; tgid++)
+		track(skel, 100, tgid);
+	assert_int_equal(drop_count(skel, KT_DROP_VM_FULL), 0);
+	track(skel, 100, 20000);
+	assert_false(vm_of(skel, 20000, &vm));
+	assert_int_equal(drop_count(skel, KT_DROP_VM_FULL), 1);
+	/* Its events stay on the fast path: nothing is created for it. */
+	EVENT(skel, t_switch, 0, 200, OTHER, OTHER, 0, 20000, 20000);
+	assert_false(thread_exists(skel, 20000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pid_reuse, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_no_discovery, setup_no_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_table_full, setup_discover, teardown),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();

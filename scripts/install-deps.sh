@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian 12 packages that kvmtrace-bpf needs to build, run and be tested.
+# Idempotent: does nothing (and needs no network) when everything is already installed.
+set -eu
+
+# build: compiler, BPF toolchain and libraries
+build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev"
+# tests: unit tests, real QEMU/libvirt guests built from Debian's kernel and busybox, oracles
+tests="libcmocka-dev python3 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod
+cpio libvirt-daemon-system libvirt-clients iproute2 util-linux procps linux-perf"
+
+missing=""
+for pkg in $build $tests; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $pkg"
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages are installed"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run this script as root" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q $missing

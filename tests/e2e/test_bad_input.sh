@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Bad input and faults (issue 2, acceptance 4): every case gets its one-line message and exit
+# status; a VM that ends mid-interval gets its last row; SIGINT finishes the interval.
+set -u
+build=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+bin=$(realpath "$build/kvmtrace-bpf")
+work=$(mktemp -d /tmp/kt-e2e-bad.XXXXXX)
+chmod 0755 "$work"
+cleanup() {
+	pkill -f "$work/qemu-system-x86_64" 2>/dev/null
+	umount "$work/ro" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# expect STATUS PATTERN DESCRIPTION -- COMMAND...: the command exits with STATUS and its stderr
+# is exactly one line, starting "kvmtrace-bpf: " and matching PATTERN.
+expect() {
+	local want=$1 pattern=$2 what=$3 status lines
+	shift 4
+	"$@" >"$work/out" 2>"$work/err"
+	status=$?
+	lines=$(wc -l <"$work/err")
+	if [ "$status" -eq "$want" ] && [ "$lines" -eq 1 ] &&
+		grep -q "^kvmtrace-bpf: .*$pattern" "$work/err"; then
+		t_ok "$what: status $status, '$(cat "$work/err")'"
+	else
+		t_fail "$what: status $status (want $want), stderr ($lines lines): $(cat "$work/err")"
+	fi
+}
+
+expect 2 "unknown option '--bogus'" "unknown option" -- "$bin" --bogus
+expect 2 "invalid interval '0'" "-i 0" -- "$bin" -i 0
+expect 2 "invalid interval '-1'" "-i -1" -- "$bin" -i -1
+expect 2 "invalid interval 'abc'" "-i abc" -- "$bin" -i abc
+expect 2 "No such file or directory: create it" "missing -o folder" -- "$bin" -o "$work/none"
+ln -s /etc "$work/etc-link"
+expect 2 "-> /etc is a system folder" "-o symlink into /etc" -- "$bin" -o "$work/etc-link"
+mkdir "$work/ro"
+mount -t tmpfs -o ro,size=64k kt-ro "$work/ro"
+expect 2 "cannot write in output folder.*Read-only" "unwritable -o folder" -- "$bin" -o "$work/ro"
+expect 2 "no process with PID" "-p of no process" -- "$bin" -p 4194000 -o "$work"
+
+# Faults of the host, each simulated for real in a private mount namespace.
+expect 1 "no BTF.*CONFIG_DEBUG_INFO_BTF" "kernel without BTF" -- \
+	unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && exec $bin -c 1 -o $work"
+expect 1 "needs root, or CAP_BPF and CAP_PERFMON" "not root, no capabilities" -- \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+	"$bin" -c 1 -o /tmp
+
+# A stand-in VMM: a copy of sleep named like QEMU is found by its name, as QEMU would be.
+cp "$(command -v sleep)" "$work/qemu-system-x86_64"
+fake_vmm() {
+	"$work/qemu-system-x86_64" "$1" >/dev/null &
+	echo $!
+}
+
+# No kvm tracepoints: a warning, and the run goes on with empty guest columns.
+mkdir -p "$work/nokvm"
+fake_vmm 30 >/dev/null
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+expect 0 "cannot attach kvm:kvm_exit: no kvm tracepoints.*guest columns will be empty" \
+	"kernel without kvm tracepoints" -- unshare -m sh -c \
+	"mount -t tmpfs none /sys/kernel/tracing/events/kvm && exec $bin -q -c 2 -i 0.5 -o $work/nokvm"
+t_check "without kvm tracepoints the VM still gets rows, guest columns empty" \
+	test "$(tail -n +2 "$work/nokvm/qemu-system-x86-"*.csv | cut -d, -f9,13,14,16 | sort -u)" = ",,,"
+pkill -f "$work/qemu-system-x86_64"
+
+# A VM ending mid-interval gets its last row, and no row after it.
+mkdir "$work/end"
+pid=$(fake_vmm 1.5)
+"$bin" -q -c 4 -i 1 -o "$work/end" 2>"$work/err" &
+tracer=$!
+wait "$tracer"
+t_check "tracer runs on when a VM ends (status $?)" true
+rows=$(tail -n +2 "$work/end/qemu-system-x86-$pid.csv" 2>/dev/null | wc -l)
+t_check "the VM that ended after ~1.5 s has 2 rows, its last one included ($rows)" \
+	test "$rows" -eq 2
+
+# SIGINT finishes the current interval: a last, shorter row, whole files, status 0.
+mkdir "$work/int"
+pid=$(fake_vmm 30)
+"$bin" -q -i 1 -o "$work/int" 2>"$work/err" &
+tracer=$!
+sleep 2.5
+kill -INT "$tracer"
+wait "$tracer"
+status=$?
+t_check "SIGINT: exit status 0 ($status)" test "$status" -eq 0
+csv="$work/int/qemu-system-x86-$pid.csv"
+t_check "SIGINT: 3 rows, the last one shorter than the interval" python3 - "$csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+print("rows:", [(r["interval_s"], r["cpu_total_ns"]) for r in rows])
+sys.exit(not (len(rows) == 3 and float(rows[-1]["interval_s"]) < 0.9
+              and all(len(r) == 16 and None not in r for r in rows)))
+PY
+
+t_summary
