@@ -12,6 +12,7 @@ import argparse
 import bisect
 import csv
 import glob
+import os
 import signal
 import sys
 import time
@@ -34,7 +35,8 @@ def sample(args):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     with open(args.out, "w") as out:
-        while not stop:
+        # Stops by itself once every process is gone, so a failed test leaves nothing behind.
+        while not stop and any(os.path.exists(f"/proc/{pid}") for pid in args.pid):
             for pid in args.pid:
                 t = time.time()
                 on_cpu, delay = schedstat(pid)
