@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -16,6 +19,7 @@
 
 #include "kvmtrace.h"
 #include "acct_test.skel.h"
+#include "kvmtrace.skel.h"
 
 #define VM	1000	/* tgid of the VM under test */
 #define VCPU0	1001
@@ -358,6 +362,70 @@ static void test_vm_table_full(void **state)
 	assert_false(thread_exists(skel, 20000));
 }
 
+/* Burns CPU in a child until killed; returns its PID. */
+static pid_t burner(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		for (;;)
+			;
+	return pid;
+}
+
+/*
+ * The product's raw_tp twins (for kernels without tp_btf) pass the verifier and account a real
+ * process: a child burning CPU, added through the product's own kt_add_vm syscall program.
+ */
+static void test_raw_tp_twins_account_real_process(void **state)
+{
+	struct kvmtrace *skel = kvmtrace__open();
+	struct kt_add_vm_args args = {};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	struct bpf_program *prog;
+	struct timespec pause = { .tv_nsec = 200 * 1000 * 1000 };
+	struct kt_vm_key key = {};
+	struct kt_thread t;
+	struct kt_vm dead;
+	__u32 tid;
+	pid_t child;
+
+	(void)state;
+	assert_non_null(skel);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+		size_t len = strlen(name);
+
+		/* Scheduler hooks: raw twins only; no kvm hooks (no tracefs needed). */
+		if (!strncmp(name, "kt_kvm_", 7))
+			bpf_program__set_autoload(prog, false);
+		else if (!strncmp(name, "kt_sched_", 9))
+			bpf_program__set_autoload(prog, len > 4 && !strcmp(name + len - 4, "_raw"));
+	}
+	assert_int_equal(kvmtrace__load(skel), 0);
+	assert_int_equal(kvmtrace__attach(skel), 0);
+	child = burner();
+	args.tgid = child;
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.kt_add_vm), &opts), 0);
+	assert_int_equal(opts.retval, 0);
+	assert_true(args.birth_ns > 0);
+	nanosleep(&pause, NULL);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	/* The child's exit retired it: its time is in dead_vms, its thread entry is gone. */
+	tid = child;
+	assert_int_not_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
+						  sizeof(t), 0), 0);
+	key.tgid = child;
+	key.birth_ns = args.birth_ns;
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
+					      sizeof(dead), 0), 0);
+	/* Some of the 200 ms on a CPU: the first slice began before it was added. */
+	assert_true(dead.exited.on_cpu_ns > 10 * 1000 * 1000);
+	assert_true(dead.exited.on_cpu_ns < 400 * 1000 * 1000);
+	kvmtrace__destroy(skel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_no_discovery, setup_no_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_table_full, setup_discover, teardown),
+		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();
