@@ -13,8 +13,8 @@ VERSION := 0.1.0
 
 CFLAGS ?= -g -O2
 WARNINGS := -Wall -Wextra -Werror
-CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\"
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lcap-ng -lelf -lz -lm
+CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\" $(shell $(PKG_CONFIG) --cflags libxml-2.0)
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) $(shell $(PKG_CONFIG) --libs libvirt libxml-2.0) -lcap-ng -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Ibpf
 

@@ -4,7 +4,8 @@
 set -eu
 
 # build: compiler, BPF toolchain and libraries
-build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev"
+build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev
+libvirt-dev libxml2-dev"
 # tests: unit tests, real QEMU/libvirt guests built from Debian's kernel and busybox, oracles
 tests="libcmocka-dev python3 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod
 cpio libvirt-daemon-system libvirt-clients iproute2 util-linux procps linux-perf"

@@ -21,10 +21,12 @@ struct vm_state {
 	uint32_t tgid;
 	uint64_t birth_ns;
 	char name[KT_NAME_MAX];
+	char uuid[KT_UUID_LEN];
 	struct kt_totals reported;
 	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
 	bool guest_seen;
 	bool seen;		/* present in the current snapshot */
+	bool ended;		/* its process ended: this snapshot has its last figures */
 	struct thread_state *threads;
 	size_t nr_threads;
 	struct exit_state *exits;
@@ -40,30 +42,6 @@ struct account {
 	struct vm_record *records;
 	struct vcpu_record *vcpu_pool;
 	struct exit_record *exit_pool;
-};
-
-static int proc_vm_name(void *ctx, int pid, char *out, size_t len)
-{
-	(void)ctx;
-	return discovery_vm_name("/proc", pid, out, len);
-}
-
-static int proc_cputime(void *ctx, int pid, struct proc_cputime *ct)
-{
-	(void)ctx;
-	return discovery_cputime("/proc", pid, ct);
-}
-
-static int proc_thread_name(void *ctx, int pid, int tid, char *out, size_t len)
-{
-	(void)ctx;
-	return discovery_thread_name("/proc", pid, tid, out, len);
-}
-
-const struct vm_source proc_vm_source = {
-	.vm_name = proc_vm_name,
-	.cputime = proc_cputime,
-	.thread_name = proc_thread_name,
 };
 
 uint64_t mono_advance(__u64 *reported, __u64 cur)
@@ -153,25 +131,34 @@ void account_free(struct account *a)
 	free(a);
 }
 
+/* A VM that ended no longer holds its name: a restarted domain keeps its file. */
 static bool name_taken(const struct account *a, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < a->nr_vms; i++)
-		if (!strcmp(a->vms[i].name, name))
+		if (!a->vms[i].ended && !strcmp(a->vms[i].name, name))
 			return true;
 	return false;
 }
 
-static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
+static struct vm_state *vm_state_find(struct account *a, const struct kt_vm *vm)
 {
-	struct vm_state *vs;
-	char name[KT_NAME_MAX - 16];
 	size_t i;
 
 	for (i = 0; i < a->nr_vms; i++)
 		if (a->vms[i].tgid == vm->tgid && a->vms[i].birth_ns == vm->birth_ns)
 			return &a->vms[i];
+	return NULL;
+}
+
+static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
+{
+	struct vm_state *vs = vm_state_find(a, vm);
+	char name[KT_NAME_MAX - 16];
+
+	if (vs)
+		return vs;
 	vs = realloc(a->vms, (a->nr_vms + 1) * sizeof(*vs));
 	if (!vs)
 		return NULL;
@@ -180,7 +167,7 @@ static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 	memset(vs, 0, sizeof(*vs));
 	vs->tgid = vm->tgid;
 	vs->birth_ns = vm->birth_ns;
-	if (a->src.vm_name(a->src.ctx, vm->tgid, name, sizeof(name)))
+	if (a->src.identify(a->src.ctx, vm->tgid, name, sizeof(name), vs->uuid, sizeof(vs->uuid)))
 		snprintf(name, sizeof(name), "pid-%u", vm->tgid);
 	/* Two live VMs with one name would share a file: the later one gets its PID appended. */
 	if (name_taken(a, name))
@@ -358,10 +345,14 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	}
 	d = totals_advance(&vs->reported, &cur);
 	snprintf(r->vm, sizeof(r->vm), "%s", vs->name);
+	snprintf(r->uuid, sizeof(r->uuid), "%s", vs->uuid);
 	r->pid = vs->tgid;
 	r->final = sv->dead;
 	r->nr_vcpus = vcpu_rows(a, vs, s, r->vcpu, &any_kvm_vcpu);
-	r->vcpus = r->nr_vcpus ? (int)r->nr_vcpus : -1;
+	/* The manager's count where there is one; else the vCPU threads we have seen. */
+	r->vcpus = a->src.vcpus(a->src.ctx, vs->tgid, vs->uuid);
+	if (r->vcpus < 0)
+		r->vcpus = r->nr_vcpus ? (int)r->nr_vcpus : -1;
 	r->nr_exits = exit_rows(vs, s, r->exit);
 	if (any_kvm_vcpu || vs->reported.exits)
 		vs->guest_seen = true;
@@ -418,10 +409,17 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
 		return -1;
 	for (i = 0; i < a->nr_vms; i++)
 		a->vms[i].seen = false;
+	/* Ended VMs first, so that they give up their names before new ones take names. */
+	for (i = 0; i < s->nr_vms; i++) {
+		vs = s->vms[i].dead ? vm_state_find(a, &s->vms[i].vm) : NULL;
+		if (vs)
+			vs->ended = true;
+	}
 	for (i = 0; i < s->nr_vms; i++) {
 		vs = vm_state_get(a, &s->vms[i].vm);
 		if (!vs)
 			return -1;
+		vs->ended = s->vms[i].dead;
 		a->records[n].vcpu = a->vcpu_pool + vcpu_used;
 		a->records[n].exit = a->exit_pool + exit_used;
 		build_record(a, vs, &s->vms[i], s, &a->records[n]);

@@ -16,19 +16,19 @@
 #include "record.h"
 #include "snapshot.h"
 
-/* What the accounting asks of the host; unit tests give fakes. */
+/* What the accounting asks of the host (vmsource.c: /proc and libvirt); unit tests give fakes. */
 struct vm_source {
-	/* A name for the VM of pid; -1 if the process is gone. */
-	int (*vm_name)(void *ctx, int pid, char *out, size_t len);
+	/* The VM's name and UUID ("" when unknown) for pid; -1 if the process is gone. */
+	int (*identify)(void *ctx, int pid, char *name, size_t name_len, char *uuid,
+			size_t uuid_len);
 	/* The process's user/system/guest ticks; -1 if it is gone. */
 	int (*cputime)(void *ctx, int pid, struct proc_cputime *ct);
 	/* A thread's name; -1 if it is gone. */
 	int (*thread_name)(void *ctx, int pid, int tid, char *out, size_t len);
+	/* The VM's current vCPU count as its manager (libvirt) says, or -1 when unknown. */
+	int (*vcpus)(void *ctx, int pid, const char *uuid);
 	void *ctx;
 };
-
-/* The source reading the host's /proc. */
-extern const struct vm_source proc_vm_source;
 
 struct account;
 

@@ -19,7 +19,7 @@
 /* About 31 years: far beyond any run, and small enough to turn into ns without overflow. */
 #define MAX_DURATION_S		1e9
 
-enum { OPT_VERSION = 1000 };
+enum { OPT_VERSION = 1000, OPT_LIBVIRT_URI };
 
 static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, 'i' },
@@ -31,6 +31,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "libvirt-uri", required_argument, NULL, OPT_LIBVIRT_URI },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -45,7 +46,8 @@ static void usage(FILE *out)
 		"\n"
 		"Traces the KVM virtual machines of this host with eBPF. For each VM and\n"
 		"interval it reports CPU time split into guest and hypervisor time, VM exits\n"
-		"by reason, and how long its threads waited for a CPU. Needs root.\n"
+		"by reason, and how long its threads waited for a CPU. Needs root (or\n"
+		"CAP_BPF and CAP_PERFMON).\n"
 		"\n"
 		"Options:\n"
 		"  -i, --interval SECONDS  time between rows, > 0 and at most 3600,\n"
@@ -57,6 +59,8 @@ static void usage(FILE *out)
 		"                          DIR/<vm>.vcpu.csv (per vCPU thread) and\n"
 		"                          DIR/<vm>.exits.csv (per exit reason)\n"
 		"  -p, --pid PID           trace only this process; repeat for more (up to %d)\n"
+		"      --libvirt-uri URI   libvirt connection for VM names, UUIDs and devices\n"
+		"                          (default qemu:///system; none: do without)\n"
 		"  -q, --quiet             no live table, only the CSV files\n"
 		"  -v, --verbose           print libbpf debug messages\n"
 		"  -h, --help              print this help and exit\n"
@@ -150,6 +154,8 @@ static const char *opt_name(int c)
 		return "-h/--help";
 	case OPT_VERSION:
 		return "--version";
+	case OPT_LIBVIRT_URI:
+		return "--libvirt-uri";
 	}
 	return NULL;
 }
@@ -167,6 +173,8 @@ static const char *opt_example(int c)
 		return "a folder, e.g. -o /var/log/kvmtrace";
 	case 'p':
 		return "a process ID, e.g. -p 4242";
+	case OPT_LIBVIRT_URI:
+		return "a URI, e.g. --libvirt-uri qemu:///system, or none";
 	}
 	return "a value";
 }
@@ -207,6 +215,7 @@ static void defaults(struct cli_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1.0;
 	o->outdir = "logs";
+	o->libvirt_uri = "qemu:///system";
 }
 
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
@@ -266,6 +275,14 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 				return CLI_USAGE;
 			}
 			opts->pids[opts->nr_pids++] = (int)v;
+			break;
+		case OPT_LIBVIRT_URI:
+			if (!*optarg) {
+				bad_value(err, "libvirt URI", optarg, "--libvirt-uri",
+					  "give a URI, e.g. qemu:///system, or none");
+				return CLI_USAGE;
+			}
+			opts->libvirt_uri = optarg;
 			break;
 		case 'q':
 			opts->quiet = true;

@@ -15,6 +15,7 @@ struct cli_opts {
 	const char *outdir;	/* -o: output folder (default "logs") */
 	int pids[CLI_MAX_PIDS];	/* -p: trace only these processes */
 	int nr_pids;
+	const char *libvirt_uri; /* --libvirt-uri: "none" for no libvirt (default qemu:///system) */
 	bool quiet;		/* -q: no live table */
 	bool verbose;		/* -v: libbpf debug output */
 };

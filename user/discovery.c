@@ -67,27 +67,55 @@ static void qemu_name(const char *value, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
-int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen)
+/* The value following the first of the options in a NUL-separated command line, or NULL. */
+static const char *option_value(const char *cmdline, size_t len, const char *const *options)
 {
 	const char *arg = cmdline, *end = cmdline + len, *next;
+	const char *const *opt;
 
-	if (!outlen)
-		return -1;
-	out[0] = '\0';
 	for (; arg < end; arg = next) {
 		next = arg + strnlen(arg, end - arg) + 1;
 		if (next >= end)
 			break;
-		if (!strcmp(arg, "-name") || !strcmp(arg, "--name"))
-			qemu_name(next, out, outlen);
-		else if (!strcmp(arg, "--id"))
-			snprintf(out, outlen, "%s", next);
-		else
-			continue;
-		if (out[0])
-			return 0;
+		for (opt = options; *opt; opt++)
+			if (!strcmp(arg, *opt))
+				return next;
 	}
-	return -1;
+	return NULL;
+}
+
+int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen)
+{
+	static const char *const qemu[] = { "-name", "--name", NULL };
+	static const char *const firecracker[] = { "--id", NULL };
+	const char *value;
+
+	if (!outlen)
+		return -1;
+	out[0] = '\0';
+	value = option_value(cmdline, len, qemu);
+	if (value)
+		qemu_name(value, out, outlen);
+	value = option_value(cmdline, len, firecracker);
+	if (!out[0] && value)
+		snprintf(out, outlen, "%s", value);
+	return out[0] ? 0 : -1;
+}
+
+int vm_uuid_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen)
+{
+	static const char *const qemu[] = { "-uuid", "--uuid", NULL };
+	const char *value = option_value(cmdline, len, qemu);
+
+	if (!outlen)
+		return -1;
+	out[0] = '\0';
+	/* Only a well-formed UUID (8-4-4-4-12 hex digits) is taken. */
+	if (!value || strlen(value) != 36 || strspn(value, "0123456789abcdefABCDEF-") != 36 ||
+	    value[8] != '-' || value[13] != '-' || value[18] != '-' || value[23] != '-')
+		return -1;
+	snprintf(out, outlen, "%s", value);
+	return 0;
 }
 
 static ssize_t read_file(const char *path, char *buf, size_t len)
@@ -149,7 +177,8 @@ size_t discovery_scan(const char *proc, int *pids, size_t max)
 	return n;
 }
 
-int discovery_vm_name(const char *proc, int pid, char *out, size_t outlen)
+int discovery_identify(const char *proc, int pid, char *name, size_t name_len, char *uuid,
+		       size_t uuid_len)
 {
 	char path[512], comm[64];
 	static char cmdline[65536];
@@ -157,12 +186,14 @@ int discovery_vm_name(const char *proc, int pid, char *out, size_t outlen)
 
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc, pid);
 	n = read_file(path, cmdline, sizeof(cmdline));
-	if (n > 0 && !vm_name_from_cmdline(cmdline, n, out, outlen))
+	if (n <= 0 || vm_uuid_from_cmdline(cmdline, n, uuid, uuid_len))
+		uuid[0] = '\0';
+	if (n > 0 && !vm_name_from_cmdline(cmdline, n, name, name_len))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))
 		return -1;
-	snprintf(out, outlen, "%s-%d", comm, pid);
+	snprintf(name, name_len, "%s-%d", comm, pid);
 	return 0;
 }
 

@@ -34,8 +34,15 @@ bool discovery_alive(const char *proc, int pid);
 /* Fills pids with the running processes under proc whose comm is a VMM's. Returns how many. */
 size_t discovery_scan(const char *proc, int *pids, size_t max);
 
-/* A VM name for pid: from its command line, else "<comm>-<pid>". Returns -1 if pid is gone. */
-int discovery_vm_name(const char *proc, int pid, char *out, size_t outlen);
+/* The UUID in a VMM command line (QEMU's "-uuid U"): 0 and out filled (37 bytes), or -1. */
+int vm_uuid_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen);
+
+/*
+ * A VM's name and UUID from pid's command line: the name from vm_name_from_cmdline, else
+ * "<comm>-<pid>"; the UUID, or "" when there is none. Returns -1 if pid is gone.
+ */
+int discovery_identify(const char *proc, int pid, char *name, size_t name_len, char *uuid,
+		       size_t uuid_len);
 
 /* Parses a /proc/PID/stat line (comm may hold spaces and parentheses). Returns 0 or -1. */
 int parse_proc_stat(const char *line, struct proc_cputime *ct);

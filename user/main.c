@@ -15,10 +15,12 @@
 #include "cli.h"
 #include "csv.h"
 #include "discovery.h"
+#include "domains.h"
 #include "log.h"
 #include "outdir.h"
 #include "table.h"
 #include "tracer.h"
+#include "vmsource.h"
 
 #define NS_PER_S 1000000000ull
 #define DEFAULT_OUTDIR "logs"
@@ -97,6 +99,7 @@ static void report_drops(const struct snapshot *s, uint64_t *seen)
 struct run {
 	const struct cli_opts *opts;
 	struct tracer *tracer;
+	struct domains *domains;
 	struct account *account;
 	struct csv_sink *csv;
 	struct snapshot snap;
@@ -146,11 +149,33 @@ static void forget_ended(struct run *run)
 	}
 }
 
+/* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). */
+static void track_domains(struct run *run)
+{
+	const struct domain_info *doms;
+	size_t i, j, n;
+
+	if (run->opts->nr_pids)
+		return;
+	n = domains_list(run->domains, &doms);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < run->snap.nr_vms; j++)
+			if (run->snap.vms[j].vm.tgid == (uint32_t)doms[i].pid)
+				break;
+		if (doms[i].pid > 0 && j == run->snap.nr_vms)
+			tracer_add_vm(run->tracer, doms[i].pid);
+	}
+}
+
 /* Drains the maps into this interval's records. Returns how many, or -1. */
 static long drain_and_account(struct run *run, struct vm_record **recs)
 {
-	int err = tracer_drain(run->tracer, &run->snap);
 	long n;
+	int err;
+
+	domains_refresh(run->domains);
+	track_domains(run);
+	err = tracer_drain(run->tracer, &run->snap);
 
 	if (err) {
 		kt_error("cannot read the BPF maps: %s", strerror(-err));
@@ -266,6 +291,7 @@ static bool pids_exist(const struct cli_opts *o)
 int main(int argc, char **argv)
 {
 	struct tracer_opts topts = {};
+	struct vm_source src;
 	struct run run = {};
 	struct cli_opts opts;
 	char why[512];
@@ -299,8 +325,10 @@ int main(int argc, char **argv)
 		kt_error("cannot open output folder '%s': %s", opts.outdir, strerror(errno));
 		goto out;
 	}
-	run.account = account_new(&proc_vm_source, tracer_guest_observable(run.tracer));
-	if (!run.account) {
+	run.domains = domains_open(opts.libvirt_uri);
+	src = host_vm_source(run.domains);
+	run.account = account_new(&src, tracer_guest_observable(run.tracer));
+	if (!run.domains || !run.account) {
 		kt_error("out of memory");
 		goto out;
 	}
@@ -315,6 +343,7 @@ int main(int argc, char **argv)
 out:
 	snapshot_free(&run.snap);
 	account_free(run.account);
+	domains_close(run.domains);
 	csv_sink_close(run.csv);
 	tracer_close(run.tracer);
 	return status;

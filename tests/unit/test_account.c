@@ -12,17 +12,29 @@
 struct fake_host {
 	struct proc_cputime ct;
 	bool gone;
+	int vcpus;			/* what libvirt says; 0: unknown */
 	const char *thread_names[4];	/* indexed by tid - 101 */
 };
 
-static int fake_vm_name(void *ctx, int pid, char *out, size_t len)
+static int fake_identify(void *ctx, int pid, char *name, size_t name_len, char *uuid,
+			 size_t uuid_len)
 {
 	struct fake_host *h = ctx;
 
 	if (h->gone)
 		return -1;
-	snprintf(out, len, "%s", pid == 300 ? "twin" : pid == 400 ? "twin" : "alpha");
+	snprintf(name, name_len, "%s", pid == 300 ? "twin" : pid == 400 ? "twin" : "alpha");
+	snprintf(uuid, uuid_len, "%s", pid == 100 ? "6f1e2a3b-0000-4000-8000-00000000a1fa" : "");
 	return 0;
+}
+
+static int fake_vcpus(void *ctx, int pid, const char *uuid)
+{
+	struct fake_host *h = ctx;
+
+	(void)pid;
+	(void)uuid;
+	return h->vcpus ? h->vcpus : -1;
 }
 
 static int fake_cputime(void *ctx, int pid, struct proc_cputime *ct)
@@ -50,9 +62,10 @@ static int fake_thread_name(void *ctx, int pid, int tid, char *out, size_t len)
 static struct vm_source fake_source(struct fake_host *h)
 {
 	struct vm_source src = {
-		.vm_name = fake_vm_name,
+		.identify = fake_identify,
 		.cputime = fake_cputime,
 		.thread_name = fake_thread_name,
+		.vcpus = fake_vcpus,
 		.ctx = h,
 	};
 	return src;
@@ -186,6 +199,7 @@ static void test_kvm_vm_intervals(void **state)
 	host.ct = (struct proc_cputime){ .utime = 16, .stime = 4, .guest = 10 };
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_string_equal(r->vm, "alpha");
+	assert_string_equal(r->uuid, "6f1e2a3b-0000-4000-8000-00000000a1fa");
 	assert_int_equal(r->pid, 100);
 	assert_true(r->guest_valid);
 	assert_int_equal(r->cpu_total_ns, 50 + 700 + 200);	/* with the 100 ns in progress */
@@ -256,6 +270,12 @@ static void test_tcg_vm(void **state)
 	assert_int_equal(r->vcpus, 2);
 	assert_int_equal(r->vcpu[0].vcpu + r->vcpu[1].vcpu, 1);
 	assert_string_equal(r->top_exit_reason, "");
+	/* libvirt's count, where it has one, is the VM's vCPU count. */
+	host.vcpus = 4;
+	fixture_reset(&f, 2000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->vcpus, 4);
 	account_free(a);
 }
 
@@ -295,6 +315,30 @@ static void test_end_and_pid_reuse(void **state)
 	account_free(a);
 }
 
+/* A domain restarted within one interval: the ended process and the new one are in the same
+ * snapshot; the new one keeps the name (and so the file). */
+static void test_restart_keeps_name(void **state)
+{
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, false);
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	fixture_reset(&f, 1000);
+	add_vm(&f, 300, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	fixture_reset(&f, 2000);
+	add_vm(&f, 400, 1500, false, totals(0, 0, 0, 0, 0));	/* listed before the dead one */
+	add_vm(&f, 300, 5, true, totals(70, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	assert_string_equal(r[0].vm, "twin");
+	assert_string_equal(r[1].vm, "twin");
+	assert_true(r[0].final != r[1].final);
+	account_free(a);
+}
+
 /* Two live VMs with one name get distinct names (and so distinct files). */
 static void test_name_collision(void **state)
 {
@@ -322,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_vm_intervals),
 		cmocka_unit_test(test_tcg_vm),
 		cmocka_unit_test(test_end_and_pid_reuse),
+		cmocka_unit_test(test_restart_keeps_name),
 		cmocka_unit_test(test_name_collision),
 	};
 

@@ -75,6 +75,22 @@ static void test_vm_names(void **state)
 	assert_null(name_of(only_opts));
 }
 
+static void test_vm_uuids(void **state)
+{
+	static const char libvirt[] = "qemu-system-x86_64\0-name\0guest=a\0-uuid\0"
+				      "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f\0-S\0";
+	static const char bad[] = "qemu\0-uuid\0not-a-uuid\0";
+	static const char last[] = "qemu\0-uuid\0";
+	char out[37];
+
+	(void)state;
+	assert_int_equal(vm_uuid_from_cmdline(libvirt, sizeof(libvirt) - 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f");
+	assert_int_equal(vm_uuid_from_cmdline(bad, sizeof(bad) - 1, out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(vm_uuid_from_cmdline(last, sizeof(last) - 1, out, sizeof(out)), -1);
+}
+
 static void test_parse_proc_stat(void **state)
 {
 	/* A comm with spaces and parentheses must not shift the fields. */
@@ -112,43 +128,58 @@ static void write_file(const char *path, const char *text, size_t len)
 	fclose(f);
 }
 
-/* A fixture /proc with a QEMU, a kernel thread named like kvm and a shell. */
+/* One process in a fixture /proc: comm, state and (optionally) command line. */
+static void fake_process(const char *root, int pid, const char *comm, char state,
+			 const char *cmdline, size_t cmdline_len)
+{
+	char path[512], text[128];
+
+	snprintf(path, sizeof(path), "%s/%d", root, pid);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
+	snprintf(text, sizeof(text), "%s\n", comm);
+	write_file(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
+	snprintf(text, sizeof(text), "%d (%s) %c 1 %d %d 0", pid, comm, state, pid, pid);
+	write_file(path, text, strlen(text));
+	if (!cmdline)
+		return;
+	snprintf(path, sizeof(path), "%s/%d/cmdline", root, pid);
+	write_file(path, cmdline, cmdline_len);
+}
+
+/* A fixture /proc: a QEMU, a kernel thread named like kvm, a plain "kvm", a zombie QEMU. */
 static void test_scan_and_describe(void **state)
 {
-	char root[] = "/tmp/kt-proc-XXXXXX", path[512], name[256];
-	static const char qemu_cmd[] = "qemu-system-x86_64\0-name\0guest=alpha\0";
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512], name[256], uuid[37];
+	static const char qemu_cmd[] = "qemu-system-x86_64\0-name\0guest=alpha\0-uuid\0"
+				       "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f\0";
 	int pids[8];
 	size_t n;
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
-	snprintf(path, sizeof(path), "%s/100", root);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/100/comm", root);
-	write_file(path, "qemu-system-x86\n", 16);
-	snprintf(path, sizeof(path), "%s/100/cmdline", root);
-	write_file(path, qemu_cmd, sizeof(qemu_cmd) - 1);
-	snprintf(path, sizeof(path), "%s/200", root);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/200/comm", root);
-	write_file(path, "kvm-pit/100\n", 12);
-	snprintf(path, sizeof(path), "%s/300", root);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/300/comm", root);
-	write_file(path, "kvm\n", 4);
-	snprintf(path, sizeof(path), "%s/300/cmdline", root);
-	write_file(path, "kvm\0-m\0128\0", 11);
+	fake_process(root, 100, "qemu-system-x86", 'S', qemu_cmd, sizeof(qemu_cmd) - 1);
+	fake_process(root, 200, "kvm-pit/100", 'S', NULL, 0);
+	fake_process(root, 300, "kvm", 'R', "kvm\0-m\0128\0", 11);
+	fake_process(root, 400, "qemu-kvm", 'Z', NULL, 0);
 	snprintf(path, sizeof(path), "%s/self", root);
 	mkdir(path, 0755);
 
 	n = discovery_scan(root, pids, 8);
 	assert_int_equal(n, 2);
 	assert_true((pids[0] == 100 && pids[1] == 300) || (pids[0] == 300 && pids[1] == 100));
-	assert_int_equal(discovery_vm_name(root, 100, name, sizeof(name)), 0);
+	assert_true(discovery_alive(root, 100));
+	assert_false(discovery_alive(root, 400));
+	assert_false(discovery_alive(root, 999));
+	assert_int_equal(discovery_identify(root, 100, name, sizeof(name), uuid, sizeof(uuid)), 0);
 	assert_string_equal(name, "alpha");
-	assert_int_equal(discovery_vm_name(root, 300, name, sizeof(name)), 0);
+	assert_string_equal(uuid, "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f");
+	assert_int_equal(discovery_identify(root, 300, name, sizeof(name), uuid, sizeof(uuid)), 0);
 	assert_string_equal(name, "kvm-300");
-	assert_int_equal(discovery_vm_name(root, 999, name, sizeof(name)), -1);
+	assert_string_equal(uuid, "");
+	assert_int_equal(discovery_identify(root, 999, name, sizeof(name), uuid, sizeof(uuid)),
+			 -1);
 
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	assert_int_equal(system(path), 0);
@@ -159,6 +190,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vmm_comm),
 		cmocka_unit_test(test_vm_names),
+		cmocka_unit_test(test_vm_uuids),
 		cmocka_unit_test(test_parse_proc_stat),
 		cmocka_unit_test(test_vcpu_index),
 		cmocka_unit_test(test_scan_and_describe),
