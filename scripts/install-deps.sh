@@ -8,7 +8,7 @@ build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev l
 libvirt-dev libxml2-dev"
 # tests: unit tests, real QEMU/libvirt guests built from Debian's kernel and busybox, oracles
 tests="libcmocka-dev python3 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod
-cpio libvirt-daemon-system libvirt-clients iproute2 util-linux procps linux-perf"
+cpio libvirt-daemon-system libvirt-clients python3-libvirt iproute2 util-linux procps linux-perf"
 
 missing=""
 for pkg in $build $tests; do

@@ -52,18 +52,17 @@ static uint64_t mono_now(void)
 	return (uint64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-static void interval_stamp(struct interval_info *iv, uint64_t ns)
+/* The interval ends at the drain: its wall-clock stamp is the drain's, not the time of writing. */
+static void interval_stamp(struct interval_info *iv, const struct timespec *wall, uint64_t ns)
 {
-	struct timespec now;
 	char date[24];
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&wall->tv_sec, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(iv->timestamp, sizeof(iv->timestamp), "%s.%03dZ", date,
-		 (int)(now.tv_nsec / 1000000));
-	iv->epoch_s = now.tv_sec + now.tv_nsec / 1e9;
+		 (int)(wall->tv_nsec / 1000000));
+	iv->epoch_s = wall->tv_sec + wall->tv_nsec / 1e9;
 	iv->interval_s = ns / 1e9;
 }
 
@@ -211,7 +210,7 @@ static int do_interval(struct run *run)
 	if (n < 0)
 		return -1;
 	/* The interval is what separates two drains, as the maps saw it. */
-	interval_stamp(&iv, run->snap.mono_ns - run->last_drain_ns);
+	interval_stamp(&iv, &run->snap.wall, run->snap.mono_ns - run->last_drain_ns);
 	run->last_drain_ns = run->snap.mono_ns;
 	err = write_rows(run, &iv, recs, n);
 	if (err && !run->write_failing)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kvmtrace.h"
 
@@ -26,6 +27,7 @@ struct snap_exit {
 
 struct snapshot {
 	uint64_t mono_ns;	/* CLOCK_MONOTONIC (the BPF clock) when the drain began */
+	struct timespec wall;	/* CLOCK_REALTIME at the same instant, for the row's timestamp */
 	struct snap_vm *vms;
 	size_t nr_vms, cap_vms;
 	struct snap_thread *threads;

@@ -416,6 +416,7 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_REALTIME, &s->wall);
 	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s->nr_vms = s->nr_threads = s->nr_exits = 0;
 	/* Threads before VMs: every thread drained then has its VM in one of the two VM maps. */

@@ -91,7 +91,7 @@ wait "$tracer"
 status=$?
 t_check "SIGINT: exit status 0 ($status)" test "$status" -eq 0
 csv="$work/int/qemu-system-x86-$pid.csv"
-t_check "SIGINT: 3 rows, the last one shorter than the interval" python3 - "$csv" <<'PY'
+t_check "SIGINT: 3 rows, the last one shorter than the interval" "$T_PYTHON" - "$csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 print("rows:", [(r["interval_s"], r["cpu_total_ns"]) for r in rows])

@@ -18,9 +18,9 @@ tb_wait_start kt-idle idle || exit 1
 out=$(mktemp -d /tmp/kt-e2e-core.XXXXXX)
 tb_add_cleanup "rm -rf '$out'"
 # Not through the t_oracle function: $! must be the sampler itself, to stop it.
-python3 tests/e2e/oracle.py sample --pid "$burn" --pid "$idle" --out "$out/samples" &
+chrt -f 10 "$T_PYTHON" tests/e2e/oracle.py sample --pid "$burn" --pid "$idle" --out "$out/samples" &
 sampler=$!
-tb_add_cleanup "kill $sampler 2>/dev/null"
+tb_add_cleanup "kill $sampler 2>/dev/null || true"
 sleep 0.3
 
 "$build/kvmtrace-bpf" -i 1 -c 7 -q -o "$out" 2>"$out/stderr"
@@ -45,11 +45,11 @@ t_check "kt-burn rows carry its PID" \
 
 # Rows 2..7: the first row's window may begin in the middle of a time slice.
 t_check "kt-burn: summed cpu_total_ns within 2% of schedstat over the same window" \
-	t_oracle check-cpu --csv "$out/kt-burn.csv" --samples "$out/samples" --pid "$burn" \
+	t_oracle check-cpu --csv "$out/kt-burn.csv" --samples "$out/samples" --key "$burn" \
 	--skip 1 --tol 0.02 --delay-tol 0.10
 
 hyp_split_exact() {
-	python3 - "$1" <<'PY'
+	"$T_PYTHON" - "$1" <<'PY'
 import csv, sys
 bad = 0
 for r in csv.DictReader(open(sys.argv[1], newline="")):
