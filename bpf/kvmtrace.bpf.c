@@ -43,7 +43,7 @@ static __always_inline void kt_exec(void)
 	char comm[TASK_COMM_LEN];
 
 	bpf_get_current_comm(comm, sizeof(comm));
-	kt_on_exec(bpf_ktime_get_ns(), (__u32)id, id >> 32, comm);
+	kt_on_exec(0, (__u32)id, id >> 32, comm);
 }
 
 /* tp_btf: BTF-typed task pointers, read with plain loads. */
@@ -51,7 +51,7 @@ static __always_inline void kt_exec(void)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	kt_on_switch(bpf_ktime_get_ns(), prev->pid, prev->tgid, kt_task_runnable_btf(prev),
+	kt_on_switch(0, prev->pid, prev->tgid, kt_task_runnable_btf(prev),
 		     next->pid, next->tgid);
 	return 0;
 }
@@ -59,21 +59,21 @@ int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct tas
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(kt_sched_wakeup, struct task_struct *p)
 {
-	kt_on_wakeup(bpf_ktime_get_ns(), p->pid, p->tgid);
+	kt_on_wakeup(0, p->pid, p->tgid);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(kt_sched_wakeup_new, struct task_struct *p)
 {
-	kt_on_wakeup(bpf_ktime_get_ns(), p->pid, p->tgid);
+	kt_on_wakeup(0, p->pid, p->tgid);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kt_sched_process_exit, struct task_struct *p)
 {
-	kt_on_exit(bpf_ktime_get_ns(), p->pid, p->tgid, kt_group_dead(p));
+	kt_on_exit(0, p->pid, p->tgid, kt_group_dead(p));
 	return 0;
 }
 
@@ -89,7 +89,7 @@ int BPF_PROG(kt_sched_process_exec)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	kt_on_switch(bpf_ktime_get_ns(), BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
+	kt_on_switch(0, BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
 		     kt_task_runnable_core(prev), BPF_CORE_READ(next, pid), BPF_CORE_READ(next, tgid));
 	return 0;
 }
@@ -97,21 +97,21 @@ int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(kt_sched_wakeup_raw, struct task_struct *p)
 {
-	kt_on_wakeup(bpf_ktime_get_ns(), BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
+	kt_on_wakeup(0, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(kt_sched_wakeup_new_raw, struct task_struct *p)
 {
-	kt_on_wakeup(bpf_ktime_get_ns(), BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
+	kt_on_wakeup(0, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
 	return 0;
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(kt_sched_process_exit_raw, struct task_struct *p)
 {
-	kt_on_exit(bpf_ktime_get_ns(), BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid),
+	kt_on_exit(0, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid),
 		   kt_group_dead(p));
 	return 0;
 }

@@ -140,12 +140,29 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
-/* The entry of a thread of a tracked VM, or NULL when tgid is not tracked. */
+/*
+ * The entry of a thread of a tracked VM, or NULL when tgid is not tracked. One lookup in the
+ * common case: entries are deleted when their thread exits, so an entry of this tid with this
+ * tgid belongs to the VM now tracked under it.
+ */
 static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid)
 {
-	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct kt_vm *vm;
 
+	if (t && t->tgid == tgid)
+		return t;
+	vm = bpf_map_lookup_elem(&vms, &tgid);
 	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+}
+
+/*
+ * The event's time: the real hooks pass 0 and the clock is read only once an event concerns a
+ * tracked VM (a clock read costs more than the bitmap test); the logic tests pass their own.
+ */
+static __always_inline __u64 kt_now(__u64 now)
+{
+	return now ? now : bpf_ktime_get_ns();
 }
 
 static __always_inline void kt_switch_out(__u64 now, __u32 tid, __u32 tgid, bool runnable)
@@ -183,10 +200,12 @@ static __always_inline void kt_switch_in(__u64 now, __u32 tid, __u32 tgid)
 static __always_inline void kt_on_switch(__u64 now, __u32 prev_tid, __u32 prev_tgid,
 					 bool prev_runnable, __u32 next_tid, __u32 next_tgid)
 {
-	if (kt_is_tracked(prev_tgid))
+	if (kt_is_tracked(prev_tgid)) {
+		now = kt_now(now);
 		kt_switch_out(now, prev_tid, prev_tgid, prev_runnable);
+	}
 	if (kt_is_tracked(next_tgid))
-		kt_switch_in(now, next_tid, next_tgid);
+		kt_switch_in(kt_now(now), next_tid, next_tgid);
 }
 
 /* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU. */
@@ -199,7 +218,7 @@ static __always_inline void kt_on_wakeup(__u64 now, __u32 tid, __u32 tgid)
 	t = kt_tracked_thread(tid, tgid);
 	/* A thread woken while still on its CPU is not waiting; switch-out settles its state. */
 	if (t && !t->runnable_since && !t->oncpu_since)
-		t->runnable_since = now;
+		t->runnable_since = kt_now(now);
 }
 
 /* A kvm event of a process we do not track yet makes it a VM, whatever its VMM. */
@@ -309,6 +328,7 @@ static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, bool gr
 	vm = bpf_map_lookup_elem(&vms, &tgid);
 	if (!vm)
 		return;
+	now = kt_now(now);
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
 		/* It is on its CPU now; what runs after this point is too short to matter. */
@@ -358,6 +378,7 @@ static __always_inline bool kt_comm_is_vmm(const char *comm)
  */
 static __always_inline void kt_on_exec(__u64 now, __u32 tid, __u32 tgid, const char *comm)
 {
+	now = kt_now(now);
 	if (kt_is_tracked(tgid)) {
 		/* Retires the VM, as if its last thread had exited. */
 		kt_on_exit(now, tid, tgid, true);
