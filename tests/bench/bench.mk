@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+# Build rules of the benchmark (make bench); included by the top Makefile, whose variables
+# (CLANG, BPF_CFLAGS, BPFTOOL, CC, CFLAGS, WARNINGS, CPPFLAGS, LIBS, OUTPUT) they use.
+# Everything goes to $(OUTPUT)/bench; the rules are explicit so that the Makefile's pattern
+# rules for $(OUTPUT)/%.skel.h do not apply here.
+
+BENCH_OUT := $(OUTPUT)/bench
+
+.PHONY: bench-tools
+bench-tools: $(BENCH_OUT)/empty_loader
+
+$(BENCH_OUT):
+	@mkdir -p $@
+
+$(BENCH_OUT)/empty.bpf.o: tests/bench/empty.bpf.c | $(BENCH_OUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/bench_empty.skel.h: $(BENCH_OUT)/empty.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench_empty > $@
+
+$(BENCH_OUT)/empty_loader.o: tests/bench/empty_loader.c $(BENCH_OUT)/bench_empty.skel.h
+	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/empty_loader: $(BENCH_OUT)/empty_loader.o
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+-include $(wildcard $(BENCH_OUT)/*.d)
