@@ -32,18 +32,56 @@ static __always_inline bool kt_task_runnable_core(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___pre_5_14 *)t, state) == KT_TASK_RUNNING;
 }
 
+/* sched_info exists with CONFIG_SCHED_INFO (schedstats or delay accounting). */
+static __always_inline __u64 kt_run_delay_btf(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->sched_info.run_delay))
+		return t->sched_info.run_delay;
+	return KT_NO_RUN_DELAY;
+}
+
+static __always_inline __u64 kt_run_delay_core(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->sched_info.run_delay))
+		return BPF_CORE_READ(t, sched_info.run_delay);
+	return KT_NO_RUN_DELAY;
+}
+
+/* The task's IDs; its counters only when it is tracked: they are on cold cache lines. */
+static __always_inline void kt_sample_btf(struct task_struct *t, struct kt_task_sample *s)
+{
+	s->tid = t->pid;
+	s->tgid = t->tgid;
+	if (!kt_is_tracked(s->tgid))
+		return;
+	s->exec_ns = t->se.sum_exec_runtime;
+	s->run_delay_ns = kt_run_delay_btf(t);
+	s->runnable = kt_task_runnable_btf(t);
+}
+
+static __always_inline void kt_sample_core(struct task_struct *t, struct kt_task_sample *s)
+{
+	s->tid = BPF_CORE_READ(t, pid);
+	s->tgid = BPF_CORE_READ(t, tgid);
+	if (!kt_is_tracked(s->tgid))
+		return;
+	s->exec_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
+	s->run_delay_ns = kt_run_delay_core(t);
+	s->runnable = kt_task_runnable_core(t);
+}
+
 static __always_inline bool kt_group_dead(struct task_struct *t)
 {
 	return BPF_CORE_READ(t, signal, live.counter) == 0;
 }
 
-static __always_inline void kt_exec(void)
+static __always_inline void kt_exec(struct task_struct *p)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	char comm[TASK_COMM_LEN];
 
 	bpf_get_current_comm(comm, sizeof(comm));
-	kt_on_exec(0, (__u32)id, id >> 32, comm);
+	kt_on_exec(0, (__u32)id, id >> 32, BPF_CORE_READ(p, se.sum_exec_runtime), comm);
 }
 
 /* tp_btf: BTF-typed task pointers, read with plain loads. */
@@ -51,8 +89,11 @@ static __always_inline void kt_exec(void)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	kt_on_switch(0, prev->pid, prev->tgid, kt_task_runnable_btf(prev),
-		     next->pid, next->tgid);
+	struct kt_task_sample p = {}, n = {};
+
+	kt_sample_btf(prev, &p);
+	kt_sample_btf(next, &n);
+	kt_on_switch(0, &p, &n);
 	return 0;
 }
 
@@ -73,14 +114,14 @@ int BPF_PROG(kt_sched_wakeup_new, struct task_struct *p)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kt_sched_process_exit, struct task_struct *p)
 {
-	kt_on_exit(0, p->pid, p->tgid, kt_group_dead(p));
+	kt_on_exit(0, p->pid, p->tgid, p->se.sum_exec_runtime, kt_group_dead(p));
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(kt_sched_process_exec)
+int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
 {
-	kt_exec();
+	kt_exec(p);
 	return 0;
 }
 
@@ -89,8 +130,11 @@ int BPF_PROG(kt_sched_process_exec)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	kt_on_switch(0, BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
-		     kt_task_runnable_core(prev), BPF_CORE_READ(next, pid), BPF_CORE_READ(next, tgid));
+	struct kt_task_sample p = {}, n = {};
+
+	kt_sample_core(prev, &p);
+	kt_sample_core(next, &n);
+	kt_on_switch(0, &p, &n);
 	return 0;
 }
 
@@ -112,14 +156,14 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(kt_sched_process_exit_raw, struct task_struct *p)
 {
 	kt_on_exit(0, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid),
-		   kt_group_dead(p));
+		   BPF_CORE_READ(p, se.sum_exec_runtime), kt_group_dead(p));
 	return 0;
 }
 
 SEC("raw_tp/sched_process_exec")
-int BPF_PROG(kt_sched_process_exec_raw)
+int BPF_PROG(kt_sched_process_exec_raw, struct task_struct *p)
 {
-	kt_exec();
+	kt_exec(p);
 	return 0;
 }
 

@@ -133,6 +133,7 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 		return t;
 	fresh.tgid = tgid;
 	fresh.vm_birth_ns = vm->birth_ns;
+	fresh.run_delay_seen = KT_NO_RUN_DELAY;
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
 		kt_count_drop(KT_DROP_THREAD_FULL);
 		return NULL;
@@ -165,50 +166,72 @@ static __always_inline __u64 kt_now(__u64 now)
 	return now ? now : bpf_ktime_get_ns();
 }
 
-static __always_inline void kt_switch_out(__u64 now, __u32 tid, __u32 tgid, bool runnable)
+/*
+ * Run delay from the kernel's own counter where it keeps one: the wait before a slice is added
+ * to it when the slice starts, just after sched_switch, so each reading adds the waits since the
+ * last one. The first reading only sets the baseline.
+ */
+static __always_inline void kt_take_run_delay(struct kt_thread *t, __u64 run_delay_ns)
 {
-	struct kt_thread *t = kt_tracked_thread(tid, tgid);
+	if (t->run_delay_seen != KT_NO_RUN_DELAY && run_delay_ns > t->run_delay_seen)
+		t->sum.run_delay_ns += run_delay_ns - t->run_delay_seen;
+	t->run_delay_seen = run_delay_ns;
+}
+
+static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev)
+{
+	struct kt_thread *t = kt_tracked_thread(prev->tid, prev->tgid);
 
 	if (!t)
 		return;
-	/* oncpu_since is 0 when the slice began before we attached: count nothing, invent nothing. */
-	if (t->oncpu_since)
-		t->sum.on_cpu_ns += now - t->oncpu_since;
+	/*
+	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
+	 * to the ns; oncpu_since is 0 when the slice began before we attached: count nothing.
+	 */
+	if (t->oncpu_since && prev->exec_ns > t->exec_at_in)
+		t->sum.on_cpu_ns += prev->exec_ns - t->exec_at_in;
 	t->oncpu_since = 0;
 	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
 	if (t->guest_since) {
 		t->guest_since = 0;
 		kt_count_drop(KT_DROP_OPEN_GUEST);
 	}
-	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
-	t->runnable_since = runnable ? now : 0;
+	if (prev->run_delay_ns != KT_NO_RUN_DELAY)
+		kt_take_run_delay(t, prev->run_delay_ns);
+	else	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
+		t->runnable_since = prev->runnable ? now : 0;
 }
 
-static __always_inline void kt_switch_in(__u64 now, __u32 tid, __u32 tgid)
+static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next)
 {
-	struct kt_thread *t = kt_tracked_thread(tid, tgid);
+	struct kt_thread *t = kt_tracked_thread(next->tid, next->tgid);
 
 	if (!t)
 		return;
-	if (t->runnable_since)
+	if (next->run_delay_ns != KT_NO_RUN_DELAY) {
+		kt_take_run_delay(t, next->run_delay_ns);
+	} else if (t->runnable_since) {
 		t->sum.run_delay_ns += now - t->runnable_since;
-	t->runnable_since = 0;
-	t->oncpu_since = now;
-}
-
-/* sched_switch: prev leaves the CPU (still runnable if preempted), next gets it. */
-static __always_inline void kt_on_switch(__u64 now, __u32 prev_tid, __u32 prev_tgid,
-					 bool prev_runnable, __u32 next_tid, __u32 next_tgid)
-{
-	if (kt_is_tracked(prev_tgid)) {
-		now = kt_now(now);
-		kt_switch_out(now, prev_tid, prev_tgid, prev_runnable);
+		t->runnable_since = 0;
 	}
-	if (kt_is_tracked(next_tgid))
-		kt_switch_in(kt_now(now), next_tid, next_tgid);
+	t->oncpu_since = now;
+	t->exec_at_in = next->exec_ns;
 }
 
-/* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU. */
+/* sched_switch: prev leaves the CPU, next gets it. */
+static __always_inline void kt_on_switch(__u64 now, const struct kt_task_sample *prev,
+					 const struct kt_task_sample *next)
+{
+	if (kt_is_tracked(prev->tgid)) {
+		now = kt_now(now);
+		kt_switch_out(now, prev);
+	}
+	if (kt_is_tracked(next->tgid))
+		kt_switch_in(kt_now(now), next);
+}
+
+/* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU (attached only when the
+ * kernel keeps no run_delay of its own). */
 static __always_inline void kt_on_wakeup(__u64 now, __u32 tid, __u32 tgid)
 {
 	struct kt_thread *t;
@@ -318,7 +341,8 @@ static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm
  * sched_process_exit: the thread's totals move to its VM's "exited" sum; when it was the last
  * thread (group_dead), the VM is retired so a process that reuses the PID starts afresh.
  */
-static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, bool group_dead)
+static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, __u64 exec_ns,
+				       bool group_dead)
 {
 	struct kt_thread *t;
 	struct kt_vm *vm;
@@ -332,8 +356,8 @@ static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, bool gr
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
 		/* It is on its CPU now; what runs after this point is too short to matter. */
-		if (t->oncpu_since)
-			t->sum.on_cpu_ns += now - t->oncpu_since;
+		if (t->oncpu_since && exec_ns > t->exec_at_in)
+			t->sum.on_cpu_ns += exec_ns - t->exec_at_in;
 		if (t->guest_since)
 			kt_count_drop(KT_DROP_OPEN_GUEST);
 		kt_fold_totals(&vm->exited, &t->sum);
@@ -376,12 +400,13 @@ static __always_inline bool kt_comm_is_vmm(const char *comm)
  * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
  * one, tracked from its first instruction.
  */
-static __always_inline void kt_on_exec(__u64 now, __u32 tid, __u32 tgid, const char *comm)
+static __always_inline void kt_on_exec(__u64 now, __u32 tid, __u32 tgid, __u64 exec_ns,
+				       const char *comm)
 {
 	now = kt_now(now);
 	if (kt_is_tracked(tgid)) {
 		/* Retires the VM, as if its last thread had exited. */
-		kt_on_exit(now, tid, tgid, true);
+		kt_on_exit(now, tid, tgid, exec_ns, true);
 	}
 	if (discover && kt_comm_is_vmm(comm))
 		kt_track_vm(tgid, now, KT_VM_BY_NAME);

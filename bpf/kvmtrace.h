@@ -72,13 +72,32 @@ struct kt_vm_key {
 	__u64 birth_ns;
 };
 
+/* The kernel's run_delay is not readable (no CONFIG_SCHED_INFO): measure it from wakeups. */
+#define KT_NO_RUN_DELAY		(~0ULL)
+
+/*
+ * What the scheduler hook reads of a task: its IDs always, the rest only when it is tracked.
+ * exec_ns and run_delay_ns are the kernel's own cumulative on-CPU and run-queue time
+ * (se.sum_exec_runtime, sched_info.run_delay), the figures /proc/PID/schedstat shows.
+ */
+struct kt_task_sample {
+	__u32 tid;
+	__u32 tgid;
+	__u64 exec_ns;
+	__u64 run_delay_ns;	/* KT_NO_RUN_DELAY when the kernel does not keep it */
+	__u32 runnable;		/* still TASK_RUNNING when switched out: preempted */
+	__u32 pad;
+};
+
 /* One thread of a tracked VM. Timestamps are CLOCK_MONOTONIC ns; 0 means "not in that state". */
 struct kt_thread {
 	__u32 tgid;
 	__u32 flags;		/* enum kt_thread_flags */
 	__u64 vm_birth_ns;	/* incarnation of the VM this thread belongs to */
 	__u64 oncpu_since;	/* on a CPU since; 0 if off CPU or not known */
-	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting */
+	__u64 exec_at_in;	/* the kernel's sum_exec_runtime when it got its CPU */
+	__u64 run_delay_seen;	/* the kernel's run_delay when last read; KT_NO_RUN_DELAY: unread */
+	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
 	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
 	__u32 exit_reason;	/* reason of the exit that awaits its next entry */

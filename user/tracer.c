@@ -54,6 +54,24 @@ static bool btf_has(const struct btf *btf, const char *name, __u32 kind)
 	return btf && btf__find_by_name_kind(btf, name, kind) >= 0;
 }
 
+/* Does the kernel keep per-task run delay (CONFIG_SCHED_INFO: struct sched_info has fields)? */
+static bool kernel_keeps_run_delay(const struct btf *btf)
+{
+	int id = btf ? btf__find_by_name_kind(btf, "sched_info", BTF_KIND_STRUCT) : -1;
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int i;
+
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), "run_delay"))
+			return true;
+	return false;
+}
+
 /* Classic tracepoints need tracefs; mount it where it is absent, as perf does. */
 static bool tracefs_ready(void)
 {
@@ -100,8 +118,11 @@ struct hook {
 
 #define HOOK(skel, name) { (skel)->progs.name, &(skel)->links.name }
 
-/* The scheduler hooks in their tp_btf form, or the raw_tp twins for kernels without tp_btf. */
-static size_t sched_hooks(struct kvmtrace *skel, bool tp_btf, struct hook *out)
+/*
+ * The scheduler hooks in their tp_btf form, or the raw_tp twins for kernels without tp_btf.
+ * The wakeup hooks only where the kernel keeps no run delay of its own: sched_switch reads it.
+ */
+static size_t sched_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struct hook *out)
 {
 	const struct hook btf[] = {
 		HOOK(skel, kt_sched_switch), HOOK(skel, kt_sched_wakeup),
@@ -113,12 +134,17 @@ static size_t sched_hooks(struct kvmtrace *skel, bool tp_btf, struct hook *out)
 		HOOK(skel, kt_sched_wakeup_new_raw), HOOK(skel, kt_sched_process_exit_raw),
 		HOOK(skel, kt_sched_process_exec_raw),
 	};
-	size_t i, n = sizeof(btf) / sizeof(btf[0]);
+	size_t i, n = 0;
 
-	for (i = 0; i < n; i++) {
-		bpf_program__set_autoload(btf[i].prog, tp_btf);
-		bpf_program__set_autoload(raw[i].prog, !tp_btf);
-		out[i] = tp_btf ? btf[i] : raw[i];
+	for (i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
+		bool wakeup = btf[i].prog == skel->progs.kt_sched_wakeup ||
+			      btf[i].prog == skel->progs.kt_sched_wakeup_new;
+		bool use = wakeups || !wakeup;
+
+		bpf_program__set_autoload(btf[i].prog, use && tp_btf);
+		bpf_program__set_autoload(raw[i].prog, use && !tp_btf);
+		if (use)
+			out[n++] = tp_btf ? btf[i] : raw[i];
 	}
 	return n;
 }
@@ -135,7 +161,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	struct hook hooks[8];
 	struct tracer *tr;
 	char kvm_why[256];
-	bool kvm, tp_btf;
+	bool kvm, tp_btf, wakeups;
 	size_t i, n;
 	int err;
 
@@ -158,6 +184,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	tr->nr_cpus = libbpf_num_possible_cpus();
 	vmlinux = btf__load_vmlinux_btf();
 	tp_btf = btf_has(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+	wakeups = !kernel_keeps_run_delay(vmlinux);
 	kvm = kvm_hooks_usable(vmlinux, kvm_why, sizeof(kvm_why));
 	btf__free(vmlinux);
 
@@ -167,7 +194,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		goto fail;
 	}
 	tr->skel->rodata->discover = opts->discover;
-	n = sched_hooks(tr->skel, tp_btf, hooks);
+	n = sched_hooks(tr->skel, tp_btf, wakeups, hooks);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_entry, kvm);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_exit, kvm);
 	err = kvmtrace__load(tr->skel);

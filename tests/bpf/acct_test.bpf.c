@@ -12,9 +12,18 @@ char LICENSE[] SEC("license") = "GPL";
 
 SEC("raw_tp")
 int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_runnable,
-	     __u64 next_tid, __u64 next_tgid)
+	     __u64 prev_exec, __u64 prev_delay, __u64 next_tid, __u64 next_tgid, __u64 next_exec,
+	     __u64 next_delay)
 {
-	kt_on_switch(now, prev_tid, prev_tgid, prev_runnable, next_tid, next_tgid);
+	struct kt_task_sample p = {
+		.tid = prev_tid, .tgid = prev_tgid, .runnable = prev_runnable,
+		.exec_ns = prev_exec, .run_delay_ns = prev_delay,
+	};
+	struct kt_task_sample n = {
+		.tid = next_tid, .tgid = next_tgid, .exec_ns = next_exec, .run_delay_ns = next_delay,
+	};
+
+	kt_on_switch(now, &p, &n);
 	return 0;
 }
 
@@ -40,19 +49,20 @@ int BPF_PROG(t_kvm_exit, __u64 now, __u64 tid, __u64 tgid, __u64 isa, __u64 reas
 }
 
 SEC("raw_tp")
-int BPF_PROG(t_exit, __u64 now, __u64 tid, __u64 tgid, __u64 group_dead)
+int BPF_PROG(t_exit, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 group_dead)
 {
-	kt_on_exit(now, tid, tgid, group_dead);
+	kt_on_exit(now, tid, tgid, exec, group_dead);
 	return 0;
 }
 
 /* The new comm arrives as two u64 arguments (16 bytes). */
 SEC("raw_tp")
-int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 comm_lo, __u64 comm_hi)
+int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 comm_lo,
+	     __u64 comm_hi)
 {
 	__u64 comm[2] = { comm_lo, comm_hi };
 
-	kt_on_exec(now, tid, tgid, (const char *)comm);
+	kt_on_exec(now, tid, tgid, exec, (const char *)comm);
 	return 0;
 }
 

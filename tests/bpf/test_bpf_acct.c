@@ -44,6 +44,18 @@ static void run_on(struct bpf_program *prog, int cpu, const __u64 *args, size_t 
 		       sizeof(args_) / sizeof(args_[0]));                          \
 	} while (0)
 
+/*
+ * A sched_switch whose kernel counters follow the event clock (sum_exec_runtime = now) and
+ * without the kernel's run_delay, so run delay comes from wakeups and preemptions.
+ */
+#define SWITCH(skel, cpu, now, prev_tid, prev_tgid, runnable, next_tid, next_tgid)          \
+	EVENT(skel, t_switch, cpu, now, prev_tid, prev_tgid, runnable, now, KT_NO_RUN_DELAY,  \
+	      next_tid, next_tgid, now, KT_NO_RUN_DELAY)
+
+/* A thread exit whose kernel on-CPU counter follows the event clock. */
+#define EXIT(skel, cpu, now, tid, tgid, group_dead)                                        \
+	EVENT(skel, t_exit, cpu, now, tid, tgid, now, group_dead)
+
 static int setup_discover(void **state)
 {
 	struct acct_test *skel = acct_test__open();
@@ -144,13 +156,13 @@ static void test_oncpu_and_run_delay(void **state)
 
 	track(skel, 10, VM);
 	EVENT(skel, t_wakeup, 1, 100, VCPU0, VM);		/* waits from 100 */
-	EVENT(skel, t_switch, 0, 130, OTHER, OTHER, 0, VCPU0, VM); /* runs: delay 30 */
-	EVENT(skel, t_switch, 0, 630, VCPU0, VM, 1, OTHER, OTHER); /* preempted: 500 on CPU */
-	EVENT(skel, t_switch, 0, 700, OTHER, OTHER, 0, VCPU0, VM); /* delay 70 */
+	SWITCH(skel, 0, 130, OTHER, OTHER, 0, VCPU0, VM); /* runs: delay 30 */
+	SWITCH(skel, 0, 630, VCPU0, VM, 1, OTHER, OTHER); /* preempted: 500 on CPU */
+	SWITCH(skel, 0, 700, OTHER, OTHER, 0, VCPU0, VM); /* delay 70 */
 	EVENT(skel, t_wakeup, 1, 750, VCPU0, VM);		/* woken while running: no wait */
-	EVENT(skel, t_switch, 0, 900, VCPU0, VM, 0, OTHER, OTHER); /* sleeps: 200 on CPU */
+	SWITCH(skel, 0, 900, VCPU0, VM, 0, OTHER, OTHER); /* sleeps: 200 on CPU */
 	EVENT(skel, t_wakeup, 1, 1000, VCPU0, VM);
-	EVENT(skel, t_switch, 1, 1040, OTHER, OTHER, 0, VCPU0, VM); /* delay 40 */
+	SWITCH(skel, 1, 1040, OTHER, OTHER, 0, VCPU0, VM); /* delay 40 */
 
 	t = thread_of(skel, VCPU0);
 	assert_int_equal(t.sum.on_cpu_ns, 700);
@@ -173,9 +185,9 @@ static void test_start_mid_slice_and_mid_guest(void **state)
 	EVENT(skel, t_kvm_exit, 0, 500, VCPU0, VM, 1, 48);	/* no entry seen: no guest time */
 	EVENT(skel, t_kvm_entry, 0, 520, VCPU0, VM, 0);		/* handling 20 */
 	EVENT(skel, t_kvm_exit, 0, 820, VCPU0, VM, 1, 30);	/* guest 300 */
-	EVENT(skel, t_switch, 0, 900, VCPU0, VM, 1, OTHER, OTHER); /* slice start unknown */
+	SWITCH(skel, 0, 900, VCPU0, VM, 1, OTHER, OTHER); /* slice start unknown */
 	/* A thread that was waiting for a CPU when we attached: its wait is unknown too. */
-	EVENT(skel, t_switch, 1, 950, OTHER, OTHER, 0, IOTHR, VM);
+	SWITCH(skel, 1, 950, OTHER, OTHER, 0, IOTHR, VM);
 
 	t = thread_of(skel, VCPU0);
 	assert_int_equal(t.sum.on_cpu_ns, 0);
@@ -203,7 +215,7 @@ static void test_vcpu_migrates(void **state)
 	struct kt_vm vm;
 
 	/* kvm_entry discovers the VM: no tracking call. */
-	EVENT(skel, t_switch, 0, 900, OTHER, OTHER, 0, VCPU1, VM);	/* not tracked yet */
+	SWITCH(skel, 0, 900, OTHER, OTHER, 0, VCPU1, VM);	/* not tracked yet */
 	EVENT(skel, t_kvm_entry, 0, 1000, VCPU1, VM, 1);
 	assert_true(vm_of(skel, VM, &vm));
 	assert_int_equal(vm.birth_ns, 1000);
@@ -211,13 +223,13 @@ static void test_vcpu_migrates(void **state)
 	EVENT(skel, t_kvm_exit, 0, 1600, VCPU1, VM, 1, 30);		/* guest 600 */
 	EVENT(skel, t_kvm_entry, 0, 1700, VCPU1, VM, 1);		/* handling 100 */
 	EVENT(skel, t_kvm_exit, 0, 2000, VCPU1, VM, 1, 30);		/* guest 300 */
-	EVENT(skel, t_switch, 0, 2100, VCPU1, VM, 1, OTHER, OTHER);	/* slice start unknown */
-	EVENT(skel, t_switch, 1, 2500, OTHER, OTHER, 0, VCPU1, VM);	/* delay 400 */
+	SWITCH(skel, 0, 2100, VCPU1, VM, 1, OTHER, OTHER);	/* slice start unknown */
+	SWITCH(skel, 1, 2500, OTHER, OTHER, 0, VCPU1, VM);	/* delay 400 */
 	EVENT(skel, t_kvm_entry, 1, 2600, VCPU1, VM, 1);		/* handling 600 */
 	EVENT(skel, t_kvm_exit, 1, 3000, VCPU1, VM, 1, 12);		/* guest 400, HLT */
 	EVENT(skel, t_kvm_entry, 1, 3050, VCPU1, VM, 1);		/* handling 50 */
 	EVENT(skel, t_kvm_exit, 1, 3150, VCPU1, VM, 1, 12);		/* guest 100 */
-	EVENT(skel, t_switch, 1, 3200, VCPU1, VM, 0, OTHER, OTHER);	/* 700 on CPU */
+	SWITCH(skel, 1, 3200, VCPU1, VM, 0, OTHER, OTHER);	/* 700 on CPU */
 
 	t = thread_of(skel, VCPU1);
 	assert_int_equal(t.sum.guest_ns, 1400);
@@ -241,11 +253,11 @@ static void test_thread_exits_in_guest(void **state)
 	struct kt_vm vm;
 
 	track(skel, 10, VM);
-	EVENT(skel, t_switch, 0, 100, OTHER, OTHER, 0, VCPU0, VM);
+	SWITCH(skel, 0, 100, OTHER, OTHER, 0, VCPU0, VM);
 	EVENT(skel, t_kvm_entry, 0, 200, VCPU0, VM, 0);
 	EVENT(skel, t_kvm_exit, 0, 500, VCPU0, VM, 1, 1);		/* guest 300 */
 	EVENT(skel, t_kvm_entry, 0, 550, VCPU0, VM, 0);		/* handling 50 */
-	EVENT(skel, t_exit, 0, 900, VCPU0, VM, 0);			/* on CPU 800 */
+	EXIT(skel, 0, 900, VCPU0, VM, 0);			/* on CPU 800 */
 
 	assert_false(thread_exists(skel, VCPU0));
 	assert_true(vm_of(skel, VM, &vm));
@@ -264,12 +276,12 @@ static void test_pid_reuse(void **state)
 	struct kt_vm dead, vm;
 
 	track(skel, 10, VM);
-	EVENT(skel, t_switch, 0, 100, OTHER, OTHER, 0, VM, VM);
-	EVENT(skel, t_switch, 0, 400, VM, VM, 0, OTHER, OTHER);		/* 300 */
-	EVENT(skel, t_switch, 1, 450, OTHER, OTHER, 0, VCPU0, VM);
-	EVENT(skel, t_exit, 1, 650, VCPU0, VM, 0);				/* 200 */
-	EVENT(skel, t_switch, 0, 700, OTHER, OTHER, 0, VM, VM);
-	EVENT(skel, t_exit, 0, 750, VM, VM, 1);				/* 50, last */
+	SWITCH(skel, 0, 100, OTHER, OTHER, 0, VM, VM);
+	SWITCH(skel, 0, 400, VM, VM, 0, OTHER, OTHER);		/* 300 */
+	SWITCH(skel, 1, 450, OTHER, OTHER, 0, VCPU0, VM);
+	EXIT(skel, 1, 650, VCPU0, VM, 0);				/* 200 */
+	SWITCH(skel, 0, 700, OTHER, OTHER, 0, VM, VM);
+	EXIT(skel, 0, 750, VM, VM, 1);				/* 50, last */
 
 	assert_false(vm_of(skel, VM, &vm));
 	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
@@ -278,7 +290,7 @@ static void test_pid_reuse(void **state)
 	assert_int_equal(dead.death_ns, 750);
 
 	/* Events of the old PID are ignored until the new process is a VM in its own right. */
-	EVENT(skel, t_switch, 0, 800, OTHER, OTHER, 0, VM, VM);
+	SWITCH(skel, 0, 800, OTHER, OTHER, 0, VM, VM);
 	assert_false(thread_exists(skel, VM));
 	EVENT(skel, t_kvm_entry, 0, 1000, VCPU0, VM, 0);
 	EVENT(skel, t_kvm_exit, 0, 1100, VCPU0, VM, 2, 0x78);
@@ -299,7 +311,7 @@ static void exec_as(struct acct_test *skel, __u64 now, __u32 tgid, const char *n
 	__u64 comm[2] = {};
 
 	memcpy(comm, name, strnlen(name, sizeof(comm) - 1));
-	EVENT(skel, t_exec, 0, now, tgid, tgid, comm[0], comm[1]);
+	EVENT(skel, t_exec, 0, now, tgid, tgid, now, comm[0], comm[1]);
 }
 
 /* exec of a VMM binary starts tracking; exec of anything else by a VM retires it. */
@@ -344,6 +356,43 @@ static void test_no_discovery(void **state)
 	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 60);
 }
 
+/*
+ * Where the kernel keeps them, on-CPU time is the kernel's own sum_exec_runtime over each slice
+ * and run delay the kernel's run_delay between readings: the figures schedstat shows.
+ */
+static void test_kernel_counters(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+	struct kt_vm vm;
+
+	track(skel, 10, VM);
+	/* First sight at switch-in: exec 5000, run_delay 700 (the baseline, not counted). */
+	EVENT(skel, t_switch, 0, 100, OTHER, OTHER, 0, 0, 0, VCPU0, VM, 5000, 700);
+	/* Preempted: the kernel charged 180 ns to the slice (our clock saw 200). */
+	EVENT(skel, t_switch, 0, 300, VCPU0, VM, 1, 5180, 700, OTHER, OTHER, 0, 0);
+	/* Back on CPU 1; the kernel adds the wait (45) to run_delay only after this event. */
+	EVENT(skel, t_switch, 1, 350, OTHER, OTHER, 0, 0, 0, VCPU0, VM, 5180, 700);
+	EVENT(skel, t_switch, 1, 500, VCPU0, VM, 0, 5330, 745, OTHER, OTHER, 0, 0);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.on_cpu_ns, 180 + 150);
+	assert_int_equal(t.sum.run_delay_ns, 45);
+	assert_int_equal(t.runnable_since, 0);
+	/* A wakeup changes nothing on this path. */
+	EVENT(skel, t_wakeup, 0, 600, VCPU0, VM);
+	EVENT(skel, t_switch, 0, 640, OTHER, OTHER, 0, 0, 0, VCPU0, VM, 5330, 745);
+	EVENT(skel, t_switch, 0, 700, VCPU0, VM, 0, 5390, 780, OTHER, OTHER, 0, 0);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.on_cpu_ns, 390);
+	assert_int_equal(t.sum.run_delay_ns, 80);
+	/* It exits on its CPU: the kernel's count up to the exit. */
+	EVENT(skel, t_switch, 0, 800, OTHER, OTHER, 0, 0, 0, VCPU0, VM, 5390, 780);
+	EVENT(skel, t_exit, 0, 900, VCPU0, VM, 5470, 0);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.exited.on_cpu_ns, 470);
+	assert_int_equal(vm.exited.run_delay_ns, 80);
+}
+
 /* A full VM table: the VM that does not fit is not tracked, and the drop is counted. */
 static void test_vm_table_full(void **state)
 {
@@ -358,7 +407,7 @@ static void test_vm_table_full(void **state)
 	assert_false(vm_of(skel, 20000, &vm));
 	assert_int_equal(drop_count(skel, KT_DROP_VM_FULL), 1);
 	/* Its events stay on the fast path: nothing is created for it. */
-	EVENT(skel, t_switch, 0, 200, OTHER, OTHER, 0, 20000, 20000);
+	SWITCH(skel, 0, 200, OTHER, OTHER, 0, 20000, 20000);
 	assert_false(thread_exists(skel, 20000));
 }
 
@@ -437,6 +486,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pid_reuse, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_no_discovery, setup_no_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_counters, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_table_full, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 	};

@@ -43,9 +43,8 @@ done
 t_check "kt-burn rows carry its PID" \
 	test "$(tail -n +2 "$out/kt-burn.csv" | cut -d, -f6 | sort -u)" = "$burn"
 
-# Rows 2..7: the first row's window may begin in the middle of a time slice. Run delay is
-# looser: it starts at the sched_wakeup tracepoint, a little after the kernel's own schedstat
-# starts counting (at enqueue), which over thousands of QEMU wakeups reads 1-5% lower.
+# Rows 2..7: the first row's window may begin in the middle of a time slice. Run delay is the
+# kernel's own counter too, but small (ms), so a few stale readings weigh more: 10%.
 t_check "kt-burn: summed cpu_total_ns within 2% of schedstat over the same window" \
 	t_oracle check-cpu --csv "$out/kt-burn.csv" --samples "$out/samples" --key "$burn" \
 	--skip 1 --tol 0.02 --delay-tol 0.10
