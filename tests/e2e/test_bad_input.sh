@@ -64,9 +64,22 @@ fake_vmm 30 >/dev/null
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 expect 0 "cannot attach kvm:kvm_exit: no kvm tracepoints.*guest columns will be empty" \
 	"kernel without kvm tracepoints" -- unshare -m sh -c \
-	"mount -t tmpfs none /sys/kernel/tracing/events/kvm && exec $bin -q -c 2 -i 0.5 -o $work/nokvm"
+	"mount -t tmpfs none /sys/kernel/tracing/events/kvm && exec $bin -q -c 2 -i 0.5 \
+	--libvirt-uri none -o $work/nokvm"
 t_check "without kvm tracepoints the VM still gets rows, guest columns empty" \
 	test "$(tail -n +2 "$work/nokvm/qemu-system-x86-"*.csv | cut -d, -f9,13,14,16 | sort -u)" = ",,,"
+pkill -f "$work/qemu-system-x86_64"
+
+# An unreachable libvirt: one warning, and the run goes on with names from the command line.
+fake_vmm 30 >/dev/null
+mkdir "$work/nolibvirt"
+"$bin" -q -c 3 -i 0.5 --libvirt-uri "qemu:///system?socket=$work/none.sock" \
+	-o "$work/nolibvirt" 2>"$work/err"
+status=$?
+t_check "unreachable libvirt URI: status $status, one warning: $(grep libvirt "$work/err")" \
+	test "$status" -eq 0 -a "$(grep -c 'warning: cannot connect to libvirt at' "$work/err")" -eq 1
+t_check "without libvirt the VM still gets every row" \
+	test "$(t_rows "$work/nolibvirt/qemu-system-x86-"*.csv)" -eq 3
 pkill -f "$work/qemu-system-x86_64"
 
 # A VM ending mid-interval gets its last row, and no row after it.
