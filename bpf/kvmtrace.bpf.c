@@ -177,6 +177,50 @@ int BPF_PROG(kt_sched_process_exec_raw, struct task_struct *p)
 }
 
 /*
+ * Network: frames the host transmits on a tap go to the guest; frames received from a tap come
+ * from it. At receive the Ethernet header is already pulled: count it back, as the tap does.
+ */
+static __always_inline __u64 kt_frame_len_btf(const struct sk_buff *skb)
+{
+	return skb->len + ((__u64)skb->data - (__u64)skb->head - skb->mac_header);
+}
+
+static __always_inline __u64 kt_frame_len_core(const struct sk_buff *skb)
+{
+	__u64 data = (__u64)BPF_CORE_READ(skb, data), head = (__u64)BPF_CORE_READ(skb, head);
+
+	return BPF_CORE_READ(skb, len) + (data - head - BPF_CORE_READ(skb, mac_header));
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(kt_net_xmit, const struct sk_buff *skb, const struct net_device *dev)
+{
+	kt_on_net(dev->ifindex, skb->len, true);
+	return 0;
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(kt_net_receive, struct sk_buff *skb)
+{
+	kt_on_net(skb->dev->ifindex, kt_frame_len_btf(skb), false);
+	return 0;
+}
+
+SEC("raw_tp/net_dev_start_xmit")
+int BPF_PROG(kt_net_xmit_raw, const struct sk_buff *skb, const struct net_device *dev)
+{
+	kt_on_net(BPF_CORE_READ(dev, ifindex), BPF_CORE_READ(skb, len), true);
+	return 0;
+}
+
+SEC("raw_tp/netif_receive_skb")
+int BPF_PROG(kt_net_receive_raw, struct sk_buff *skb)
+{
+	kt_on_net(BPF_CORE_READ(skb, dev, ifindex), kt_frame_len_core(skb), false);
+	return 0;
+}
+
+/*
  * KVM: classic tracepoints, because the exit reason is only in the trace record (the tp_btf
  * arguments carry it no longer since Linux 5.7), and the record's layout is the same on kernels
  * whose TP_PROTO changed. The loader disables these when kvm is absent.

@@ -59,6 +59,21 @@ struct {
 	__type(value, struct kt_exit_stat);
 } exit_stats SEC(".maps");
 
+/* ifindex -> the VM whose tap it is; filled by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct kt_iface);
+} ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KT_MAX_NET_KEYS);
+	__type(key, struct kt_net_key);
+	__type(value, struct kt_net_stat);
+} net_stats SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KT_NR_DROPS);
@@ -410,6 +425,38 @@ static __always_inline void kt_on_exec(__u64 now, __u32 tid, __u32 tgid, __u64 e
 	}
 	if (discover && kt_comm_is_vmm(comm))
 		kt_track_vm(tgid, now, KT_VM_BY_NAME);
+}
+
+/*
+ * A frame on a network device: counted when the device is a tracked VM's tap (one lookup decides
+ * for every other packet of the host). to_guest: the host transmits it on the tap.
+ */
+static __always_inline void kt_on_net(__u32 ifindex, __u64 bytes, bool to_guest)
+{
+	struct kt_iface *ifc = bpf_map_lookup_elem(&ifaces, &ifindex);
+	struct kt_net_stat *stat, fresh = {};
+	struct kt_net_key key = {};
+
+	if (!ifc)
+		return;
+	key.ifindex = ifindex;
+	key.tgid = ifc->tgid;
+	key.vm_birth_ns = ifc->vm_birth_ns;
+	stat = bpf_map_lookup_elem(&net_stats, &key);
+	if (!stat) {
+		if (bpf_map_update_elem(&net_stats, &key, &fresh, BPF_NOEXIST) == -KT_E2BIG)
+			kt_count_drop(KT_DROP_NET_FULL);
+		stat = bpf_map_lookup_elem(&net_stats, &key);
+		if (!stat)
+			return;
+	}
+	if (to_guest) {
+		stat->rx_bytes += bytes;
+		stat->rx_packets++;
+	} else {
+		stat->tx_bytes += bytes;
+		stat->tx_packets++;
+	}
 }
 
 #endif /* KVMTRACE_BPF_H */

@@ -15,6 +15,8 @@
 #define KT_MAX_THREADS		32768
 #define KT_MAX_EXIT_KEYS	16384
 #define KT_MAX_DEAD_VMS		1024
+#define KT_MAX_IFACES		1024
+#define KT_MAX_NET_KEYS		4096
 
 /* Process names (comm, at most 15 characters) that mark a VMM even before it enters guest mode. */
 #define KT_VMM_COMM_PREFIXES	{ "qemu-system-", "qemu-kvm", "firecracker", "cloud-hyperviso", \
@@ -41,6 +43,7 @@ enum kt_drop {
 	KT_DROP_EXIT_FULL,	/* exit_stats map full: an exit reason was not counted */
 	KT_DROP_DEAD_FULL,	/* dead_vms map full: a VM's last row was lost */
 	KT_DROP_OPEN_GUEST,	/* thread exited with an unclosed guest interval: not counted */
+	KT_DROP_NET_FULL,	/* net_stats map full: a tap's packets were not counted */
 	KT_NR_DROPS,
 };
 
@@ -119,6 +122,29 @@ struct kt_exit_key {
 struct kt_exit_stat {
 	__u64 count;
 	__u64 handling_ns;
+};
+
+/* A VM's network device (its tap), as user space found it: which VM incarnation owns it. */
+struct kt_iface {
+	__u32 tgid;
+	__u32 pad;
+	__u64 vm_birth_ns;
+};
+
+/* Traffic of one tap for one VM incarnation (per-CPU values, summed by user space). */
+struct kt_net_key {
+	__u32 ifindex;
+	__u32 tgid;
+	__u64 vm_birth_ns;
+};
+
+/* From the guest's point of view, as libvirt reports it: what the host sends on the tap is
+ * received by the guest. Bytes are whole frames, as the tap's own statistics count them. */
+struct kt_net_stat {
+	__u64 rx_bytes;
+	__u64 rx_packets;
+	__u64 tx_bytes;
+	__u64 tx_packets;
 };
 
 /* Context of the kt_add_vm syscall program. */

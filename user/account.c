@@ -23,6 +23,7 @@ struct vm_state {
 	char name[KT_NAME_MAX];
 	char uuid[KT_UUID_LEN];
 	struct kt_totals reported;
+	struct kt_net_stat net_reported;
 	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
 	bool guest_seen;
 	bool seen;		/* present in the current snapshot */
@@ -328,6 +329,32 @@ static void split_hyp(struct account *a, struct vm_state *vs, bool dead, struct 
 					    now.stime, &r->cpu_hyp_user_ns, &r->cpu_hyp_kernel_ns);
 }
 
+/* Traffic on the VM's taps; the record's net columns are valid when it has taps we count. */
+static void net_figures(struct account *a, struct vm_state *vs, const struct snapshot *s,
+			struct vm_record *r)
+{
+	struct kt_net_stat cur = {};
+	bool counted = false;
+	size_t i;
+
+	for (i = 0; i < s->nr_nets; i++) {
+		const struct snap_net *n = &s->nets[i];
+
+		if (n->key.tgid != vs->tgid || n->key.vm_birth_ns != vs->birth_ns)
+			continue;
+		cur.rx_bytes += n->stat.rx_bytes;
+		cur.rx_packets += n->stat.rx_packets;
+		cur.tx_bytes += n->stat.tx_bytes;
+		cur.tx_packets += n->stat.tx_packets;
+		counted = true;
+	}
+	r->net_rx_bytes = mono_advance(&vs->net_reported.rx_bytes, cur.rx_bytes);
+	r->net_rx_packets = mono_advance(&vs->net_reported.rx_packets, cur.rx_packets);
+	r->net_tx_bytes = mono_advance(&vs->net_reported.tx_bytes, cur.tx_bytes);
+	r->net_tx_packets = mono_advance(&vs->net_reported.tx_packets, cur.tx_packets);
+	r->net_valid = counted || a->src.taps(a->src.ctx, vs->tgid) > 0;
+}
+
 static void build_record(struct account *a, struct vm_state *vs, const struct snap_vm *sv,
 			 const struct snapshot *s, struct vm_record *r)
 {
@@ -367,6 +394,11 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	}
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
 	split_hyp(a, vs, sv->dead, r);
+	net_figures(a, vs, s, r);
+	r->mem_rss_bytes = r->mem_guest_bytes = -1;
+	if (!sv->dead)
+		a->src.memory(a->src.ctx, vs->tgid, vs->uuid, &r->mem_rss_bytes,
+			      &r->mem_guest_bytes);
 	for (i = 0; i < r->nr_exits; i++)
 		if (!top || r->exit[i].count > top->count)
 			top = &r->exit[i];

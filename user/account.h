@@ -27,6 +27,10 @@ struct vm_source {
 	int (*thread_name)(void *ctx, int pid, int tid, char *out, size_t len);
 	/* The VM's current vCPU count as its manager (libvirt) says, or -1 when unknown. */
 	int (*vcpus)(void *ctx, int pid, const char *uuid);
+	/* How many taps of the VM are counted (0: none known, its net columns stay empty). */
+	int (*taps)(void *ctx, int pid);
+	/* Resident memory of the VMM and the guest's memory (libvirt); -1 when unknown. */
+	void (*memory)(void *ctx, int pid, const char *uuid, int64_t *rss, int64_t *guest);
 	void *ctx;
 };
 

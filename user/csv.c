@@ -30,7 +30,8 @@
 
 const char CSV_VM_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,uuid,pid,vcpus,cpu_total_ns,cpu_guest_ns,cpu_hyp_ns,"
-	"cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns,top_exit_reason";
+	"cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns,top_exit_reason,"
+	"net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes,mem_guest_bytes";
 const char CSV_VCPU_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,exits,"
 	"exit_handling_ns,run_delay_ns";
@@ -178,6 +179,18 @@ void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_
 	fprintf(f, ",%" PRIu64 ",", r->run_delay_ns);
 	if (gv)
 		FIELD(f, r->top_exit_reason);
+	fputc(',', f);
+	put_optional_u64(f, r->net_valid, r->net_rx_bytes);
+	fputc(',', f);
+	put_optional_u64(f, r->net_valid, r->net_tx_bytes);
+	fputc(',', f);
+	put_optional_u64(f, r->net_valid, r->net_rx_packets);
+	fputc(',', f);
+	put_optional_u64(f, r->net_valid, r->net_tx_packets);
+	fputc(',', f);
+	put_optional_u64(f, r->mem_rss_bytes >= 0, r->mem_rss_bytes);
+	fputc(',', f);
+	put_optional_u64(f, r->mem_guest_bytes >= 0, r->mem_guest_bytes);
 	fputc('\n', f);
 }
 

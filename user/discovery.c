@@ -250,6 +250,54 @@ int discovery_thread_name(const char *proc, int pid, int tid, char *out, size_t 
 	return read_comm(path, out, outlen);
 }
 
+size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], size_t max)
+{
+	char path[512], target[64], info[1024], *iff;
+	struct dirent *de;
+	size_t n = 0;
+	ssize_t len;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", proc, pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while (n < max && (de = readdir(dir))) {
+		snprintf(path, sizeof(path), "%s/%d/fd/%s", proc, pid, de->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "/dev/net/tun"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/fdinfo/%s", proc, pid, de->d_name);
+		if (read_file(path, info, sizeof(info)) < 0)
+			continue;
+		iff = strstr(info, "iff:");
+		if (!iff)
+			continue;
+		iff += 4;
+		iff += strspn(iff, " \t");
+		iff[strcspn(iff, "\n")] = '\0';
+		if (*iff)
+			snprintf(names[n++], TAP_NAME_LEN, "%s", iff);
+	}
+	closedir(dir);
+	return n;
+}
+
+long long discovery_rss_bytes(const char *proc, int pid)
+{
+	char path[512], line[256];
+	unsigned long long size, resident;
+
+	snprintf(path, sizeof(path), "%s/%d/statm", proc, pid);
+	if (read_file(path, line, sizeof(line)) < 0 ||
+	    sscanf(line, "%llu %llu", &size, &resident) != 2)
+		return -1;
+	return (long long)(resident * (unsigned long long)sysconf(_SC_PAGESIZE));
+}
+
 int vcpu_index_from_thread_name(const char *name)
 {
 	char *end;

@@ -53,6 +53,15 @@ int discovery_cputime(const char *proc, int pid, struct proc_cputime *ct);
 /* Reads /proc/PID/task/TID/comm. Returns 0, or -1 when the thread is gone. */
 int discovery_thread_name(const char *proc, int pid, int tid, char *out, size_t outlen);
 
+#define TAP_NAME_LEN 16
+
+/* The tap devices pid holds open (its /dev/net/tun descriptors; "iff:" in their fdinfo).
+ * Returns how many names were written. */
+size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], size_t max);
+
+/* The resident memory of pid in bytes (/proc/PID/statm), or -1 when it is gone. */
+long long discovery_rss_bytes(const char *proc, int pid);
+
 /* The vCPU index in a QEMU vCPU thread name ("CPU 3/KVM", "CPU 0/TCG"), or -1. */
 int vcpu_index_from_thread_name(const char *name);
 

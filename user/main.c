@@ -81,6 +81,7 @@ static const char *const drop_what[KT_NR_DROPS] = {
 	[KT_DROP_EXIT_FULL] = "exits not counted by reason: the exit-reason table is full",
 	[KT_DROP_DEAD_FULL] = "ended VMs lost their last row: too many VMs ended in one interval",
 	[KT_DROP_OPEN_GUEST] = "guest intervals dropped: their kvm_exit was never seen",
+	[KT_DROP_NET_FULL] = "tap frames not counted: the network table is full",
 };
 
 /* Overflow is reported, never silent: one line per counter that grew in this interval. */
@@ -98,7 +99,7 @@ static void report_drops(const struct snapshot *s, uint64_t *seen)
 struct run {
 	const struct cli_opts *opts;
 	struct tracer *tracer;
-	struct domains *domains;
+	struct host host;
 	struct account *account;
 	struct csv_sink *csv;
 	struct snapshot snap;
@@ -156,7 +157,7 @@ static void track_domains(struct run *run)
 
 	if (run->opts->nr_pids)
 		return;
-	n = domains_list(run->domains, &doms);
+	n = domains_list(run->host.domains, &doms);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < run->snap.nr_vms; j++)
 			if (run->snap.vms[j].vm.tgid == (uint32_t)doms[i].pid)
@@ -172,8 +173,11 @@ static long drain_and_account(struct run *run, struct vm_record **recs)
 	long n;
 	int err;
 
-	domains_refresh(run->domains);
+	domains_refresh(run->host.domains);
 	track_domains(run);
+	/* Taps of the VMs known at the last drain: a new VM's traffic counts from its 2nd row. */
+	host_find_taps(&run->host, &run->snap);
+	tracer_set_ifaces(run->tracer, run->host.taps, run->host.nr_taps);
 	err = tracer_drain(run->tracer, &run->snap);
 
 	if (err) {
@@ -324,10 +328,10 @@ int main(int argc, char **argv)
 		kt_error("cannot open output folder '%s': %s", opts.outdir, strerror(errno));
 		goto out;
 	}
-	run.domains = domains_open(opts.libvirt_uri);
-	src = host_vm_source(run.domains);
+	run.host.domains = domains_open(opts.libvirt_uri);
+	src = host_vm_source(&run.host);
 	run.account = account_new(&src, tracer_guest_observable(run.tracer));
-	if (!run.domains || !run.account) {
+	if (!run.host.domains || !run.account) {
 		kt_error("out of memory");
 		goto out;
 	}
@@ -342,7 +346,8 @@ int main(int argc, char **argv)
 out:
 	snapshot_free(&run.snap);
 	account_free(run.account);
-	domains_close(run.domains);
+	domains_close(run.host.domains);
+	free(run.host.taps);
 	csv_sink_close(run.csv);
 	tracer_close(run.tracer);
 	return status;

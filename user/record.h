@@ -59,6 +59,15 @@ struct vm_record {
 	uint64_t run_delay_ns;
 	char top_exit_reason[KT_REASON_MAX];	/* empty when no exit in the interval */
 
+	/* Frames on the VM's taps, from the guest's point of view (rx: host to guest). */
+	bool net_valid;		/* the VM has taps we count; else the net columns are empty */
+	uint64_t net_rx_bytes;
+	uint64_t net_tx_bytes;
+	uint64_t net_rx_packets;
+	uint64_t net_tx_packets;
+	int64_t mem_rss_bytes;	/* the VMM's resident memory at the drain; -1 unknown */
+	int64_t mem_guest_bytes; /* the guest's memory as libvirt has it (balloon); -1 unknown */
+
 	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful. */
 	bool guest_valid;
 	/* The kernel gave a user/system split of the VM's time: the cpu_hyp_user/kernel columns. */

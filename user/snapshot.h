@@ -25,6 +25,11 @@ struct snap_exit {
 	struct kt_exit_stat stat;	/* summed over CPUs */
 };
 
+struct snap_net {
+	struct kt_net_key key;
+	struct kt_net_stat stat;	/* summed over CPUs */
+};
+
 struct snapshot {
 	uint64_t mono_ns;	/* CLOCK_MONOTONIC (the BPF clock) when the drain began */
 	struct timespec wall;	/* CLOCK_REALTIME at the same instant, for the row's timestamp */
@@ -34,6 +39,8 @@ struct snapshot {
 	size_t nr_threads, cap_threads;
 	struct snap_exit *exits;
 	size_t nr_exits, cap_exits;
+	struct snap_net *nets;
+	size_t nr_nets, cap_nets;
 	uint64_t drops[KT_NR_DROPS];
 };
 

@@ -119,20 +119,23 @@ struct hook {
 #define HOOK(skel, name) { (skel)->progs.name, &(skel)->links.name }
 
 /*
- * The scheduler hooks in their tp_btf form, or the raw_tp twins for kernels without tp_btf.
- * The wakeup hooks only where the kernel keeps no run delay of its own: sched_switch reads it.
+ * The scheduler and network hooks in their tp_btf form, or the raw_tp twins for kernels without
+ * tp_btf. The wakeup hooks only where the kernel keeps no run delay of its own: sched_switch
+ * reads it.
  */
-static size_t sched_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struct hook *out)
+static size_t core_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struct hook *out)
 {
 	const struct hook btf[] = {
 		HOOK(skel, kt_sched_switch), HOOK(skel, kt_sched_wakeup),
 		HOOK(skel, kt_sched_wakeup_new), HOOK(skel, kt_sched_process_exit),
-		HOOK(skel, kt_sched_process_exec),
+		HOOK(skel, kt_sched_process_exec), HOOK(skel, kt_net_xmit),
+		HOOK(skel, kt_net_receive),
 	};
 	const struct hook raw[] = {
 		HOOK(skel, kt_sched_switch_raw), HOOK(skel, kt_sched_wakeup_raw),
 		HOOK(skel, kt_sched_wakeup_new_raw), HOOK(skel, kt_sched_process_exit_raw),
-		HOOK(skel, kt_sched_process_exec_raw),
+		HOOK(skel, kt_sched_process_exec_raw), HOOK(skel, kt_net_xmit_raw),
+		HOOK(skel, kt_net_receive_raw),
 	};
 	size_t i, n = 0;
 
@@ -158,7 +161,7 @@ static int attach_hook(const struct hook *h)
 struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len)
 {
 	struct btf *vmlinux = NULL;
-	struct hook hooks[8];
+	struct hook hooks[16];
 	struct tracer *tr;
 	char kvm_why[256];
 	bool kvm, tp_btf, wakeups;
@@ -194,7 +197,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		goto fail;
 	}
 	tr->skel->rodata->discover = opts->discover;
-	n = sched_hooks(tr->skel, tp_btf, wakeups, hooks);
+	n = core_hooks(tr->skel, tp_btf, wakeups, hooks);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_entry, kvm);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_exit, kvm);
 	err = kvmtrace__load(tr->skel);
@@ -411,6 +414,30 @@ static int read_drops(struct tracer *tr, struct snapshot *s)
 	return 0;
 }
 
+static int add_net_entry(const void *key, const void *value, void *ctx)
+{
+	struct drain_ctx *d = ctx;
+	struct snapshot *s = d->s;
+	struct snap_net *net = grow(s->nets, &s->cap_nets, s->nr_nets + 1, sizeof(*net));
+	const struct kt_net_stat *per_cpu = value;
+	struct kt_net_stat sum = {};
+	int cpu;
+
+	if (!net)
+		return d->err = -ENOMEM;
+	s->nets = net;
+	for (cpu = 0; cpu < d->tr->nr_cpus; cpu++) {
+		sum.rx_bytes += per_cpu[cpu].rx_bytes;
+		sum.rx_packets += per_cpu[cpu].rx_packets;
+		sum.tx_bytes += per_cpu[cpu].tx_bytes;
+		sum.tx_packets += per_cpu[cpu].tx_packets;
+	}
+	memcpy(&net[s->nr_nets].key, key, sizeof(struct kt_net_key));
+	net[s->nr_nets].stat = sum;
+	s->nr_nets++;
+	return 0;
+}
+
 static bool vm_known(const struct snapshot *s, __u32 tgid, __u64 birth)
 {
 	size_t i;
@@ -445,11 +472,13 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	clock_gettime(CLOCK_REALTIME, &s->wall);
 	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	s->nr_vms = s->nr_threads = s->nr_exits = 0;
+	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = 0;
 	/* Threads before VMs: every thread drained then has its VM in one of the two VM maps. */
 	err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.net_stats, add_net_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
 	d.dead = true;
@@ -477,6 +506,46 @@ void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_
 		if (s->threads[i].t.tgid == vm->tgid && s->threads[i].t.vm_birth_ns == vm->birth_ns)
 			bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid,
 					     sizeof(__u32), 0);
+	for (i = 0; i < s->nr_nets; i++)
+		if (s->nets[i].key.tgid == vm->tgid && s->nets[i].key.vm_birth_ns == vm->birth_ns)
+			bpf_map__delete_elem(tr->skel->maps.net_stats, &s->nets[i].key,
+					     sizeof(s->nets[i].key), 0);
+}
+
+int tracer_set_ifaces(struct tracer *tr, const struct iface_binding *b, size_t n)
+{
+	struct bpf_map *map = tr->skel->maps.ifaces;
+	__u32 key, next, *stale = NULL;
+	size_t i, nr_stale = 0;
+	struct kt_iface val;
+	int err = 0;
+
+	/* Taps no VM holds any more (deleted, or moved to another VM) leave the map. */
+	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
+	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
+		key = next;
+		for (i = 0; i < n && b[i].ifindex != key; i++)
+			;
+		if (i == n) {
+			__u32 *more = realloc(stale, (nr_stale + 1) * sizeof(*stale));
+
+			if (!more)
+				break;
+			stale = more;
+			stale[nr_stale++] = key;
+		}
+	}
+	for (i = 0; i < nr_stale; i++)
+		bpf_map__delete_elem(map, &stale[i], sizeof(stale[i]), 0);
+	free(stale);
+	err = 0;
+	for (i = 0; i < n; i++) {
+		val = (struct kt_iface){ .tgid = b[i].tgid, .vm_birth_ns = b[i].vm_birth_ns };
+		if (bpf_map__update_elem(map, &b[i].ifindex, sizeof(b[i].ifindex), &val,
+					 sizeof(val), BPF_ANY))
+			err = -errno;
+	}
+	return err;
 }
 
 void tracer_close(struct tracer *tr)
@@ -493,5 +562,6 @@ void snapshot_free(struct snapshot *s)
 	free(s->vms);
 	free(s->threads);
 	free(s->exits);
+	free(s->nets);
 	memset(s, 0, sizeof(*s));
 }

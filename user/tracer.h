@@ -30,6 +30,16 @@ int tracer_add_vm(struct tracer *tr, int pid);
 /* Retires a tracked process found gone without its exit seen: it gets its last row. */
 void tracer_remove_vm(struct tracer *tr, int pid);
 
+/* A VM's tap: which VM incarnation its traffic belongs to. */
+struct iface_binding {
+	__u32 ifindex;
+	__u32 tgid;
+	__u64 vm_birth_ns;
+};
+
+/* Makes the kernel count exactly these taps (others are dropped). Returns 0 or -errno. */
+int tracer_set_ifaces(struct tracer *tr, const struct iface_binding *b, size_t n);
+
 /* Copies every map into s (reusing its arrays). Returns 0 or -errno. */
 int tracer_drain(struct tracer *tr, struct snapshot *s);
 

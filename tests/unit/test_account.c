@@ -13,6 +13,7 @@ struct fake_host {
 	struct proc_cputime ct;
 	bool gone;
 	int vcpus;			/* what libvirt says; 0: unknown */
+	int taps;			/* taps counted for the VM */
 	const char *thread_names[4];	/* indexed by tid - 101 */
 };
 
@@ -59,6 +60,23 @@ static int fake_thread_name(void *ctx, int pid, int tid, char *out, size_t len)
 	return 0;
 }
 
+static int fake_taps(void *ctx, int pid)
+{
+	struct fake_host *h = ctx;
+
+	(void)pid;
+	return h->taps;
+}
+
+static void fake_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int64_t *guest)
+{
+	struct fake_host *h = ctx;
+
+	(void)uuid;
+	*rss = h->gone ? -1 : pid * 4096;
+	*guest = h->vcpus ? 256 << 20 : -1;
+}
+
 static struct vm_source fake_source(struct fake_host *h)
 {
 	struct vm_source src = {
@@ -66,6 +84,8 @@ static struct vm_source fake_source(struct fake_host *h)
 		.cputime = fake_cputime,
 		.thread_name = fake_thread_name,
 		.vcpus = fake_vcpus,
+		.taps = fake_taps,
+		.memory = fake_memory,
 		.ctx = h,
 	};
 	return src;
@@ -339,6 +359,57 @@ static void test_restart_keeps_name(void **state)
 	account_free(a);
 }
 
+/* Traffic on the VM's taps: per-interval deltas of all its taps; empty without a tap. */
+static void test_network_and_memory(void **state)
+{
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, false);
+	struct snap_net nets[2];
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	fixture_reset(&f, 1000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_false(r->net_valid);
+	assert_int_equal(r->mem_rss_bytes, 100 * 4096);
+	assert_int_equal(r->mem_guest_bytes, -1);
+
+	host.taps = 2;
+	host.vcpus = 1;
+	memset(nets, 0, sizeof(nets));
+	nets[0].key = (struct kt_net_key){ .ifindex = 7, .tgid = 100, .vm_birth_ns = 5 };
+	nets[0].stat = (struct kt_net_stat){ .rx_bytes = 1500, .rx_packets = 1, .tx_bytes = 60,
+					     .tx_packets = 1 };
+	nets[1].key = (struct kt_net_key){ .ifindex = 8, .tgid = 100, .vm_birth_ns = 5 };
+	nets[1].stat = (struct kt_net_stat){ .rx_bytes = 100, .rx_packets = 2 };
+	fixture_reset(&f, 2000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	f.snap.nets = nets;
+	f.snap.nr_nets = 2;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_true(r->net_valid);
+	assert_int_equal(r->net_rx_bytes, 1600);
+	assert_int_equal(r->net_rx_packets, 3);
+	assert_int_equal(r->net_tx_bytes, 60);
+	assert_int_equal(r->net_tx_packets, 1);
+	assert_int_equal(r->mem_guest_bytes, 256 << 20);
+
+	nets[0].stat.tx_bytes = 1060;
+	nets[0].stat.tx_packets = 3;
+	fixture_reset(&f, 3000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	f.snap.nets = nets;
+	f.snap.nr_nets = 2;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->net_rx_bytes, 0);
+	assert_int_equal(r->net_tx_bytes, 1000);
+	assert_int_equal(r->net_tx_packets, 2);
+	account_free(a);
+}
+
 /* Two live VMs with one name get distinct names (and so distinct files). */
 static void test_name_collision(void **state)
 {
@@ -367,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_tcg_vm),
 		cmocka_unit_test(test_end_and_pid_reuse),
 		cmocka_unit_test(test_restart_keeps_name),
+		cmocka_unit_test(test_network_and_memory),
 		cmocka_unit_test(test_name_collision),
 	};
 

@@ -185,6 +185,36 @@ static void test_scan_and_describe(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* Taps come from the tun descriptors the process holds, named by "iff:" in their fdinfo. */
+static void test_taps(void **state)
+{
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512], names[4][TAP_NAME_LEN];
+	static const char tun_info[] = "pos:\t0\nflags:\t0104002\nmnt_id:\t25\niff:\tvnet7\n";
+	static const char file_info[] = "pos:\t0\nflags:\t02\n";
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	fake_process(root, 100, "qemu-system-x86", 'S', NULL, 0);
+	snprintf(path, sizeof(path), "%s/100/fd", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/100/fdinfo", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/100/fd/31", root);
+	assert_int_equal(symlink("/dev/net/tun", path), 0);
+	snprintf(path, sizeof(path), "%s/100/fdinfo/31", root);
+	write_file(path, tun_info, sizeof(tun_info) - 1);
+	snprintf(path, sizeof(path), "%s/100/fd/7", root);
+	assert_int_equal(symlink("/var/lib/libvirt/images/disk.img", path), 0);
+	snprintf(path, sizeof(path), "%s/100/fdinfo/7", root);
+	write_file(path, file_info, sizeof(file_info) - 1);
+
+	assert_int_equal(discovery_taps(root, 100, names, 4), 1);
+	assert_string_equal(names[0], "vnet7");
+	assert_int_equal(discovery_taps(root, 999, names, 4), 0);
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_parse_proc_stat),
 		cmocka_unit_test(test_vcpu_index),
 		cmocka_unit_test(test_scan_and_describe),
+		cmocka_unit_test(test_taps),
 	};
 
 	return cmocka_run_group_tests_name("discovery", tests, NULL, NULL);
