@@ -47,6 +47,25 @@ static __always_inline __u64 kt_run_delay_core(struct task_struct *t)
 	return KT_NO_RUN_DELAY;
 }
 
+/* ioac exists with CONFIG_TASK_IO_ACCOUNTING. */
+static __always_inline void kt_ioac_btf(struct task_struct *t, struct kt_task_sample *s)
+{
+	s->io_read_bytes = s->io_write_bytes = KT_NO_COUNTER;
+	if (!bpf_core_field_exists(t->ioac))
+		return;
+	s->io_read_bytes = t->ioac.read_bytes;
+	s->io_write_bytes = t->ioac.write_bytes;
+}
+
+static __always_inline void kt_ioac_core(struct task_struct *t, struct kt_task_sample *s)
+{
+	s->io_read_bytes = s->io_write_bytes = KT_NO_COUNTER;
+	if (!bpf_core_field_exists(t->ioac))
+		return;
+	s->io_read_bytes = BPF_CORE_READ(t, ioac.read_bytes);
+	s->io_write_bytes = BPF_CORE_READ(t, ioac.write_bytes);
+}
+
 /*
  * The task's IDs, and its counters only when it is tracked (they are on cold cache lines).
  * Returns whether it is tracked: the one test that sends most switches home at once.
@@ -60,6 +79,7 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 	s->exec_ns = t->se.sum_exec_runtime;
 	s->run_delay_ns = kt_run_delay_btf(t);
 	s->runnable = kt_task_runnable_btf(t);
+	kt_ioac_btf(t, s);
 	return true;
 }
 
@@ -72,6 +92,7 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 	s->exec_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
 	s->run_delay_ns = kt_run_delay_core(t);
 	s->runnable = kt_task_runnable_core(t);
+	kt_ioac_core(t, s);
 	return true;
 }
 
@@ -80,13 +101,12 @@ static __always_inline bool kt_group_dead(struct task_struct *t)
 	return BPF_CORE_READ(t, signal, live.counter) == 0;
 }
 
-static __always_inline void kt_exec(struct task_struct *p)
+static __always_inline void kt_exec(const struct kt_task_sample *task)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	char comm[TASK_COMM_LEN];
 
 	bpf_get_current_comm(comm, sizeof(comm));
-	kt_on_exec(0, (__u32)id, id >> 32, BPF_CORE_READ(p, se.sum_exec_runtime), comm);
+	kt_on_exec(0, task, comm);
 }
 
 /* tp_btf: BTF-typed task pointers, read with plain loads. */
@@ -121,14 +141,20 @@ int BPF_PROG(kt_sched_wakeup_new, struct task_struct *p)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kt_sched_process_exit, struct task_struct *p)
 {
-	kt_on_exit(0, p->pid, p->tgid, p->se.sum_exec_runtime, kt_group_dead(p));
+	struct kt_task_sample task = {};
+
+	kt_sample_btf(p, &task);
+	kt_on_exit(0, &task, kt_group_dead(p));
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
 {
-	kt_exec(p);
+	struct kt_task_sample task = {};
+
+	kt_sample_btf(p, &task);
+	kt_exec(&task);
 	return 0;
 }
 
@@ -164,15 +190,61 @@ int BPF_PROG(kt_sched_wakeup_new_raw, struct task_struct *p)
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(kt_sched_process_exit_raw, struct task_struct *p)
 {
-	kt_on_exit(0, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid),
-		   BPF_CORE_READ(p, se.sum_exec_runtime), kt_group_dead(p));
+	struct kt_task_sample task = {};
+
+	kt_sample_core(p, &task);
+	kt_on_exit(0, &task, kt_group_dead(p));
 	return 0;
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(kt_sched_process_exec_raw, struct task_struct *p)
 {
-	kt_exec(p);
+	struct kt_task_sample task = {};
+
+	kt_sample_core(p, &task);
+	kt_exec(&task);
+	return 0;
+}
+
+/* Block: bios queued by a tracked VM's threads, and the completion of their requests. */
+#define KT_REQ_OP_MASK	0xff	/* REQ_OP_BITS = 8 */
+
+static __always_inline void kt_queue_bio(__u64 bio, __u32 opf)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 op = opf & KT_REQ_OP_MASK;
+
+	/* Reads and writes only: flushes, discards and the like move no data. */
+	if (op == REQ_OP_READ || op == REQ_OP_WRITE)
+		kt_on_bio_queue(0, (__u32)id, id >> 32, bio, op == REQ_OP_WRITE);
+}
+
+SEC("tp_btf/block_bio_queue")
+int BPF_PROG(kt_bio_queue, struct bio *bio)
+{
+	kt_queue_bio((__u64)bio, bio->bi_opf);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(kt_rq_complete, struct request *rq)
+{
+	kt_on_rq_complete(0, (__u64)rq->bio);
+	return 0;
+}
+
+SEC("raw_tp/block_bio_queue")
+int BPF_PROG(kt_bio_queue_raw, struct bio *bio)
+{
+	kt_queue_bio((__u64)bio, BPF_CORE_READ(bio, bi_opf));
+	return 0;
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(kt_rq_complete_raw, struct request *rq)
+{
+	kt_on_rq_complete(0, (__u64)BPF_CORE_READ(rq, bio));
 	return 0;
 }
 

@@ -59,6 +59,14 @@ struct {
 	__type(value, struct kt_exit_stat);
 } exit_stats SEC(".maps");
 
+/* Disk requests of tracked VMs in flight: bio -> who submitted it and when. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_BIOS);
+	__type(key, __u64);
+	__type(value, struct kt_bio);
+} bios SEC(".maps");
+
 /* ifindex -> the VM whose tap it is; filled by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -149,6 +157,8 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 	fresh.tgid = tgid;
 	fresh.vm_birth_ns = vm->birth_ns;
 	fresh.run_delay_seen = KT_NO_RUN_DELAY;
+	fresh.io_read_seen = KT_NO_COUNTER;
+	fresh.io_write_seen = KT_NO_COUNTER;
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
 		kt_count_drop(KT_DROP_THREAD_FULL);
 		return NULL;
@@ -193,6 +203,24 @@ static __always_inline void kt_take_run_delay(struct kt_thread *t, __u64 run_del
 	t->run_delay_seen = run_delay_ns;
 }
 
+/* Advances a cumulative kernel counter: adds its growth since the last reading to *sum. */
+static __always_inline void kt_take_counter(__u64 *seen, __u64 cur, __u64 *sum)
+{
+	if (cur == KT_NO_COUNTER)
+		return;
+	if (*seen != KT_NO_COUNTER && cur > *seen)
+		*sum += cur - *seen;
+	*seen = cur;
+}
+
+/* Disk bytes as the kernel's per-task I/O accounting charges them: reads when submitted,
+ * writes when the pages are dirtied (or submitted, for direct I/O), by whichever thread. */
+static __always_inline void kt_take_io(struct kt_thread *t, const struct kt_task_sample *s)
+{
+	kt_take_counter(&t->io_read_seen, s->io_read_bytes, &t->sum.disk_read_bytes);
+	kt_take_counter(&t->io_write_seen, s->io_write_bytes, &t->sum.disk_write_bytes);
+}
+
 static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev)
 {
 	struct kt_thread *t = kt_tracked_thread(prev->tid, prev->tgid);
@@ -211,6 +239,7 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		t->guest_since = 0;
 		kt_count_drop(KT_DROP_OPEN_GUEST);
 	}
+	kt_take_io(t, prev);
 	if (prev->run_delay_ns != KT_NO_RUN_DELAY)
 		kt_take_run_delay(t, prev->run_delay_ns);
 	else	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
@@ -229,6 +258,7 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 		t->sum.run_delay_ns += now - t->runnable_since;
 		t->runnable_since = 0;
 	}
+	kt_take_io(t, next);
 	t->oncpu_since = now;
 	t->exec_at_in = next->exec_ns;
 }
@@ -338,6 +368,10 @@ static __always_inline void kt_fold_totals(struct kt_totals *into, const struct 
 	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
 	__sync_fetch_and_add(&into->exits, from->exits);
 	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
+	__sync_fetch_and_add(&into->disk_read_bytes, from->disk_read_bytes);
+	__sync_fetch_and_add(&into->disk_write_bytes, from->disk_write_bytes);
+	__sync_fetch_and_add(&into->disk_read_ops, from->disk_read_ops);
+	__sync_fetch_and_add(&into->disk_write_ops, from->disk_write_ops);
 }
 
 /* The VM's process is gone: park its record for its last row and free its tgid. */
@@ -356,9 +390,10 @@ static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm
  * sched_process_exit: the thread's totals move to its VM's "exited" sum; when it was the last
  * thread (group_dead), the VM is retired so a process that reuses the PID starts afresh.
  */
-static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, __u64 exec_ns,
+static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *task,
 				       bool group_dead)
 {
+	__u32 tid = task->tid, tgid = task->tgid;
 	struct kt_thread *t;
 	struct kt_vm *vm;
 
@@ -371,8 +406,11 @@ static __always_inline void kt_on_exit(__u64 now, __u32 tid, __u32 tgid, __u64 e
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
 		/* It is on its CPU now; what runs after this point is too short to matter. */
-		if (t->oncpu_since && exec_ns > t->exec_at_in)
-			t->sum.on_cpu_ns += exec_ns - t->exec_at_in;
+		if (t->oncpu_since && task->exec_ns > t->exec_at_in)
+			t->sum.on_cpu_ns += task->exec_ns - t->exec_at_in;
+		if (task->run_delay_ns != KT_NO_RUN_DELAY)
+			kt_take_run_delay(t, task->run_delay_ns);
+		kt_take_io(t, task);
 		if (t->guest_since)
 			kt_count_drop(KT_DROP_OPEN_GUEST);
 		kt_fold_totals(&vm->exited, &t->sum);
@@ -415,16 +453,61 @@ static __always_inline bool kt_comm_is_vmm(const char *comm)
  * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
  * one, tracked from its first instruction.
  */
-static __always_inline void kt_on_exec(__u64 now, __u32 tid, __u32 tgid, __u64 exec_ns,
+static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *task,
 				       const char *comm)
 {
 	now = kt_now(now);
-	if (kt_is_tracked(tgid)) {
+	if (kt_is_tracked(task->tgid)) {
 		/* Retires the VM, as if its last thread had exited. */
-		kt_on_exit(now, tid, tgid, exec_ns, true);
+		kt_on_exit(now, task, true);
 	}
 	if (discover && kt_comm_is_vmm(comm))
-		kt_track_vm(tgid, now, KT_VM_BY_NAME);
+		kt_track_vm(task->tgid, now, KT_VM_BY_NAME);
+}
+
+/*
+ * block_bio_queue, in the submitter's context: a bio of a tracked VM is an operation, and is
+ * remembered until its request completes, for the latency.
+ */
+static __always_inline void kt_on_bio_queue(__u64 now, __u32 tid, __u32 tgid, __u64 bio,
+					    bool write)
+{
+	struct kt_bio pending = {};
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(tgid))
+		return;
+	t = kt_tracked_thread(tid, tgid);
+	if (!t)
+		return;
+	if (write)
+		t->sum.disk_write_ops++;
+	else
+		t->sum.disk_read_ops++;
+	pending.tgid = tgid;
+	pending.vm_birth_ns = t->vm_birth_ns;
+	pending.start_ns = kt_now(now);
+	if (bpf_map_update_elem(&bios, &bio, &pending, BPF_ANY))
+		kt_count_drop(KT_DROP_BIO_FULL);
+}
+
+/* block_rq_complete: the request's first bio says whether a tracked VM waited for it. */
+static __always_inline void kt_on_rq_complete(__u64 now, __u64 bio)
+{
+	struct kt_bio *pending = bpf_map_lookup_elem(&bios, &bio);
+	struct kt_vm *vm;
+	__u64 latency;
+
+	if (!pending)
+		return;
+	vm = bpf_map_lookup_elem(&vms, &pending->tgid);
+	if (vm && vm->birth_ns == pending->vm_birth_ns) {
+		now = kt_now(now);
+		latency = now > pending->start_ns ? now - pending->start_ns : 0;
+		__sync_fetch_and_add(&vm->disk_lat_ns, latency);
+		__sync_fetch_and_add(&vm->disk_lat_count, 1);
+	}
+	bpf_map_delete_elem(&bios, &bio);
 }
 
 /*

@@ -16,6 +16,7 @@
 #define KT_MAX_EXIT_KEYS	16384
 #define KT_MAX_DEAD_VMS		1024
 #define KT_MAX_IFACES		1024
+#define KT_MAX_BIOS		16384
 #define KT_MAX_NET_KEYS		4096
 
 /* Process names (comm, at most 15 characters) that mark a VMM even before it enters guest mode. */
@@ -44,6 +45,7 @@ enum kt_drop {
 	KT_DROP_DEAD_FULL,	/* dead_vms map full: a VM's last row was lost */
 	KT_DROP_OPEN_GUEST,	/* thread exited with an unclosed guest interval: not counted */
 	KT_DROP_NET_FULL,	/* net_stats map full: a tap's packets were not counted */
+	KT_DROP_BIO_FULL,	/* bios map full: a disk request's latency was not measured */
 	KT_NR_DROPS,
 };
 
@@ -54,6 +56,10 @@ struct kt_totals {
 	__u64 run_delay_ns;	/* time runnable but waiting for a CPU */
 	__u64 exits;		/* VM exits */
 	__u64 exit_handling_ns;	/* kvm_exit -> next kvm_entry */
+	__u64 disk_read_bytes;	/* the kernel's per-task I/O accounting (ioac.read_bytes) */
+	__u64 disk_write_bytes;	/* ioac.write_bytes: charged when pages are dirtied */
+	__u64 disk_read_ops;	/* bios the thread submitted */
+	__u64 disk_write_ops;
 };
 
 /*
@@ -66,6 +72,8 @@ struct kt_vm {
 	__u32 flags;		/* enum kt_vm_flags */
 	__u32 tgid;
 	struct kt_totals exited; /* totals of the VM's threads that have exited */
+	__u64 disk_lat_ns;	/* summed latency of its completed disk requests */
+	__u64 disk_lat_count;
 };
 
 /* Key of the dead_vms map: a VM that has exited and awaits its last row. */
@@ -77,6 +85,8 @@ struct kt_vm_key {
 
 /* The kernel's run_delay is not readable (no CONFIG_SCHED_INFO): measure it from wakeups. */
 #define KT_NO_RUN_DELAY		(~0ULL)
+/* A counter the kernel does not keep (no CONFIG_TASK_IO_ACCOUNTING), or not read yet. */
+#define KT_NO_COUNTER		(~0ULL)
 
 /*
  * What the scheduler hook reads of a task: its IDs always, the rest only when it is tracked.
@@ -88,8 +98,18 @@ struct kt_task_sample {
 	__u32 tgid;
 	__u64 exec_ns;
 	__u64 run_delay_ns;	/* KT_NO_RUN_DELAY when the kernel does not keep it */
+	__u64 io_read_bytes;	/* ioac.read_bytes, ioac.write_bytes; KT_NO_COUNTER without */
+	__u64 io_write_bytes;
 	__u32 runnable;		/* still TASK_RUNNING when switched out: preempted */
 	__u32 pad;
+};
+
+/* A disk request (bio) a tracked VM submitted, until it completes. */
+struct kt_bio {
+	__u32 tgid;
+	__u32 pad;
+	__u64 vm_birth_ns;
+	__u64 start_ns;
 };
 
 /* One thread of a tracked VM. Timestamps are CLOCK_MONOTONIC ns; 0 means "not in that state". */
@@ -100,6 +120,8 @@ struct kt_thread {
 	__u64 oncpu_since;	/* on a CPU since; 0 if off CPU or not known */
 	__u64 exec_at_in;	/* the kernel's sum_exec_runtime when it got its CPU */
 	__u64 run_delay_seen;	/* the kernel's run_delay when last read; KT_NO_RUN_DELAY: unread */
+	__u64 io_read_seen;	/* ioac counters when last read; KT_NO_COUNTER: unread */
+	__u64 io_write_seen;
 	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
 	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */

@@ -24,6 +24,7 @@ struct vm_state {
 	char uuid[KT_UUID_LEN];
 	struct kt_totals reported;
 	struct kt_net_stat net_reported;
+	__u64 lat_ns_reported, lat_count_reported;
 	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
 	bool guest_seen;
 	bool seen;		/* present in the current snapshot */
@@ -37,6 +38,7 @@ struct vm_state {
 struct account {
 	struct vm_source src;
 	bool guest_observable;
+	bool disk_observable;
 	struct vm_state *vms;
 	size_t nr_vms;
 	/* This interval's output, rebuilt by every update. */
@@ -64,6 +66,10 @@ static struct kt_totals totals_advance(struct kt_totals *reported, const struct 
 		.run_delay_ns = mono_advance(&reported->run_delay_ns, cur->run_delay_ns),
 		.exits = mono_advance(&reported->exits, cur->exits),
 		.exit_handling_ns = mono_advance(&reported->exit_handling_ns, cur->exit_handling_ns),
+		.disk_read_bytes = mono_advance(&reported->disk_read_bytes, cur->disk_read_bytes),
+		.disk_write_bytes = mono_advance(&reported->disk_write_bytes, cur->disk_write_bytes),
+		.disk_read_ops = mono_advance(&reported->disk_read_ops, cur->disk_read_ops),
+		.disk_write_ops = mono_advance(&reported->disk_write_ops, cur->disk_write_ops),
 	};
 
 	return d;
@@ -76,6 +82,10 @@ static void totals_add(struct kt_totals *into, const struct kt_totals *from)
 	into->run_delay_ns += from->run_delay_ns;
 	into->exits += from->exits;
 	into->exit_handling_ns += from->exit_handling_ns;
+	into->disk_read_bytes += from->disk_read_bytes;
+	into->disk_write_bytes += from->disk_write_bytes;
+	into->disk_read_ops += from->disk_read_ops;
+	into->disk_write_ops += from->disk_write_ops;
 }
 
 bool split_by_ticks(uint64_t hyp_ns, uint64_t user_ticks, uint64_t kernel_ticks,
@@ -92,7 +102,8 @@ bool split_by_ticks(uint64_t hyp_ns, uint64_t user_ticks, uint64_t kernel_ticks,
 	return true;
 }
 
-struct account *account_new(const struct vm_source *src, bool guest_observable)
+struct account *account_new(const struct vm_source *src, bool guest_observable,
+			    bool disk_observable)
 {
 	struct account *a = calloc(1, sizeof(*a));
 
@@ -100,6 +111,7 @@ struct account *account_new(const struct vm_source *src, bool guest_observable)
 		return NULL;
 	a->src = *src;
 	a->guest_observable = guest_observable;
+	a->disk_observable = disk_observable;
 	return a;
 }
 
@@ -360,6 +372,7 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 {
 	struct kt_totals cur = sv->vm.exited, d;
 	const struct exit_record *top = NULL;
+	uint64_t lat_ns, lat_count;
 	bool any_kvm_vcpu = false;
 	size_t i;
 
@@ -395,6 +408,14 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
 	split_hyp(a, vs, sv->dead, r);
 	net_figures(a, vs, s, r);
+	r->disk_valid = a->disk_observable;
+	r->disk_read_bytes = d.disk_read_bytes;
+	r->disk_write_bytes = d.disk_write_bytes;
+	r->disk_read_ops = d.disk_read_ops;
+	r->disk_write_ops = d.disk_write_ops;
+	lat_ns = mono_advance(&vs->lat_ns_reported, sv->vm.disk_lat_ns);
+	lat_count = mono_advance(&vs->lat_count_reported, sv->vm.disk_lat_count);
+	r->disk_lat_avg_us = lat_count ? lat_ns / 1e3 / lat_count : -1;
 	r->mem_rss_bytes = r->mem_guest_bytes = -1;
 	if (!sv->dead)
 		a->src.memory(a->src.ctx, vs->tgid, vs->uuid, &r->mem_rss_bytes,

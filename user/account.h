@@ -36,8 +36,10 @@ struct vm_source {
 
 struct account;
 
-/* guest_observable: the kvm hooks are attached, so VMs entering guest mode will be seen. */
-struct account *account_new(const struct vm_source *src, bool guest_observable);
+/* guest_observable: the kvm hooks are attached, so VMs entering guest mode will be seen;
+ * disk_observable: the kernel keeps per-task I/O accounting. */
+struct account *account_new(const struct vm_source *src, bool guest_observable,
+			    bool disk_observable);
 
 /*
  * Builds the interval's records (one per VM in the snapshot, sorted by name) into *out; they

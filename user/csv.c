@@ -31,7 +31,8 @@
 const char CSV_VM_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,uuid,pid,vcpus,cpu_total_ns,cpu_guest_ns,cpu_hyp_ns,"
 	"cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns,top_exit_reason,"
-	"net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes,mem_guest_bytes";
+	"net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes,mem_guest_bytes,"
+	"disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops,disk_lat_avg_us";
 const char CSV_VCPU_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,exits,"
 	"exit_handling_ns,run_delay_ns";
@@ -191,6 +192,17 @@ void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_
 	put_optional_u64(f, r->mem_rss_bytes >= 0, r->mem_rss_bytes);
 	fputc(',', f);
 	put_optional_u64(f, r->mem_guest_bytes >= 0, r->mem_guest_bytes);
+	fputc(',', f);
+	put_optional_u64(f, r->disk_valid, r->disk_read_bytes);
+	fputc(',', f);
+	put_optional_u64(f, r->disk_valid, r->disk_write_bytes);
+	fputc(',', f);
+	put_optional_u64(f, r->disk_valid, r->disk_read_ops);
+	fputc(',', f);
+	put_optional_u64(f, r->disk_valid, r->disk_write_ops);
+	fputc(',', f);
+	if (r->disk_valid && r->disk_lat_avg_us >= 0)
+		fprintf(f, "%.1f", r->disk_lat_avg_us);
 	fputc('\n', f);
 }
 

@@ -82,6 +82,7 @@ static const char *const drop_what[KT_NR_DROPS] = {
 	[KT_DROP_DEAD_FULL] = "ended VMs lost their last row: too many VMs ended in one interval",
 	[KT_DROP_OPEN_GUEST] = "guest intervals dropped: their kvm_exit was never seen",
 	[KT_DROP_NET_FULL] = "tap frames not counted: the network table is full",
+	[KT_DROP_BIO_FULL] = "disk requests without latency: the in-flight table is full",
 };
 
 /* Overflow is reported, never silent: one line per counter that grew in this interval. */
@@ -330,7 +331,8 @@ int main(int argc, char **argv)
 	}
 	run.host.domains = domains_open(opts.libvirt_uri);
 	src = host_vm_source(&run.host);
-	run.account = account_new(&src, tracer_guest_observable(run.tracer));
+	run.account = account_new(&src, tracer_guest_observable(run.tracer),
+				  tracer_disk_observable(run.tracer));
 	if (!run.host.domains || !run.account) {
 		kt_error("out of memory");
 		goto out;

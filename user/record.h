@@ -59,6 +59,14 @@ struct vm_record {
 	uint64_t run_delay_ns;
 	char top_exit_reason[KT_REASON_MAX];	/* empty when no exit in the interval */
 
+	/* Disk I/O charged to the VM by the kernel's per-task accounting; ops are bios it queued. */
+	bool disk_valid;	/* the kernel keeps per-task I/O accounting */
+	uint64_t disk_read_bytes;
+	uint64_t disk_write_bytes;
+	uint64_t disk_read_ops;
+	uint64_t disk_write_ops;
+	double disk_lat_avg_us;	/* mean queue-to-completion time; < 0 when no request completed */
+
 	/* Frames on the VM's taps, from the guest's point of view (rx: host to guest). */
 	bool net_valid;		/* the VM has taps we count; else the net columns are empty */
 	uint64_t net_rx_bytes;

@@ -24,6 +24,7 @@
 struct tracer {
 	struct kvmtrace *skel;
 	bool guest_observable;
+	bool disk_observable;
 	int nr_cpus;
 	void *buf;		/* keys and values of one batch */
 	size_t buf_len;
@@ -119,7 +120,7 @@ struct hook {
 #define HOOK(skel, name) { (skel)->progs.name, &(skel)->links.name }
 
 /*
- * The scheduler and network hooks in their tp_btf form, or the raw_tp twins for kernels without
+ * The scheduler, network and block hooks in their tp_btf form, or the raw_tp twins for kernels without
  * tp_btf. The wakeup hooks only where the kernel keeps no run delay of its own: sched_switch
  * reads it.
  */
@@ -129,13 +130,14 @@ static size_t core_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struc
 		HOOK(skel, kt_sched_switch), HOOK(skel, kt_sched_wakeup),
 		HOOK(skel, kt_sched_wakeup_new), HOOK(skel, kt_sched_process_exit),
 		HOOK(skel, kt_sched_process_exec), HOOK(skel, kt_net_xmit),
-		HOOK(skel, kt_net_receive),
+		HOOK(skel, kt_net_receive), HOOK(skel, kt_bio_queue), HOOK(skel, kt_rq_complete),
 	};
 	const struct hook raw[] = {
 		HOOK(skel, kt_sched_switch_raw), HOOK(skel, kt_sched_wakeup_raw),
 		HOOK(skel, kt_sched_wakeup_new_raw), HOOK(skel, kt_sched_process_exit_raw),
 		HOOK(skel, kt_sched_process_exec_raw), HOOK(skel, kt_net_xmit_raw),
-		HOOK(skel, kt_net_receive_raw),
+		HOOK(skel, kt_net_receive_raw), HOOK(skel, kt_bio_queue_raw),
+		HOOK(skel, kt_rq_complete_raw),
 	};
 	size_t i, n = 0;
 
@@ -188,6 +190,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	vmlinux = btf__load_vmlinux_btf();
 	tp_btf = btf_has(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
 	wakeups = !kernel_keeps_run_delay(vmlinux);
+	tr->disk_observable = btf_has(vmlinux, "task_io_accounting", BTF_KIND_STRUCT);
 	kvm = kvm_hooks_usable(vmlinux, kvm_why, sizeof(kvm_why));
 	btf__free(vmlinux);
 
@@ -242,6 +245,11 @@ fail:
 bool tracer_guest_observable(const struct tracer *tr)
 {
 	return tr->guest_observable;
+}
+
+bool tracer_disk_observable(const struct tracer *tr)
+{
+	return tr->disk_observable;
 }
 
 static int run_vm_prog(struct bpf_program *prog, int pid)

@@ -24,6 +24,9 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 /* Whether guest mode can be observed here (kvm tracepoints attached and /dev/kvm present). */
 bool tracer_guest_observable(const struct tracer *tr);
 
+/* Whether the kernel keeps per-task I/O accounting (CONFIG_TASK_IO_ACCOUNTING): disk bytes. */
+bool tracer_disk_observable(const struct tracer *tr);
+
 /* Starts tracking a process. Returns 0, or -1 if the VM table is full. */
 int tracer_add_vm(struct tracer *tr, int pid);
 

@@ -18,9 +18,11 @@ int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_ru
 	struct kt_task_sample p = {
 		.tid = prev_tid, .tgid = prev_tgid, .runnable = prev_runnable,
 		.exec_ns = prev_exec, .run_delay_ns = prev_delay,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
 	};
 	struct kt_task_sample n = {
 		.tid = next_tid, .tgid = next_tgid, .exec_ns = next_exec, .run_delay_ns = next_delay,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
 	};
 
 	kt_on_switch(now, &p, &n);
@@ -51,7 +53,12 @@ int BPF_PROG(t_kvm_exit, __u64 now, __u64 tid, __u64 tgid, __u64 isa, __u64 reas
 SEC("raw_tp")
 int BPF_PROG(t_exit, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 group_dead)
 {
-	kt_on_exit(now, tid, tgid, exec, group_dead);
+	struct kt_task_sample task = {
+		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+	};
+
+	kt_on_exit(now, &task, group_dead);
 	return 0;
 }
 
@@ -60,9 +67,42 @@ SEC("raw_tp")
 int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 comm_lo,
 	     __u64 comm_hi)
 {
+	struct kt_task_sample task = {
+		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+	};
 	__u64 comm[2] = { comm_lo, comm_hi };
 
-	kt_on_exec(now, tid, tgid, exec, (const char *)comm);
+	kt_on_exec(now, &task, (const char *)comm);
+	return 0;
+}
+
+/* A sched_switch-out that reads the kernel's I/O counters of the thread. */
+SEC("raw_tp")
+int BPF_PROG(t_switch_io, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 read_bytes,
+	     __u64 write_bytes)
+{
+	struct kt_task_sample p = {
+		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = read_bytes, .io_write_bytes = write_bytes,
+	};
+	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
+
+	kt_on_switch(now, &p, &n);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_bio_queue, __u64 now, __u64 tid, __u64 tgid, __u64 bio, __u64 write)
+{
+	kt_on_bio_queue(now, tid, tgid, bio, write);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_rq_complete, __u64 now, __u64 bio)
+{
+	kt_on_rq_complete(now, bio);
 	return 0;
 }
 

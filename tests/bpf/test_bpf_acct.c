@@ -393,6 +393,44 @@ static void test_kernel_counters(void **state)
 	assert_int_equal(vm.exited.run_delay_ns, 80);
 }
 
+/*
+ * Disk: bytes from the kernel's per-task I/O counters read at switch-out (the first reading is
+ * the baseline); ops from the bios a VM thread queued; latency from queue to completion.
+ */
+static void test_disk(void **state)
+{
+	struct acct_test *skel = *state;
+	__u64 bio = 0xffff888012345678ull, key = bio;
+	struct kt_bio pending;
+	struct kt_thread t;
+	struct kt_vm vm;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_switch_io, 0, 100, IOTHR, VM, 100, 1000, 5000);
+	EVENT(skel, t_switch_io, 0, 200, IOTHR, VM, 150, 1000 + 4096, 5000 + 8192);
+	t = thread_of(skel, IOTHR);
+	assert_int_equal(t.sum.disk_read_bytes, 4096);
+	assert_int_equal(t.sum.disk_write_bytes, 8192);
+
+	EVENT(skel, t_bio_queue, 1, 300, IOTHR, VM, bio, 1);
+	EVENT(skel, t_bio_queue, 1, 310, IOTHR, VM, bio + 512, 0);
+	EVENT(skel, t_bio_queue, 1, 320, OTHER, OTHER, bio + 1024, 1);	/* not a VM's */
+	assert_int_equal(thread_of(skel, IOTHR).sum.disk_write_ops, 1);
+	assert_int_equal(thread_of(skel, IOTHR).sum.disk_read_ops, 1);
+	key = bio + 1024;
+	assert_int_not_equal(bpf_map__lookup_elem(skel->maps.bios, &key, sizeof(key), &pending,
+						  sizeof(pending), 0), 0);
+	EVENT(skel, t_rq_complete, 0, 800, bio);
+	EVENT(skel, t_rq_complete, 0, 900, bio);		/* a partial completion again */
+	EVENT(skel, t_rq_complete, 0, 1310, bio + 512);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.disk_lat_count, 2);
+	assert_int_equal(vm.disk_lat_ns, 500 + 1000);
+	key = bio;
+	assert_int_not_equal(bpf_map__lookup_elem(skel->maps.bios, &key, sizeof(key), &pending,
+						  sizeof(pending), 0), 0);
+}
+
 /* A full VM table: the VM that does not fit is not tracked, and the drop is counted. */
 static void test_vm_table_full(void **state)
 {
@@ -411,15 +449,22 @@ static void test_vm_table_full(void **state)
 	assert_false(thread_exists(skel, 20000));
 }
 
-/* Burns CPU in a child until killed; returns its PID. */
+/* A child that works 1 ms and sleeps 0.1 ms until killed, so it leaves its CPU often even
+ * on an idle host (a task alone on its CPU is never switched out); returns its PID. */
 static pid_t burner(void)
 {
+	struct timespec nap = { .tv_nsec = 100 * 1000 }, t0, t1;
 	pid_t pid = fork();
 
-	if (pid == 0)
-		for (;;)
-			;
-	return pid;
+	if (pid)
+		return pid;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+		while ((t1.tv_sec - t0.tv_sec) * 1000000000L + t1.tv_nsec - t0.tv_nsec < 1000000);
+		nanosleep(&nap, NULL);
+	}
 }
 
 /*
@@ -487,6 +532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_no_discovery, setup_no_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_counters, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_disk, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_table_full, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 	};

@@ -183,7 +183,10 @@ static void add_exit(struct fixture *f, uint32_t tgid, uint64_t birth, uint32_t 
 static struct kt_totals totals(uint64_t on_cpu, uint64_t guest, uint64_t delay, uint64_t exits,
 			       uint64_t handling)
 {
-	struct kt_totals t = { on_cpu, guest, delay, exits, handling };
+	struct kt_totals t = {
+		.on_cpu_ns = on_cpu, .guest_ns = guest, .run_delay_ns = delay, .exits = exits,
+		.exit_handling_ns = handling,
+	};
 
 	return t;
 }
@@ -193,7 +196,7 @@ static void test_kvm_vm_intervals(void **state)
 {
 	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/KVM" } };
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, true);
+	struct account *a = account_new(&src, true, true);
 	struct fixture f;
 	struct vm_record *r;
 	struct kt_thread *t;
@@ -269,7 +272,7 @@ static void test_tcg_vm(void **state)
 {
 	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/TCG", "CPU 1/TCG" } };
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, true);
+	struct account *a = account_new(&src, true, true);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -304,7 +307,7 @@ static void test_end_and_pid_reuse(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false);
+	struct account *a = account_new(&src, false, true);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -341,7 +344,7 @@ static void test_restart_keeps_name(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false);
+	struct account *a = account_new(&src, false, true);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -359,12 +362,46 @@ static void test_restart_keeps_name(void **state)
 	account_free(a);
 }
 
+/* Disk figures: bytes and ops of live and exited threads, mean latency of completed requests. */
+static void test_disk(void **state)
+{
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, false, true);
+	struct kt_totals io = {};
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	fixture_reset(&f, 1000);
+	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_true(r->disk_valid);
+	assert_true(r->disk_lat_avg_us < 0);
+
+	fixture_reset(&f, 2000);
+	io.disk_write_bytes = 8 << 20;
+	io.disk_write_ops = 8;
+	add_vm(&f, 100, 5, false, io);		/* an exited worker thread's share */
+	f.vms[0].vm.disk_lat_ns = 3000000;	/* 8 requests, 3 ms in all */
+	f.vms[0].vm.disk_lat_count = 8;
+	io = (struct kt_totals){ .disk_read_bytes = 4096, .disk_read_ops = 1 };
+	add_thread(&f, 101, 100, 5, io);
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->disk_write_bytes, 8 << 20);
+	assert_int_equal(r->disk_write_ops, 8);
+	assert_int_equal(r->disk_read_bytes, 4096);
+	assert_int_equal(r->disk_read_ops, 1);
+	assert_true(r->disk_lat_avg_us > 374.9 && r->disk_lat_avg_us < 375.1);
+	account_free(a);
+}
+
 /* Traffic on the VM's taps: per-interval deltas of all its taps; empty without a tap. */
 static void test_network_and_memory(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false);
+	struct account *a = account_new(&src, false, true);
 	struct snap_net nets[2];
 	struct fixture f;
 	struct vm_record *r;
@@ -415,7 +452,7 @@ static void test_name_collision(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false);
+	struct account *a = account_new(&src, false, true);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -439,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_end_and_pid_reuse),
 		cmocka_unit_test(test_restart_keeps_name),
 		cmocka_unit_test(test_network_and_memory),
+		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_name_collision),
 	};
 

@@ -37,7 +37,8 @@ static const struct interval_info iv = {
 #define VM_HDR_TEXT "timestamp,epoch_s,interval_s,vm,uuid,pid,vcpus,cpu_total_ns,cpu_guest_ns," \
 	"cpu_hyp_ns,cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns," \
 	"top_exit_reason,net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes," \
-	"mem_guest_bytes"
+	"mem_guest_bytes,disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops," \
+	"disk_lat_avg_us"
 #define VCPU_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns," \
 	"cpu_guest_ns,exits,exit_handling_ns,run_delay_ns"
 #define EXITS_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,isa,reason_code,reason,count," \
@@ -76,6 +77,12 @@ static void full_record(struct vm_record *r)
 	r->net_tx_packets = 20;
 	r->mem_rss_bytes = 536870912;
 	r->mem_guest_bytes = 1073741824;
+	r->disk_valid = true;
+	r->disk_read_bytes = 65536;
+	r->disk_write_bytes = 8388608;
+	r->disk_read_ops = 16;
+	r->disk_write_ops = 128;
+	r->disk_lat_avg_us = 412.5;
 
 	memset(vcpus, 0, sizeof(vcpus));
 	vcpus[0] = (struct vcpu_record){ .tid = 4250, .vcpu = 0, .thread = "CPU 0/KVM",
@@ -120,7 +127,8 @@ static void bare_record(struct vm_record *r)
 }
 
 #define VM_ROW_FULL T "web-01," UUID ",4242,2,1500000000,1200000000,300000000,100000000," \
-	"200000000,12345,45000000,2500000,EPT_VIOLATION,1000,2000,10,20,536870912,1073741824\n"
+	"200000000,12345,45000000,2500000,EPT_VIOLATION,1000,2000,10,20,536870912,1073741824," \
+	"65536,8388608,16,128,412.5\n"
 #define VCPU_ROWS_FULL                                                                    \
 	T "web-01,4242,4250,0,CPU 0/KVM,800000000,700000000,6000,20000000,1000000\n"      \
 	T "web-01,4242,4251,,\"vcpu,\"\"x\"\"\",0,0,0,0,0\n"
@@ -151,7 +159,8 @@ static void test_headers(void **state)
 		"timestamp,epoch_s,interval_s,vm,uuid,pid,vcpus,cpu_total_ns,cpu_guest_ns,"
 		"cpu_hyp_ns,cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,"
 		"run_delay_ns,top_exit_reason,net_rx_bytes,net_tx_bytes,net_rx_packets,"
-		"net_tx_packets,mem_rss_bytes,mem_guest_bytes");
+		"net_tx_packets,mem_rss_bytes,mem_guest_bytes,disk_read_bytes,disk_write_bytes,"
+		"disk_read_ops,disk_write_ops,disk_lat_avg_us");
 	assert_string_equal(CSV_VCPU_HEADER,
 		"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,"
 		"exits,exit_handling_ns,run_delay_ns");
@@ -205,7 +214,7 @@ static void test_empty_vs_zero(void **state)
 	fclose(f);
 	/* Hypervisor time is always there; guest, exits and reason are not. */
 	assert_string_equal(fmt_buf,
-		T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n"
+		T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
 		T "web-02,77,80,3,CPU 3/KVM,9,,,,5\n");
 
 	/* No tick told user from kernel time: the split is empty, hyp itself stays. */
@@ -213,7 +222,7 @@ static void test_empty_vs_zero(void **state)
 	f = mem();
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
-	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,,,,,5,,,,,,4096,\n");
+	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,,,,,5,,,,,,4096,,,,,,\n");
 
 	/* guest_valid with zero figures: zeros, not empty; an empty top reason stays empty. */
 	memset(&r, 0, sizeof(r));
@@ -224,7 +233,7 @@ static void test_empty_vs_zero(void **state)
 	f = mem();
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
-	assert_string_equal(fmt_buf, T "idle,,0,0,0,0,0,0,0,0,0,0,,,,,,0,0\n");
+	assert_string_equal(fmt_buf, T "idle,,0,0,0,0,0,0,0,0,0,0,,,,,,0,0,,,,,\n");
 }
 
 static void test_quoting(void **state)
@@ -257,7 +266,7 @@ static void test_quoting(void **state)
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
 	assert_string_equal(fmt_buf,
-			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 }
 
 /* FNV-1a 32, checked below against the published test vectors. */
@@ -498,7 +507,7 @@ static void test_sink_lazy_files(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 	assert_null(slurp("web-02.vcpu.csv"));
 	assert_null(slurp("web-02.exits.csv"));
 	assert_int_equal(count_entries(), 1);
@@ -522,8 +531,8 @@ static void test_sink_append_across_runs(void **state)
 	assert_int_equal(csv_sink_flush(s), 0);
 	csv_sink_close(s);
 	assert_string_equal(slurp("web-02.csv"), VM_HDR
-			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n"
-			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
+			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 	assert_int_equal(count_entries(), 1);
 }
 
@@ -576,7 +585,7 @@ static void test_sink_header_mismatch(void **state)
 	aside = find_aside("web-02.csv.", t0, t1);
 	assert_string_equal(slurp(aside), old);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 
 	/* Again in the same second: a second aside name, nothing replaced. */
 	put_file("web-02.csv", "other\n");
@@ -587,7 +596,7 @@ static void test_sink_header_mismatch(void **state)
 	assert_int_equal(count_entries(), 3);
 	assert_string_equal(slurp(aside), old);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 }
 
 /* A header that is a prefix of ours (an older version, fewer columns) is not ours either. */
@@ -604,7 +613,7 @@ static void test_sink_header_prefix(void **state)
 	csv_sink_close(s);
 	assert_int_equal(count_entries(), 2);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 }
 
 /* A torn last line (a crash mid-write) is cut before appending; an empty file gets a header. */
@@ -624,7 +633,7 @@ static void test_sink_torn_tail(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	csv_sink_close(s);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR "earlier,row\n" T "web-02,,77,1,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR "earlier,row\n" T "web-02,,77,1,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 	assert_string_equal(slurp("web-02.vcpu.csv"),
 			    VCPU_HDR T "web-02,77,1,0,t,0,,,,0\n");
 	assert_int_equal(count_entries(), 2);
@@ -716,7 +725,7 @@ static void test_sink_odd_names(void **state)
 		f = fmemopen(quoted, sizeof(quoted) - 1, "w");
 		csv_field(f, names[i]);
 		fclose(f);
-		snprintf(want, sizeof(want), VM_HDR T "%s,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n", quoted);
+		snprintf(want, sizeof(want), VM_HDR T "%s,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n", quoted);
 		assert_non_null(slurp(file));
 		assert_string_equal(slurp(file), want);
 	}
@@ -729,7 +738,7 @@ static void test_sink_many_vms(void **state)
 {
 	struct csv_sink *s = csv_sink_open(dir);
 	struct vm_record r;
-	char name[32], want[512];
+	char name[32], want[1024];
 	int i, pass, fds = 0;
 	DIR *d;
 
@@ -751,8 +760,8 @@ static void test_sink_many_vms(void **state)
 
 	for (i = 0; i < 300; i += 37) {
 		snprintf(name, sizeof(name), "vm%03d.csv", i);
-		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n"
-			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n", i, i);
+		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
+			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n", i, i);
 		assert_string_equal(slurp(name), want);
 	}
 }
@@ -768,7 +777,7 @@ static void test_sink_forget_and_deleted(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	csv_sink_forget(s, "web-02");
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 	csv_sink_forget(s, "never-seen");
 
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
@@ -778,7 +787,7 @@ static void test_sink_forget_and_deleted(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 	csv_sink_close(s);
 }
 
@@ -847,8 +856,8 @@ static void test_sink_write_failure_fsize(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"), VM_HDR
-			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n"
-			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,\n");
+			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
+			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
 	csv_sink_close(s);
 }
 
@@ -901,8 +910,8 @@ static void test_sink_enospc_tmpfs(void **state)
 	assert_whole_rows(slurp("web-02.csv"), &rows);
 	assert_int_equal(rows, before_rows + 1);
 	assert_non_null(strstr(slurp("web-02.csv"),
-			       "\n" T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,\n"
-			       T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,\n"));
+			       "\n" T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
+			       T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"));
 	csv_sink_close(s);
 }
 
