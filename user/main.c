@@ -176,15 +176,15 @@ static long drain_and_account(struct run *run, struct vm_record **recs)
 
 	domains_refresh(run->host.domains);
 	track_domains(run);
-	/* Taps of the VMs known at the last drain: a new VM's traffic counts from its 2nd row. */
-	host_find_taps(&run->host, &run->snap);
-	tracer_set_ifaces(run->tracer, run->host.taps, run->host.nr_taps);
 	err = tracer_drain(run->tracer, &run->snap);
-
 	if (err) {
 		kt_error("cannot read the BPF maps: %s", strerror(-err));
 		return -1;
 	}
+	/* The taps of the VMs just drained count from now on: a VM's traffic from the drain after
+	 * the one that found it (at the start, from the first interval). */
+	host_find_taps(&run->host, &run->snap);
+	tracer_set_ifaces(run->tracer, run->host.taps, run->host.nr_taps);
 	n = account_update(run->account, &run->snap, recs);
 	if (n < 0)
 		kt_error("out of memory");
