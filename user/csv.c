@@ -156,6 +156,17 @@ static void put_optional_u64(FILE *f, bool valid, uint64_t v)
 		fprintf(f, "%" PRIu64, v);
 }
 
+/* ",v1,v2,...": a group of columns measured together, all empty when not measured. */
+static void put_optional_list(FILE *f, bool valid, const uint64_t *values, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fputc(',', f);
+		put_optional_u64(f, valid, values[i]);
+	}
+}
+
 void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_record *r)
 {
 	bool gv = r->guest_valid;
@@ -180,26 +191,12 @@ void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_
 	fprintf(f, ",%" PRIu64 ",", r->run_delay_ns);
 	if (gv)
 		FIELD(f, r->top_exit_reason);
-	fputc(',', f);
-	put_optional_u64(f, r->net_valid, r->net_rx_bytes);
-	fputc(',', f);
-	put_optional_u64(f, r->net_valid, r->net_tx_bytes);
-	fputc(',', f);
-	put_optional_u64(f, r->net_valid, r->net_rx_packets);
-	fputc(',', f);
-	put_optional_u64(f, r->net_valid, r->net_tx_packets);
-	fputc(',', f);
-	put_optional_u64(f, r->mem_rss_bytes >= 0, r->mem_rss_bytes);
-	fputc(',', f);
-	put_optional_u64(f, r->mem_guest_bytes >= 0, r->mem_guest_bytes);
-	fputc(',', f);
-	put_optional_u64(f, r->disk_valid, r->disk_read_bytes);
-	fputc(',', f);
-	put_optional_u64(f, r->disk_valid, r->disk_write_bytes);
-	fputc(',', f);
-	put_optional_u64(f, r->disk_valid, r->disk_read_ops);
-	fputc(',', f);
-	put_optional_u64(f, r->disk_valid, r->disk_write_ops);
+	put_optional_list(f, r->net_valid, (const uint64_t[]){ r->net_rx_bytes, r->net_tx_bytes,
+			  r->net_rx_packets, r->net_tx_packets }, 4);
+	put_optional_list(f, r->mem_rss_bytes >= 0, (const uint64_t[]){ r->mem_rss_bytes }, 1);
+	put_optional_list(f, r->mem_guest_bytes >= 0, (const uint64_t[]){ r->mem_guest_bytes }, 1);
+	put_optional_list(f, r->disk_valid, (const uint64_t[]){ r->disk_read_bytes,
+			  r->disk_write_bytes, r->disk_read_ops, r->disk_write_ops }, 4);
 	fputc(',', f);
 	if (r->disk_valid && r->disk_lat_avg_us >= 0)
 		fprintf(f, "%.1f", r->disk_lat_avg_us);

@@ -66,3 +66,12 @@ for row in csv.DictReader(open(sys.argv[1], newline="")):
     print(row[sys.argv[2]])
 PY
 }
+
+# t_testbed NAME: the start of a test with VMs (after sourcing tests/vm/testbed.sh): a test bed
+# session, the guest image, and $out, a folder removed at cleanup, named after the test.
+t_testbed() {
+	tb_init || exit 1
+	tb_build_guest || exit 1
+	out=$(mktemp -d "/tmp/kt-e2e-$1.XXXXXX")
+	tb_add_cleanup "rm -rf '$out'"
+}

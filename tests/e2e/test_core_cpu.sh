@@ -8,15 +8,12 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/testbed.sh
 . tests/e2e/lib.sh
 
-tb_init || exit 1
-tb_build_guest || exit 1
+t_testbed core
 burn=$(tb_start_qemu kt-burn burn:0) || exit 1
 idle=$(tb_start_qemu kt-idle idle) || exit 1
 tb_wait_start kt-burn burn:0 || exit 1
 tb_wait_start kt-idle idle || exit 1
 
-out=$(mktemp -d /tmp/kt-e2e-core.XXXXXX)
-tb_add_cleanup "rm -rf '$out'"
 # Not through the t_oracle function: $! must be the sampler itself, to stop it.
 chrt -f 10 "$T_PYTHON" tests/e2e/oracle.py sample --pid "$burn" --pid "$idle" --out "$out/samples" &
 sampler=$!

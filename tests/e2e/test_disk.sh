@@ -10,10 +10,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 bin=$(realpath "$build/kvmtrace-bpf")
 
-tb_init || exit 1
-tb_build_guest || exit 1
-out=$(mktemp -d /tmp/kt-e2e-disk.XXXXXX)
-tb_add_cleanup "rm -rf '$out'"
+t_testbed disk
 
 # blockstat DOM: "rd.bytes wr.bytes" of its first disk, from libvirt (QEMU's own counts).
 blockstat() {

@@ -9,10 +9,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 bin=$(realpath "$build/kvmtrace-bpf")
 
-tb_init || exit 1
-tb_build_guest || exit 1
-out=$(mktemp -d /tmp/kt-e2e-libvirt.XXXXXX)
-tb_add_cleanup "rm -rf '$out'"
+t_testbed libvirt
 mkdir "$out/p1" "$out/p2" "$out/p3"
 
 # Samples libvirt's cpu.time of every domain until stopped.

@@ -10,10 +10,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 bin=$(realpath "$build/kvmtrace-bpf")
 
-tb_init || exit 1
-tb_build_guest || exit 1
-out=$(mktemp -d /tmp/kt-e2e-net.XXXXXX)
-tb_add_cleanup "rm -rf '$out'"
+t_testbed net
 
 tb_start_domain kt-net-tx sleep:12,net-send:8 --net >/dev/null || exit 1
 tb_start_domain kt-net-rx sleep:12,net-recv:8 --net >/dev/null || exit 1
