@@ -69,4 +69,18 @@ vmrss=$(awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$pid/status")
 within "$rss" "$vmrss" "mem_rss_bytes vs VmRSS (last row vs now; an idle guest's RSS is stable)"
 t_check "mem_guest_bytes is libvirt's memory (256 MiB)" \
 	test "$(t_column "$tx_csv" mem_guest_bytes | sort -u)" = 268435456
+# A tap deleted mid-run (here a hand-started QEMU's): followed at the next interval, no crash,
+# and the VM keeps its rows.
+tb_start_qemu kt-net-q idle --net >/dev/null || exit 1
+tb_wait_ready kt-net-q || exit 1
+q_tap=$(tb_guest_tap kt-net-q)
+mkdir "$out/del"
+"$bin" -q -i 1 -c 5 --libvirt-uri none -o "$out/del" 2>"$out/del.err" &
+tracer=$!
+sleep 2.5
+ip link del "$q_tap"
+wait "$tracer"
+status=$?
+t_check "tap $q_tap deleted mid-run: status $status, 5 rows for the VM" \
+	test "$status" -eq 0 -a "$(t_rows "$out/del/kt-net-q.csv")" -eq 5
 t_summary
