@@ -5,10 +5,12 @@ set -eu
 
 # build: compiler, BPF toolchain and libraries
 build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev
-libvirt-dev libxml2-dev"
-# tests: unit tests, real QEMU/libvirt guests built from Debian's kernel and busybox, oracles
-tests="libcmocka-dev python3 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod
-cpio libvirt-daemon-system libvirt-clients python3-libvirt iproute2 util-linux procps linux-perf"
+libvirt-dev libxml2-dev libcurl4-openssl-dev"
+# tests: unit tests and the fuzzer, real QEMU/libvirt guests built from Debian's kernel and
+# busybox, the oracles, the model check's plot
+tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib
+qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
+libvirt-clients iproute2 util-linux procps linux-perf"
 
 missing=""
 for pkg in $build $tests; do

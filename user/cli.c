@@ -19,7 +19,7 @@
 /* About 31 years: far beyond any run, and small enough to turn into ns without overflow. */
 #define MAX_DURATION_S		1e9
 
-enum { OPT_VERSION = 1000, OPT_LIBVIRT_URI };
+enum { OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT };
 
 static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, 'i' },
@@ -32,6 +32,9 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "libvirt-uri", required_argument, NULL, OPT_LIBVIRT_URI },
+	{ "power", required_argument, NULL, OPT_POWER },
+	{ "idle-watts", required_argument, NULL, OPT_IDLE_WATTS },
+	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -61,6 +64,10 @@ static void usage(FILE *out)
 		"  -p, --pid PID           trace only this process; repeat for more (up to %d)\n"
 		"      --libvirt-uri URI   libvirt connection for VM names, UUIDs and devices\n"
 		"                          (default qemu:///system; none: do without)\n"
+		"      --power SOURCE      host power: edimax:HOST[:PORT] (smart plug), rapl,\n"
+		"                          or none (default: rapl where readable, else none)\n"
+		"      --idle-watts W      the host's idle power, for the VMs' shares (default:\n"
+		"                          the lowest power seen so far)\n"
 		"  -q, --quiet             no live table, only the CSV files\n"
 		"  -v, --verbose           print libbpf debug messages\n"
 		"  -h, --help              print this help and exit\n"
@@ -96,8 +103,8 @@ static void bad_value(FILE *err, const char *what, const char *val, const char *
 	fprintf(err, "' (%s): %s\n", opt, hint);
 }
 
-/* Seconds: a plain decimal number (no spaces, no "inf" or "nan"), > 0 and <= max. */
-static int parse_seconds(const char *s, double max, double *out)
+/* A plain decimal number (no spaces, no "inf" or "nan") within [min, max]. */
+static int parse_decimal(const char *s, double min, double max, double *out)
 {
 	char *end;
 	double v;
@@ -106,7 +113,18 @@ static int parse_seconds(const char *s, double max, double *out)
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v <= 0 || v > max)
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Seconds: > 0 and <= max. */
+static int parse_seconds(const char *s, double max, double *out)
+{
+	double v;
+
+	if (parse_decimal(s, 0, max, &v) || v == 0)
 		return -1;
 	*out = v;
 	return 0;
@@ -156,6 +174,12 @@ static const char *opt_name(int c)
 		return "--version";
 	case OPT_LIBVIRT_URI:
 		return "--libvirt-uri";
+	case OPT_POWER:
+		return "--power";
+	case OPT_IDLE_WATTS:
+		return "--idle-watts";
+	case OPT_SYSFS_ROOT:
+		return "--sysfs-root";
 	}
 	return NULL;
 }
@@ -175,6 +199,12 @@ static const char *opt_example(int c)
 		return "a process ID, e.g. -p 4242";
 	case OPT_LIBVIRT_URI:
 		return "a URI, e.g. --libvirt-uri qemu:///system, or none";
+	case OPT_POWER:
+		return "a source, e.g. --power edimax:192.0.2.7 or --power rapl";
+	case OPT_IDLE_WATTS:
+		return "watts, e.g. --idle-watts 45";
+	case OPT_SYSFS_ROOT:
+		return "a folder, e.g. --sysfs-root /sys";
 	}
 	return "a value";
 }
@@ -216,6 +246,8 @@ static void defaults(struct cli_opts *o)
 	o->interval_s = 1.0;
 	o->outdir = "logs";
 	o->libvirt_uri = "qemu:///system";
+	o->idle_watts = -1;
+	o->sysfs_root = "/sys";
 }
 
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
@@ -283,6 +315,29 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 				return CLI_USAGE;
 			}
 			opts->libvirt_uri = optarg;
+			break;
+		case OPT_POWER:
+			if (!*optarg) {
+				bad_value(err, "power source", optarg, "--power",
+					  "give edimax:HOST[:PORT], rapl or none");
+				return CLI_USAGE;
+			}
+			opts->power = optarg;
+			break;
+		case OPT_IDLE_WATTS:
+			if (parse_decimal(optarg, 0, HUGE_VAL, &opts->idle_watts)) {
+				bad_value(err, "idle power", optarg, "--idle-watts",
+					  "give watts >= 0, e.g. --idle-watts 45");
+				return CLI_USAGE;
+			}
+			break;
+		case OPT_SYSFS_ROOT:
+			if (!*optarg) {
+				bad_value(err, "sysfs root", optarg, "--sysfs-root",
+					  "give a folder, e.g. --sysfs-root /sys");
+				return CLI_USAGE;
+			}
+			opts->sysfs_root = optarg;
 			break;
 		case 'q':
 			opts->quiet = true;

@@ -16,6 +16,9 @@ struct cli_opts {
 	int pids[CLI_MAX_PIDS];	/* -p: trace only these processes */
 	int nr_pids;
 	const char *libvirt_uri; /* --libvirt-uri: "none" for no libvirt (default qemu:///system) */
+	const char *power;	/* --power: edimax:HOST[:PORT], rapl, none; NULL: the default */
+	double idle_watts;	/* --idle-watts: the host's idle power; < 0: learned */
+	const char *sysfs_root;	/* --sysfs-root: where sysfs is (a fake tree in tests) */
 	bool quiet;		/* -q: no live table */
 	bool verbose;		/* -v: libbpf debug output */
 };

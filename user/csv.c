@@ -32,10 +32,14 @@ const char CSV_VM_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,uuid,pid,vcpus,cpu_total_ns,cpu_guest_ns,cpu_hyp_ns,"
 	"cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns,top_exit_reason,"
 	"net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes,mem_guest_bytes,"
-	"disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops,disk_lat_avg_us";
+	"disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops,disk_lat_avg_us,"
+	"host_power_w,vm_power_w,power_source,host_energy_j";
 const char CSV_VCPU_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,exits,"
 	"exit_handling_ns,run_delay_ns";
+const char CSV_HOST_HEADER[] =
+	"timestamp,epoch_s,interval_s,power_source,host_power_w,host_energy_j,idle_w,vms_w,rest_w,"
+	"cpu_busy_ns,cpu_capacity_ns";
 const char CSV_EXITS_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,pid,isa,reason_code,reason,count,handling_ns";
 
@@ -156,6 +160,14 @@ static void put_optional_u64(FILE *f, bool valid, uint64_t v)
 		fprintf(f, "%" PRIu64, v);
 }
 
+/* Numbers assume the C locale (as put_interval); an unknown figure is an empty field. */
+static void put_optional_double(FILE *f, double v, const char *format)
+{
+	fputc(',', f);
+	if (v >= 0)
+		fprintf(f, format, v);
+}
+
 /* ",v1,v2,...": a group of columns measured together, all empty when not measured. */
 static void put_optional_list(FILE *f, bool valid, const uint64_t *values, size_t n)
 {
@@ -200,6 +212,11 @@ void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_
 	fputc(',', f);
 	if (r->disk_valid && r->disk_lat_avg_us >= 0)
 		fprintf(f, "%.1f", r->disk_lat_avg_us);
+	put_optional_double(f, r->host_power_w, "%.3f");
+	put_optional_double(f, r->vm_power_w, "%.3f");
+	fputc(',', f);
+	FIELD(f, r->power_source ? r->power_source : "none");
+	put_optional_double(f, r->host_energy_j, "%.3f");
 	fputc('\n', f);
 }
 
@@ -246,6 +263,18 @@ void csv_format_exit_row(FILE *f, const struct interval_info *iv, const struct v
 	fprintf(f, ",%" PRIu64 ",%" PRIu64 "\n", e->count, e->handling_ns);
 }
 
+void csv_format_host_row(FILE *f, const struct interval_info *iv, const struct host_record *h)
+{
+	put_interval(f, iv);
+	FIELD(f, h->source ? h->source : "none");
+	put_optional_double(f, h->valid ? h->host_power_w : -1, "%.3f");
+	put_optional_double(f, h->valid ? h->host_energy_j : -1, "%.3f");
+	put_optional_double(f, h->valid ? h->idle_w : -1, "%.3f");
+	put_optional_double(f, h->valid ? h->vms_w : -1, "%.3f");
+	put_optional_double(f, h->valid ? h->rest_w : -1, "%.3f");
+	fprintf(f, ",%" PRIu64 ",%" PRIu64 "\n", h->cpu_busy_ns, h->cpu_capacity_ns);
+}
+
 enum csv_kind { CSV_VM, CSV_VCPU, CSV_EXITS, CSV_NR_KINDS };
 
 static const struct {
@@ -276,6 +305,7 @@ struct csv_sink {
 	int err;	/* first write error since the last csv_sink_flush(), reported there */
 	unsigned long long clock;
 	struct csv_vm vms[CSV_MAX_OPEN_VMS];
+	struct csv_file host;	/* CSV_HOST_FILE */
 };
 
 static void note_error(struct csv_sink *s, int err)
@@ -414,16 +444,13 @@ static int move_aside(int dirfd, const char *name)
 }
 
 /* Opens (creating, or setting aside a foreign file) one of a VM's files. Returns 0 or -1. */
-static int file_open(struct csv_sink *s, struct csv_vm *v, enum csv_kind k)
+static int file_open(struct csv_sink *s, struct csv_file *cf, const char *name,
+		     const char *header)
 {
-	struct csv_file *cf = &v->file[k];
-	const char *header = csv_kinds[k].header;
-	char name[SAFE_NAME_SIZE + 16];
 	struct stat st;
 	int fd = -1, state = 2, tries, err;
 	FILE *f;
 
-	snprintf(name, sizeof(name), "%s%s", v->safe, csv_kinds[k].suffix);
 	for (tries = 0; tries < 3 && state == 2; tries++) {
 		/* Read-write for the header check; O_NOFOLLOW: never write through a symlink. */
 		fd = openat(s->dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
@@ -498,11 +525,13 @@ static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
 		      const struct interval_info *iv, const struct vm_record *r)
 {
 	struct csv_file *cf = &v->file[k];
+	char name[SAFE_NAME_SIZE + 16];
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *m;
 
-	if (!cf->f && file_open(s, v, k))
+	snprintf(name, sizeof(name), "%s%s", v->safe, csv_kinds[k].suffix);
+	if (!cf->f && file_open(s, cf, name, csv_kinds[k].header))
 		return -1;
 
 	m = open_memstream(&buf, &len);
@@ -621,6 +650,21 @@ int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const str
 	return 0;
 }
 
+static void sink_flush_file(struct csv_sink *s, struct csv_file *cf)
+{
+	struct stat st;
+
+	if (!cf->f)
+		return;
+	if (file_flush(cf)) {
+		note_error(s, errno);
+		return;
+	}
+	/* Deleted under us: reopen next time, not write into a lost inode. */
+	if (cf->f && !fstat(fileno(cf->f), &st) && st.st_nlink == 0)
+		file_close(cf);
+}
+
 int csv_sink_flush(struct csv_sink *s)
 {
 	int i, k, err;
@@ -630,27 +674,38 @@ int csv_sink_flush(struct csv_sink *s)
 
 		if (!v->in_use)
 			continue;
-		for (k = 0; k < CSV_NR_KINDS; k++) {
-			struct csv_file *cf = &v->file[k];
-			struct stat st;
-
-			if (!cf->f)
-				continue;
-			if (file_flush(cf)) {
-				note_error(s, errno);
-				continue;
-			}
-			/* Deleted under us: reopen next time, not write into a lost inode. */
-			if (cf->f && !fstat(fileno(cf->f), &st) && st.st_nlink == 0)
-				file_close(cf);
-		}
+		for (k = 0; k < CSV_NR_KINDS; k++)
+			sink_flush_file(s, &v->file[k]);
 	}
+	sink_flush_file(s, &s->host);
 	if (s->err) {
 		err = s->err;
 		s->err = 0;
 		errno = err;
 		return -1;
 	}
+	return 0;
+}
+
+int csv_sink_write_host(struct csv_sink *s, const struct interval_info *iv,
+			const struct host_record *h)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!s->host.f && file_open(s, &s->host, CSV_HOST_FILE, CSV_HOST_HEADER))
+		return -1;
+	m = open_memstream(&buf, &len);
+	if (!m)
+		return -1;
+	csv_format_host_row(m, iv, h);
+	if (fclose(m)) {
+		free(buf);
+		return -1;
+	}
+	emit(s, &s->host, buf, len);
+	free(buf);
 	return 0;
 }
 
@@ -672,6 +727,9 @@ void csv_sink_close(struct csv_sink *s)
 		if (s->vms[i].in_use)
 			vm_close(s, &s->vms[i]);
 	}
+	if (s->host.f && file_flush(&s->host))
+		note_error(s, errno);
+	file_close(&s->host);
 	close(s->dirfd);
 	free(s);
 }

@@ -10,12 +10,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "attribution.h"
 #include "record.h"
+
+/* The host's file beside the VMs': '@' never appears in a VM's file name (csv_safe_name). */
+#define CSV_HOST_FILE "@host.csv"
 
 /* Header rows, in column order (later issues only append columns). */
 extern const char CSV_VM_HEADER[];
 extern const char CSV_VCPU_HEADER[];
 extern const char CSV_EXITS_HEADER[];
+extern const char CSV_HOST_HEADER[];
 
 /*
  * Writes a file-name-safe form of a VM name into out (size len, at least 16): characters other
@@ -37,6 +42,8 @@ void csv_format_vcpu_row(FILE *f, const struct interval_info *iv, const struct v
 void csv_format_exit_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
 			 const struct exit_record *e);
 
+void csv_format_host_row(FILE *f, const struct interval_info *iv, const struct host_record *h);
+
 struct csv_sink;
 
 /* Opens the sink on an existing folder (dirfd kept, O_DIRECTORY). NULL with errno on failure. */
@@ -48,6 +55,10 @@ struct csv_sink *csv_sink_open(const char *dir);
  * (<name>.csv.<epoch>) so no written data is lost. Returns 0, or -1 with errno set.
  */
 int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const struct vm_record *r);
+
+/* Appends the interval's host row (power and its split) to DIR/@host.csv. */
+int csv_sink_write_host(struct csv_sink *s, const struct interval_info *iv,
+			const struct host_record *h);
 
 /* Flushes every open file (after each interval). Returns 0, or -1 if a write failed. */
 int csv_sink_flush(struct csv_sink *s);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "attribution.h"
 #include "cli.h"
 #include "csv.h"
 #include "discovery.h"
@@ -106,10 +107,37 @@ struct run {
 	struct snapshot snap;
 	uint64_t drops_seen[KT_NR_DROPS];
 	uint64_t last_drain_ns;
+	struct power_model power_model;
+	struct host_cpu cpu_last;	/* the host's CPU ticks at the last drain */
+	struct host_record host_row;
 	bool write_failing;
 	bool clear_screen;
 	size_t live_vms;
 };
+
+/* The host's busy and total CPU time since the last drain, in ns (ticks: /proc/stat). */
+static void host_cpu_delta(struct run *run, uint64_t *busy_ns, uint64_t *capacity_ns)
+{
+	uint64_t tick_ns = NS_PER_S / sysconf(_SC_CLK_TCK);
+	struct host_cpu now;
+
+	*busy_ns = *capacity_ns = 0;
+	if (read_host_cpu("/proc", &now))
+		return;
+	*busy_ns = (now.busy - run->cpu_last.busy) * tick_ns;
+	*capacity_ns = (now.all - run->cpu_last.all) * tick_ns;
+	run->cpu_last = now;
+}
+
+/* The host's power over the interval, and each VM's share of it (attribution.h). */
+static void attribute_power(struct run *run, struct vm_record *recs, long n)
+{
+	uint64_t busy_ns, capacity_ns;
+
+	host_cpu_delta(run, &busy_ns, &capacity_ns);
+	power_attribute(&run->power_model, "none", false, 0, 0, busy_ns, capacity_ns, recs, n,
+			&run->host_row);
+}
 
 static int write_rows(struct run *run, const struct interval_info *iv, struct vm_record *recs,
 		      long n)
@@ -117,6 +145,8 @@ static int write_rows(struct run *run, const struct interval_info *iv, struct vm
 	long i;
 	int err = 0;
 
+	if (csv_sink_write_host(run->csv, iv, &run->host_row))
+		err = -errno;
 	for (i = 0; i < n; i++) {
 		if (csv_sink_write(run->csv, iv, &recs[i]))
 			err = -errno;
@@ -199,6 +229,7 @@ static int prime(struct run *run)
 	if (drain_and_account(run, &recs) < 0)
 		return -1;
 	run->last_drain_ns = run->snap.mono_ns;
+	read_host_cpu("/proc", &run->cpu_last);
 	forget_ended(run);
 	return 0;
 }
@@ -217,6 +248,7 @@ static int do_interval(struct run *run)
 	/* The interval is what separates two drains, as the maps saw it. */
 	interval_stamp(&iv, &run->snap.wall, run->snap.mono_ns - run->last_drain_ns);
 	run->last_drain_ns = run->snap.mono_ns;
+	attribute_power(run, recs, n);
 	err = write_rows(run, &iv, recs, n);
 	if (err && !run->write_failing)
 		kt_warn("cannot write CSV rows in '%s': %s; tracing goes on and writing resumes "
@@ -337,6 +369,7 @@ int main(int argc, char **argv)
 		kt_error("out of memory");
 		goto out;
 	}
+	power_model_init(&run.power_model, opts.idle_watts);
 	install_signals();
 	add_initial_vms(&run);
 	if (prime(&run))

@@ -76,6 +76,12 @@ struct vm_record {
 	int64_t mem_rss_bytes;	/* the VMM's resident memory at the drain; -1 unknown */
 	int64_t mem_guest_bytes; /* the guest's memory as libvirt has it (balloon); -1 unknown */
 
+	/* The host's power over the interval and this VM's share (attribution.h); < 0: unknown. */
+	double host_power_w;
+	double vm_power_w;
+	double host_energy_j;
+	const char *power_source; /* "edimax", "rapl" or "none" */
+
 	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful. */
 	bool guest_valid;
 	/* The kernel gave a user/system split of the VM's time: the cpu_hyp_user/kernel columns. */

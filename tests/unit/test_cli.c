@@ -74,6 +74,27 @@ static void assert_defaults_except(const struct cli_opts *o)
 	assert_int_equal(o->nr_pids, 0);
 	assert_false(o->quiet);
 	assert_false(o->verbose);
+	assert_string_equal(o->libvirt_uri, "qemu:///system");
+	assert_null(o->power);
+	assert_true(o->idle_watts < 0);
+	assert_string_equal(o->sysfs_root, "/sys");
+}
+
+/* The sources of names and power, and where sysfs is. */
+static void test_source_options(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "--libvirt-uri", "none", "--power", "edimax:192.0.2.7:10000", "--idle-watts",
+	    "42.5", "--sysfs-root", "/tmp/fake-sys");
+	assert_int_equal(r.st, CLI_RUN);
+	assert_string_equal(r.o.libvirt_uri, "none");
+	assert_string_equal(r.o.power, "edimax:192.0.2.7:10000");
+	assert_true(r.o.idle_watts == 42.5);
+	assert_string_equal(r.o.sysfs_root, "/tmp/fake-sys");
+	assert_int_equal(r.err_len, 0);
+	run_free(&r);
 }
 
 static void test_defaults(void **state)
@@ -218,7 +239,9 @@ static void test_bad_values(void **state)
 		{ "-d", "0" }, { "-d", "abc" }, { "-d", "-2" }, { "-d", "nan" }, { "-d", "1e10" },
 		{ "-p", "0" }, { "-p", "x" }, { "-p", "-3" }, { "-p", "4294967296" },
 		{ "-p", "12a" }, { "-p", "" }, { "--pid", "0" },
-		{ "-o", "" },
+		{ "-o", "" }, { "--libvirt-uri", "" }, { "--power", "" },
+		{ "--idle-watts", "-1" }, { "--idle-watts", "x" }, { "--idle-watts", "nan" },
+		{ "--sysfs-root", "" },
 	};
 	char needle[64];
 	struct run r;
@@ -429,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_long_options),
 		cmocka_unit_test(test_interval_values),
 		cmocka_unit_test(test_repeated_pids),
+		cmocka_unit_test(test_source_options),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_exact_messages),
 		cmocka_unit_test(test_bad_options),

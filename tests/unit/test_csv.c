@@ -38,7 +38,7 @@ static const struct interval_info iv = {
 	"cpu_hyp_ns,cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns," \
 	"top_exit_reason,net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes," \
 	"mem_guest_bytes,disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops," \
-	"disk_lat_avg_us"
+	"disk_lat_avg_us,host_power_w,vm_power_w,power_source,host_energy_j"
 #define VCPU_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns," \
 	"cpu_guest_ns,exits,exit_handling_ns,run_delay_ns"
 #define EXITS_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,isa,reason_code,reason,count," \
@@ -83,6 +83,10 @@ static void full_record(struct vm_record *r)
 	r->disk_read_ops = 16;
 	r->disk_write_ops = 128;
 	r->disk_lat_avg_us = 412.5;
+	r->host_power_w = 120.5;
+	r->vm_power_w = 30.25;
+	r->power_source = "rapl";
+	r->host_energy_j = 120.5;
 
 	memset(vcpus, 0, sizeof(vcpus));
 	vcpus[0] = (struct vcpu_record){ .tid = 4250, .vcpu = 0, .thread = "CPU 0/KVM",
@@ -124,11 +128,13 @@ static void bare_record(struct vm_record *r)
 	/* No tap known (net empty), RSS read, no libvirt (guest memory empty). */
 	r->mem_rss_bytes = 4096;
 	r->mem_guest_bytes = -1;
+	r->host_power_w = r->vm_power_w = r->host_energy_j = -1;
+	r->power_source = "none";
 }
 
 #define VM_ROW_FULL T "web-01," UUID ",4242,2,1500000000,1200000000,300000000,100000000," \
 	"200000000,12345,45000000,2500000,EPT_VIOLATION,1000,2000,10,20,536870912,1073741824," \
-	"65536,8388608,16,128,412.5\n"
+	"65536,8388608,16,128,412.5,120.500,30.250,rapl,120.500\n"
 #define VCPU_ROWS_FULL                                                                    \
 	T "web-01,4242,4250,0,CPU 0/KVM,800000000,700000000,6000,20000000,1000000\n"      \
 	T "web-01,4242,4251,,\"vcpu,\"\"x\"\"\",0,0,0,0,0\n"
@@ -160,7 +166,8 @@ static void test_headers(void **state)
 		"cpu_hyp_ns,cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,"
 		"run_delay_ns,top_exit_reason,net_rx_bytes,net_tx_bytes,net_rx_packets,"
 		"net_tx_packets,mem_rss_bytes,mem_guest_bytes,disk_read_bytes,disk_write_bytes,"
-		"disk_read_ops,disk_write_ops,disk_lat_avg_us");
+		"disk_read_ops,disk_write_ops,disk_lat_avg_us,host_power_w,vm_power_w,"
+		"power_source,host_energy_j");
 	assert_string_equal(CSV_VCPU_HEADER,
 		"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,"
 		"exits,exit_handling_ns,run_delay_ns");
@@ -198,6 +205,30 @@ static void test_rows_full_record(void **state)
 }
 
 /* Unknown figures are empty; measured zeros are "0". */
+/* The host's row: power, its split, and the CPU time it was split by; empty when unknown. */
+static void test_host_row(void **state)
+{
+	struct host_record h = {
+		.valid = true, .source = "edimax", .host_power_w = 101.25, .host_energy_j = 101.3,
+		.idle_w = 60, .vms_w = 30.5, .rest_w = 10.75, .cpu_busy_ns = 1200000000,
+		.cpu_capacity_ns = 2000000000,
+	};
+	FILE *f;
+
+	(void)state;
+	assert_string_equal(CSV_HOST_HEADER, "timestamp,epoch_s,interval_s,power_source,"
+			    "host_power_w,host_energy_j,idle_w,vms_w,rest_w,cpu_busy_ns,"
+			    "cpu_capacity_ns");
+	f = mem();
+	csv_format_host_row(f, &iv, &h);
+	h.valid = false;
+	csv_format_host_row(f, &iv, &h);
+	fclose(f);
+	assert_string_equal(fmt_buf,
+		T "edimax,101.250,101.300,60.000,30.500,10.750,1200000000,2000000000\n"
+		T "edimax,,,,,,1200000000,2000000000\n");
+}
+
 static void test_empty_vs_zero(void **state)
 {
 	struct vcpu_record v = { .tid = 80, .vcpu = 3, .thread = "CPU 3/KVM", .cpu_total_ns = 9,
@@ -214,7 +245,7 @@ static void test_empty_vs_zero(void **state)
 	fclose(f);
 	/* Hypervisor time is always there; guest, exits and reason are not. */
 	assert_string_equal(fmt_buf,
-		T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
+		T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
 		T "web-02,77,80,3,CPU 3/KVM,9,,,,5\n");
 
 	/* No tick told user from kernel time: the split is empty, hyp itself stays. */
@@ -222,7 +253,7 @@ static void test_empty_vs_zero(void **state)
 	f = mem();
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
-	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,,,,,5,,,,,,4096,,,,,,\n");
+	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,,,,,5,,,,,,4096,,,,,,,,,none,\n");
 
 	/* guest_valid with zero figures: zeros, not empty; an empty top reason stays empty. */
 	memset(&r, 0, sizeof(r));
@@ -233,7 +264,7 @@ static void test_empty_vs_zero(void **state)
 	f = mem();
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
-	assert_string_equal(fmt_buf, T "idle,,0,0,0,0,0,0,0,0,0,0,,,,,,0,0,,,,,\n");
+	assert_string_equal(fmt_buf, T "idle,,0,0,0,0,0,0,0,0,0,0,,,,,,0,0,,,,,,0.000,0.000,none,0.000\n");
 }
 
 static void test_quoting(void **state)
@@ -266,7 +297,7 @@ static void test_quoting(void **state)
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
 	assert_string_equal(fmt_buf,
-			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 }
 
 /* FNV-1a 32, checked below against the published test vectors. */
@@ -507,7 +538,7 @@ static void test_sink_lazy_files(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 	assert_null(slurp("web-02.vcpu.csv"));
 	assert_null(slurp("web-02.exits.csv"));
 	assert_int_equal(count_entries(), 1);
@@ -531,8 +562,8 @@ static void test_sink_append_across_runs(void **state)
 	assert_int_equal(csv_sink_flush(s), 0);
 	csv_sink_close(s);
 	assert_string_equal(slurp("web-02.csv"), VM_HDR
-			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
-			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
+			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 	assert_int_equal(count_entries(), 1);
 }
 
@@ -585,7 +616,7 @@ static void test_sink_header_mismatch(void **state)
 	aside = find_aside("web-02.csv.", t0, t1);
 	assert_string_equal(slurp(aside), old);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 
 	/* Again in the same second: a second aside name, nothing replaced. */
 	put_file("web-02.csv", "other\n");
@@ -596,7 +627,7 @@ static void test_sink_header_mismatch(void **state)
 	assert_int_equal(count_entries(), 3);
 	assert_string_equal(slurp(aside), old);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 }
 
 /* A header that is a prefix of ours (an older version, fewer columns) is not ours either. */
@@ -613,7 +644,7 @@ static void test_sink_header_prefix(void **state)
 	csv_sink_close(s);
 	assert_int_equal(count_entries(), 2);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 }
 
 /* A torn last line (a crash mid-write) is cut before appending; an empty file gets a header. */
@@ -633,7 +664,7 @@ static void test_sink_torn_tail(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	csv_sink_close(s);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR "earlier,row\n" T "web-02,,77,1,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR "earlier,row\n" T "web-02,,77,1,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 	assert_string_equal(slurp("web-02.vcpu.csv"),
 			    VCPU_HDR T "web-02,77,1,0,t,0,,,,0\n");
 	assert_int_equal(count_entries(), 2);
@@ -725,7 +756,7 @@ static void test_sink_odd_names(void **state)
 		f = fmemopen(quoted, sizeof(quoted) - 1, "w");
 		csv_field(f, names[i]);
 		fclose(f);
-		snprintf(want, sizeof(want), VM_HDR T "%s,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n", quoted);
+		snprintf(want, sizeof(want), VM_HDR T "%s,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n", quoted);
 		assert_non_null(slurp(file));
 		assert_string_equal(slurp(file), want);
 	}
@@ -760,8 +791,8 @@ static void test_sink_many_vms(void **state)
 
 	for (i = 0; i < 300; i += 37) {
 		snprintf(name, sizeof(name), "vm%03d.csv", i);
-		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
-			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n", i, i);
+		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
+			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n", i, i);
 		assert_string_equal(slurp(name), want);
 	}
 }
@@ -777,7 +808,7 @@ static void test_sink_forget_and_deleted(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	csv_sink_forget(s, "web-02");
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 	csv_sink_forget(s, "never-seen");
 
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
@@ -787,7 +818,7 @@ static void test_sink_forget_and_deleted(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 	csv_sink_close(s);
 }
 
@@ -856,8 +887,8 @@ static void test_sink_write_failure_fsize(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"), VM_HDR
-			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
-			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n");
+			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
+			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
 	csv_sink_close(s);
 }
 
@@ -910,8 +941,8 @@ static void test_sink_enospc_tmpfs(void **state)
 	assert_whole_rows(slurp("web-02.csv"), &rows);
 	assert_int_equal(rows, before_rows + 1);
 	assert_non_null(strstr(slurp("web-02.csv"),
-			       "\n" T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"
-			       T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,\n"));
+			       "\n" T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
+			       T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"));
 	csv_sink_close(s);
 }
 
@@ -929,6 +960,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_rows_full_record),
+		cmocka_unit_test(test_host_row),
 		cmocka_unit_test(test_empty_vs_zero),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_safe_name),
