@@ -14,7 +14,7 @@ VERSION := 0.1.0
 CFLAGS ?= -g -O2
 WARNINGS := -Wall -Wextra -Werror
 CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\" $(shell $(PKG_CONFIG) --cflags libxml-2.0)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) $(shell $(PKG_CONFIG) --libs libvirt libxml-2.0) -lcap-ng -lelf -lz -lm
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) $(shell $(PKG_CONFIG) --libs libvirt libxml-2.0) -lcurl -lcap-ng -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Ibpf
 
@@ -64,7 +64,7 @@ $(OUTPUT)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(OUTPUT)/tests $(SKELS)
 unit: $(UNIT_TESTS) $(BPF_TESTS)
 
 # Unit tests, BPF logic tests (BPF_PROG_TEST_RUN) and end-to-end tests with real QEMU guests.
-test: all unit
+test: all unit fuzz-quick
 	tests/run.sh $(OUTPUT)
 
 bench: all bench-tools
@@ -89,3 +89,6 @@ clean:
 
 # Benchmarks (make bench) keep their build rules beside their sources.
 -include tests/bench/bench.mk
+
+# Fuzzing of the plug's reply parser: a bounded run in make test, a long one in make fuzz.
+-include tests/fuzz/fuzz.mk

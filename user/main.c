@@ -19,6 +19,7 @@
 #include "domains.h"
 #include "log.h"
 #include "outdir.h"
+#include "power.h"
 #include "table.h"
 #include "tracer.h"
 #include "vmsource.h"
@@ -107,6 +108,7 @@ struct run {
 	struct snapshot snap;
 	uint64_t drops_seen[KT_NR_DROPS];
 	uint64_t last_drain_ns;
+	struct power_source *power;
 	struct power_model power_model;
 	struct host_cpu cpu_last;	/* the host's CPU ticks at the last drain */
 	struct host_record host_row;
@@ -130,13 +132,15 @@ static void host_cpu_delta(struct run *run, uint64_t *busy_ns, uint64_t *capacit
 }
 
 /* The host's power over the interval, and each VM's share of it (attribution.h). */
-static void attribute_power(struct run *run, struct vm_record *recs, long n)
+static void attribute_power(struct run *run, double interval_s, struct vm_record *recs, long n)
 {
 	uint64_t busy_ns, capacity_ns;
+	struct power_reading power;
 
 	host_cpu_delta(run, &busy_ns, &capacity_ns);
-	power_attribute(&run->power_model, "none", false, 0, 0, busy_ns, capacity_ns, recs, n,
-			&run->host_row);
+	power_sample(run->power, interval_s, &power);
+	power_attribute(&run->power_model, power_source_name(run->power), power.valid,
+			power.watts, power.energy_j, busy_ns, capacity_ns, recs, n, &run->host_row);
 }
 
 static int write_rows(struct run *run, const struct interval_info *iv, struct vm_record *recs,
@@ -248,7 +252,7 @@ static int do_interval(struct run *run)
 	/* The interval is what separates two drains, as the maps saw it. */
 	interval_stamp(&iv, &run->snap.wall, run->snap.mono_ns - run->last_drain_ns);
 	run->last_drain_ns = run->snap.mono_ns;
-	attribute_power(run, recs, n);
+	attribute_power(run, iv.interval_s, recs, n);
 	err = write_rows(run, &iv, recs, n);
 	if (err && !run->write_failing)
 		kt_warn("cannot write CSV rows in '%s': %s; tracing goes on and writing resumes "
@@ -356,6 +360,13 @@ int main(int argc, char **argv)
 		kt_error("%s", why);
 		return 1;
 	}
+	/* After the privilege checks: RAPL is root's to read. A wrong source is a usage error. */
+	run.power = power_open(opts.power, opts.sysfs_root, opts.interval_s, why, sizeof(why));
+	if (!run.power) {
+		kt_error("%s", why);
+		status = 2;
+		goto out;
+	}
 	run.csv = csv_sink_open(opts.outdir);
 	if (!run.csv) {
 		kt_error("cannot open output folder '%s': %s", opts.outdir, strerror(errno));
@@ -384,6 +395,7 @@ out:
 	domains_close(run.host.domains);
 	free(run.host.taps);
 	csv_sink_close(run.csv);
+	power_close(run.power);
 	tracer_close(run.tracer);
 	return status;
 }

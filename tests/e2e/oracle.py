@@ -10,6 +10,9 @@ sample-domstats: the same from libvirt: each active domain's cpu.time (the cgrou
         as `virsh domstats --cpu-total` gives it. Lines: "TIME DOMAIN CPU_TIME_NS".
 check-cpu: compares the CSV's cpu_total_ns (and run_delay_ns) summed over rows with the
         oracle's delta over exactly the rows' window, interpolating between samples.
+check-plug: compares the host file's host_power_w with what the plug emulator answered, interval
+        by interval (its request log): a value when the plug gave one, empty after a fault.
+check-split: the VMs' vm_power_w, the rest of the host and idle add up to host_power_w.
 """
 import argparse
 import bisect
@@ -130,6 +133,74 @@ def check_cpu(args):
     return status
 
 
+def plug_watts(reply):
+    """The wattage of a plug reply, or None for a fault (some of which are numbers: 401)."""
+    if reply in ("401", "500"):
+        return None
+    try:
+        return float(reply)
+    except ValueError:
+        return None
+
+
+def check_plug(args):
+    replies = []
+    with open(args.log) as f:
+        for line in f:
+            fields = dict(x.split("=", 1) for x in line.split() if "=" in x)
+            if fields.get("step", "-") != "-":
+                replies.append((float(line.split()[1]), fields["reply"]))
+    rows = load_rows(args.csv)
+    bad, used = [], 0
+    for r in rows:
+        end = float(r["epoch_s"])
+        start = end - float(r["interval_s"])
+        # A reply logged just before the window may complete inside it.
+        window = [v for t, v in replies if start - 0.5 < t <= end]
+        if r["host_power_w"]:
+            value = float(r["host_power_w"])
+            numeric = [plug_watts(v) for v in window if plug_watts(v) is not None]
+            if not any(abs(value - v) < 0.01 for v in numeric):
+                bad.append(f"{r['timestamp']}: {value} W, the plug answered {window}")
+            used += 1
+        else:
+            # Empty is right after a fault, or when no answer completed in the interval.
+            inside = [v for t, v in replies if start <= t <= end - 0.3]
+            answered = inside and all(plug_watts(v) is not None for v in inside)
+            if args.all_valid or answered:
+                bad.append(f"{r['timestamp']}: empty, the plug answered {window}")
+    print(f"check-plug: {len(rows)} intervals, {used} with a power, {len(bad)} wrong")
+    for b in bad:
+        print("  " + b)
+    return 1 if bad or not used else 0
+
+
+def check_split(args):
+    host = {r["timestamp"]: r for r in load_rows(os.path.join(args.folder, "@host.csv"))}
+    vms = {}
+    for path in glob.glob(os.path.join(args.folder, "*.csv")):
+        name = os.path.basename(path)
+        if name.startswith("@") or name.endswith((".vcpu.csv", ".exits.csv")):
+            continue
+        for r in load_rows(path):
+            if r["vm_power_w"]:
+                vms[r["timestamp"]] = vms.get(r["timestamp"], 0.0) + float(r["vm_power_w"])
+    bad, checked = [], 0
+    for stamp, h in host.items():
+        if not h["host_power_w"]:
+            continue
+        total = vms.get(stamp, 0.0) + float(h["rest_w"]) + float(h["idle_w"])
+        checked += 1
+        if abs(total - float(h["host_power_w"])) > 0.1:
+            bad.append(f"{stamp}: VMs {vms.get(stamp, 0.0):.3f} + rest {h['rest_w']} + idle "
+                       f"{h['idle_w']} = {total:.3f}, host {h['host_power_w']}")
+    print(f"check-split: {checked} intervals checked, {len(bad)} off by more than 0.1 W, "
+          f"{len(vms)} with VM shares")
+    for b in bad:
+        print("  " + b)
+    return 1 if bad or not checked or not vms else 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -150,7 +221,17 @@ def main():
     c.add_argument("--delay-tol", type=float, default=None)
     c.add_argument("--resolution-ns", type=int, default=0,
                    help="the oracle's own resolution over a delta (e.g. two clock ticks)")
+    k = sub.add_parser("check-plug")
+    k.add_argument("--csv", required=True)
+    k.add_argument("--log", required=True)
+    k.add_argument("--all-valid", action="store_true")
+    t = sub.add_parser("check-split")
+    t.add_argument("--folder", required=True)
     args = p.parse_args()
+    if args.cmd == "check-plug":
+        return check_plug(args)
+    if args.cmd == "check-split":
+        return check_split(args)
     if args.cmd == "sample":
         sample(args)
     elif args.cmd == "sample-domstats":
