@@ -113,7 +113,7 @@ t_check "lifecycle: rows stop, start and continue in one file with the new PID" 
 own_pids_only() {
 	local f pids
 	for f in "$out"/p2/*.csv; do
-		case $f in *.vcpu.csv | *.exits.csv) continue ;; esac
+		case $f in *.vcpu.csv | *.exits.csv | */@host.csv) continue ;; esac
 		pids=$(t_column "$f" pid | sort -u | wc -l)
 		# Only the restarted domain may have two PIDs, one after the other.
 		if [ "$pids" -gt 1 ] && [ "$f" != "$(csv_of "$out/p2" "${doms[1]}")" ]; then
