@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +241,38 @@ static void bad_option(FILE *err, int opt, const char *arg)
 		matches > 1 ? "write more of its name" : "check the spelling");
 }
 
+/* Options whose value is text that only has to be there: what it is and where it goes. */
+static const struct {
+	int opt;
+	const char *what;
+	size_t offset;
+} text_opts[] = {
+	{ 'o', "output folder", offsetof(struct cli_opts, outdir) },
+	{ OPT_LIBVIRT_URI, "libvirt URI", offsetof(struct cli_opts, libvirt_uri) },
+	{ OPT_POWER, "power source", offsetof(struct cli_opts, power) },
+	{ OPT_SYSFS_ROOT, "sysfs root", offsetof(struct cli_opts, sysfs_root) },
+};
+
+/* Takes optarg for a text option: 0 taken, -1 empty (message printed), 1 not a text option. */
+static int text_option(struct cli_opts *o, int opt, FILE *err)
+{
+	char hint[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(text_opts) / sizeof(text_opts[0]); i++) {
+		if (text_opts[i].opt != opt)
+			continue;
+		if (!*optarg) {
+			snprintf(hint, sizeof(hint), "give %s", opt_example(opt));
+			bad_value(err, text_opts[i].what, optarg, opt_name(opt), hint);
+			return -1;
+		}
+		*(const char **)((char *)o + text_opts[i].offset) = optarg;
+		return 0;
+	}
+	return 1;
+}
+
 static void defaults(struct cli_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -252,7 +285,7 @@ static void defaults(struct cli_opts *o)
 
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
 {
-	int c, i;
+	int c, i, text;
 	long v;
 
 	defaults(opts);
@@ -283,14 +316,6 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 				return CLI_USAGE;
 			}
 			break;
-		case 'o':
-			if (!*optarg) {
-				bad_value(err, "output folder", optarg, "-o",
-					  "give a folder, e.g. -o /var/log/kvmtrace");
-				return CLI_USAGE;
-			}
-			opts->outdir = optarg;
-			break;
 		case 'p':
 			if (parse_positive(optarg, INT_MAX, &v)) {
 				bad_value(err, "PID", optarg, "-p",
@@ -308,36 +333,12 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 			}
 			opts->pids[opts->nr_pids++] = (int)v;
 			break;
-		case OPT_LIBVIRT_URI:
-			if (!*optarg) {
-				bad_value(err, "libvirt URI", optarg, "--libvirt-uri",
-					  "give a URI, e.g. qemu:///system, or none");
-				return CLI_USAGE;
-			}
-			opts->libvirt_uri = optarg;
-			break;
-		case OPT_POWER:
-			if (!*optarg) {
-				bad_value(err, "power source", optarg, "--power",
-					  "give edimax:HOST[:PORT], rapl or none");
-				return CLI_USAGE;
-			}
-			opts->power = optarg;
-			break;
 		case OPT_IDLE_WATTS:
 			if (parse_decimal(optarg, 0, HUGE_VAL, &opts->idle_watts)) {
 				bad_value(err, "idle power", optarg, "--idle-watts",
 					  "give watts >= 0, e.g. --idle-watts 45");
 				return CLI_USAGE;
 			}
-			break;
-		case OPT_SYSFS_ROOT:
-			if (!*optarg) {
-				bad_value(err, "sysfs root", optarg, "--sysfs-root",
-					  "give a folder, e.g. --sysfs-root /sys");
-				return CLI_USAGE;
-			}
-			opts->sysfs_root = optarg;
 			break;
 		case 'q':
 			opts->quiet = true;
@@ -357,6 +358,11 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 				opt_example(optopt));
 			return CLI_USAGE;
 		default:
+			text = text_option(opts, c, err);
+			if (text == 0)
+				break;
+			if (text < 0)
+				return CLI_USAGE;
 			bad_option(err, optopt, argv[optind - 1]);
 			return CLI_USAGE;
 		}
