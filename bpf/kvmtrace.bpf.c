@@ -274,7 +274,11 @@ int BPF_PROG(kt_net_xmit, const struct sk_buff *skb, const struct net_device *de
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(kt_net_receive, struct sk_buff *skb)
 {
-	kt_on_net(skb->dev->ifindex, kt_frame_len_btf(skb), false);
+	__u32 ifindex = skb->dev->ifindex;
+
+	/* The frame's length only for a tap's frames: its fields are on other cache lines. */
+	if (bpf_map_lookup_elem(&ifaces, &ifindex))
+		kt_on_net(ifindex, kt_frame_len_btf(skb), false);
 	return 0;
 }
 
@@ -288,7 +292,10 @@ int BPF_PROG(kt_net_xmit_raw, const struct sk_buff *skb, const struct net_device
 SEC("raw_tp/netif_receive_skb")
 int BPF_PROG(kt_net_receive_raw, struct sk_buff *skb)
 {
-	kt_on_net(BPF_CORE_READ(skb, dev, ifindex), kt_frame_len_core(skb), false);
+	__u32 ifindex = BPF_CORE_READ(skb, dev, ifindex);
+
+	if (bpf_map_lookup_elem(&ifaces, &ifindex))
+		kt_on_net(ifindex, kt_frame_len_core(skb), false);
 	return 0;
 }
 

@@ -3,65 +3,127 @@
 #
 # Overhead benchmark of kvmtrace-bpf (make bench): scripts/bench.sh OUTPUT_DIR
 #
-# While `perf bench sched pipe` runs (two processes ping-ponging over pipes: a context switch
-# workload), measures in one run, configurations interleaved over several rounds:
-#   baseline  nothing attached (an A/A check of the method: its "slowdown" is the noise)
-#   empty     empty tp_btf programs on sched_switch and sched_wakeup (tests/bench/empty.bpf.c)
-#   tracer    kvmtrace-bpf attached, the bench's processes not tracked
-#   tracked   kvmtrace-bpf tracking the bench's two processes (-p)
+# Three workloads (parts), each measured with its configurations interleaved over rounds:
+#   sched  `perf bench sched pipe` (two processes ping-ponging over pipes: context switches)
+#   net    iperf3 over TCP from one network namespace to another, through a veth pair, a
+#          Linux bridge and a tap held by a pretend VMM (tests/bench/tap_fwd) that copies
+#          the frames to a tap in the other namespace, its pretend guest
+#   disk   fio, 4k random reads and writes with direct I/O on a file in a temporary folder
+# and the configurations:
+#   baseline  nothing attached (sched only: an A/A check of the method, its "slowdown" is noise)
+#   empty     empty tp_btf programs on the hooks kvmtrace-bpf attaches (tests/bench/empty.bpf.c)
+#   tracer    kvmtrace-bpf attached, the workload not tracked
+#   tracked   kvmtrace-bpf tracking the workload: sched, the bench's two processes (-p); net,
+#             the pretend VMM, started under a VMM's name so that discovery finds it and counts
+#             its tap; disk, the fio job process doing the I/O (-p)
 # and reports, as medians over the rounds:
 #   - each program's cost per run from kernel.bpf_stats_enabled (run_time_ns / run_cnt),
 #     and the ratio of kvmtrace-bpf's handler to the empty program on the same hook;
-#   - the bench's slowdown with the programs attached versus without.
+#   - the workload's slowdown with the programs attached versus without.
 # Targets (handler <= 1.5x the empty program, slowdown <= 2%) are reported, not asserted: the
 # script exits 0 when it measured, non-zero only when it could not measure.
 #
-# Throughput is the bench's loops per second over fixed windows, read from the kernel's count
-# of write() calls of the bench's parent (/proc/PID/io syscw: one per loop), so that only time
-# with the programs attached and settled counts, and so that the tracked case can give the
-# tracer the PIDs of a running bench. One session = one configuration in one round, on one
-# bench process:
+# One session = one configuration in one round, on one workload:
 #   pre   window, nothing attached
-#         attach, wait until attached (and, tracked, until the bench is tracked), settle
+#         attach, wait until attached (and, tracked, until the workload is tracked), settle
+#         until SETTLE s after the attach began
 #   off   window, bpf_stats off: the slowdown a user sees
 #   on    window, bpf_stats on: the cost per run (bpf_stats itself adds ~20 ns to every run)
 #         detach
 #   post  window, nothing attached
 # The slowdown of a session compares "off" with the mean of "pre" and "post", a few seconds
-# apart on the same bench process, which cancels the drift of a shared or virtual machine.
+# apart on the same workload, which cancels the drift of a shared or virtual machine.
+# A window's throughput:
+#   sched  loops per second, from the kernel's count of write() calls of the bench's parent
+#          (/proc/PID/io syscw: one per loop); the bench runs for the whole session
+#   net    bits per second received, from one `iperf3 -J` run per window; the pretend VMM and
+#          its taps live for the whole session
+#   disk   I/Os per second, from the kernel's count of pread()/pwrite() calls of fio's job
+#          process (/proc/PID/io syscr + syscw: one per I/O with the psync engine), since the
+#          job must run for the whole session to be tracked; fio's own figure (JSON) of a
+#          detached run is reported beside it as a check
 #
-# Results: bench/results.md (a markdown table) and bench/results.json, with the date and
-# machine. Knobs (environment): BENCH_ROUNDS (5), BENCH_WINDOW (seconds, 2), BENCH_SETTLE
-# (seconds, 1), BENCH_CPUS (the taskset CPU list of the bench, or "all"; default: the last
-# CPU), BENCH_RESULTS_DIR (bench/ of the repository).
+# Results: bench/results.md (markdown tables) and bench/results.json, with the date and
+# machine. Knobs (environment): BENCH_PARTS ("sched net disk"), BENCH_ROUNDS (sched, 5),
+# BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_WINDOW (seconds, 2; whole seconds for
+# iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of the workloads, or
+# "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary folder goes, /var/tmp:
+# a file system on a block device), BENCH_RESULTS_DIR (bench/ of the repository).
 #
-# The bench is pinned to one CPU by default: both processes then take turns on it, every loop
-# is exactly two context switches and one wakeup, all on the critical path (the worst case for
-# a scheduler tracer), and the bench does not flip between same-CPU and cross-CPU ping-pong
-# from one window to the next, which on a small virtual machine changes its speed by tens of
-# percent.
+# The workloads are pinned to one CPU by default. sched: both processes then take turns on it,
+# every loop is exactly two context switches and one wakeup, all on the critical path (the
+# worst case for a scheduler tracer), and the bench does not flip between same-CPU and
+# cross-CPU ping-pong from one window to the next, which on a small virtual machine changes
+# its speed by tens of percent. net: iperf3's two ends and the pretend VMM share the CPU, so
+# every frame's whole path, hooks included, runs on it and throughput is bound by it.
+#
+# The net part creates network namespaces kt-bench-peer and kt-bench-guest, bridge
+# kt-bench-br, veth pair kt-bench-veth/kt-bench-vpeer and taps kt-bench-tap/kt-bench-gtap
+# (10.214.0.0/24, IPv6 off: only the bench's traffic), and removes them on exit, on failure
+# and on Ctrl-C; leftovers of a run killed with SIGKILL are removed at the next start.
 
 set -u -o pipefail
 
 PROG=bench
 OUT=${1:-}
 if [ -z "$OUT" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 OUTPUT_DIR  (the build folder with kvmtrace-bpf and bench/empty_loader)" >&2
+	echo "usage: $0 OUTPUT_DIR  (the build folder with kvmtrace-bpf and bench/)" >&2
 	exit 2
 fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TRACER=$OUT/kvmtrace-bpf
 LOADER=$OUT/bench/empty_loader
+TAP_FWD=$OUT/bench/tap_fwd
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench}
+PARTS=${BENCH_PARTS:-sched net disk}
+PARTS=${PARTS//,/ }
 ROUNDS=${BENCH_ROUNDS:-5}
+NET_ROUNDS=${BENCH_NET_ROUNDS:-3}
+DISK_ROUNDS=${BENCH_DISK_ROUNDS:-3}
 WINDOW=${BENCH_WINDOW:-2}
 SETTLE=${BENCH_SETTLE:-1}
 CPUS=${BENCH_CPUS:-$(($(nproc) - 1))}
 [ "$CPUS" = all ] && CPUS=
+DISK_PARENT=${BENCH_DISK_DIR:-/var/tmp}
 LOOPS=1000000000		# never reached: the bench is stopped after its session
 CALIB_LOOPS=100000
 STATS_SYSCTL=/proc/sys/kernel/bpf_stats_enabled
-CONFIGS=(baseline empty tracer tracked)
+
+# Configurations of each part.
+declare -A PART_CONFIGS=(
+	[sched]="baseline empty tracer tracked"
+	[net]="empty tracer tracked"
+	[disk]="empty tracer tracked"
+)
+# The hooks whose programs each part measures; the first one tells that a program attached.
+declare -A PART_HOOKS=(
+	[sched]="sched_switch sched_wakeup"
+	[net]="net_dev_start_xmit netif_receive_skb"
+	[disk]="block_bio_queue block_rq_complete"
+)
+
+# The net part's names and addresses: all kt-bench-*, all removed on exit.
+NS_PEER=kt-bench-peer		# iperf3's client
+NS_GUEST=kt-bench-guest		# iperf3's server, behind the pretend VMM
+BRIDGE=kt-bench-br
+VETH=kt-bench-veth		# on the bridge; its peer VETH_PEER is in NS_PEER
+VETH_PEER=kt-bench-vpeer
+TAP_HOST=kt-bench-tap		# on the bridge: the VM's tap as the host sees it
+TAP_GUEST=kt-bench-gtap		# in NS_GUEST: the pretend guest's NIC
+GUEST_MAC=02:6b:74:62:00:01	# fixed, so the peer's ARP entry outlives the taps of a session
+# A tap drops what its holder has not read yet beyond its queue: with the default 1000, the
+# frames TCP sends in a burst while the pretend VMM waits for the CPU overflow it, and
+# retransmissions make throughput swing by tens of percent from one run to the next.
+TAP_QLEN=10000
+IP_PEER=10.214.0.2
+IP_GUEST=10.214.0.1
+IPERF_PORT=5201
+FWD_PLAIN=kt-bench-fwd		# the pretend VMM's name when it must not be found
+FWD_VMM=qemu-system-x86_64	# and when it must: a VMM's name for kvmtrace-bpf's discovery
+
+# The disk part's fio job (the file is created in a temporary folder at the start).
+FIO_SIZE=256M
+FIO_BS=4k
 
 # Targets of the issue.
 TARGET_RATIO=1.5
@@ -83,19 +145,46 @@ is_number()
 	[[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]
 }
 
+has_part()
+{
+	[[ " $PARTS " == *" $1 "* ]]
+}
+
 # --- checks -------------------------------------------------------------------------------
 
-[ "$(id -u)" -eq 0 ] || die "needs root (bpf, perf and kernel.bpf_stats_enabled)"
+[ "$(id -u)" -eq 0 ] || die "needs root (bpf, perf, network namespaces and kernel.bpf_stats_enabled)"
+for p in $PARTS; do
+	[ -n "${PART_CONFIGS[$p]:-}" ] || die "BENCH_PARTS: unknown part '$p' (sched, net, disk)"
+done
+[ -n "${PARTS// /}" ] || die "BENCH_PARTS is empty"
 [ -x "$TRACER" ] || die "no $TRACER: run make"
 [ -x "$LOADER" ] || die "no $LOADER: run make bench-tools"
-command -v perf >/dev/null || die "no perf: install linux-perf"
 command -v bpftool >/dev/null || die "no bpftool"
 [ -w "$STATS_SYSCTL" ] || die "no writable $STATS_SYSCTL"
 [ -r /proc/self/io ] || die "no /proc/PID/io (CONFIG_TASK_IO_ACCOUNTING)"
-for v in ROUNDS WINDOW SETTLE; do
+if has_part sched; then
+	command -v perf >/dev/null || die "no perf: install linux-perf"
+fi
+if has_part net; then
+	command -v iperf3 >/dev/null || die "no iperf3: install iperf3"
+	command -v ip >/dev/null || die "no ip: install iproute2"
+	[ -x "$TAP_FWD" ] || die "no $TAP_FWD: run make bench-tools"
+	[ -c /dev/net/tun ] || die "no /dev/net/tun"
+fi
+if has_part disk; then
+	command -v fio >/dev/null || die "no fio: install fio"
+	command -v findmnt >/dev/null || die "no findmnt: install util-linux"
+fi
+for v in ROUNDS NET_ROUNDS DISK_ROUNDS WINDOW SETTLE; do
 	is_number "${!v}" || die "BENCH_$v='${!v}' is not a number"
 done
-[ "$ROUNDS" -ge 1 ] 2>/dev/null || die "BENCH_ROUNDS must be an integer >= 1"
+for v in ROUNDS NET_ROUNDS DISK_ROUNDS; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be an integer >= 1"
+done
+SETTLE_US=$(awk -v s="$SETTLE" 'BEGIN { printf "%d", s * 1e6 }')
+# iperf3 runs for whole seconds.
+NET_TIME=$(LC_ALL=C printf '%.0f' "$WINDOW")
+[ "$NET_TIME" -ge 1 ] || NET_TIME=1
 PIN=()
 PIN_DESC="not pinned"
 if [ -n "$CPUS" ]; then
@@ -112,6 +201,13 @@ STATS_OLD=$(cat "$STATS_SYSCTL")
 BENCH_PID=
 CHILD_PID=
 ATT_PID=
+FWD_PID=
+SERVER_PID=
+CLIENT_PID=
+FIO_PID=
+FIO_WORKER=
+DISK_DIR=
+NET_MADE=
 
 # Ends a process we started (by its PID) with signal $2, then SIGKILL after 5 s; reaps it.
 stop_pid()
@@ -144,15 +240,67 @@ stop_bench()
 	CHILD_PID=
 }
 
+stop_fio()
+{
+	# fio ends its job process when asked to stop; should it not, its job is ended by PID.
+	stop_pid "$FIO_PID" TERM
+	if [ -n "$FIO_WORKER" ] && [ "$(cat "/proc/$FIO_WORKER/comm" 2>/dev/null)" = fio ]; then
+		kill -KILL "$FIO_WORKER" 2>/dev/null
+	fi
+	FIO_PID=
+	FIO_WORKER=
+}
+
+link_exists()
+{
+	ip link show dev "$1" >/dev/null 2>&1
+}
+
+# The pretend VMM; its taps go with it.
+stop_fwd()
+{
+	local i
+
+	stop_pid "$FWD_PID" TERM
+	FWD_PID=
+	for ((i = 0; i < 500; i++)); do
+		link_exists "$TAP_HOST" || break
+		sleep 0.02
+	done
+}
+
+# Removes whatever the net part made (only kt-bench-* objects). Safe to call at any time.
+net_teardown()
+{
+	local ns dev
+
+	stop_pid "$CLIENT_PID" TERM
+	CLIENT_PID=
+	stop_fwd
+	stop_pid "$SERVER_PID" TERM
+	SERVER_PID=
+	for ns in "$NS_PEER" "$NS_GUEST"; do
+		[ -e "/run/netns/$ns" ] && ip netns delete "$ns" 2>/dev/null
+	done
+	for dev in "$VETH" "$TAP_HOST" "$BRIDGE"; do
+		link_exists "$dev" && ip link delete dev "$dev" 2>/dev/null
+	done
+	NET_MADE=
+}
+
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup()
 {
 	stop_attacher
 	stop_bench
+	stop_fio
+	[ -n "$NET_MADE" ] && net_teardown
 	echo "$STATS_OLD" >"$STATS_SYSCTL" 2>/dev/null
+	[ -n "$DISK_DIR" ] && rm -rf "$DISK_DIR"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -161,7 +309,7 @@ set_stats()
 	echo "$1" >"$STATS_SYSCTL" || die "cannot write $STATS_SYSCTL"
 }
 
-# --- the bench ----------------------------------------------------------------------------
+# --- sched: perf bench sched pipe ---------------------------------------------------------
 
 # Loops done so far: the parent writes once per loop. Sets SYSCW; no fork.
 read_syscw()
@@ -200,10 +348,270 @@ start_bench()
 	die "perf bench sched pipe makes no progress"
 }
 
+# One window: sets W_COUNT (loops), W_USECS and W_UNITS (loops: the unit of runs per op).
+window_sched()
+{
+	local o0 t0
+
+	read_syscw
+	t0=${EPOCHREALTIME/./}
+	o0=$SYSCW
+	sleep "$WINDOW"
+	read_syscw
+	W_USECS=$((${EPOCHREALTIME/./} - t0))
+	W_COUNT=$((SYSCW - o0))
+	W_UNITS=$W_COUNT
+}
+
+
+# --- net: iperf3 across a bridge ----------------------------------------------------------
+
+no_ipv6()
+{
+	echo 1 >"/proc/sys/net/ipv6/conf/$1/disable_ipv6" 2>/dev/null || true
+}
+
+# Removes kt-bench-* objects left by a run that could not clean up (killed with SIGKILL).
+net_remove_leftovers()
+{
+	local ns dev pids found=
+
+	for ns in "$NS_PEER" "$NS_GUEST"; do
+		[ -e "/run/netns/$ns" ] || continue
+		found=1
+		pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+		[ -n "$pids" ] && say "warning: processes left in namespace $ns by an earlier run: $pids"
+	done
+	for dev in "$VETH" "$TAP_HOST" "$BRIDGE"; do
+		link_exists "$dev" && found=1
+	done
+	if [ -n "$found" ]; then
+		say "removing the network namespaces and devices left by an earlier run"
+		net_teardown
+	fi
+}
+
+net_setup()
+{
+	local ns i
+
+	net_remove_leftovers
+	NET_MADE=1
+	for ns in "$NS_PEER" "$NS_GUEST"; do
+		ip netns add "$ns" || die "cannot create network namespace $ns"
+		# New devices of the namespace start without IPv6: no router or neighbour chatter.
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+		ip -n "$ns" link set lo up
+	done
+	ip link add "$BRIDGE" type bridge stp_state 0 forward_delay 0 ||
+		die "cannot create bridge $BRIDGE"
+	no_ipv6 "$BRIDGE"
+	ip link set "$BRIDGE" up || die "cannot bring $BRIDGE up"
+	ip link add "$VETH" type veth peer name "$VETH_PEER" netns "$NS_PEER" ||
+		die "cannot create veth pair $VETH/$VETH_PEER"
+	no_ipv6 "$VETH"
+	ip link set "$VETH" master "$BRIDGE" up || die "cannot put $VETH on $BRIDGE"
+	if ! ip -n "$NS_PEER" addr add "$IP_PEER/24" dev "$VETH_PEER" ||
+		! ip -n "$NS_PEER" link set "$VETH_PEER" up; then
+		die "cannot configure $VETH_PEER"
+	fi
+	# The pretend VMM's copies under both names.
+	mkdir -p "$TMP/bin"
+	if ! cp "$TAP_FWD" "$TMP/bin/$FWD_PLAIN" || ! cp "$TAP_FWD" "$TMP/bin/$FWD_VMM"; then
+		die "cannot copy $TAP_FWD"
+	fi
+	# The server, for the whole part; it listens in its namespace whatever its NIC.
+	ip netns exec "$NS_GUEST" "${PIN[@]}" iperf3 -s -p "$IPERF_PORT" \
+		>"$TMP/iperf-server.log" 2>&1 </dev/null &
+	SERVER_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$NS_GUEST" ss -Htln "sport = :$IPERF_PORT" 2>/dev/null | grep -q . && break
+		kill -0 "$SERVER_PID" 2>/dev/null ||
+			die "iperf3 -s did not start: $(head -c 500 "$TMP/iperf-server.log")"
+		sleep 0.05
+	done
+	# A first run, not measured: the first one after setting up is slower (neighbour and
+	# bridge tables, socket buffers).
+	start_fwd "$FWD_PLAIN"
+	window_net
+	stop_fwd
+}
+
+# Starts the pretend VMM under name $1 and wires its taps: the guest's into NS_GUEST, the
+# host's onto the bridge.
+start_fwd()
+{
+	local name=$1 i
+
+	"${PIN[@]}" "$TMP/bin/$name" "$TAP_GUEST" "$TAP_HOST" >"$TMP/fwd.out" 2>"$TMP/fwd.err" \
+		</dev/null &
+	FWD_PID=$!
+	# Creating a tap waits for the RTNL lock, which other work on the host may hold a while.
+	for ((i = 0; i < 1500; i++)); do
+		grep -qx ready "$TMP/fwd.out" 2>/dev/null && break
+		kill -0 "$FWD_PID" 2>/dev/null ||
+			die "tap_fwd did not start: $(head -c 500 "$TMP/fwd.err")"
+		sleep 0.02
+	done
+	grep -qx ready "$TMP/fwd.out" 2>/dev/null || die "tap_fwd did not create its taps within 30 s"
+	if ! ip link set "$TAP_GUEST" netns "$NS_GUEST" ||
+		! ip -n "$NS_GUEST" link set "$TAP_GUEST" address "$GUEST_MAC" txqueuelen "$TAP_QLEN" ||
+		! ip -n "$NS_GUEST" addr add "$IP_GUEST/24" dev "$TAP_GUEST" ||
+		! ip -n "$NS_GUEST" link set "$TAP_GUEST" up; then
+		die "cannot configure $TAP_GUEST"
+	fi
+	no_ipv6 "$TAP_HOST"
+	ip link set "$TAP_HOST" master "$BRIDGE" txqueuelen "$TAP_QLEN" up ||
+		die "cannot put $TAP_HOST on $BRIDGE"
+}
+
+# Frames the host sent on its tap (to the pretend guest). Sets TAP_TX; no fork.
+read_tap_tx()
+{
+	TAP_TX=0
+	read -r TAP_TX 2>/dev/null <"/sys/class/net/$TAP_HOST/statistics/tx_packets"
+}
+
+# One window: an iperf3 run. Sets W_COUNT (bytes received), W_USECS (iperf3's duration) and
+# W_UNITS (frames to the pretend guest: the unit of runs per op).
+window_net()
+{
+	local p0 rc line
+
+	read_tap_tx
+	p0=$TAP_TX
+	# A watchdog: iperf3 can hang on a broken path.
+	timeout -k 2 $((NET_TIME + 20)) ip netns exec "$NS_PEER" "${PIN[@]}" \
+		iperf3 -c "$IP_GUEST" -p "$IPERF_PORT" -t "$NET_TIME" -J --connect-timeout 3000 \
+		>"$TMP/iperf.json" 2>"$TMP/iperf.err" </dev/null &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID"
+	rc=$?
+	CLIENT_PID=
+	read_tap_tx
+	W_UNITS=$((TAP_TX - p0))
+	# "bytes seconds" of the receiver's total, or the run's error.
+	line=$(awk '
+		/"error":/ { sub(/^[^:]*:[ \t]*/, ""); err = $0 }
+		/"sum_received":/ { in_sum = 1 }
+		in_sum && /"bytes":/ { gsub(/[^0-9.]/, "", $2); bytes = $2 }
+		in_sum && /"seconds":/ { gsub(/[^0-9.]/, "", $2); secs = $2 }
+		in_sum && /}/ { in_sum = 0 }
+		END {
+			if (err != "")
+				print "error", err
+			else if (bytes > 0 && secs > 0)
+				printf "%d %d\n", bytes, secs * 1e6
+		}' "$TMP/iperf.json")
+	case $line in
+	"" | error*)
+		die "iperf3 failed (exit $rc): ${line#error }$(head -c 300 "$TMP/iperf.err")" ;;
+	esac
+	read -r W_COUNT W_USECS <<<"$line"
+}
+
+net_session_start()
+{
+	# Found by discovery only when tracked: the same binary, under a VMM's name or not.
+	if [ "$CFG" = tracked ]; then
+		start_fwd "$FWD_VMM"
+	else
+		start_fwd "$FWD_PLAIN"
+	fi
+	ip -n "$NS_PEER" neigh flush all 2>/dev/null
+}
+
+# --- disk: fio ----------------------------------------------------------------------------
+
+disk_setup()
+{
+	local fs
+
+	mkdir -p "$DISK_PARENT" 2>/dev/null
+	DISK_DIR=$(mktemp -d "$DISK_PARENT/kvmtrace-bench-disk.XXXXXX") ||
+		die "cannot create a folder in $DISK_PARENT (BENCH_DISK_DIR)"
+	read -r DISK_SOURCE DISK_FSTYPE < <(findmnt -n -o SOURCE,FSTYPE -T "$DISK_DIR")
+	fs="$DISK_FSTYPE on ${DISK_SOURCE:-?}"
+	case ${DISK_FSTYPE:-} in
+	tmpfs | ramfs | devtmpfs | "")
+		die "$DISK_PARENT is $fs, not on a block device: set BENCH_DISK_DIR" ;;
+	esac
+	FIO_FILE=$DISK_DIR/kt-bench.fio
+	FIO_JOB=(--name=kt-bench "--filename=$FIO_FILE" "--size=$FIO_SIZE" --direct=1
+		--ioengine=psync --rw=randrw --rwmixread=50 "--bs=$FIO_BS" --time_based)
+	# fio's own figure, nothing attached; it also lays the file out.
+	"${PIN[@]}" fio "${FIO_JOB[@]}" "--runtime=$WINDOW" --output-format=json \
+		>"$TMP/fio-self.json" 2>"$TMP/fio-self.err" </dev/null ||
+		die "fio failed on $fs: $(head -c 500 "$TMP/fio-self.err")"
+	# The "iops" of its read and write totals.
+	FIO_SELF=$(awk '
+		/"(read|write)" : \{/ { want = 1 }
+		want && /"iops" :/ { gsub(/[^0-9.]/, "", $3); sum += $3; want = 0 }
+		END { if (sum > 0) print sum }' "$TMP/fio-self.json")
+	is_number "${FIO_SELF:-x}" || die "fio gave no IOPS: $(head -c 300 "$TMP/fio-self.json")"
+}
+
+# I/Os so far of the job process: one pread() or pwrite() each. Sets FIO_IOS; no fork.
+read_fio_ios()
+{
+	local k v
+
+	FIO_IOS=
+	while read -r k v; do
+		case $k in
+		syscr:) FIO_IOS=$v ;;
+		syscw:) FIO_IOS=$((FIO_IOS + v)) ;;
+		esac
+	done 2>/dev/null <"/proc/$FIO_WORKER/io"
+	[ -n "$FIO_IOS" ] || die "fio's job process (PID $FIO_WORKER) is gone"
+}
+
+disk_session_start()
+{
+	local i first
+
+	"${PIN[@]}" fio "${FIO_JOB[@]}" --runtime=3600 --output-format=json \
+		>"$TMP/fio.json" 2>"$TMP/fio.err" </dev/null &
+	FIO_PID=$!
+	# fio forks the job process that does the I/O.
+	for ((i = 0; i < 500; i++)); do
+		FIO_WORKER=$(pgrep -P "$FIO_PID" | head -n 1)
+		[ -n "$FIO_WORKER" ] && break
+		kill -0 "$FIO_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	[ -n "$FIO_WORKER" ] || die "fio did not start its job: $(head -c 500 "$TMP/fio.err")"
+	read_fio_ios
+	first=$FIO_IOS
+	for ((i = 0; i < 250; i++)); do
+		sleep 0.02
+		read_fio_ios
+		[ "$FIO_IOS" -gt "$first" ] && return 0
+	done
+	die "fio makes no progress"
+}
+
+# One window: sets W_COUNT (I/Os), W_USECS and W_UNITS (I/Os: the unit of runs per op).
+window_disk()
+{
+	local o0 t0
+
+	read_fio_ios
+	t0=${EPOCHREALTIME/./}
+	o0=$FIO_IOS
+	sleep "$WINDOW"
+	read_fio_ios
+	W_USECS=$((${EPOCHREALTIME/./} - t0))
+	W_COUNT=$((FIO_IOS - o0))
+	W_UNITS=$W_COUNT
+}
+
 # --- the attached programs ----------------------------------------------------------------
 
-# After ATT_PID has attached: fills PROG_FDS (fd of each program linked to a scheduler
-# tracepoint), with PROG_NAMES and PROG_HOOKS. Returns 1 while sched_switch has no link yet.
+# After ATT_PID has attached: fills PROG_FDS (fd of each program linked to a hook of SCOPE),
+# with PROG_NAMES and PROG_HOOKS, and ALL_HOOKS (every tracepoint it is linked to). Returns 1
+# while READY (a hook) has no link yet.
 find_programs()
 {
 	local fd link k v prog_id tp_name id name pfd
@@ -212,6 +620,7 @@ find_programs()
 	PROG_FDS=()
 	PROG_NAMES=()
 	PROG_HOOKS=()
+	ALL_HOOKS=()
 	for link in /proc/"$ATT_PID"/fd/*; do
 		fd=${link##*/}
 		case $(readlink "$link" 2>/dev/null) in
@@ -224,7 +633,9 @@ find_programs()
 				tp_name:) tp_name=$v ;;
 				esac
 			done <"/proc/$ATT_PID/fdinfo/$fd"
-			[ -n "$prog_id" ] && [[ $tp_name == sched_* ]] && link_hook[$prog_id]=$tp_name
+			[ -n "$tp_name" ] && ALL_HOOKS+=("$tp_name")
+			[ -n "$prog_id" ] && [[ " $SCOPE " == *" $tp_name "* ]] &&
+				link_hook[$prog_id]=$tp_name
 			;;
 		anon_inode:bpf-prog)
 			while read -r k v; do
@@ -242,7 +653,7 @@ find_programs()
 		PROG_HOOKS+=("${link_hook[$id]}")
 	done
 	for id in "${!link_hook[@]}"; do
-		[ "${link_hook[$id]}" = sched_switch ] && return 0
+		[ "${link_hook[$id]}" = "$READY" ] && return 0
 	done
 	return 1
 }
@@ -261,22 +672,41 @@ wait_attached()
 	die "the $CFG program did not attach within 30 s"
 }
 
-# Tracked case: waits for a data row of each bench process, proof that the tracer tracks them.
+# Rows of the tracer's CSV files in $1 about process $2 (with column $3 filled, if given).
+csv_rows()
+{
+	awk -F, -v pid="$2" -v col="${3:-}" '
+		FNR == 1 {
+			p = n = 0
+			for (i = 1; i <= NF; i++) {
+				if ($i == "pid")
+					p = i
+				if (col != "" && $i == col)
+					n = i
+			}
+			next
+		}
+		p && $p == pid && (col == "" || (n && $n != "")) { rows++ }
+		END { print rows + 0 }' "$1"/*.csv 2>/dev/null || echo 0
+}
+
+# Tracked case: waits for a data row of each of the given processes (with column $1 filled,
+# if not empty), proof that the tracer tracks them.
 wait_tracked()
 {
-	local dir=$1 i pid ok
+	local col=$1 i pid ok
+	shift
 
 	for ((i = 0; i < 200; i++)); do
 		ok=1
-		for pid in "$BENCH_PID" "$CHILD_PID"; do
-			# A header and at least one row.
-			[ "$(cat "$dir"/*-"$pid".csv 2>/dev/null | wc -l)" -ge 2 ] || ok=
+		for pid in "$@"; do
+			[ "$(csv_rows "$DIR" "$pid" "$col")" -ge 1 ] || ok=
 		done
 		[ -n "$ok" ] && return 0
 		kill -0 "$ATT_PID" 2>/dev/null || die "kvmtrace-bpf exited: $(head -c 800 "$TMP/tracer.err")"
 		sleep 0.05
 	done
-	die "kvmtrace-bpf -p wrote no row for the bench's processes within 10 s"
+	die "kvmtrace-bpf wrote no row${col:+ with $col} for PID $* within 10 s"
 }
 
 # Prints "run_time_ns run_cnt" of each program, in PROG_FDS order, on one line. No fork.
@@ -299,26 +729,27 @@ snapshot_progs()
 }
 
 # One measuring window: $1 is its phase (pre, off, on, post), $2 bpf_stats (0/1). Appends
-# "round cfg phase loops usecs" to ops.tsv and, with bpf_stats on, the programs' deltas to
-# progs.tsv.
+# "part round cfg phase count usecs" to ops.tsv and, with bpf_stats on, the programs' deltas
+# to progs.tsv.
 measure_window()
 {
-	local phase=$1 stats=$2 o0 o1 t0 t1 i
+	local phase=$1 stats=$2 t0 t1 i
 	local -a s0=() s1=()
 
 	set_stats "$stats"
-	sleep 0.2
+	# A moment for the workload to get going, and for bpf_stats to be on everywhere.
+	[ "$phase" = pre ] || [ "$stats" = 1 ] && sleep 0.2
 	if [ "$stats" = 1 ]; then
 		snapshot_progs
 		s0=("${SNAP[@]}")
 	fi
-	read_syscw
 	t0=${EPOCHREALTIME/./}
-	o0=$SYSCW
-	sleep "$WINDOW"
-	read_syscw
+	case $PART in
+	sched) window_sched ;;
+	net) window_net ;;
+	disk) window_disk ;;
+	esac
 	t1=${EPOCHREALTIME/./}
-	o1=$SYSCW
 	if [ -n "$ATT_PID" ]; then
 		kill -0 "$ATT_PID" 2>/dev/null || die "the $CFG program exited during the window"
 	fi
@@ -327,119 +758,246 @@ measure_window()
 		s1=("${SNAP[@]}")
 	fi
 	set_stats 0
-	printf '%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$CFG" "$phase" "$((o1 - o0))" "$((t1 - t0))" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$PART" "$ROUND" "$CFG" "$phase" "$W_COUNT" "$W_USECS" \
 		>>"$TMP/ops.tsv"
 	for ((i = 0; i < ${#PROG_FDS[@]} && stats; i++)); do
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$CFG" "${PROG_NAMES[$i]}" \
-			"${PROG_HOOKS[$i]}" "$((s1[2 * i] - s0[2 * i]))" \
-			"$((s1[2 * i + 1] - s0[2 * i + 1]))" "$((o1 - o0))" "$((t1 - t0))" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PART" "$ROUND" "$CFG" \
+			"${PROG_NAMES[$i]}" "${PROG_HOOKS[$i]}" "$((s1[2 * i] - s0[2 * i]))" \
+			"$((s1[2 * i + 1] - s0[2 * i + 1]))" "$W_UNITS" "$((t1 - t0))" \
 			>>"$TMP/progs.tsv"
 	done
 }
 
-# Attaches the programs of configuration $CFG to the running bench; $1 is the tracer's folder.
+# Empty programs on the hooks of this part that kvmtrace-bpf attaches on this kernel, and on
+# its scheduler hooks, which every workload also runs.
+empty_hooks()
+{
+	local h
+
+	EMPTY_HOOKS=()
+	for h in ${PART_HOOKS[sched]} ${PART_HOOKS[$PART]}; do
+		[[ " ${EMPTY_HOOKS[*]} " == *" $h "* ]] && continue
+		[[ " $TRACER_HOOKS " == *" $h "* ]] && EMPTY_HOOKS+=("$h")
+	done
+}
+
+# Attaches the programs of configuration $CFG to the running workload.
 attach()
 {
-	local dir=$1
-
 	case $CFG in
 	baseline)
 		;;
 	empty)
-		"$LOADER" >"$TMP/loader.out" 2>"$TMP/loader.err" </dev/null &
+		empty_hooks
+		"$LOADER" "${EMPTY_HOOKS[@]}" >"$TMP/loader.out" 2>"$TMP/loader.err" </dev/null &
 		ATT_PID=$!
 		wait_attached "$TMP/loader.err"
 		grep -qx ready "$TMP/loader.out" || die "empty_loader attached but did not say ready"
 		;;
 	tracer)
-		mkdir -p "$dir"
-		"$TRACER" -q -o "$dir" -i 1 >/dev/null 2>"$TMP/tracer.err" </dev/null &
+		mkdir -p "$DIR"
+		"$TRACER" -q -o "$DIR" -i 1 >/dev/null 2>"$TMP/tracer.err" </dev/null &
 		ATT_PID=$!
 		wait_attached "$TMP/tracer.err"
 		;;
 	tracked)
-		mkdir -p "$dir"
-		"$TRACER" -q -o "$dir" -i 1 -p "$BENCH_PID" -p "$CHILD_PID" \
-			>/dev/null 2>"$TMP/tracer.err" </dev/null &
+		mkdir -p "$DIR"
+		case $PART in
+		sched)
+			"$TRACER" -q -o "$DIR" -i 1 -p "$BENCH_PID" -p "$CHILD_PID" \
+				>/dev/null 2>"$TMP/tracer.err" </dev/null &
+			;;
+		net)
+			# Discovery finds the pretend VMM by its name, then its tap.
+			"$TRACER" -q -o "$DIR" -i 1 >/dev/null 2>"$TMP/tracer.err" </dev/null &
+			;;
+		disk)
+			"$TRACER" -q -o "$DIR" -i 1 -p "$FIO_WORKER" \
+				>/dev/null 2>"$TMP/tracer.err" </dev/null &
+			;;
+		esac
 		ATT_PID=$!
 		wait_attached "$TMP/tracer.err"
-		wait_tracked "$dir"
+		case $PART in
+		sched) wait_tracked "" "$BENCH_PID" "$CHILD_PID" ;;
+		net) wait_tracked net_rx_bytes "$FWD_PID" ;;
+		disk) wait_tracked "" "$FIO_WORKER" ;;
+		esac
 		;;
 	esac
 }
 
-# One configuration ($CFG) in one round ($ROUND).
+# VMs the tracer's discovery found on this host (their events take the tracked path).
+count_discovered()
+{
+	local f nvm=0
+
+	for f in "$DIR"/*.csv; do
+		case $f in
+		# Per-vCPU and per-exit files, host-wide ones (@host.csv), or no file at all.
+		*.vcpu.csv | *.exits.csv | "$DIR"/@* | "$DIR/*.csv") ;;
+		*)
+			nvm=$((nvm + 1))
+			f=${f##*/}
+			echo "${f%.csv}" >>"$TMP/discovered-names"
+			;;
+		esac
+	done
+	echo "$nvm" >>"$TMP/discovered"
+}
+
+# One configuration ($CFG) in one round ($ROUND) of one part ($PART).
 run_session()
 {
-	local dir="$TMP/out-$CFG-$ROUND" f nvm=0
+	local t_attach left
 
+	DIR="$TMP/out-$PART-$CFG-$ROUND"
 	PROG_FDS=()
-	start_bench
+	case $PART in
+	sched) start_bench ;;
+	net) net_session_start ;;
+	disk) disk_session_start ;;
+	esac
 	measure_window pre 0
-	attach "$dir"
-	sleep "$SETTLE"
+	t_attach=${EPOCHREALTIME/./}
+	attach
+	# Settled SETTLE s after the attach began: the tracked cases have waited for a row already.
+	left=$((SETTLE_US - (${EPOCHREALTIME/./} - t_attach)))
+	[ "$left" -gt 0 ] && sleep "$((left / 1000000)).$(printf '%06d' $((left % 1000000)))"
 	# All of its programs by now, not only the first one seen attached.
 	if [ -n "$ATT_PID" ]; then
-		find_programs || die "the $CFG program has no program on sched_switch any more"
+		find_programs || die "the $CFG program has no program on $READY any more"
 	fi
 	measure_window off 0
 	measure_window on 1
 	stop_attacher
 	sleep 0.3
 	measure_window post 0
-	stop_bench
-	if [ "$CFG" = tracer ]; then
-		# VMs the tracer's discovery found on this host (their switches take the tracked path).
-		for f in "$dir"/*.csv; do
-			case $f in
-			*.vcpu.csv | *.exits.csv | "$dir/*.csv") ;;
-			*) nvm=$((nvm + 1)) ;;
-			esac
+	case $PART in
+	sched) stop_bench ;;
+	net) stop_fwd ;;
+	disk) stop_fio ;;
+	esac
+	[ "$CFG" = tracer ] && count_discovered
+}
+
+# The hooks kvmtrace-bpf attaches on this kernel (TRACER_HOOKS): a short run of it.
+probe_tracer()
+{
+	CFG=probe
+	SCOPE=sched_switch
+	READY=sched_switch
+	DIR="$TMP/out-probe"
+	mkdir -p "$DIR"
+	"$TRACER" -q -o "$DIR" -i 1 >/dev/null 2>"$TMP/tracer.err" </dev/null &
+	ATT_PID=$!
+	wait_attached "$TMP/tracer.err"
+	sleep 0.5
+	find_programs
+	TRACER_HOOKS=" ${ALL_HOOKS[*]} "
+	stop_attacher
+}
+
+# A window's throughput in the part's unit, as awk code on count c and microseconds u.
+RATE_AWK='function rate(part, c, u) {
+	if (part == "net")
+		return c * 8 / u / 1000			# Gbit/s
+	if (part == "disk")
+		return c * 1e6 / u			# IOPS
+	return u / c					# µs per loop
+}'
+declare -A RATE_UNIT=([sched]="usecs/op" [net]="Gbit/s" [disk]="IOPS")
+
+run_part()
+{
+	local k n
+	local -a configs
+
+	PART=$1
+	read -r -a configs <<<"${PART_CONFIGS[$PART]}"
+	n=$2
+	SCOPE=${PART_HOOKS[$PART]}
+	READY=${SCOPE%% *}
+	case $PART in
+	net) net_setup ;;
+	disk) disk_setup ;;
+	esac
+	for ((ROUND = 1; ROUND <= n; ROUND++)); do
+		# Rotate the order each round, so that no configuration always runs first or last.
+		for ((k = 0; k < ${#configs[@]}; k++)); do
+			CFG=${configs[$(((k + ROUND - 1) % ${#configs[@]}))]}
+			run_session
+			awk -F'\t' -v part="$PART" -v r="$ROUND" -v c="$CFG" -v p="$PROG" \
+				-v unit="${RATE_UNIT[$PART]}" "$RATE_AWK"'
+				$1 == part && $2 == r && $3 == c { v[$4] = rate(part, $5, $6) }
+				END {
+					printf "%s: %s round %d %-8s %s: pre %.2f, attached %.2f" \
+						" (bpf_stats on %.2f), post %.2f\n", p, part, r, c,
+						unit, v["pre"], v["off"], v["on"], v["post"]
+				}' "$TMP/ops.tsv" >&2
 		done
-		echo "$nvm" >>"$TMP/discovered"
-	fi
+	done
+	case $PART in
+	net) net_teardown ;;
+	esac
 }
 
 # --- run ----------------------------------------------------------------------------------
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 BEGIN_S=$SECONDS
-say "perf bench sched pipe${CPUS:+ on CPUs $CPUS}, $ROUNDS rounds of ${CONFIGS[*]}," \
-	"${WINDOW} s windows (about $(awk -v r="$ROUNDS" -v w="$WINDOW" -v s="$SETTLE" \
-		'BEGIN { printf "%d", r * 4 * (4 * (w + 0.2) + s + 2.2) + 5 }') s)"
+EST=$(awk -v parts="$PARTS" -v r="$ROUNDS" -v nr="$NET_ROUNDS" -v dr="$DISK_ROUNDS" \
+	-v w="$WINDOW" -v nt="$NET_TIME" -v s="$SETTLE" 'BEGIN {
+	t = 3
+	if (parts ~ /sched/)
+		t += r * 4 * (4 * (w + 0.2) + s + 2.2)
+	if (parts ~ /net/)
+		t += nr * 3 * (4 * (nt + 0.3) + s + 2.5) + 2
+	if (parts ~ /disk/)
+		t += dr * 3 * (4 * (w + 0.2) + s + 2.5) + w + 2
+	printf "%d", t
+}')
+say "parts: $PARTS; sched $ROUNDS rounds, net $NET_ROUNDS, disk $DISK_ROUNDS;" \
+	"${WINDOW} s windows${CPUS:+, on CPU $CPUS} (about $EST s)"
 set_stats 0
 
-# perf's own figure for a short fixed-loop run, to check the windowed measurement against.
-PERF_SELF=$("${PIN[@]}" perf bench sched pipe -l "$CALIB_LOOPS" 2>/dev/null |
-	awk '/usecs\/op/ { print $1 }')
-is_number "${PERF_SELF:-x}" || die "perf bench sched pipe -l $CALIB_LOOPS gave no usecs/op"
+probe_tracer
+WAKEUP_ATTACHED=0
+[[ $TRACER_HOOKS == *" sched_wakeup "* ]] && WAKEUP_ATTACHED=1
+
+if has_part sched; then
+	# perf's own figure for a short fixed-loop run, to check the windowed measurement against.
+	PERF_SELF=$("${PIN[@]}" perf bench sched pipe -l "$CALIB_LOOPS" 2>/dev/null |
+		awk '/usecs\/op/ { print $1 }')
+	is_number "${PERF_SELF:-x}" || die "perf bench sched pipe -l $CALIB_LOOPS gave no usecs/op"
+fi
 
 : >"$TMP/ops.tsv"
 : >"$TMP/progs.tsv"
-for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-	# Rotate the order each round, so that no configuration always runs first or last.
-	for ((k = 0; k < ${#CONFIGS[@]}; k++)); do
-		CFG=${CONFIGS[$(((k + ROUND - 1) % ${#CONFIGS[@]}))]}
-		run_session
-		awk -F'\t' -v r="$ROUND" -v c="$CFG" -v p="$PROG" '
-			$1 == r && $2 == c { u[$3] = $5 / $4 }
-			END {
-				printf "%s: round %d %-8s usecs/op: pre %.2f, attached %.2f" \
-					" (bpf_stats on %.2f), post %.2f\n",
-					p, r, c, u["pre"], u["off"], u["on"], u["post"]
-			}' "$TMP/ops.tsv" >&2
-	done
+declare -A PART_ELAPSED=()
+for part in $PARTS; do
+	part_start=$SECONDS
+	case $part in
+	sched) run_part sched "$ROUNDS" ;;
+	net) run_part net "$NET_ROUNDS" ;;
+	disk) run_part disk "$DISK_ROUNDS" ;;
+	esac
+	PART_ELAPSED[$part]=$((SECONDS - part_start))
+	say "$part: ${PART_ELAPSED[$part]} s"
 done
 set_stats "$STATS_OLD"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$((SECONDS - BEGIN_S))
 DISCOVERED=$(sort -n "$TMP/discovered" 2>/dev/null | tail -n 1)
+DISCOVERED_NAMES=$(sort -u "$TMP/discovered-names" 2>/dev/null | head -n 10 | paste -sd, - |
+	sed 's/,/, /g')
 
 # --- analysis -----------------------------------------------------------------------------
 
 # Figures as lines "key median min max n": medians over the sessions of each configuration;
-# slowdowns compare windows of one session, ratios the sessions of one round.
-awk -F'\t' '
+# slowdowns compare windows of one session, ratios the sessions of one round. The sched part's
+# keys have no prefix, the others' start with "net." or "disk.".
+awk -F'\t' "$RATE_AWK"'
 function sort_list(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++) {
 		t = a[i]
@@ -457,57 +1015,74 @@ function add(k, v) {
 		keys[++nkeys] = k
 	}
 }
+function pre(part) {
+	return part == "sched" ? "" : part "."
+}
 FILENAME ~ /ops[.]tsv$/ {
-	# round cfg phase loops usecs
-	if ($4 > 0 && $5 > 0) {
-		ops[$1, $2, $3] = $4 * 1e6 / $5
-		session[$1, $2] = 1
+	# part round cfg phase count usecs
+	if ($5 > 0 && $6 > 0) {
+		ops[$1, $2, $3, $4] = $5 * 1e6 / $6
+		cnt_of[$1, $2, $3, $4] = $5
+		us_of[$1, $2, $3, $4] = $6
+		session[$1, $2, $3] = 1
 	}
 	next
 }
 {
-	# round cfg name hook dtime dcnt loops usecs (the bpf_stats window)
-	if ($6 <= 0 || $7 <= 0)
+	# part round cfg name hook dtime dcnt units usecs (the bpf_stats window)
+	if ($7 <= 0)
 		next
-	ns[$1, $2, $3] = $5 / $6
-	add("ns_per_run." $2 "." $3, $5 / $6)
-	add("runs_per_op." $2 "." $3, $6 / $7)
-	bpf_ns[$1, $2] += $5
-	bpf_usecs[$1, $2] = $8
-	rounds[$1] = 1
+	p = pre($1)
+	ns[$1, $2, $3, $5] = $6 / $7
+	add(p "ns_per_run." $3 "." $4, $6 / $7)
+	if ($8 > 0)
+		add(p "runs_per_op." $3 "." $4, $7 / $8)
+	bpf_ns[$1, $2, $3] += $6
+	bpf_usecs[$1, $2, $3] = $9
+	rounds[$1, $2] = 1
 }
 END {
-	for (rc in session) {
-		split(rc, x, SUBSEP)
-		r = x[1]
-		c = x[2]
-		if (!((r, c, "pre") in ops && (r, c, "post") in ops && (r, c, "off") in ops))
+	for (s in session) {
+		split(s, x, SUBSEP)
+		part = x[1]
+		r = x[2]
+		c = x[3]
+		p = pre(part)
+		if (!((part, r, c, "pre") in ops && (part, r, c, "post") in ops &&
+		      (part, r, c, "off") in ops))
 			continue
-		base = (ops[r, c, "pre"] + ops[r, c, "post"]) / 2
-		add("slowdown_pct." c, 100 * (1 - ops[r, c, "off"] / base))
-		if ((r, c, "on") in ops)
-			add("slowdown_stats_pct." c, 100 * (1 - ops[r, c, "on"] / base))
-		drift = 100 * (ops[r, c, "post"] / ops[r, c, "pre"] - 1)
-		add("drift_pct", drift)
-		add("noise_pct", drift < 0 ? -drift : drift)
-		add("usecs_per_op.detached", 1e6 / ops[r, c, "pre"])
-		add("usecs_per_op.detached", 1e6 / ops[r, c, "post"])
-		add("usecs_per_op." c, 1e6 / ops[r, c, "off"])
-		# Time in the programs per bench loop, as a share of the loop (bpf_stats window).
-		if ((r, c) in bpf_ns)
-			add("bpf_share_pct." c, 100 * bpf_ns[r, c] / (bpf_usecs[r, c] * 1000))
+		base = (ops[part, r, c, "pre"] + ops[part, r, c, "post"]) / 2
+		add(p "slowdown_pct." c, 100 * (1 - ops[part, r, c, "off"] / base))
+		if ((part, r, c, "on") in ops)
+			add(p "slowdown_stats_pct." c, 100 * (1 - ops[part, r, c, "on"] / base))
+		drift = 100 * (ops[part, r, c, "post"] / ops[part, r, c, "pre"] - 1)
+		add(p "drift_pct", drift)
+		add(p "noise_pct", drift < 0 ? -drift : drift)
+		# Throughput in the part unit: detached (pre and post windows) and attached.
+		unit = part == "net" ? "gbit_per_s" : part == "disk" ? "iops" : "usecs_per_op"
+		add(p unit ".detached", rate(part, cnt_of[part, r, c, "pre"], us_of[part, r, c, "pre"]))
+		add(p unit ".detached", rate(part, cnt_of[part, r, c, "post"], us_of[part, r, c, "post"]))
+		add(p unit "." c, rate(part, cnt_of[part, r, c, "off"], us_of[part, r, c, "off"]))
+		# Time in the programs over the bpf_stats window, as a share of one CPU: for sched,
+		# pinned, the share of the loop.
+		if ((part, r, c) in bpf_ns)
+			add(p "bpf_share_pct." c, 100 * bpf_ns[part, r, c] / (bpf_usecs[part, r, c] * 1000))
 	}
-	for (r in rounds) {
+	split("sched_switch sched_wakeup net_dev_start_xmit netif_receive_skb block_bio_queue " \
+	      "block_rq_complete", hooks, " ")
+	for (pr in rounds) {
+		split(pr, x, SUBSEP)
+		part = x[1]
+		r = x[2]
+		p = pre(part)
 		for (ci = 1; ci <= 2; ci++) {
 			c = ci == 1 ? "tracer" : "tracked"
-			for (hi = 1; hi <= 2; hi++) {
-				h = hi == 1 ? "switch" : "wakeup"
-				kt = "kt_sched_" h
-				e = "empty_" h
-				if (!((r, c, kt) in ns && (r, "empty", e) in ns))
+			for (hi = 1; hi in hooks; hi++) {
+				h = hooks[hi]
+				if (!((part, r, c, h) in ns && (part, r, "empty", h) in ns))
 					continue
-				add("ratio." c ".sched_" h, ns[r, c, kt] / ns[r, "empty", e])
-				add("excess_ns." c ".sched_" h, ns[r, c, kt] - ns[r, "empty", e])
+				add(p "ratio." c "." h, ns[part, r, c, h] / ns[part, r, "empty", h])
+				add(p "excess_ns." c "." h, ns[part, r, c, h] - ns[part, r, "empty", h])
 			}
 		}
 	}
@@ -529,8 +1104,15 @@ while read -r k med min max _; do
 	MAX[$k]=$max
 done <"$TMP/figures"
 
-for k in slowdown_pct.tracer slowdown_pct.tracked ratio.tracer.sched_switch \
-	ratio.tracked.sched_switch usecs_per_op.detached; do
+REQUIRED=()
+has_part sched && REQUIRED+=(slowdown_pct.tracer slowdown_pct.tracked ratio.tracer.sched_switch
+	ratio.tracked.sched_switch usecs_per_op.detached)
+has_part net && REQUIRED+=(net.slowdown_pct.tracer net.slowdown_pct.tracked
+	net.ratio.tracer.net_dev_start_xmit net.ratio.tracked.net_dev_start_xmit
+	net.gbit_per_s.detached)
+has_part disk && REQUIRED+=(disk.slowdown_pct.tracer disk.slowdown_pct.tracked
+	disk.ratio.tracer.block_bio_queue disk.ratio.tracked.block_bio_queue disk.iops.detached)
+for k in "${REQUIRED[@]}"; do
 	[ -n "${MED[$k]:-}" ] || die "no measurement for $k"
 done
 
@@ -545,24 +1127,27 @@ VIRT=no
 grep -qw hypervisor /proc/cpuinfo && VIRT=yes
 CLOCK=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
 PERF_VERSION=$(perf version 2>/dev/null | awk '{ print $NF }')
+IPERF_VERSION=$(iperf3 --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+FIO_VERSION=$(fio --version 2>/dev/null)
 BPFTOOL_VERSION=$(bpftool version 2>/dev/null | awk 'NR == 1 { print $2 }')
 TOOL_VERSION=$("$TRACER" --version 2>/dev/null | awk '{ print $NF }')
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$COMMIT" != unknown ] && [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then
 	COMMIT="$COMMIT+uncommitted"
 fi
+WAKEUP_NOTE="not attached (CONFIG_SCHED_INFO)"
 
 f2()
 {
 	LC_ALL=C printf "%.${2:-2}f" "$1"
 }
 
-# met VALUE TARGET [NOISY]: yes when the median is at most the target; for a wall-clock figure
-# (NOISY set), "inconclusive" when the typical change between two detached windows of one
-# session is at least the target: the measurement cannot tell such a slowdown from noise.
+# met VALUE TARGET [NOISE_KEY]: yes when the median is at most the target; for a wall-clock
+# figure (NOISE_KEY set), "inconclusive" when the typical change between two detached windows
+# of one session is at least the target: the measurement cannot tell such a slowdown from noise.
 met()
 {
-	awk -v v="$1" -v t="$2" -v noisy="${3:-}" -v noise="${MED[noise_pct]}" 'BEGIN {
+	awk -v v="$1" -v t="$2" -v noisy="${3:-}" -v noise="${MED[${3:-none}]:-0}" 'BEGIN {
 		if (noisy != "" && noise + 0 >= t + 0)
 			print "inconclusive"
 		else
@@ -570,15 +1155,15 @@ met()
 	}'
 }
 
-# Rows of the table: key | label | unit | decimals | target ("" when none) | 1 when the figure
-# is a wall-clock slowdown (its verdict depends on the noise).
-ROWS=(
+# Rows of the tables: key | label | unit | decimals | target ("" when none) | the key of the
+# noise a wall-clock slowdown is read against (its verdict depends on it).
+ROWS_SCHED=(
 	"ratio.tracer.sched_switch|kt_sched_switch vs empty program, ns/run ratio, bench not tracked|×|2|$TARGET_RATIO"
 	"ratio.tracked.sched_switch|kt_sched_switch vs empty program, ns/run ratio, bench tracked (-p)|×|2|$TARGET_RATIO"
 	"ratio.tracer.sched_wakeup|kt_sched_wakeup vs empty program, ns/run ratio, bench not tracked|×|2|$TARGET_RATIO"
 	"ratio.tracked.sched_wakeup|kt_sched_wakeup vs empty program, ns/run ratio, bench tracked (-p)|×|2|$TARGET_RATIO"
-	"slowdown_pct.tracer|bench slowdown, kvmtrace-bpf attached, bench not tracked|%|2|$TARGET_SLOWDOWN|1"
-	"slowdown_pct.tracked|bench slowdown, kvmtrace-bpf tracking the bench (-p)|%|2|$TARGET_SLOWDOWN|1"
+	"slowdown_pct.tracer|bench slowdown, kvmtrace-bpf attached, bench not tracked|%|2|$TARGET_SLOWDOWN|noise_pct"
+	"slowdown_pct.tracked|bench slowdown, kvmtrace-bpf tracking the bench (-p)|%|2|$TARGET_SLOWDOWN|noise_pct"
 	"bpf_share_pct.tracer|slowdown estimated from bpf_stats: time in kvmtrace-bpf's programs per bench loop, not tracked|%|2|$TARGET_SLOWDOWN"
 	"bpf_share_pct.tracked|slowdown estimated from bpf_stats: time in kvmtrace-bpf's programs per bench loop, tracked|%|2|$TARGET_SLOWDOWN"
 	"slowdown_pct.empty|bench slowdown, empty programs attached (floor of any tp_btf tracer)|%|2|"
@@ -605,10 +1190,102 @@ ROWS=(
 	"usecs_per_op.tracer|bench, kvmtrace-bpf attached, not tracked|µs/loop|3|"
 	"usecs_per_op.tracked|bench, kvmtrace-bpf tracking the bench|µs/loop|3|"
 )
+ROWS_NET=(
+	"net.ratio.tracer.net_dev_start_xmit|kt_net_xmit vs empty program, ns/run ratio, no tracked tap|×|2|$TARGET_RATIO"
+	"net.ratio.tracer.netif_receive_skb|kt_net_receive vs empty program, ns/run ratio, no tracked tap|×|2|$TARGET_RATIO"
+	"net.ratio.tracked.net_dev_start_xmit|kt_net_xmit vs empty program, ns/run ratio, through a tracked VM's tap|×|2|$TARGET_RATIO"
+	"net.ratio.tracked.netif_receive_skb|kt_net_receive vs empty program, ns/run ratio, through a tracked VM's tap|×|2|$TARGET_RATIO"
+	"net.slowdown_pct.tracer|iperf3 throughput slowdown, kvmtrace-bpf attached, no tracked tap|%|2|$TARGET_SLOWDOWN|net.noise_pct"
+	"net.slowdown_pct.tracked|iperf3 throughput slowdown, kvmtrace-bpf tracking the pretend VM and its tap|%|2|$TARGET_SLOWDOWN|net.noise_pct"
+	"net.slowdown_pct.empty|iperf3 throughput slowdown, empty programs attached (floor)|%|2|"
+	"net.noise_pct|noise: change between the two detached windows of a session, absolute|%|2|"
+	"net.drift_pct|drift: change from the pre to the post window of a session, signed|%|2|"
+	"net.slowdown_stats_pct.tracer|iperf3 slowdown, no tracked tap, bpf_stats on|%|2|"
+	"net.slowdown_stats_pct.tracked|iperf3 slowdown, tracked tap, bpf_stats on|%|2|"
+	"net.bpf_share_pct.empty|time in the empty network programs, % of the CPU (bpf_stats)|%|2|"
+	"net.bpf_share_pct.tracer|time in kt_net_xmit and kt_net_receive, % of the CPU, no tracked tap|%|2|"
+	"net.bpf_share_pct.tracked|time in kt_net_xmit and kt_net_receive, % of the CPU, tracked tap|%|2|"
+	"net.ns_per_run.empty.empty_net_xmit|empty program on net_dev_start_xmit|ns/run|1|"
+	"net.ns_per_run.tracer.kt_net_xmit|kt_net_xmit, no tracked tap|ns/run|1|"
+	"net.ns_per_run.tracked.kt_net_xmit|kt_net_xmit, tracked tap (all frames on the path)|ns/run|1|"
+	"net.ns_per_run.empty.empty_net_recv|empty program on netif_receive_skb|ns/run|1|"
+	"net.ns_per_run.tracer.kt_net_receive|kt_net_receive, no tracked tap|ns/run|1|"
+	"net.ns_per_run.tracked.kt_net_receive|kt_net_receive, tracked tap (all frames on the path)|ns/run|1|"
+	"net.excess_ns.tracer.net_dev_start_xmit|kt_net_xmit minus empty program, no tracked tap|ns/run|1|"
+	"net.excess_ns.tracked.net_dev_start_xmit|kt_net_xmit minus empty program, tracked tap|ns/run|1|"
+	"net.excess_ns.tracer.netif_receive_skb|kt_net_receive minus empty program, no tracked tap|ns/run|1|"
+	"net.excess_ns.tracked.netif_receive_skb|kt_net_receive minus empty program, tracked tap|ns/run|1|"
+	"net.runs_per_op.tracer.kt_net_xmit|net_dev_start_xmit runs per frame sent to the pretend guest (all devices)|runs|2|"
+	"net.runs_per_op.tracer.kt_net_receive|netif_receive_skb runs per frame sent to the pretend guest (all devices)|runs|2|"
+	"net.gbit_per_s.detached|iperf3, nothing attached (pre and post windows)|Gbit/s|3|"
+	"net.gbit_per_s.empty|iperf3, empty programs attached|Gbit/s|3|"
+	"net.gbit_per_s.tracer|iperf3, kvmtrace-bpf attached, no tracked tap|Gbit/s|3|"
+	"net.gbit_per_s.tracked|iperf3, kvmtrace-bpf tracking the pretend VM|Gbit/s|3|"
+)
+ROWS_DISK=(
+	"disk.ratio.tracer.block_bio_queue|kt_bio_queue vs empty program, ns/run ratio, fio not tracked|×|2|$TARGET_RATIO"
+	"disk.ratio.tracer.block_rq_complete|kt_rq_complete vs empty program, ns/run ratio, fio not tracked|×|2|$TARGET_RATIO"
+	"disk.ratio.tracked.block_bio_queue|kt_bio_queue vs empty program, ns/run ratio, fio tracked (-p)|×|2|$TARGET_RATIO"
+	"disk.ratio.tracked.block_rq_complete|kt_rq_complete vs empty program, ns/run ratio, fio tracked (-p)|×|2|$TARGET_RATIO"
+	"disk.slowdown_pct.tracer|fio IOPS slowdown, kvmtrace-bpf attached, fio not tracked|%|2|$TARGET_SLOWDOWN|disk.noise_pct"
+	"disk.slowdown_pct.tracked|fio IOPS slowdown, kvmtrace-bpf tracking fio's job process (-p)|%|2|$TARGET_SLOWDOWN|disk.noise_pct"
+	"disk.slowdown_pct.empty|fio IOPS slowdown, empty programs attached (floor)|%|2|"
+	"disk.noise_pct|noise: change between the two detached windows of a session, absolute|%|2|"
+	"disk.drift_pct|drift: change from the pre to the post window of a session, signed|%|2|"
+	"disk.slowdown_stats_pct.tracer|fio slowdown, not tracked, bpf_stats on|%|2|"
+	"disk.slowdown_stats_pct.tracked|fio slowdown, tracked, bpf_stats on|%|2|"
+	"disk.bpf_share_pct.tracer|time in kt_bio_queue and kt_rq_complete, % of one CPU, not tracked|%|3|"
+	"disk.bpf_share_pct.tracked|time in kt_bio_queue and kt_rq_complete, % of one CPU, tracked|%|3|"
+	"disk.ns_per_run.empty.empty_bio_queue|empty program on block_bio_queue|ns/run|1|"
+	"disk.ns_per_run.tracer.kt_bio_queue|kt_bio_queue, fio not tracked|ns/run|1|"
+	"disk.ns_per_run.tracked.kt_bio_queue|kt_bio_queue, fio tracked|ns/run|1|"
+	"disk.ns_per_run.empty.empty_rq_done|empty program on block_rq_complete|ns/run|1|"
+	"disk.ns_per_run.tracer.kt_rq_complete|kt_rq_complete, fio not tracked|ns/run|1|"
+	"disk.ns_per_run.tracked.kt_rq_complete|kt_rq_complete, fio tracked|ns/run|1|"
+	"disk.excess_ns.tracer.block_bio_queue|kt_bio_queue minus empty program, fio not tracked|ns/run|1|"
+	"disk.excess_ns.tracked.block_bio_queue|kt_bio_queue minus empty program, fio tracked|ns/run|1|"
+	"disk.excess_ns.tracer.block_rq_complete|kt_rq_complete minus empty program, fio not tracked|ns/run|1|"
+	"disk.excess_ns.tracked.block_rq_complete|kt_rq_complete minus empty program, fio tracked|ns/run|1|"
+	"disk.runs_per_op.tracer.kt_bio_queue|block_bio_queue runs per fio I/O (all devices)|runs|2|"
+	"disk.runs_per_op.tracer.kt_rq_complete|block_rq_complete runs per fio I/O (all devices)|runs|2|"
+	"disk.iops.detached|fio, nothing attached (pre and post windows)|IOPS|0|"
+	"disk.iops.empty|fio, empty programs attached|IOPS|0|"
+	"disk.iops.tracer|fio, kvmtrace-bpf attached, not tracked|IOPS|0|"
+	"disk.iops.tracked|fio, kvmtrace-bpf tracking fio's job process|IOPS|0|"
+)
+
+# Prints the table of rows "$@".
+table()
+{
+	local row key label unit dec target noisy m
+
+	echo "| figure | median | rounds min–max | unit | target | met |"
+	echo "| --- | ---: | ---: | --- | ---: | --- |"
+	for row in "$@"; do
+		IFS='|' read -r key label unit dec target noisy <<<"$row"
+		if [ -z "${MED[$key]:-}" ]; then
+			if [[ $key == *wakeup* ]] && [ "$WAKEUP_ATTACHED" = 0 ]; then
+				echo "| $label | $WAKEUP_NOTE | | $unit | ${target:+≤ $target} | |"
+			else
+				echo "| $label | n/a | | $unit | ${target:+≤ $target} | |"
+			fi
+			continue
+		fi
+		m=
+		[ -n "$target" ] && m=$(met "${MED[$key]}" "$target" "$noisy")
+		echo "| $label | $(f2 "${MED[$key]}" "$dec") |" \
+			"$(f2 "${MIN[$key]}" "$dec") – $(f2 "${MAX[$key]}" "$dec") | $unit |" \
+			"${target:+≤ $target} | $m |"
+	done
+}
 
 mkdir -p "$RESULTS_DIR" || die "cannot create $RESULTS_DIR"
 MD=$RESULTS_DIR/results.md
 JSON=$RESULTS_DIR/results.json
+read -r -a hooks_list <<<"$TRACER_HOOKS"
+HOOKS_DESC="${hooks_list[*]}"
+EMPTY_DESC="on the hooks of each part that kvmtrace-bpf attaches on this kernel (it attaches"
+EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 
 {
 	echo "# kvmtrace-bpf overhead benchmark"
@@ -620,36 +1297,70 @@ JSON=$RESULTS_DIR/results.json
 	echo "| date (UTC) | $DATE |"
 	echo "| machine | $CPU, $NCPU CPUs, $MEM_GIB GiB, virtualized: $VIRT, clocksource $CLOCK |"
 	echo "| kernel | $KERNEL |"
-	echo "| perf | $PERF_VERSION: \`perf bench sched pipe\`, processes mode, $PIN_DESC |"
 	echo "| bpftool | $BPFTOOL_VERSION |"
 	echo "| kvmtrace-bpf | $TOOL_VERSION, commit $COMMIT, \`-q -i 1\` |"
-	echo "| method | $ROUNDS rounds of the 4 configurations, order rotated each round; per session, on one bench process: a ${WINDOW} s window detached, attach and ${SETTLE} s settling, a window with bpf_stats off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the detached windows; medians over rounds |"
+	echo "| method | per part, rounds of its configurations, order rotated each round; per session, on one workload: a ${WINDOW} s window detached, attach (tracked: until the tracer wrote a row for the workload) and settle until ${SETTLE} s after attaching began, a window with bpf_stats off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the detached windows; medians over rounds; workloads $PIN_DESC |"
+	echo "| empty programs | tests/bench/empty.bpf.c, $EMPTY_DESC |"
 	echo "| load average | start $LOAD_START, end $LOAD_END |"
-	echo "| VMs found by discovery in \"not tracked\" | ${DISCOVERED:-0} (their context switches take the tracked path) |"
-	echo "| perf's own figure | $(f2 "$PERF_SELF" 3) µs/loop for $CALIB_LOOPS loops, nothing attached (windowed: $(f2 "${MED[usecs_per_op.detached]}" 3)) |"
-	echo
-	echo "| figure | median | rounds min–max | unit | target | met |"
-	echo "| --- | ---: | ---: | --- | ---: | --- |"
-	for row in "${ROWS[@]}"; do
-		IFS='|' read -r key label unit dec target noisy <<<"$row"
-		if [ -z "${MED[$key]:-}" ]; then
-			echo "| $label | n/a | | $unit | ${target:+≤ $target} | |"
-			continue
-		fi
-		m=
-		[ -n "$target" ] && m=$(met "${MED[$key]}" "$target" "$noisy")
-		echo "| $label | $(f2 "${MED[$key]}" "$dec") |" \
-			"$(f2 "${MIN[$key]}" "$dec") – $(f2 "${MAX[$key]}" "$dec") | $unit |" \
-			"${target:+≤ $target} | $m |"
+	echo "| VMs found by discovery in \"not tracked\" | ${DISCOVERED:-0}${DISCOVERED_NAMES:+ ($DISCOVERED_NAMES)}: their events take the tracked path |"
+	elapsed_desc=
+	for part in $PARTS; do
+		elapsed_desc+="${elapsed_desc:+, }$part ${PART_ELAPSED[$part]} s"
 	done
+	echo "| elapsed | $ELAPSED s ($elapsed_desc) |"
+	if has_part sched; then
+		echo
+		echo "## Scheduler: \`perf bench sched pipe\`"
+		echo
+		echo "perf $PERF_VERSION, processes mode, $PIN_DESC; $ROUNDS rounds of baseline, empty, tracer, tracked."
+		echo "perf's own figure: $(f2 "$PERF_SELF" 3) µs/loop for $CALIB_LOOPS loops, nothing attached (windowed: $(f2 "${MED[usecs_per_op.detached]}" 3))."
+		echo
+		table "${ROWS_SCHED[@]}"
+	fi
+	if has_part net; then
+		echo
+		echo "## Network: iperf3 across a bridge, into a pretend VM's tap"
+		echo
+		echo "iperf3 $IPERF_VERSION, TCP, \`-t $NET_TIME -J\` per window, $PIN_DESC: from namespace"
+		echo "$NS_PEER through veth $VETH_PEER/$VETH and bridge $BRIDGE to tap $TAP_HOST,"
+		echo "whose holder (tests/bench/tap_fwd, a pretend VMM) copies each frame to tap $TAP_GUEST in"
+		echo "namespace $NS_GUEST, where the server runs, and the replies back (taps without"
+		echo "offloads: one frame per MTU; txqueuelen $TAP_QLEN). Not tracked: the holder runs as"
+		echo "$FWD_PLAIN. Tracked: it runs as $FWD_VMM, kvmtrace-bpf's discovery tracks it and"
+		echo "counts $TAP_HOST; the frames of the other devices still take the untracked path."
+		echo "$NET_ROUNDS rounds of empty, tracer, tracked."
+		echo
+		table "${ROWS_NET[@]}"
+	fi
+	if has_part disk; then
+		echo
+		echo "## Disk: fio, direct I/O"
+		echo
+		echo "fio ${FIO_VERSION#fio-}, $FIO_BS random reads and writes (50/50), psync, direct I/O, one job,"
+		echo "$PIN_DESC, on a $FIO_SIZE file in a temporary folder ($DISK_FSTYPE on $DISK_SOURCE). IOPS per"
+		echo "window from the kernel's count of the job process's pread/pwrite calls; fio's own figure"
+		echo "(JSON) for a ${WINDOW} s run of its own before the sessions, nothing attached:"
+		echo "$(f2 "$FIO_SELF" 0) IOPS (windowed, detached: $(f2 "${MED[disk.iops.detached]}" 0)). Not tracked: discovery, which"
+		echo "ignores fio. Tracked: \`-p\` of the job process. $DISK_ROUNDS rounds of empty, tracer, tracked."
+		echo
+		table "${ROWS_DISK[@]}"
+	fi
 	echo
 	echo "ns/run are bpf_stats figures (run_time_ns / run_cnt over the window); they include"
 	echo "bpf_stats' own cost (~20 ns per run) for every program, so the \"minus empty program\""
-	echo "rows are the handlers' own work. A slowdown is the drop of the bench's loops per second"
-	echo "while attached (bpf_stats off unless said); the A/A and noise rows show the noise it is"
-	echo "to be read against: its verdict is \"inconclusive\" when the noise is at least the target."
-	echo "The estimate from bpf_stats (time in the programs per bench loop over the loop's time)"
-	echo "is steadier; it counts bpf_stats' own cost and not the tracepoint's call into BPF."
+	echo "rows are the handlers' own work. With a tracked workload, a handler's ns/run is the mean"
+	echo "over all of its hook's events, tracked or not (for net: every device on the path, one of"
+	echo "which is the VM's tap). A slowdown is the drop of the workload's throughput while"
+	echo "attached (bpf_stats off unless said); the noise rows show the noise it is to be read"
+	echo "against: its verdict is \"inconclusive\" when the noise is at least the target. The sched"
+	echo "estimate from bpf_stats (time in the programs per bench loop over the loop's time) is"
+	echo "steadier; it counts bpf_stats' own cost and not the tracepoint's call into BPF. The net"
+	echo "and disk \"% of the CPU\" rows are the programs' time over the window's wall time."
+	if [ "$WAKEUP_ATTACHED" = 0 ]; then
+		echo "\"$WAKEUP_NOTE\": kvmtrace-bpf attaches no sched_wakeup program on"
+		echo "kernels that keep each task's run delay (CONFIG_SCHED_INFO, as this one); it reads that"
+		echo "at sched_switch, and the empty programs leave that hook alone too."
+	fi
 	echo "Targets are reported, not enforced."
 } >"$MD.tmp" || die "cannot write $MD"
 mv "$MD.tmp" "$MD"
@@ -672,23 +1383,54 @@ json_str()
 	printf '"%s"' "${s//\"/\\\"}"
 }
 
+json_list()
 {
+	local sep='' x
+
+	printf '['
+	for x in "$@"; do
+		printf '%s%s' "$sep" "$(json_str "$x")"
+		sep=', '
+	done
+	printf ']'
+}
+
+{
+	read -r -a parts_list <<<"$PARTS"
+	read -r -a sched_configs <<<"${PART_CONFIGS[sched]}"
+	read -r -a net_configs <<<"${PART_CONFIGS[net]}"
+	read -r -a disk_configs <<<"${PART_CONFIGS[disk]}"
 	echo "{"
 	echo "  \"date\": $(json_str "$DATE"),"
 	echo "  \"machine\": {\"cpu\": $(json_str "$CPU"), \"cpus\": $NCPU, \"memory_gib\": $MEM_GIB," \
 		"\"virtualized\": $([ "$VIRT" = yes ] && echo true || echo false)," \
 		"\"clocksource\": $(json_str "$CLOCK"), \"kernel\": $(json_str "$KERNEL")},"
 	echo "  \"perf_version\": $(json_str "$PERF_VERSION"),"
+	echo "  \"iperf3_version\": $(json_str "$IPERF_VERSION"),"
+	echo "  \"fio_version\": $(json_str "$FIO_VERSION"),"
 	echo "  \"bpftool_version\": $(json_str "$BPFTOOL_VERSION"),"
 	echo "  \"kvmtrace_version\": $(json_str "$TOOL_VERSION"),"
 	echo "  \"commit\": $(json_str "$COMMIT"),"
-	echo "  \"method\": {\"bench\": \"perf bench sched pipe\", \"bench_cpus\": $(json_str "${CPUS:-all}")," \
-		"\"rounds\": $ROUNDS, \"window_s\": $WINDOW, \"settle_s\": $SETTLE," \
-		"\"configurations\": [\"baseline\", \"empty\", \"tracer\", \"tracked\"]," \
-		"\"elapsed_s\": $ELAPSED},"
+	echo "  \"tracer_hooks\": $(json_list "${hooks_list[@]}"),"
+	echo "  \"sched_wakeup_attached\": $([ "$WAKEUP_ATTACHED" = 1 ] && echo true || echo false),"
+	printf '  "method": {"parts": %s, "cpus": %s, "window_s": %s, "settle_s": %s, "elapsed_s": %s' \
+		"$(json_list "${parts_list[@]}")" "$(json_str "${CPUS:-all}")" "$WINDOW" "$SETTLE" \
+		"$ELAPSED"
+	has_part sched && printf ',\n    "sched": {"bench": "perf bench sched pipe", "rounds": %s, %s}' \
+		"$ROUNDS" "\"configurations\": $(json_list "${sched_configs[@]}")"
+	has_part net && printf ',\n    "net": {"bench": %s, "iperf3_time_s": %s, "rounds": %s, %s}' \
+		"\"iperf3 -J, TCP, veth + bridge + tap of a pretend VMM, tap txqueuelen $TAP_QLEN\"" \
+		"$NET_TIME" "$NET_ROUNDS" "\"configurations\": $(json_list "${net_configs[@]}")"
+	has_part disk && printf ',\n    "disk": {"bench": %s, "filesystem": %s, "rounds": %s, %s}' \
+		"$(json_str "fio $FIO_BS randrw 50/50 psync direct, one job, $FIO_SIZE file")" \
+		"$(json_str "${DISK_FSTYPE:-} on ${DISK_SOURCE:-}")" "$DISK_ROUNDS" \
+		"\"configurations\": $(json_list "${disk_configs[@]}")"
+	echo "},"
 	echo "  \"load_average\": {\"start\": $(json_str "$LOAD_START"), \"end\": $(json_str "$LOAD_END")},"
 	echo "  \"vms_discovered\": ${DISCOVERED:-0},"
-	echo "  \"perf_self_usecs_per_op\": $PERF_SELF,"
+	echo "  \"vms_discovered_names\": $(json_str "$DISCOVERED_NAMES"),"
+	echo "  \"perf_self_usecs_per_op\": ${PERF_SELF:-null},"
+	echo "  \"fio_self_iops\": ${FIO_SELF:-null},"
 	echo "  \"targets\": {\"handler_ratio_max\": $TARGET_RATIO, \"slowdown_pct_max\": $TARGET_SLOWDOWN},"
 	echo "  \"figures\": {"
 	sep=
@@ -700,7 +1442,7 @@ json_str()
 	echo "  },"
 	echo "  \"met\": {"
 	sep=
-	for row in "${ROWS[@]}"; do
+	for row in "${ROWS_SCHED[@]}" "${ROWS_NET[@]}" "${ROWS_DISK[@]}"; do
 		IFS='|' read -r key label unit dec target noisy <<<"$row"
 		[ -n "$target" ] && [ -n "${MED[$key]:-}" ] || continue
 		case $(met "${MED[$key]}" "$target" "$noisy") in

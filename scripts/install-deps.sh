@@ -10,7 +10,7 @@ libvirt-dev libxml2-dev libcurl4-openssl-dev"
 # busybox, the oracles, the model check's plot
 tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
-libvirt-clients iproute2 util-linux procps linux-perf"
+libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio"
 
 missing=""
 for pkg in $build $tests; do

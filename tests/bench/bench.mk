@@ -7,7 +7,7 @@
 BENCH_OUT := $(OUTPUT)/bench
 
 .PHONY: bench-tools
-bench-tools: $(BENCH_OUT)/empty_loader
+bench-tools: $(BENCH_OUT)/empty_loader $(BENCH_OUT)/tap_fwd
 
 $(BENCH_OUT):
 	@mkdir -p $@
@@ -23,5 +23,9 @@ $(BENCH_OUT)/empty_loader.o: tests/bench/empty_loader.c $(BENCH_OUT)/bench_empty
 
 $(BENCH_OUT)/empty_loader: $(BENCH_OUT)/empty_loader.o
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# The pretend VM's network backend: plain C, no BPF.
+$(BENCH_OUT)/tap_fwd: tests/bench/tap_fwd.c | $(BENCH_OUT)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -pthread -MMD -MP $< -o $@
 
 -include $(wildcard $(BENCH_OUT)/*.d)
