@@ -153,6 +153,14 @@ static void add_vm(struct fixture *f, uint32_t tgid, uint64_t birth, bool dead,
 	v->vm.exited = exited;
 }
 
+/* A fresh snapshot drained at mono_ns, with one VM in it. */
+static void snapshot_of(struct fixture *f, uint64_t mono_ns, uint32_t tgid, uint64_t birth,
+			bool dead, struct kt_totals exited)
+{
+	fixture_reset(f, mono_ns);
+	add_vm(f, tgid, birth, dead, exited);
+}
+
 static struct kt_thread *add_thread(struct fixture *f, uint32_t tid, uint32_t tgid,
 				    uint64_t birth, struct kt_totals sum)
 {
@@ -203,15 +211,13 @@ static void test_kvm_vm_intervals(void **state)
 
 	(void)state;
 	/* Priming drain at start. */
-	fixture_reset(&f, 1000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	add_thread(&f, 102, 100, 5, totals(0, 0, 0, 0, 0));
 	host.ct = (struct proc_cputime){ .utime = 10, .stime = 2, .guest = 6 };
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 
 	/* Interval 1: the vCPU ran 600 ns (400 in guest) and is on its CPU since 1900. */
-	fixture_reset(&f, 2000);
-	add_vm(&f, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
+	snapshot_of(&f, 2000, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
 	t = add_thread(&f, 102, 100, 5, totals(600, 400, 30, 3, 90));
 	t->flags = KT_THREAD_VCPU;
 	t->vcpu_id = 0;
@@ -247,8 +253,7 @@ static void test_kvm_vm_intervals(void **state)
 
 	/* Interval 2: the slice ended at 2100 (600 + 200); one more exit; no tick fell, so the
 	 * split falls back to the process's whole life (user 16-10 = 6 : system 4). */
-	fixture_reset(&f, 3000);
-	add_vm(&f, 100, 5, false, totals(50, 0, 5, 0, 0));
+	snapshot_of(&f, 3000, 100, 5, false, totals(50, 0, 5, 0, 0));
 	t = add_thread(&f, 102, 100, 5, totals(800, 500, 30, 4, 100));
 	t->flags = KT_THREAD_VCPU;
 	add_thread(&f, 101, 100, 5, totals(200, 0, 10, 0, 0));
@@ -277,8 +282,7 @@ static void test_tcg_vm(void **state)
 	struct vm_record *r;
 
 	(void)state;
-	fixture_reset(&f, 1000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	add_thread(&f, 101, 100, 5, totals(100, 0, 0, 0, 0));
 	add_thread(&f, 102, 100, 5, totals(300, 0, 0, 0, 0));
 	add_thread(&f, 103, 100, 5, totals(500, 0, 0, 0, 0));
@@ -295,8 +299,7 @@ static void test_tcg_vm(void **state)
 	assert_string_equal(r->top_exit_reason, "");
 	/* libvirt's count, where it has one, is the VM's vCPU count. */
 	host.vcpus = 4;
-	fixture_reset(&f, 2000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_int_equal(r->vcpus, 4);
 	account_free(a);
@@ -312,24 +315,21 @@ static void test_end_and_pid_reuse(void **state)
 	struct vm_record *r;
 
 	(void)state;
-	fixture_reset(&f, 1000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	add_thread(&f, 101, 100, 5, totals(100, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_int_equal(r->cpu_total_ns, 100);
 
 	/* The thread exited (its time moved to the VM), then the VM: one final row. */
 	host.gone = true;
-	fixture_reset(&f, 2000);
-	add_vm(&f, 100, 5, true, totals(160, 0, 0, 0, 0));
+	snapshot_of(&f, 2000, 100, 5, true, totals(160, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_true(r->final);
 	assert_int_equal(r->cpu_total_ns, 60);
 
 	/* Same PID, new incarnation: fresh counters, same name (the old one is gone). */
 	host.gone = false;
-	fixture_reset(&f, 3000);
-	add_vm(&f, 100, 2500, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 3000, 100, 2500, false, totals(0, 0, 0, 0, 0));
 	add_thread(&f, 101, 100, 2500, totals(40, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_false(r->final);
@@ -349,11 +349,9 @@ static void test_restart_keeps_name(void **state)
 	struct vm_record *r;
 
 	(void)state;
-	fixture_reset(&f, 1000);
-	add_vm(&f, 300, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	fixture_reset(&f, 2000);
-	add_vm(&f, 400, 1500, false, totals(0, 0, 0, 0, 0));	/* listed before the dead one */
+	snapshot_of(&f, 2000, 400, 1500, false, totals(0, 0, 0, 0, 0));	/* listed before the dead one */
 	add_vm(&f, 300, 5, true, totals(70, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 2);
 	assert_string_equal(r[0].vm, "twin");
@@ -373,8 +371,7 @@ static void test_disk(void **state)
 	struct vm_record *r;
 
 	(void)state;
-	fixture_reset(&f, 1000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_true(r->disk_valid);
 	assert_true(r->disk_lat_avg_us < 0);
@@ -407,8 +404,7 @@ static void test_network_and_memory(void **state)
 	struct vm_record *r;
 
 	(void)state;
-	fixture_reset(&f, 1000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_false(r->net_valid);
 	assert_int_equal(r->mem_rss_bytes, 100 * 4096);
@@ -422,8 +418,7 @@ static void test_network_and_memory(void **state)
 					     .tx_packets = 1 };
 	nets[1].key = (struct kt_net_key){ .ifindex = 8, .tgid = 100, .vm_birth_ns = 5 };
 	nets[1].stat = (struct kt_net_stat){ .rx_bytes = 100, .rx_packets = 2 };
-	fixture_reset(&f, 2000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	f.snap.nets = nets;
 	f.snap.nr_nets = 2;
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
@@ -436,8 +431,7 @@ static void test_network_and_memory(void **state)
 
 	nets[0].stat.tx_bytes = 1060;
 	nets[0].stat.tx_packets = 3;
-	fixture_reset(&f, 3000);
-	add_vm(&f, 100, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	f.snap.nets = nets;
 	f.snap.nr_nets = 2;
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
@@ -457,8 +451,7 @@ static void test_name_collision(void **state)
 	struct vm_record *r;
 
 	(void)state;
-	fixture_reset(&f, 1000);
-	add_vm(&f, 300, 5, false, totals(0, 0, 0, 0, 0));
+	snapshot_of(&f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
 	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 2);
 	assert_string_equal(r[0].vm, "twin");
