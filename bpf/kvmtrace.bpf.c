@@ -79,6 +79,7 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 	s->exec_ns = t->se.sum_exec_runtime;
 	s->run_delay_ns = kt_run_delay_btf(t);
 	s->runnable = kt_task_runnable_btf(t);
+	s->exiting = !!(t->flags & KT_PF_EXITING);
 	kt_ioac_btf(t, s);
 	return true;
 }
@@ -92,6 +93,7 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 	s->exec_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
 	s->run_delay_ns = kt_run_delay_core(t);
 	s->runnable = kt_task_runnable_core(t);
+	s->exiting = !!(BPF_CORE_READ(t, flags) & KT_PF_EXITING);
 	kt_ioac_core(t, s);
 	return true;
 }
@@ -120,7 +122,7 @@ int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	bool next_tracked = kt_sample_btf(next, &n);
 
 	if (prev_tracked || next_tracked)
-		kt_on_switch(0, &p, &n);
+		kt_on_switch(0, &p, &n, NULL);
 	return 0;
 }
 
@@ -169,7 +171,7 @@ int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct
 	bool next_tracked = kt_sample_core(next, &n);
 
 	if (prev_tracked || next_tracked)
-		kt_on_switch(0, &p, &n);
+		kt_on_switch(0, &p, &n, NULL);
 	return 0;
 }
 
@@ -310,7 +312,7 @@ int kt_kvm_entry(struct trace_event_raw_kvm_entry *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	kt_on_kvm_entry(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->vcpu_id);
+	kt_on_kvm_entry(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->vcpu_id, NULL);
 	return 0;
 }
 
@@ -319,7 +321,41 @@ int kt_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	kt_on_kvm_exit(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->isa, ctx->exit_reason);
+	kt_on_kvm_exit(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->isa, ctx->exit_reason, NULL);
+	return 0;
+}
+
+/*
+ * The sampler: a per-CPU cpu-clock event at --sample-hz; see kt_on_sample. Two twins tell
+ * softirq apart differently; the loader autoloads one. Where the preempt count is a per-CPU
+ * variable the kernel can name (x86 up to 6.1 and since 6.15, with CONFIG_KALLSYMS_ALL), it
+ * says exactly; elsewhere ksoftirqd, where softirq runs outside an interrupt exit, stands for
+ * it, and softirq work done on interrupt exit in other tasks goes unseen.
+ */
+extern const int __preempt_count __ksym __weak;
+
+static __always_inline void kt_sample_task(struct bpf_perf_event_data *ctx, bool in_softirq)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	char comm[TASK_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	kt_on_sample((__u32)id, id >> 32, PT_REGS_IP(&ctx->regs), in_softirq,
+		     task->flags & KT_PF_KTHREAD, comm);
+}
+
+SEC("perf_event")
+int kt_sample(struct bpf_perf_event_data *ctx)
+{
+	kt_sample_task(ctx, *(const int *)bpf_this_cpu_ptr(&__preempt_count) & KT_SOFTIRQ_OFFSET);
+	return 0;
+}
+
+SEC("perf_event")
+int kt_sample_ksoftirqd(struct bpf_perf_event_data *ctx)
+{
+	kt_sample_task(ctx, bpf_get_current_task_btf()->flags & KT_PF_KTHREAD);
 	return 0;
 }
 

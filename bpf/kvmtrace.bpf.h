@@ -17,6 +17,9 @@
 
 #define KT_E2BIG		7	/* errno of a full map (no errno.h for BPF) */
 #define KT_TASK_RUNNING		0
+#define KT_PF_EXITING		0x00000004	/* task_struct.flags */
+#define KT_PF_KTHREAD		0x00200000
+#define KT_SOFTIRQ_OFFSET	0x100		/* preempt count: serving a softirq */
 
 #define KT_PID_MAX_LIMIT	(4 * 1024 * 1024)	/* the kernel's PID_MAX_LIMIT on 64-bit */
 #define KT_BITMAP_WORDS		(KT_PID_MAX_LIMIT / 64)
@@ -89,8 +92,66 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/*
+ * Per-CPU perf counters opened by user space, counter i of CPU c in slot
+ * c * KT_MAX_COUNTERS + i; the loader sizes the map to the machine.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, KT_MAX_COUNTERS);
+} counters SEC(".maps");
+
+/* The counters as last read on this CPU, and for which thread (0: none tracked). */
+struct kt_counter_base {
+	__u32 tid;
+	__u32 pad;
+	struct bpf_perf_event_value v[KT_MAX_COUNTERS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_counter_base);
+} counter_base SEC(".maps");
+
+/* Counters and samples per VM incarnation, live and dead ones awaiting their last row. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KT_MAX_VMS + KT_MAX_DEAD_VMS);
+	__type(key, struct kt_vm_key);
+	__type(value, struct kt_vm_percpu);
+} vm_percpu SEC(".maps");
+
+/* Never written: the zeroes a new vm_percpu entry starts from (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_vm_percpu);
+} vm_percpu_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_shared_samples);
+} shared_samples SEC(".maps");
+
+/* Kernel text by component, sorted by start; user space fills unused slots with start ~0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_MAX_KSYM_RANGES);
+	__type(key, __u32);
+	__type(value, struct kt_ksym_range);
+} ksym_ranges SEC(".maps");
+
 /* Track any process that enters guest mode or execs a VMM binary; false with -p. */
 const volatile bool discover = true;
+/* How many counters user space opened (slots 0..nr_counters-1 of each CPU). */
+const volatile __u32 nr_counters;
 
 static __always_inline void kt_count_drop(enum kt_drop what)
 {
@@ -221,12 +282,116 @@ static __always_inline void kt_take_io(struct kt_thread *t, const struct kt_task
 	kt_take_counter(&t->io_write_seen, s->io_write_bytes, &t->sum.disk_write_bytes);
 }
 
-static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev)
-{
-	struct kt_thread *t = kt_tracked_thread(prev->tid, prev->tgid);
 
+static __always_inline struct kt_vm_percpu *kt_vm_percpu_get(__u32 tgid, __u64 birth_ns)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = birth_ns };
+	struct kt_vm_percpu *st = bpf_map_lookup_elem(&vm_percpu, &key);
+	__u32 zero = 0;
+	void *zeroes;
+
+	if (st)
+		return st;
+	zeroes = bpf_map_lookup_elem(&vm_percpu_zero, &zero);
+	if (!zeroes)
+		return NULL;
+	if (bpf_map_update_elem(&vm_percpu, &key, zeroes, BPF_NOEXIST) == -KT_E2BIG)
+		kt_count_drop(KT_DROP_PERCPU_FULL);
+	return bpf_map_lookup_elem(&vm_percpu, &key);
+}
+
+/* Counter readings of one event: the hooks pass NULL and the real counters are read; the
+ * logic tests pass synthetic ones. */
+struct kt_readings {
+	struct bpf_perf_event_value v[KT_MAX_COUNTERS];
+};
+
+static __always_inline bool kt_counter_read(const struct kt_readings *fake, __u32 i,
+					    struct bpf_perf_event_value *v)
+{
+	__u64 slot = bpf_get_smp_processor_id() * KT_MAX_COUNTERS + i;
+
+	if (fake) {
+		*v = fake->v[i];
+		return true;
+	}
+	/* Fails for a counter user space could not open here (no PMU): it stays uncounted. */
+	return !bpf_perf_event_read_value(&counters, slot, v, sizeof(*v));
+}
+
+/*
+ * How much a counter grew between two readings. A PMU with more events than registers
+ * multiplexes them: the count covers only the time the event was running, so it is scaled up
+ * to the time it was enabled, as perf stat does.
+ */
+static __always_inline __u64 kt_counter_growth(const struct bpf_perf_event_value *from,
+					       const struct bpf_perf_event_value *to)
+{
+	__u64 grew, enabled, running;
+
+	if (to->counter < from->counter)
+		return 0;
+	grew = to->counter - from->counter;
+	enabled = to->enabled - from->enabled;
+	running = to->running - from->running;
+	if (running >= enabled)
+		return grew;
+	if (!running)
+		return 0;	/* never on the PMU in between: nothing known */
+	/* Split so that the product does not overflow. */
+	return grew / running * enabled + grew % running * enabled / running;
+}
+
+/*
+ * At an accounting point of a tracked thread (switch, kvm_entry, kvm_exit): what the counters
+ * grew by since the last reading on this CPU is charged to the VM of charge_to, to its guest or
+ * host share, when that reading was taken for the same thread; then this reading becomes the
+ * base for base_tid (0: the CPU leaves tracked threads).
+ */
+static __always_inline void kt_counters_take(const struct kt_readings *fake,
+					     const struct kt_thread *charge_to, __u32 tid,
+					     bool guest, __u32 base_tid)
+{
+	struct kt_vm_percpu *st = NULL;
+	struct bpf_perf_event_value v;
+	struct kt_counter_base *base;
+	__u64 *bucket = NULL;
+	__u32 zero = 0, i;
+
+	if (!nr_counters)
+		return;
+	base = bpf_map_lookup_elem(&counter_base, &zero);
+	if (!base)
+		return;
+	if (charge_to && tid && base->tid == tid)
+		st = kt_vm_percpu_get(charge_to->tgid, charge_to->vm_birth_ns);
+	if (st) {
+		/* Keeps the compiler from offsetting st before the verifier has seen it checked. */
+		asm volatile("" : "+r"(st));
+		bucket = guest ? st->counter_guest : st->counter_host;
+	}
+	for (i = 0; i < KT_MAX_COUNTERS && i < nr_counters; i++) {
+		if (!kt_counter_read(fake, i, &v))
+			continue;
+		if (bucket)
+			bucket[i] += kt_counter_growth(&base->v[i], &v);
+		base->v[i] = v;
+	}
+	base->tid = base_tid;
+}
+
+static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
+					  const struct kt_readings *fake)
+{
+	struct kt_thread *t;
+
+	/* Its last switch: sched_process_exit has settled and freed its entry already. */
+	if (prev->exiting)
+		return;
+	t = kt_tracked_thread(prev->tid, prev->tgid);
 	if (!t)
 		return;
+	kt_counters_take(fake, t, prev->tid, false, 0);
 	/*
 	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
 	 * to the ns; oncpu_since is 0 when the slice began before we attached: count nothing.
@@ -246,12 +411,14 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		t->runnable_since = prev->runnable ? now : 0;
 }
 
-static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next)
+static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next,
+					 const struct kt_readings *fake)
 {
 	struct kt_thread *t = kt_tracked_thread(next->tid, next->tgid);
 
 	if (!t)
 		return;
+	kt_counters_take(fake, NULL, 0, false, next->tid);
 	if (next->run_delay_ns != KT_NO_RUN_DELAY) {
 		kt_take_run_delay(t, next->run_delay_ns);
 	} else if (t->runnable_since) {
@@ -263,16 +430,17 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 	t->exec_at_in = next->exec_ns;
 }
 
-/* sched_switch: prev leaves the CPU, next gets it. */
+/* sched_switch: prev leaves the CPU, next gets it. fake: synthetic counter readings (tests). */
 static __always_inline void kt_on_switch(__u64 now, const struct kt_task_sample *prev,
-					 const struct kt_task_sample *next)
+					 const struct kt_task_sample *next,
+					 const struct kt_readings *fake)
 {
 	if (kt_is_tracked(prev->tgid)) {
 		now = kt_now(now);
-		kt_switch_out(now, prev);
+		kt_switch_out(now, prev, fake);
 	}
 	if (kt_is_tracked(next->tgid))
-		kt_switch_in(kt_now(now), next);
+		kt_switch_in(kt_now(now), next, fake);
 }
 
 /* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU (attached only when the
@@ -323,13 +491,15 @@ static __always_inline void kt_charge_exit(struct kt_thread *t, __u64 count, __u
 }
 
 /* kvm_entry: the vCPU thread enters guest mode; the pending exit's handling ends here. */
-static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id)
+static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id,
+					    const struct kt_readings *fake)
 {
 	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
 	__u64 handling;
 
 	if (!t)
 		return;
+	kt_counters_take(fake, t, tid, false, tid);
 	t->flags |= KT_THREAD_VCPU;
 	t->vcpu_id = vcpu_id;
 	if (t->exit_since) {
@@ -343,12 +513,13 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 
 /* kvm_exit: guest mode ends; an exit seen without its entry (we attached mid-guest) adds no time. */
 static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
-					   __u32 reason)
+					   __u32 reason, const struct kt_readings *fake)
 {
 	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
 
 	if (!t)
 		return;
+	kt_counters_take(fake, t, tid, true, tid);
 	t->flags |= KT_THREAD_VCPU;
 	if (t->guest_since)
 		t->sum.guest_ns += now - t->guest_since;
@@ -463,6 +634,104 @@ static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *t
 	}
 	if (discover && kt_comm_is_vmm(comm))
 		kt_track_vm(task->tgid, now, KT_VM_BY_NAME);
+}
+
+/*
+ * Kernel addresses have the top bit set on the 64-bit architectures KVM hosts run (x86-64,
+ * arm64, riscv64, ppc64): a sampled address below is user-space code.
+ */
+static __always_inline bool kt_is_kernel_text(__u64 ip)
+{
+	return (__s64)ip < 0;
+}
+
+/* The component of a kernel address: the last range starting at or below it. */
+static __always_inline __u32 kt_classify(__u64 ip)
+{
+	struct kt_ksym_range *r;
+	__u32 lo = 0, step, i;
+
+	for (i = 0, step = KT_MAX_KSYM_RANGES / 2; i < KT_KSYM_SEARCH_STEPS; i++, step /= 2) {
+		__u32 probe = lo + step;
+
+		r = bpf_map_lookup_elem(&ksym_ranges, &probe);
+		if (r && r->start <= ip)
+			lo = probe;
+	}
+	r = bpf_map_lookup_elem(&ksym_ranges, &lo);
+	if (!r || r->start > ip || r->component >= KT_NR_COMPONENTS)
+		return KT_COMP_OTHER_KERNEL;
+	return r->component;
+}
+
+static __always_inline bool kt_is_network(__u32 component)
+{
+	return component == KT_COMP_TAP || component == KT_COMP_BRIDGE || component == KT_COMP_NET;
+}
+
+/* The VMM's PID in a vhost kernel thread's name ("vhost-1234"), 0 if none. */
+static __always_inline __u32 kt_vhost_owner(const char *comm)
+{
+	__u32 pid = 0, i;
+
+	if (!kt_comm_has_prefix(comm, "vhost-", false))
+		return 0;
+	for (i = 6; i < TASK_COMM_LEN && comm[i]; i++) {
+		if (comm[i] < '0' || comm[i] > '9')
+			return 0;
+		pid = pid * 10 + comm[i] - '0';
+	}
+	return pid;
+}
+
+/*
+ * One sampler hit: what the CPU was running, for the VM it worked for. A tracked VM's thread in
+ * host mode counts for its own component (its user-space code, or the kernel code it ran);
+ * before Linux 6.4 vhost workers are kernel threads "vhost-<VMM PID>" outside the VM's process;
+ * network code run in softirq for nobody in particular is pooled and shared by user space.
+ */
+static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool in_softirq,
+					 bool kthread, const char *comm)
+{
+	struct kt_shared_samples *shared;
+	struct kt_vm_percpu *st;
+	struct kt_thread *t;
+	struct kt_vm *vm;
+	__u32 comp, owner, zero = 0;
+
+	if (kt_is_tracked(tgid)) {
+		t = kt_tracked_thread(tid, tgid);
+		/* In guest mode the time is the guest's own. */
+		if (!t || t->guest_since)
+			return;
+		comp = kt_is_kernel_text(ip) ? kt_classify(ip) : KT_COMP_QEMU_USER;
+		/* A vhost worker (a thread of the VMM since Linux 6.4) outside known code. */
+		if (comp == KT_COMP_OTHER_KERNEL && kt_comm_has_prefix(comm, "vhost-", false))
+			comp = KT_COMP_VHOST;
+		st = kt_vm_percpu_get(tgid, t->vm_birth_ns);
+		if (st)
+			st->samples_own[comp]++;
+		return;
+	}
+	if (!kt_is_kernel_text(ip))
+		return;
+	owner = kthread ? kt_vhost_owner(comm) : 0;
+	if (owner) {
+		vm = kt_is_tracked(owner) ? bpf_map_lookup_elem(&vms, &owner) : NULL;
+		if (!vm)
+			return;
+		comp = kt_classify(ip);
+		st = kt_vm_percpu_get(owner, vm->birth_ns);
+		if (st)
+			st->samples_ext[comp == KT_COMP_OTHER_KERNEL ? KT_COMP_VHOST : comp]++;
+		return;
+	}
+	if (!in_softirq)
+		return;
+	comp = kt_classify(ip);
+	shared = kt_is_network(comp) ? bpf_map_lookup_elem(&shared_samples, &zero) : NULL;
+	if (shared)
+		shared->hits[comp]++;
 }
 
 /*

@@ -18,6 +18,10 @@
 #define KT_MAX_IFACES		1024
 #define KT_MAX_BIOS		16384
 #define KT_MAX_NET_KEYS		4096
+#define KT_MAX_COUNTERS		8	/* perf counters read at switch and entry/exit */
+/* Kernel text ranges by component; a power of two, so the search takes a fixed 16 steps. */
+#define KT_KSYM_SEARCH_STEPS	16
+#define KT_MAX_KSYM_RANGES	(1 << KT_KSYM_SEARCH_STEPS)
 
 /* Process names (comm, at most 15 characters) that mark a VMM even before it enters guest mode. */
 #define KT_VMM_COMM_PREFIXES	{ "qemu-system-", "qemu-kvm", "firecracker", "cloud-hyperviso", \
@@ -46,7 +50,48 @@ enum kt_drop {
 	KT_DROP_OPEN_GUEST,	/* thread exited with an unclosed guest interval: not counted */
 	KT_DROP_NET_FULL,	/* net_stats map full: a tap's packets were not counted */
 	KT_DROP_BIO_FULL,	/* bios map full: a disk request's latency was not measured */
+	KT_DROP_PERCPU_FULL,	/* vm_percpu map full: a VM's counters or samples were lost */
 	KT_NR_DROPS,
+};
+
+/*
+ * Where a VM's hypervisor time goes, as the sampler classifies it: user-space code of its VMM,
+ * or the kernel code the sample's address falls in (symbol ranges from /proc/kallsyms).
+ */
+enum kt_component {
+	KT_COMP_QEMU_USER,	/* the VMM's own user-space code */
+	KT_COMP_KVM,		/* kvm, kvm_intel, kvm_amd: exit handling */
+	KT_COMP_VHOST,		/* vhost workers */
+	KT_COMP_TAP,		/* tun/tap, macvtap */
+	KT_COMP_BRIDGE,		/* the Linux bridge */
+	KT_COMP_NET,		/* the rest of the network stack and NIC drivers */
+	KT_COMP_BLOCK,		/* file systems, the block layer and storage drivers */
+	KT_COMP_SCHED,		/* the scheduler */
+	KT_COMP_OTHER_KERNEL,	/* any other kernel code */
+	KT_NR_COMPONENTS,
+};
+
+/* Kernel text from start up to the next range's start belongs to component. */
+struct kt_ksym_range {
+	__u64 start;
+	__u32 component;	/* enum kt_component */
+	__u32 pad;
+};
+
+/*
+ * A VM's figures kept per CPU, so the hot paths need no atomics (user space sums the CPUs):
+ * perf counter growth split at kvm_entry/kvm_exit, and the sampler's hits by component.
+ */
+struct kt_vm_percpu {
+	__u64 counter_guest[KT_MAX_COUNTERS];
+	__u64 counter_host[KT_MAX_COUNTERS];
+	__u64 samples_own[KT_NR_COMPONENTS];	/* the VM's own threads in host mode */
+	__u64 samples_ext[KT_NR_COMPONENTS];	/* its kernel workers (vhost kthreads) */
+};
+
+/* Sampler hits in network code run in softirq outside any VM: shared among VMs by bytes. */
+struct kt_shared_samples {
+	__u64 hits[KT_NR_COMPONENTS];
 };
 
 /* Time and events accumulated for one thread, or folded from a VM's exited threads. */
@@ -100,7 +145,8 @@ struct kt_task_sample {
 	__u64 run_delay_ns;	/* KT_NO_RUN_DELAY when the kernel does not keep it */
 	__u64 io_read_bytes;	/* ioac.read_bytes, ioac.write_bytes; KT_NO_COUNTER without */
 	__u64 io_write_bytes;
-	__u32 runnable;		/* still TASK_RUNNING when switched out: preempted */
+	__u16 runnable;		/* still TASK_RUNNING when switched out: preempted */
+	__u16 exiting;		/* PF_EXITING: its last switch-out, after sched_process_exit */
 	__u32 pad;
 };
 

@@ -25,7 +25,7 @@ int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_ru
 		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
 	};
 
-	kt_on_switch(now, &p, &n);
+	kt_on_switch(now, &p, &n, NULL);
 	return 0;
 }
 
@@ -39,14 +39,14 @@ int BPF_PROG(t_wakeup, __u64 now, __u64 tid, __u64 tgid)
 SEC("raw_tp")
 int BPF_PROG(t_kvm_entry, __u64 now, __u64 tid, __u64 tgid, __u64 vcpu_id)
 {
-	kt_on_kvm_entry(now, tid, tgid, vcpu_id);
+	kt_on_kvm_entry(now, tid, tgid, vcpu_id, NULL);
 	return 0;
 }
 
 SEC("raw_tp")
 int BPF_PROG(t_kvm_exit, __u64 now, __u64 tid, __u64 tgid, __u64 isa, __u64 reason)
 {
-	kt_on_kvm_exit(now, tid, tgid, isa, reason);
+	kt_on_kvm_exit(now, tid, tgid, isa, reason, NULL);
 	return 0;
 }
 
@@ -88,7 +88,7 @@ int BPF_PROG(t_switch_io, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 re
 	};
 	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
 
-	kt_on_switch(now, &p, &n);
+	kt_on_switch(now, &p, &n, NULL);
 	return 0;
 }
 
@@ -110,4 +110,67 @@ SEC("raw_tp")
 int BPF_PROG(t_add_vm, __u64 now, __u64 tgid)
 {
 	return kt_track_vm(tgid, now, KT_VM_BY_USER) ? 0 : 1;
+}
+
+/* Synthetic readings of two counters that were enabled and running for the given times. */
+static __always_inline void kt_fake_readings(struct kt_readings *r, __u64 c0, __u64 c1,
+					     __u64 enabled, __u64 running)
+{
+	r->v[0].counter = c0;
+	r->v[1].counter = c1;
+	r->v[0].enabled = r->v[1].enabled = enabled;
+	r->v[0].running = r->v[1].running = running;
+}
+
+/* A sched_switch with counter readings; on-CPU time is not what these tests look at. */
+SEC("raw_tp")
+int BPF_PROG(t_switch_counted, __u64 prev_tid, __u64 prev_tgid, __u64 next_tid,
+	     __u64 next_tgid, __u64 c0, __u64 c1, __u64 enabled, __u64 running)
+{
+	struct kt_task_sample p = {
+		.tid = prev_tid, .tgid = prev_tgid, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+	};
+	struct kt_task_sample n = {
+		.tid = next_tid, .tgid = next_tgid, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+	};
+	struct kt_readings r = {};
+
+	kt_fake_readings(&r, c0, c1, enabled, running);
+	kt_on_switch(1, &p, &n, &r);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_kvm_entry_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u64 enabled,
+	     __u64 running)
+{
+	struct kt_readings r = {};
+
+	kt_fake_readings(&r, c0, c1, enabled, running);
+	kt_on_kvm_entry(1, tid, tgid, 0, &r);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_kvm_exit_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u64 enabled,
+	     __u64 running)
+{
+	struct kt_readings r = {};
+
+	kt_fake_readings(&r, c0, c1, enabled, running);
+	kt_on_kvm_exit(1, tid, tgid, 1 /* VMX */, 1 /* external interrupt */, &r);
+	return 0;
+}
+
+/* A sampler hit; the thread's name arrives as two u64 arguments (16 bytes). */
+SEC("raw_tp")
+int BPF_PROG(t_sample, __u64 tid, __u64 tgid, __u64 ip, __u64 in_softirq, __u64 kthread,
+	     __u64 comm_lo, __u64 comm_hi)
+{
+	__u64 comm[2] = { comm_lo, comm_hi };
+
+	kt_on_sample(tid, tgid, ip, in_softirq, kthread, (const char *)comm);
+	return 0;
 }

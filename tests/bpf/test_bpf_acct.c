@@ -85,6 +85,22 @@ static int setup_no_discover(void **state)
 	return 0;
 }
 
+/* Two perf counters, as if user space had opened them. */
+static int setup_counters(void **state)
+{
+	struct acct_test *skel = acct_test__open();
+
+	if (!skel)
+		return -1;
+	skel->rodata->nr_counters = 2;
+	if (acct_test__load(skel)) {
+		acct_test__destroy(skel);
+		return -1;
+	}
+	*state = skel;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	acct_test__destroy(*state);
@@ -449,6 +465,200 @@ static void test_vm_table_full(void **state)
 	assert_false(thread_exists(skel, 20000));
 }
 
+/* A VM's per-CPU counters and samples, summed over CPUs; zeroes when it has no entry. */
+static struct kt_vm_percpu percpu_of(struct acct_test *skel, __u32 tgid, __u64 birth)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = birth };
+	struct kt_vm_percpu per_cpu[nr_cpus], sum = {};
+	int i, j;
+
+	if (bpf_map__lookup_elem(skel->maps.vm_percpu, &key, sizeof(key), per_cpu,
+				 sizeof(per_cpu), 0))
+		return sum;
+	for (i = 0; i < nr_cpus; i++) {
+		for (j = 0; j < KT_MAX_COUNTERS; j++) {
+			sum.counter_guest[j] += per_cpu[i].counter_guest[j];
+			sum.counter_host[j] += per_cpu[i].counter_host[j];
+		}
+		for (j = 0; j < KT_NR_COMPONENTS; j++) {
+			sum.samples_own[j] += per_cpu[i].samples_own[j];
+			sum.samples_ext[j] += per_cpu[i].samples_ext[j];
+		}
+	}
+	return sum;
+}
+
+/* Counter readings c0, c1 at a switch; both counters ran the whole time (no multiplexing). */
+#define CSWITCH(skel, cpu, prev_tid, prev_tgid, next_tid, next_tgid, c0, c1)                \
+	EVENT(skel, t_switch_counted, cpu, prev_tid, prev_tgid, next_tid, next_tgid, c0, c1, \
+	      c0, c0)
+#define CENTRY(skel, cpu, tid, tgid, c0, c1) \
+	EVENT(skel, t_kvm_entry_counted, cpu, tid, tgid, c0, c1, c0, c0)
+#define CEXIT(skel, cpu, tid, tgid, c0, c1) \
+	EVENT(skel, t_kvm_exit_counted, cpu, tid, tgid, c0, c1, c0, c0)
+
+/* Counts between kvm_entry and kvm_exit are the guest's; the rest of a slice the host's. */
+static void test_counters_split_at_entry_exit(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+
+	track(skel, 10, VM);
+	CSWITCH(skel, 0, OTHER, OTHER, VCPU0, VM, 100, 10);
+	CENTRY(skel, 0, VCPU0, VM, 150, 12);		/* host 50, 2 */
+	CEXIT(skel, 0, VCPU0, VM, 400, 40);		/* guest 250, 28 */
+	CENTRY(skel, 0, VCPU0, VM, 450, 41);		/* host 50, 1 */
+	CEXIT(skel, 0, VCPU0, VM, 1000, 100);		/* guest 550, 59 */
+	CSWITCH(skel, 0, VCPU0, VM, OTHER, OTHER, 1100, 110);	/* host 100, 10 */
+	/* What OTHER runs on the CPU is nobody's: the next slice starts from its own reading. */
+	CSWITCH(skel, 0, OTHER, OTHER, IOTHR, VM, 5000, 500);
+	CSWITCH(skel, 0, IOTHR, VM, OTHER, OTHER, 5300, 530);	/* host 300, 30 */
+
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_guest[0], 800);
+	assert_int_equal(c.counter_host[0], 500);
+	assert_int_equal(c.counter_guest[1], 87);
+	assert_int_equal(c.counter_host[1], 43);
+}
+
+/* Readings taken on another CPU or for another thread are never differenced. */
+static void test_counters_unknown_base(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+
+	track(skel, 10, VM);
+	/* Attached mid-slice: the first switch-out has no reading of its own to start from. */
+	CSWITCH(skel, 0, VCPU0, VM, OTHER, OTHER, 1000, 100);
+	/* A vCPU whose slice began on CPU 0 cannot be charged from CPU 1's reading. */
+	CSWITCH(skel, 1, OTHER, OTHER, VCPU1, VM, 7000, 700);
+	CSWITCH(skel, 0, VCPU1, VM, OTHER, OTHER, 1500, 150);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 0);
+	assert_int_equal(c.counter_guest[0], 0);
+	/* Then a normal slice on CPU 1 counts. */
+	CSWITCH(skel, 1, OTHER, OTHER, VCPU1, VM, 8000, 800);
+	CSWITCH(skel, 1, VCPU1, VM, OTHER, OTHER, 8200, 820);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 200);
+	assert_int_equal(c.counter_host[1], 20);
+}
+
+/* A multiplexed counter ran a quarter of the time: its growth is scaled by four, as perf stat
+ * scales; one that did not run at all adds nothing, and a counter that went back adds nothing. */
+static void test_counters_multiplexed(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_switch_counted, 0, OTHER, OTHER, VCPU0, VM, 1000, 50, 10000, 4000);
+	/* enabled +4000, running +1000 */
+	EVENT(skel, t_switch_counted, 0, VCPU0, VM, OTHER, OTHER, 1300, 80, 14000, 5000);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 1200);
+	assert_int_equal(c.counter_host[1], 120);
+	EVENT(skel, t_switch_counted, 0, OTHER, OTHER, VCPU0, VM, 2000, 90, 20000, 6000);
+	/* not running in between */
+	EVENT(skel, t_switch_counted, 0, VCPU0, VM, OTHER, OTHER, 2000, 90, 21000, 6000);
+	EVENT(skel, t_switch_counted, 0, OTHER, OTHER, VCPU0, VM, 3000, 100, 22000, 7000);
+	/* reset */
+	EVENT(skel, t_switch_counted, 0, VCPU0, VM, OTHER, OTHER, 10, 110, 23000, 8000);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 1200);
+	assert_int_equal(c.counter_host[1], 130);
+}
+
+/* Kernel text of the sampler tests: [0xffff...1000, 2000) kvm, [2000, 3000) bridge, then
+ * other kernel code; the rest of the table holds the unused-slot sentinel. */
+#define TEXT(off)	(0xffffffff81000000ULL + (off))
+
+static void load_ranges(struct acct_test *skel)
+{
+	static const struct kt_ksym_range used[] = {
+		{ TEXT(0x1000), KT_COMP_KVM, 0 },
+		{ TEXT(0x2000), KT_COMP_BRIDGE, 0 },
+		{ TEXT(0x3000), KT_COMP_OTHER_KERNEL, 0 },
+	};
+	struct kt_ksym_range unused = { .start = ~0ULL };
+	__u32 i;
+
+	for (i = 0; i < KT_MAX_KSYM_RANGES; i++)
+		assert_int_equal(bpf_map__update_elem(skel->maps.ksym_ranges, &i, sizeof(i),
+						      i < 3 ? &used[i] : &unused,
+						      sizeof(unused), 0), 0);
+}
+
+static __u64 shared_hits(struct acct_test *skel, enum kt_component c)
+{
+	struct kt_shared_samples per_cpu[nr_cpus];
+	__u32 key = 0;
+	__u64 sum = 0;
+	int i;
+
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.shared_samples, &key, sizeof(key),
+					      per_cpu, sizeof(per_cpu), 0), 0);
+	for (i = 0; i < nr_cpus; i++)
+		sum += per_cpu[i].hits[c];
+	return sum;
+}
+
+/* A thread name as the two u64 arguments of t_sample. */
+static void comm_args(const char *name, __u64 out[2])
+{
+	char comm[16] = {};
+
+	strncpy(comm, name, sizeof(comm) - 1);
+	memcpy(out, comm, sizeof(comm));
+}
+
+#define SAMPLE(skel, tid, tgid, ip, softirq, kthread, name)                                 \
+	do {                                                                                \
+		__u64 c_[2];                                                                \
+		comm_args(name, c_);                                                        \
+		EVENT(skel, t_sample, 0, tid, tgid, ip, softirq, kthread, c_[0], c_[1]);     \
+	} while (0)
+
+/* Each sampler hit lands in the component its address and context say. */
+static void test_sampler_classifies(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+
+	load_ranges(skel);
+	track(skel, 10, VM);
+	SAMPLE(skel, VCPU0, VM, 0x55d0c0de1234ULL, 0, 0, "CPU 0/TCG");	/* user */
+	SAMPLE(skel, VCPU0, VM, TEXT(0x1800), 0, 0, "CPU 0/TCG");	/* kvm */
+	SAMPLE(skel, VCPU0, VM, TEXT(0x1000), 0, 0, "CPU 0/TCG");	/* kvm, first byte */
+	SAMPLE(skel, VCPU0, VM, TEXT(0x2fff), 1, 0, "CPU 0/TCG");	/* bridge, own softirq */
+	SAMPLE(skel, VCPU0, VM, TEXT(0x500), 0, 0, "CPU 0/TCG");	/* below the table */
+	SAMPLE(skel, VCPU0, VM, TEXT(0x900000), 0, 0, "CPU 0/TCG");	/* above the last */
+	SAMPLE(skel, IOTHR, VM, TEXT(0x900000), 0, 0, "vhost-1000");	/* in-process vhost */
+	/* Guest mode is the guest's time, not the hypervisor's. */
+	EVENT(skel, t_kvm_entry, 0, 100, VCPU1, VM, 1);
+	SAMPLE(skel, VCPU1, VM, TEXT(0x1800), 0, 0, "CPU 1/KVM");
+	/* A vhost kernel thread working for the VM (before Linux 6.4). */
+	SAMPLE(skel, 3000, 3000, TEXT(0x900000), 0, 1, "vhost-1000");
+	SAMPLE(skel, 3000, 3000, TEXT(0x2100), 0, 1, "vhost-1000");
+	SAMPLE(skel, 3001, 3001, TEXT(0x2100), 0, 1, "vhost-4242");	/* not a VM */
+	/* Bridge softirq in another context is shared; the same code in a syscall is not. */
+	SAMPLE(skel, OTHER, OTHER, TEXT(0x2100), 1, 0, "iperf3");
+	SAMPLE(skel, 0, 0, TEXT(0x2200), 1, 1, "swapper/1");
+	SAMPLE(skel, OTHER, OTHER, TEXT(0x2100), 0, 0, "iperf3");
+	SAMPLE(skel, OTHER, OTHER, TEXT(0x1100), 1, 0, "iperf3");	/* kvm code: not shared */
+
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.samples_own[KT_COMP_QEMU_USER], 1);
+	assert_int_equal(c.samples_own[KT_COMP_KVM], 2);
+	assert_int_equal(c.samples_own[KT_COMP_BRIDGE], 1);
+	assert_int_equal(c.samples_own[KT_COMP_OTHER_KERNEL], 2);
+	assert_int_equal(c.samples_own[KT_COMP_VHOST], 1);
+	assert_int_equal(c.samples_ext[KT_COMP_VHOST], 1);
+	assert_int_equal(c.samples_ext[KT_COMP_BRIDGE], 1);
+	assert_int_equal(shared_hits(skel, KT_COMP_BRIDGE), 2);
+	assert_int_equal(shared_hits(skel, KT_COMP_KVM), 0);
+}
+
 /* A child that works 1 ms and sleeps 0.1 ms until killed, so it leaves its CPU often even
  * on an idle host (a task alone on its CPU is never switched out); returns its PID. */
 static pid_t burner(void)
@@ -490,8 +700,8 @@ static void test_raw_tp_twins_account_real_process(void **state)
 		const char *name = bpf_program__name(prog);
 		size_t len = strlen(name);
 
-		/* Scheduler hooks: raw twins only; no kvm hooks (no tracefs needed). */
-		if (!strncmp(name, "kt_kvm_", 7))
+		/* Scheduler hooks: raw twins only; no kvm hooks (no tracefs needed), no sampler. */
+		if (!strncmp(name, "kt_kvm_", 7) || !strncmp(name, "kt_sample", 9))
 			bpf_program__set_autoload(prog, false);
 		else if (!strncmp(name, "kt_sched_", 9))
 			bpf_program__set_autoload(prog, len > 4 && !strcmp(name + len - 4, "_raw"));
@@ -534,6 +744,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kernel_counters, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_disk, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_table_full, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_split_at_entry_exit, setup_counters,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_counters_unknown_base, setup_counters,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_counters_multiplexed, setup_counters, teardown),
+		cmocka_unit_test_setup_teardown(test_sampler_classifies, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 	};
 
