@@ -342,7 +342,7 @@ static __always_inline void kt_sample_task(struct bpf_perf_event_data *ctx, bool
 
 	bpf_get_current_comm(comm, sizeof(comm));
 	kt_on_sample((__u32)id, id >> 32, PT_REGS_IP(&ctx->regs), in_softirq,
-		     task->flags & KT_PF_KTHREAD, comm);
+		     task->flags & KT_PF_KTHREAD, comm, ctx, NULL, 0);
 }
 
 SEC("perf_event")
@@ -356,6 +356,17 @@ SEC("perf_event")
 int kt_sample_ksoftirqd(struct bpf_perf_event_data *ctx)
 {
 	kt_sample_task(ctx, bpf_get_current_task_btf()->flags & KT_PF_KTHREAD);
+	return 0;
+}
+
+/* Run by user space on each CPU (BPF_PROG_TEST_RUN with a CPU): see kt_on_cpu_flush. */
+SEC("raw_tp")
+int kt_cpu_flush(void *ctx)
+{
+	struct kt_task_sample cur = {};
+
+	if (kt_sample_btf(bpf_get_current_task_btf(), &cur))
+		kt_on_cpu_flush(0, &cur, NULL);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #define KT_PF_EXITING		0x00000004	/* task_struct.flags */
 #define KT_PF_KTHREAD		0x00200000
 #define KT_SOFTIRQ_OFFSET	0x100		/* preempt count: serving a softirq */
+#define KT_STACK_DEPTH		8		/* kernel frames a sample is classified by */
 
 #define KT_PID_MAX_LIMIT	(4 * 1024 * 1024)	/* the kernel's PID_MAX_LIMIT on 64-bit */
 #define KT_BITMAP_WORDS		(KT_PID_MAX_LIMIT / 64)
@@ -380,17 +381,47 @@ static __always_inline void kt_counters_take(const struct kt_readings *fake,
 	base->tid = base_tid;
 }
 
+/*
+ * Run by user space on each CPU at every drain (BPF_PROG_TEST_RUN interrupts the CPU), for the
+ * tracked thread running there: a slice that began before tracking is counted from now on, and
+ * the counters are charged up to now, so a vCPU that holds its CPU for a whole interval is not
+ * charged all at once when it finally leaves.
+ */
+static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_sample *cur,
+					    const struct kt_readings *fake)
+{
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(cur->tgid) || cur->exiting)
+		return;
+	t = kt_tracked_thread(cur->tid, cur->tgid);
+	if (!t)
+		return;
+	if (!t->oncpu_since) {
+		t->oncpu_since = kt_now(now);
+		t->exec_at_in = cur->exec_ns;
+	}
+	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid);
+}
+
 static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
 					  const struct kt_readings *fake)
 {
 	struct kt_thread *t;
 
-	/* Its last switch: sched_process_exit has settled and freed its entry already. */
-	if (prev->exiting)
-		return;
-	t = kt_tracked_thread(prev->tid, prev->tgid);
-	if (!t)
-		return;
+	/*
+	 * After sched_process_exit has settled and freed its entry, an exiting thread's last
+	 * switch must not create a new one; before it (exit can sleep), it is a switch like any.
+	 */
+	if (prev->exiting) {
+		t = bpf_map_lookup_elem(&threads, &prev->tid);
+		if (!t || t->tgid != prev->tgid)
+			return;
+	} else {
+		t = kt_tracked_thread(prev->tid, prev->tgid);
+		if (!t)
+			return;
+	}
 	kt_counters_take(fake, t, prev->tid, false, 0);
 	/*
 	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
@@ -645,8 +676,11 @@ static __always_inline bool kt_is_kernel_text(__u64 ip)
 	return (__s64)ip < 0;
 }
 
-/* The component of a kernel address: the last range starting at or below it. */
-static __always_inline __u32 kt_classify(__u64 ip)
+/*
+ * The component of a kernel address: the last range starting at or below it. A global function,
+ * so the verifier checks it once rather than at every call site.
+ */
+__noinline __u32 kt_classify(__u64 ip)
 {
 	struct kt_ksym_range *r;
 	__u32 lo = 0, step, i;
@@ -662,6 +696,49 @@ static __always_inline __u32 kt_classify(__u64 ip)
 	if (!r || r->start > ip || r->component >= KT_NR_COMPONENTS)
 		return KT_COMP_OTHER_KERNEL;
 	return r->component;
+}
+
+/* kt_classify's answer, bounded where the verifier can see it (it checks kt_classify apart). */
+static __always_inline __u32 kt_component_of(__u64 ip)
+{
+	__u32 comp = kt_classify(ip);
+
+	/* The compiler knows the range; the barrier keeps the check for the verifier. */
+	asm volatile("" : "+r"(comp));
+	return comp < KT_NR_COMPONENTS ? comp : KT_COMP_OTHER_KERNEL;
+}
+
+/*
+ * The component of a kernel sample: of the innermost frame that has one, so that time in shared
+ * helpers (locking, copying, memory allocation; and the point where interrupts come back on,
+ * where a timer-driven sample lands after a section that had them off) goes to the code that
+ * called them. The stack is walked only when the sampled address itself says nothing; the
+ * tests pass theirs (fake), the hook lets the kernel unwind it from the sample's registers.
+ */
+static __always_inline __u32 kt_classify_sample(__u64 ip, void *ctx, const __u64 *fake,
+						__u32 nr_fake)
+{
+	__u64 frames[KT_STACK_DEPTH];
+	const __u64 *stack = fake;
+	__u32 comp = kt_component_of(ip), inner, i, n = nr_fake;
+	long got;
+
+	if (comp != KT_COMP_OTHER_KERNEL)
+		return comp;
+	if (!fake) {
+		got = bpf_get_stack(ctx, frames, sizeof(frames), 0);
+		if (got <= 0)
+			return comp;
+		stack = frames;
+		n = got / sizeof(__u64);
+	}
+	/* Frame 0 is the sampled address itself. */
+	for (i = 1; i < KT_STACK_DEPTH && i < n; i++) {
+		inner = kt_component_of(stack[i]);
+		if (inner != KT_COMP_OTHER_KERNEL)
+			return inner;
+	}
+	return comp;
 }
 
 static __always_inline bool kt_is_network(__u32 component)
@@ -691,7 +768,8 @@ static __always_inline __u32 kt_vhost_owner(const char *comm)
  * network code run in softirq for nobody in particular is pooled and shared by user space.
  */
 static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool in_softirq,
-					 bool kthread, const char *comm)
+					 bool kthread, const char *comm, void *ctx,
+					 const __u64 *fake_stack, __u32 nr_fake)
 {
 	struct kt_shared_samples *shared;
 	struct kt_vm_percpu *st;
@@ -704,7 +782,8 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool i
 		/* In guest mode the time is the guest's own. */
 		if (!t || t->guest_since)
 			return;
-		comp = kt_is_kernel_text(ip) ? kt_classify(ip) : KT_COMP_QEMU_USER;
+		comp = kt_is_kernel_text(ip) ? kt_classify_sample(ip, ctx, fake_stack, nr_fake) :
+					       KT_COMP_QEMU_USER;
 		/* A vhost worker (a thread of the VMM since Linux 6.4) outside known code. */
 		if (comp == KT_COMP_OTHER_KERNEL && kt_comm_has_prefix(comm, "vhost-", false))
 			comp = KT_COMP_VHOST;
@@ -720,15 +799,16 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool i
 		vm = kt_is_tracked(owner) ? bpf_map_lookup_elem(&vms, &owner) : NULL;
 		if (!vm)
 			return;
-		comp = kt_classify(ip);
+		comp = kt_classify_sample(ip, ctx, fake_stack, nr_fake);
 		st = kt_vm_percpu_get(owner, vm->birth_ns);
+		/* Its network work shows as such; everything else is the vhost worker's. */
 		if (st)
-			st->samples_ext[comp == KT_COMP_OTHER_KERNEL ? KT_COMP_VHOST : comp]++;
+			st->samples_ext[kt_is_network(comp) ? comp : KT_COMP_VHOST]++;
 		return;
 	}
 	if (!in_softirq)
 		return;
-	comp = kt_classify(ip);
+	comp = kt_classify_sample(ip, ctx, fake_stack, nr_fake);
 	shared = kt_is_network(comp) ? bpf_map_lookup_elem(&shared_samples, &zero) : NULL;
 	if (shared)
 		shared->hits[comp]++;

@@ -77,6 +77,20 @@ int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 comm_lo
 	return 0;
 }
 
+/* An exiting thread (PF_EXITING) leaves its CPU; its kernel on-CPU counter follows the clock. */
+SEC("raw_tp")
+int BPF_PROG(t_switch_out_exiting, __u64 now, __u64 tid, __u64 tgid)
+{
+	struct kt_task_sample p = {
+		.tid = tid, .tgid = tgid, .exec_ns = now, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER, .exiting = 1,
+	};
+	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
+
+	kt_on_switch(now, &p, &n, NULL);
+	return 0;
+}
+
 /* A sched_switch-out that reads the kernel's I/O counters of the thread. */
 SEC("raw_tp")
 int BPF_PROG(t_switch_io, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 read_bytes,
@@ -164,13 +178,29 @@ int BPF_PROG(t_kvm_exit_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u6
 	return 0;
 }
 
-/* A sampler hit; the thread's name arrives as two u64 arguments (16 bytes). */
+/* A drain's flush on a CPU where tid runs; its kernel on-CPU counter follows the clock. */
+SEC("raw_tp")
+int BPF_PROG(t_cpu_flush, __u64 now, __u64 tid, __u64 tgid, __u64 c0, __u64 c1)
+{
+	struct kt_task_sample cur = {
+		.tid = tid, .tgid = tgid, .exec_ns = now, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+	};
+	struct kt_readings r = {};
+
+	kt_fake_readings(&r, c0, c1, c0, c0);
+	kt_on_cpu_flush(now, &cur, &r);
+	return 0;
+}
+
+/* A sampler hit with its two callers; the thread's name arrives as two u64 arguments. */
 SEC("raw_tp")
 int BPF_PROG(t_sample, __u64 tid, __u64 tgid, __u64 ip, __u64 in_softirq, __u64 kthread,
-	     __u64 comm_lo, __u64 comm_hi)
+	     __u64 comm_lo, __u64 comm_hi, __u64 caller, __u64 caller2)
 {
 	__u64 comm[2] = { comm_lo, comm_hi };
+	__u64 stack[3] = { ip, caller, caller2 };
 
-	kt_on_sample(tid, tgid, ip, in_softirq, kthread, (const char *)comm);
+	kt_on_sample(tid, tgid, ip, in_softirq, kthread, (const char *)comm, ctx, stack, 3);
 	return 0;
 }

@@ -262,6 +262,37 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
 }
 
+/* A drain's flush finds a thread that has run since before tracking: counted from then on. */
+static void test_flush_starts_unknown_slice(void **state)
+{
+	struct acct_test *skel = *state;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_cpu_flush, 0, 600, VCPU0, VM, 0, 0);
+	EVENT(skel, t_cpu_flush, 0, 700, VCPU0, VM, 0, 0);	/* already known: unchanged */
+	SWITCH(skel, 0, 900, VCPU0, VM, 1, OTHER, OTHER);
+	assert_int_equal(thread_of(skel, VCPU0).sum.on_cpu_ns, 300);
+}
+
+/* Exit can sleep: a switch-out of an exiting thread before sched_process_exit still closes its
+ * slice; after the exit hook freed its entry, its last switch-out does not make a new one. */
+static void test_exiting_thread_switches(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm;
+
+	track(skel, 10, VM);
+	SWITCH(skel, 0, 100, OTHER, OTHER, 0, IOTHR, VM);
+	EVENT(skel, t_switch_out_exiting, 0, 300, IOTHR, VM);		/* 200, sleeps in exit */
+	assert_int_equal(thread_of(skel, IOTHR).oncpu_since, 0);
+	SWITCH(skel, 1, 5000, OTHER, OTHER, 0, IOTHR, VM);
+	EXIT(skel, 1, 5100, IOTHR, VM, 0);				/* 100 */
+	EVENT(skel, t_switch_out_exiting, 1, 5120, IOTHR, VM);
+	assert_false(thread_exists(skel, IOTHR));
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.exited.on_cpu_ns, 300);
+}
+
 /* A thread that exits while marked in guest mode: the open interval is dropped and counted. */
 static void test_thread_exits_in_guest(void **state)
 {
@@ -519,6 +550,15 @@ static void test_counters_split_at_entry_exit(void **state)
 	assert_int_equal(c.counter_host[0], 500);
 	assert_int_equal(c.counter_guest[1], 87);
 	assert_int_equal(c.counter_host[1], 43);
+
+	/* A drain while a vCPU holds its CPU charges it up to then, and once only. */
+	CSWITCH(skel, 1, OTHER, OTHER, VCPU1, VM, 100, 10);
+	EVENT(skel, t_cpu_flush, 1, 500, VCPU1, VM, 160, 16);	/* host 60, 6 */
+	EVENT(skel, t_cpu_flush, 1, 600, OTHER, OTHER, 170, 17);	/* not tracked */
+	CSWITCH(skel, 1, VCPU1, VM, OTHER, OTHER, 200, 20);	/* host 40, 4 */
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 600);
+	assert_int_equal(c.counter_host[1], 53);
 }
 
 /* Readings taken on another CPU or for another thread are never differenced. */
@@ -612,11 +652,16 @@ static void comm_args(const char *name, __u64 out[2])
 	memcpy(out, comm, sizeof(comm));
 }
 
-#define SAMPLE(skel, tid, tgid, ip, softirq, kthread, name)                                 \
+/* A sampler hit whose callers are in code of no component (the sampled address decides). */
+#define SAMPLE(skel, tid, tgid, ip, softirq, kthread, name) \
+	SAMPLE_IN(skel, tid, tgid, ip, TEXT(0x900000), TEXT(0x900000), softirq, kthread, name)
+
+#define SAMPLE_IN(skel, tid, tgid, ip, caller, caller2, softirq, kthread, name)              \
 	do {                                                                                \
 		__u64 c_[2];                                                                \
 		comm_args(name, c_);                                                        \
-		EVENT(skel, t_sample, 0, tid, tgid, ip, softirq, kthread, c_[0], c_[1]);     \
+		EVENT(skel, t_sample, 0, tid, tgid, ip, softirq, kthread, c_[0], c_[1],      \
+		      caller, caller2);                                                     \
 	} while (0)
 
 /* Each sampler hit lands in the component its address and context say. */
@@ -647,15 +692,21 @@ static void test_sampler_classifies(void **state)
 	SAMPLE(skel, OTHER, OTHER, TEXT(0x2100), 0, 0, "iperf3");
 	SAMPLE(skel, OTHER, OTHER, TEXT(0x1100), 1, 0, "iperf3");	/* kvm code: not shared */
 
+	/* A shared helper (say, where interrupts come back on) counts for its caller's code. */
+	SAMPLE_IN(skel, VCPU0, VM, TEXT(0x900000), TEXT(0x900100), TEXT(0x1400), 0, 0,
+		  "CPU 0/TCG");
+	SAMPLE_IN(skel, OTHER, OTHER, TEXT(0x900000), TEXT(0x2400), TEXT(0x1400), 1, 0,
+		  "iperf3");
+
 	c = percpu_of(skel, VM, 10);
 	assert_int_equal(c.samples_own[KT_COMP_QEMU_USER], 1);
-	assert_int_equal(c.samples_own[KT_COMP_KVM], 2);
+	assert_int_equal(c.samples_own[KT_COMP_KVM], 3);
 	assert_int_equal(c.samples_own[KT_COMP_BRIDGE], 1);
 	assert_int_equal(c.samples_own[KT_COMP_OTHER_KERNEL], 2);
 	assert_int_equal(c.samples_own[KT_COMP_VHOST], 1);
 	assert_int_equal(c.samples_ext[KT_COMP_VHOST], 1);
 	assert_int_equal(c.samples_ext[KT_COMP_BRIDGE], 1);
-	assert_int_equal(shared_hits(skel, KT_COMP_BRIDGE), 2);
+	assert_int_equal(shared_hits(skel, KT_COMP_BRIDGE), 3);
 	assert_int_equal(shared_hits(skel, KT_COMP_KVM), 0);
 }
 
@@ -737,6 +788,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_mid_slice_and_mid_guest, setup_discover,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vcpu_migrates, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_starts_unknown_slice, setup_discover,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exiting_thread_switches, setup_discover,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_thread_exits_in_guest, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_pid_reuse, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
