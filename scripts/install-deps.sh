@@ -8,7 +8,7 @@ build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev l
 libvirt-dev libxml2-dev libcurl4-openssl-dev"
 # tests: unit tests and the fuzzer, real QEMU/libvirt guests built from Debian's kernel and
 # busybox, the oracles, the model check's plot
-tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib
+tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib python3-pil
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
 libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio"
 

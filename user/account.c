@@ -26,6 +26,7 @@ struct vm_state {
 	struct kt_net_stat net_reported;
 	__u64 lat_ns_reported, lat_count_reported;
 	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
+	struct kt_vm_percpu percpu_reported;
 	bool guest_seen;
 	bool seen;		/* present in the current snapshot */
 	bool ended;		/* its process ended: this snapshot has its last figures */
@@ -37,8 +38,8 @@ struct vm_state {
 
 struct account {
 	struct vm_source src;
-	bool guest_observable;
-	bool disk_observable;
+	struct account_opts opts;
+	struct kt_shared_samples shared_reported;
 	struct vm_state *vms;
 	size_t nr_vms;
 	/* This interval's output, rebuilt by every update. */
@@ -88,30 +89,53 @@ static void totals_add(struct kt_totals *into, const struct kt_totals *from)
 	into->disk_write_ops += from->disk_write_ops;
 }
 
-bool split_by_ticks(uint64_t hyp_ns, uint64_t user_ticks, uint64_t kernel_ticks,
-		    uint64_t *user_ns, uint64_t *kernel_ns)
+bool split_exact(uint64_t total, const uint64_t *weights, size_t n, uint64_t *parts)
 {
-	uint64_t all = user_ticks + kernel_ticks;
+	unsigned __int128 sum = 0, rem, best_rem = 0;
+	uint64_t given = 0;
+	size_t i, best = 0;
 
-	*user_ns = *kernel_ns = 0;
-	if (!all)
+	for (i = 0; i < n; i++) {
+		sum += weights[i];
+		parts[i] = 0;
+	}
+	if (!sum)
 		return false;
-	/* 128-bit product: hyp_ns times ticks overflows 64 bits after a few hours. */
-	*user_ns = (uint64_t)((unsigned __int128)hyp_ns * user_ticks / all);
-	*kernel_ns = hyp_ns - *user_ns;
+	/* 128-bit products: ns totals times sample or tick counts overflow 64 bits. */
+	for (i = 0; i < n; i++) {
+		parts[i] = (uint64_t)((unsigned __int128)total * weights[i] / sum);
+		rem = (unsigned __int128)total * weights[i] % sum;
+		given += parts[i];
+		if (weights[i] && (rem > best_rem || !weights[best]))
+			best = i, best_rem = rem;
+	}
+	/* Rounding down loses less than one unit per part: it goes to one part with weight. */
+	parts[best] += total - given;
 	return true;
 }
 
-struct account *account_new(const struct vm_source *src, bool guest_observable,
-			    bool disk_observable)
+bool split_by_ticks(uint64_t hyp_ns, uint64_t user_ticks, uint64_t kernel_ticks,
+		    uint64_t *user_ns, uint64_t *kernel_ns)
+{
+	const uint64_t ticks[2] = { user_ticks, kernel_ticks };
+	uint64_t parts[2];
+	bool ok = split_exact(hyp_ns, ticks, 2, parts);
+
+	*user_ns = parts[0];
+	*kernel_ns = parts[1];
+	return ok;
+}
+
+struct account *account_new(const struct vm_source *src, const struct account_opts *opts)
 {
 	struct account *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
 	a->src = *src;
-	a->guest_observable = guest_observable;
-	a->disk_observable = disk_observable;
+	a->opts = *opts;
+	if (a->opts.nr_counters > KT_MAX_COUNTERS)
+		a->opts.nr_counters = KT_MAX_COUNTERS;
 	return a;
 }
 
@@ -367,10 +391,104 @@ static void net_figures(struct account *a, struct vm_state *vs, const struct sna
 	r->net_valid = counted || a->src.taps(a->src.ctx, vs->tgid) > 0;
 }
 
+static const struct kt_vm_percpu *percpu_of(const struct snapshot *s, const struct vm_state *vs)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_percpu; i++)
+		if (s->percpu[i].key.tgid == vs->tgid && s->percpu[i].key.birth_ns == vs->birth_ns)
+			return &s->percpu[i].sum;
+	return NULL;
+}
+
+/* The perf counters' growth, split guest/host where guest mode is observed. */
+static void counter_figures(struct account *a, struct vm_state *vs,
+			    const struct kt_vm_percpu *cur, struct vm_record *r)
+{
+	struct kt_vm_percpu *rep = &vs->percpu_reported;
+	size_t i;
+
+	r->nr_counters = a->opts.nr_counters;
+	for (i = 0; i < r->nr_counters; i++) {
+		struct counter_record *c = &r->counter[i];
+
+		c->name = a->opts.counter_name[i];
+		c->column = a->opts.counter_column[i];
+		c->valid = a->opts.counter_active[i];
+		c->guest = mono_advance(&rep->counter_guest[i], cur->counter_guest[i]);
+		c->host = mono_advance(&rep->counter_host[i], cur->counter_host[i]);
+		if (!r->guest_valid) {
+			c->host += c->guest;
+			c->guest = 0;
+		}
+	}
+}
+
+/*
+ * cpu_hyp_ns by component: the interval's sampler hits give the shares; an interval without a
+ * hit (a VM that barely ran) takes the shares of its whole life, so the parts still sum to the
+ * exact figure. Work outside the VM's threads is counted in samples times the period.
+ */
+static void component_figures(struct account *a, struct vm_state *vs,
+			      const struct kt_vm_percpu *cur, struct vm_record *r)
+{
+	struct kt_vm_percpu *rep = &vs->percpu_reported;
+	uint64_t hits[KT_NR_COMPONENTS];
+	bool any = false;
+	size_t c;
+
+	if (!a->opts.sample_period_ns)
+		return;
+	for (c = 0; c < KT_NR_COMPONENTS; c++) {
+		hits[c] = mono_advance(&rep->samples_own[c], cur->samples_own[c]);
+		any |= hits[c] != 0;
+		r->ext_component_ns[c] = mono_advance(&rep->samples_ext[c], cur->samples_ext[c]) *
+					 a->opts.sample_period_ns;
+	}
+	r->ext_components_valid = true;
+	if (!any)
+		for (c = 0; c < KT_NR_COMPONENTS; c++)
+			hits[c] = rep->samples_own[c];
+	r->hyp_components_valid = split_exact(r->cpu_hyp_ns, hits, KT_NR_COMPONENTS,
+					      r->hyp_component_ns);
+	/* No hit yet and nothing to split: every component is truly 0. */
+	if (!r->hyp_components_valid && !r->cpu_hyp_ns)
+		r->hyp_components_valid = true;
+}
+
+/*
+ * Network softirq that ran in no VM's context (the bridge and drivers forwarding for all
+ * VMs) is shared among the VMs by the bytes each moved on its taps in the interval, as the
+ * paper did.
+ */
+static void share_network_work(struct account *a, const struct snapshot *s,
+			       struct vm_record *records, size_t n)
+{
+	static const enum kt_component shared[] = { KT_COMP_TAP, KT_COMP_BRIDGE, KT_COMP_NET };
+	uint64_t bytes[n ? n : 1], parts[n ? n : 1], ns;
+	size_t i, k;
+
+	if (!a->opts.sample_period_ns)
+		return;
+	for (i = 0; i < n; i++)
+		bytes[i] = records[i].net_valid ? records[i].net_rx_bytes +
+						  records[i].net_tx_bytes : 0;
+	for (k = 0; k < sizeof(shared) / sizeof(shared[0]); k++) {
+		ns = mono_advance(&a->shared_reported.hits[shared[k]], s->shared.hits[shared[k]]) *
+		     a->opts.sample_period_ns;
+		if (!split_exact(ns, bytes, n, parts))
+			continue;	/* no VM moved a byte: the host's own traffic */
+		for (i = 0; i < n; i++)
+			records[i].ext_component_ns[shared[k]] += parts[i];
+	}
+}
+
 static void build_record(struct account *a, struct vm_state *vs, const struct snap_vm *sv,
 			 const struct snapshot *s, struct vm_record *r)
 {
+	static const struct kt_vm_percpu no_percpu;
 	struct kt_totals cur = sv->vm.exited, d;
+	const struct kt_vm_percpu *percpu;
 	const struct exit_record *top = NULL;
 	uint64_t lat_ns, lat_count;
 	bool any_kvm_vcpu = false;
@@ -396,7 +514,7 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	r->nr_exits = exit_rows(vs, s, r->exit);
 	if (any_kvm_vcpu || vs->reported.exits)
 		vs->guest_seen = true;
-	r->guest_valid = a->guest_observable && vs->guest_seen;
+	r->guest_valid = a->opts.guest_observable && vs->guest_seen;
 
 	r->cpu_total_ns = d.on_cpu_ns;
 	r->run_delay_ns = d.run_delay_ns;
@@ -407,8 +525,11 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	}
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
 	split_hyp(a, vs, sv->dead, r);
+	percpu = percpu_of(s, vs);
+	counter_figures(a, vs, percpu ? percpu : &no_percpu, r);
+	component_figures(a, vs, percpu ? percpu : &no_percpu, r);
 	net_figures(a, vs, s, r);
-	r->disk_valid = a->disk_observable;
+	r->disk_valid = a->opts.disk_observable;
 	r->disk_read_bytes = d.disk_read_bytes;
 	r->disk_write_bytes = d.disk_write_bytes;
 	r->disk_read_ops = d.disk_read_ops;
@@ -483,6 +604,7 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
 		n++;
 	}
 	sweep(a);
+	share_network_work(a, s, a->records, n);
 	qsort(a->records, n, sizeof(*a->records), by_name);
 	*out = a->records;
 	return n;

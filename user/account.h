@@ -36,10 +36,18 @@ struct vm_source {
 
 struct account;
 
-/* guest_observable: the kvm hooks are attached, so VMs entering guest mode will be seen;
- * disk_observable: the kernel keeps per-task I/O accounting. */
-struct account *account_new(const struct vm_source *src, bool guest_observable,
-			    bool disk_observable);
+/* What the tracer can observe on this host, and how the run was configured. */
+struct account_opts {
+	bool guest_observable;	/* the kvm hooks are attached: VMs entering guest mode are seen */
+	bool disk_observable;	/* the kernel keeps per-task I/O accounting */
+	size_t nr_counters;	/* perf counters, in the order the BPF side reads them */
+	const char *counter_name[KT_MAX_COUNTERS];	/* perf names, kept by the caller */
+	const char *counter_column[KT_MAX_COUNTERS];	/* CSV columns of non-default ones */
+	bool counter_active[KT_MAX_COUNTERS];		/* opened here */
+	uint64_t sample_period_ns;	/* CPU time one sampler hit stands for; 0: no sampler */
+};
+
+struct account *account_new(const struct vm_source *src, const struct account_opts *opts);
 
 /*
  * Builds the interval's records (one per VM in the snapshot, sorted by name) into *out; they
@@ -51,6 +59,13 @@ void account_free(struct account *a);
 
 /* Advances a monotone running value to cur; returns by how much it moved (0 if cur is lower). */
 uint64_t mono_advance(__u64 *reported, __u64 cur);
+
+/*
+ * Splits total into n parts in the ratio of weights, exactly: the parts sum to total (what
+ * rounding down leaves goes to the part with the largest remainder). Returns false, leaving all
+ * parts 0, when the weights sum to 0.
+ */
+bool split_exact(uint64_t total, const uint64_t *weights, size_t n, uint64_t *parts);
 
 /*
  * Splits hyp_ns into user and kernel parts in the ratio user_ticks : kernel_ticks, exactly

@@ -20,7 +20,10 @@
 /* About 31 years: far beyond any run, and small enough to turn into ns without overflow. */
 #define MAX_DURATION_S		1e9
 
-enum { OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT };
+enum {
+	OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT,
+	OPT_COUNTERS, OPT_SAMPLE_HZ,
+};
 
 static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, 'i' },
@@ -36,6 +39,8 @@ static const struct option long_opts[] = {
 	{ "power", required_argument, NULL, OPT_POWER },
 	{ "idle-watts", required_argument, NULL, OPT_IDLE_WATTS },
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
+	{ "counters", required_argument, NULL, OPT_COUNTERS },
+	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -69,6 +74,13 @@ static void usage(FILE *out)
 		"                          or none (default: rapl where readable, else none)\n"
 		"      --idle-watts W      the host's idle power, for the VMs' shares (default:\n"
 		"                          the lowest power seen so far)\n"
+		"      --counters LIST     perf events counted per VM, split at VM entry and\n"
+		"                          exit, as perf stat -e names them, comma-separated\n"
+		"                          (default " COUNTERS_DEFAULT ";\n"
+		"                          none: no counters); up to %d\n"
+		"      --sample-hz N       samples per second and CPU that split each VM's\n"
+		"                          hypervisor time by component (default %d;\n"
+		"                          0: no split)\n"
 		"  -q, --quiet             no live table, only the CSV files\n"
 		"  -v, --verbose           print libbpf debug messages\n"
 		"  -h, --help              print this help and exit\n"
@@ -86,7 +98,7 @@ static void usage(FILE *out)
 		"      60 rows per VM, half a second apart, in /var/log/kvmtrace\n"
 		"  " PROG " -p 4242 -q\n"
 		"      only the VM of process 4242, CSV files only\n",
-		CLI_MAX_PIDS);
+		CLI_MAX_PIDS, KT_MAX_COUNTERS, CLI_DEFAULT_SAMPLE_HZ);
 }
 
 /* Prints a user-given value on our one error line: control characters would break it. */
@@ -181,6 +193,10 @@ static const char *opt_name(int c)
 		return "--idle-watts";
 	case OPT_SYSFS_ROOT:
 		return "--sysfs-root";
+	case OPT_COUNTERS:
+		return "--counters";
+	case OPT_SAMPLE_HZ:
+		return "--sample-hz";
 	}
 	return NULL;
 }
@@ -206,6 +222,10 @@ static const char *opt_example(int c)
 		return "watts, e.g. --idle-watts 45";
 	case OPT_SYSFS_ROOT:
 		return "a folder, e.g. --sysfs-root /sys";
+	case OPT_COUNTERS:
+		return "perf event names, e.g. --counters cycles,instructions";
+	case OPT_SAMPLE_HZ:
+		return "samples per second, e.g. --sample-hz 499";
 	}
 	return "a value";
 }
@@ -281,10 +301,13 @@ static void defaults(struct cli_opts *o)
 	o->libvirt_uri = "qemu:///system";
 	o->idle_watts = -1;
 	o->sysfs_root = "/sys";
+	o->nr_counters = counters_parse(COUNTERS_DEFAULT, o->counters, KT_MAX_COUNTERS, NULL, 0);
+	o->sample_hz = CLI_DEFAULT_SAMPLE_HZ;
 }
 
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
 {
+	char why[128];
 	int c, i, text;
 	long v;
 
@@ -339,6 +362,24 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 					  "give watts >= 0, e.g. --idle-watts 45");
 				return CLI_USAGE;
 			}
+			break;
+		case OPT_COUNTERS:
+			opts->nr_counters = counters_parse(optarg, opts->counters, KT_MAX_COUNTERS,
+							   why, sizeof(why));
+			if (opts->nr_counters < 0) {
+				bad_value(err, "counter list", optarg, "--counters", why);
+				return CLI_USAGE;
+			}
+			break;
+		case OPT_SAMPLE_HZ:
+			if (strcmp(optarg, "0") &&
+			    parse_positive(optarg, CLI_MAX_SAMPLE_HZ, &v)) {
+				bad_value(err, "sampling rate", optarg, "--sample-hz",
+					  "give samples per second from 0 (off) to 10000, e.g. "
+					  "--sample-hz 499");
+				return CLI_USAGE;
+			}
+			opts->sample_hz = strcmp(optarg, "0") ? (unsigned int)v : 0;
 			break;
 		case 'q':
 			opts->quiet = true;

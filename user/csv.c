@@ -33,7 +33,10 @@ const char CSV_VM_HEADER[] =
 	"cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns,top_exit_reason,"
 	"net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes,mem_guest_bytes,"
 	"disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops,disk_lat_avg_us,"
-	"host_power_w,vm_power_w,power_source,host_energy_j";
+	"host_power_w,vm_power_w,power_source,host_energy_j,"
+	"guest_cycles,host_cycles,guest_instructions,host_instructions,cache_misses,branch_misses,"
+	"hyp_qemu_user_ns,hyp_kvm_ns,hyp_vhost_ns,hyp_tap_ns,hyp_bridge_ns,hyp_net_ns,hyp_block_ns,"
+	"hyp_sched_ns,hyp_other_kernel_ns,ext_vhost_ns,ext_tap_ns,ext_bridge_ns,ext_net_ns";
 const char CSV_VCPU_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,exits,"
 	"exit_handling_ns,run_delay_ns";
@@ -179,6 +182,74 @@ static void put_optional_list(FILE *f, bool valid, const uint64_t *values, size_
 	}
 }
 
+/* The counters with columns of their own in CSV_VM_HEADER; any other gets one at the end. */
+static const char *const fixed_counters[] = { "cycles", "instructions", "cache-misses",
+					      "branch-misses" };
+
+static bool counter_is_fixed(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed_counters) / sizeof(fixed_counters[0]); i++)
+		if (!strcmp(name, fixed_counters[i]))
+			return true;
+	return false;
+}
+
+static const struct counter_record *counter_named(const struct vm_record *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_counters; i++)
+		if (r->counter[i].valid && !strcmp(r->counter[i].name, name))
+			return &r->counter[i];
+	return NULL;
+}
+
+const char *csv_vm_header(const struct vm_record *r, char *buf, size_t len)
+{
+	size_t i, n = snprintf(buf, len, "%s", CSV_VM_HEADER);
+
+	for (i = 0; i < r->nr_counters && n < len; i++)
+		if (!counter_is_fixed(r->counter[i].name))
+			n += snprintf(buf + n, len - n, ",%s", r->counter[i].column);
+	return buf;
+}
+
+/* ",guest,host" of a counter split at VM entry and exit; guest is empty without guest mode. */
+static void put_split_counter(FILE *f, const struct vm_record *r, const char *name)
+{
+	const struct counter_record *c = counter_named(r, name);
+
+	fputc(',', f);
+	put_optional_u64(f, c && r->guest_valid, c ? c->guest : 0);
+	fputc(',', f);
+	put_optional_u64(f, c, c ? c->host : 0);
+}
+
+static void put_total_counter(FILE *f, const struct counter_record *c)
+{
+	fputc(',', f);
+	put_optional_u64(f, c && c->valid, c ? c->guest + c->host : 0);
+}
+
+static void put_counters_and_components(FILE *f, const struct vm_record *r)
+{
+	const uint64_t *ext = r->ext_component_ns;
+	size_t i;
+
+	put_split_counter(f, r, "cycles");
+	put_split_counter(f, r, "instructions");
+	put_total_counter(f, counter_named(r, "cache-misses"));
+	put_total_counter(f, counter_named(r, "branch-misses"));
+	put_optional_list(f, r->hyp_components_valid, r->hyp_component_ns, KT_NR_COMPONENTS);
+	put_optional_list(f, r->ext_components_valid, (const uint64_t[]){ ext[KT_COMP_VHOST],
+			  ext[KT_COMP_TAP], ext[KT_COMP_BRIDGE], ext[KT_COMP_NET] }, 4);
+	for (i = 0; i < r->nr_counters; i++)
+		if (!counter_is_fixed(r->counter[i].name))
+			put_total_counter(f, &r->counter[i]);
+}
+
 void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_record *r)
 {
 	bool gv = r->guest_valid;
@@ -217,6 +288,7 @@ void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_
 	fputc(',', f);
 	FIELD(f, r->power_source ? r->power_source : "none");
 	put_optional_double(f, r->host_energy_j, "%.3f");
+	put_counters_and_components(f, r);
 	fputc('\n', f);
 }
 
@@ -281,7 +353,7 @@ static const struct {
 	const char *suffix;
 	const char *header;
 } csv_kinds[CSV_NR_KINDS] = {
-	[CSV_VM] = { ".csv", CSV_VM_HEADER },
+	[CSV_VM] = { ".csv", NULL },	/* csv_vm_header(): the run's counters add columns */
 	[CSV_VCPU] = { ".vcpu.csv", CSV_VCPU_HEADER },
 	[CSV_EXITS] = { ".exits.csv", CSV_EXITS_HEADER },
 };
@@ -390,7 +462,7 @@ static off_t last_line_end(int fd, off_t size, off_t min)
 static int check_file(int fd, const char *header, off_t *size)
 {
 	size_t hlen = strlen(header);
-	char buf[512];
+	char buf[CSV_VM_HEADER_MAX + 1];
 	off_t end;
 
 	if (*size == 0)
@@ -525,13 +597,16 @@ static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
 		      const struct interval_info *iv, const struct vm_record *r)
 {
 	struct csv_file *cf = &v->file[k];
-	char name[SAFE_NAME_SIZE + 16];
+	char name[SAFE_NAME_SIZE + 16], header[CSV_VM_HEADER_MAX];
+	const char *hdr = csv_kinds[k].header;
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *m;
 
 	snprintf(name, sizeof(name), "%s%s", v->safe, csv_kinds[k].suffix);
-	if (!cf->f && file_open(s, cf, name, csv_kinds[k].header))
+	if (k == CSV_VM)
+		hdr = csv_vm_header(r, header, sizeof(header));
+	if (!cf->f && file_open(s, cf, name, hdr))
 		return -1;
 
 	m = open_memstream(&buf, &len);

@@ -17,7 +17,7 @@
 #define CSV_HOST_FILE "@host.csv"
 
 /* Header rows, in column order (later issues only append columns). */
-extern const char CSV_VM_HEADER[];
+extern const char CSV_VM_HEADER[];	/* then one column per counter beyond the default four */
 extern const char CSV_VCPU_HEADER[];
 extern const char CSV_EXITS_HEADER[];
 extern const char CSV_HOST_HEADER[];
@@ -34,6 +34,12 @@ int csv_safe_name(const char *name, char *out, size_t len);
 
 /* Writes one field with RFC 4180 quoting (quoted when it holds , " CR or LF). */
 void csv_field(FILE *f, const char *s);
+
+/* Room for CSV_VM_HEADER and KT_MAX_COUNTERS extra counter columns. */
+#define CSV_VM_HEADER_MAX	2048
+
+/* The VM file's header for the run that made r: CSV_VM_HEADER and its extra counters. */
+const char *csv_vm_header(const struct vm_record *r, char *buf, size_t len);
 
 /* Formats the rows of one record (no file I/O), for tests and for the sink. */
 void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_record *r);

@@ -328,9 +328,27 @@ static bool pids_exist(const struct cli_opts *o)
 	return true;
 }
 
+/* What the accounting needs to know of this run: what the tracer observes, which counters. */
+static void account_options(const struct run *run, struct account_opts *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->guest_observable = tracer_guest_observable(run->tracer);
+	a->disk_observable = tracer_disk_observable(run->tracer);
+	a->nr_counters = run->opts->nr_counters;
+	for (i = 0; i < run->opts->nr_counters; i++) {
+		a->counter_name[i] = run->opts->counters[i].name;
+		a->counter_column[i] = run->opts->counters[i].column;
+		a->counter_active[i] = tracer_counter_active(run->tracer, i);
+	}
+	a->sample_period_ns = tracer_sample_period_ns(run->tracer);
+}
+
 int main(int argc, char **argv)
 {
 	struct tracer_opts topts = {};
+	struct account_opts aopts;
 	struct vm_source src;
 	struct run run = {};
 	struct cli_opts opts;
@@ -355,6 +373,9 @@ int main(int argc, char **argv)
 	run.opts = &opts;
 	topts.verbose = opts.verbose;
 	topts.discover = opts.nr_pids == 0;
+	topts.counters = opts.counters;
+	topts.nr_counters = opts.nr_counters;
+	topts.sample_hz = opts.sample_hz;
 	run.tracer = tracer_open(&topts, why, sizeof(why));
 	if (!run.tracer) {
 		kt_error("%s", why);
@@ -374,8 +395,8 @@ int main(int argc, char **argv)
 	}
 	run.host.domains = domains_open(opts.libvirt_uri);
 	src = host_vm_source(&run.host);
-	run.account = account_new(&src, tracer_guest_observable(run.tracer),
-				  tracer_disk_observable(run.tracer));
+	account_options(&run, &aopts);
+	run.account = account_new(&src, &aopts);
 	if (!run.host.domains || !run.account) {
 		kt_error("out of memory");
 		goto out;

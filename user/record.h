@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvmtrace.h"
+
 #define KT_NAME_MAX	256
 #define KT_UUID_LEN	37
 #define KT_REASON_MAX	48
@@ -32,6 +34,15 @@ struct vcpu_record {
 	uint64_t exits;
 	uint64_t exit_handling_ns;
 	uint64_t run_delay_ns;
+};
+
+/* One perf counter's growth over the interval, split at VM entry and exit. */
+struct counter_record {
+	const char *name;	/* perf's name: "cycles", "cpu-clock" ... */
+	const char *column;	/* CSV column when it is not one of the default four */
+	bool valid;		/* counted here (a hardware counter needs a PMU) */
+	uint64_t guest;		/* valid with the VM's guest_valid */
+	uint64_t host;		/* everything else; all of it when guest mode is not observed */
 };
 
 /* VM exits of one reason during the interval. */
@@ -81,6 +92,23 @@ struct vm_record {
 	double vm_power_w;
 	double host_energy_j;
 	const char *power_source; /* "edimax", "rapl" or "none" */
+
+	size_t nr_counters;
+	struct counter_record counter[KT_MAX_COUNTERS];
+
+	/*
+	 * cpu_hyp_ns by component (enum kt_component), from the sampler's shares scaled to the
+	 * exact figure, so they sum to it; valid when the sampler runs and has sampled the VM.
+	 */
+	bool hyp_components_valid;
+	uint64_t hyp_component_ns[KT_NR_COMPONENTS];
+	/*
+	 * Kernel work for the VM outside its own threads (vhost kernel threads; network softirq
+	 * shared among VMs by bytes), estimated as samples times the sampling period: only the
+	 * vhost, tap, bridge and net components occur.
+	 */
+	bool ext_components_valid;
+	uint64_t ext_component_ns[KT_NR_COMPONENTS];
 
 	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful. */
 	bool guest_valid;

@@ -30,6 +30,12 @@ struct snap_net {
 	struct kt_net_stat stat;	/* summed over CPUs */
 };
 
+/* A VM incarnation's counters and samples. */
+struct snap_percpu {
+	struct kt_vm_key key;
+	struct kt_vm_percpu sum;	/* summed over CPUs */
+};
+
 struct snapshot {
 	uint64_t mono_ns;	/* CLOCK_MONOTONIC (the BPF clock) when the drain began */
 	struct timespec wall;	/* CLOCK_REALTIME at the same instant, for the row's timestamp */
@@ -41,6 +47,9 @@ struct snapshot {
 	size_t nr_exits, cap_exits;
 	struct snap_net *nets;
 	size_t nr_nets, cap_nets;
+	struct snap_percpu *percpu;
+	size_t nr_percpu, cap_percpu;
+	struct kt_shared_samples shared;	/* summed over CPUs */
 	uint64_t drops[KT_NR_DROPS];
 };
 

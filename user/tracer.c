@@ -16,16 +16,23 @@
 #include <linux/capability.h>
 
 #include "kvmtrace.skel.h"
+#include "ksyms.h"
 #include "log.h"
+#include "perf_events.h"
 #include "tracer.h"
 
 #define TRACEFS "/sys/kernel/tracing"
+#define KALLSYMS "/proc/kallsyms"
+#define MODULES "/proc/modules"
 
 struct tracer {
 	struct kvmtrace *skel;
 	bool guest_observable;
 	bool disk_observable;
 	int nr_cpus;
+	struct counter_set *counters;
+	struct sampler *sampler;
+	uint64_t modules_seen;	/* fingerprint of the modules the kernel text ranges cover */
 	void *buf;		/* keys and values of one batch */
 	size_t buf_len;
 };
@@ -160,12 +167,73 @@ static int attach_hook(const struct hook *h)
 	return *h->link ? 0 : -errno;
 }
 
+/*
+ * Loads the kernel text ranges of /proc/kallsyms into the sampler's table; the slots after
+ * them get the sentinel start that no address reaches.
+ */
+static int load_ksym_ranges(struct tracer *tr)
+{
+	struct ksym_ranges kr = {};
+	struct kt_ksym_range *all;
+	__u32 *keys, i, count = KT_MAX_KSYM_RANGES;
+	int fd = bpf_map__fd(tr->skel->maps.ksym_ranges), err;
+
+	tr->modules_seen = ksym_modules_fingerprint(MODULES);
+	err = ksym_ranges_load(KALLSYMS, &kr);
+	if (err)
+		return err;
+	all = calloc(KT_MAX_KSYM_RANGES, sizeof(*all));
+	keys = calloc(KT_MAX_KSYM_RANGES, sizeof(*keys));
+	if (!all || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < KT_MAX_KSYM_RANGES; i++) {
+		keys[i] = i;
+		if (i < kr.nr)
+			all[i] = kr.range[i];
+		else
+			all[i].start = ~0ULL;
+	}
+	err = bpf_map_update_batch(fd, keys, all, &count, NULL) ? -errno : 0;
+	/* Kernels before 5.6 update key by key. */
+	for (i = 0; err && i < KT_MAX_KSYM_RANGES; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &all[i], BPF_ANY))
+			break;
+	if (err && i == KT_MAX_KSYM_RANGES)
+		err = 0;
+out:
+	free(all);
+	free(keys);
+	ksym_ranges_free(&kr);
+	return err;
+}
+
+/* Starts the sampler; without it the component columns stay empty, which a warning says. */
+static void start_sampler(struct tracer *tr, struct bpf_program *prog, unsigned int hz)
+{
+	char why[256];
+	int err = load_ksym_ranges(tr);
+
+	if (err) {
+		kt_warn("cannot read kernel symbols from " KALLSYMS ": %s; hypervisor component "
+			"columns will be empty", err == -EPERM ? "addresses hidden "
+			"(kernel.kptr_restrict): run as root" : strerror(-err));
+		return;
+	}
+	tr->sampler = sampler_open(prog, hz, why, sizeof(why));
+	if (!tr->sampler)
+		kt_warn("cannot start the sampler: %s; hypervisor component columns will be empty",
+			why);
+}
+
 struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len)
 {
 	struct btf *vmlinux = NULL;
 	struct hook hooks[16];
 	struct tracer *tr;
 	char kvm_why[256];
+	struct bpf_program *sample_prog;
 	bool kvm, tp_btf, wakeups;
 	size_t i, n;
 	int err;
@@ -203,6 +271,14 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	n = core_hooks(tr->skel, tp_btf, wakeups, hooks);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_entry, kvm);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_exit, kvm);
+	tr->skel->rodata->nr_counters = opts->nr_counters;
+	bpf_map__set_max_entries(tr->skel->maps.counters, tr->nr_cpus * KT_MAX_COUNTERS);
+	/* The exact softirq test needs the preempt count's address (CONFIG_KALLSYMS_ALL). */
+	sample_prog = ksym_exists(KALLSYMS, "__preempt_count") ? tr->skel->progs.kt_sample :
+		      tr->skel->progs.kt_sample_ksoftirqd;
+	bpf_program__set_autoload(tr->skel->progs.kt_sample, false);
+	bpf_program__set_autoload(tr->skel->progs.kt_sample_ksoftirqd, false);
+	bpf_program__set_autoload(sample_prog, opts->sample_hz > 0);
 	err = kvmtrace__load(tr->skel);
 	if (err) {
 		snprintf(why, len, "cannot load the BPF programs: %s; run with -v for the "
@@ -236,6 +312,16 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		kt_warn("no /dev/kvm: VMs on this host run without KVM (e.g. QEMU TCG); guest "
 			"and exit columns will be empty");
 	tr->guest_observable = kvm;
+	if (opts->nr_counters) {
+		tr->counters = counters_open(opts->counters, opts->nr_counters,
+					     bpf_map__fd(tr->skel->maps.counters));
+		if (!tr->counters) {
+			snprintf(why, len, "cannot set up the perf counters: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (opts->sample_hz)
+		start_sampler(tr, sample_prog, opts->sample_hz);
 	return tr;
 fail:
 	tracer_close(tr);
@@ -250,6 +336,16 @@ bool tracer_guest_observable(const struct tracer *tr)
 bool tracer_disk_observable(const struct tracer *tr)
 {
 	return tr->disk_observable;
+}
+
+bool tracer_counter_active(const struct tracer *tr, size_t i)
+{
+	return tr->counters && counters_active(tr->counters, i);
+}
+
+__u64 tracer_sample_period_ns(const struct tracer *tr)
+{
+	return tr->sampler ? sampler_period_ns(tr->sampler) : 0;
 }
 
 static int run_vm_prog(struct bpf_program *prog, int pid)
@@ -446,6 +542,51 @@ static int add_net_entry(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+static int add_percpu_entry(const void *key, const void *value, void *ctx)
+{
+	struct drain_ctx *d = ctx;
+	struct snapshot *s = d->s;
+	struct snap_percpu *pc = grow(s->percpu, &s->cap_percpu, s->nr_percpu + 1, sizeof(*pc));
+	const struct kt_vm_percpu *per_cpu = value;
+	struct kt_vm_percpu *sum;
+	int cpu, i;
+
+	if (!pc)
+		return d->err = -ENOMEM;
+	s->percpu = pc;
+	memcpy(&pc[s->nr_percpu].key, key, sizeof(struct kt_vm_key));
+	sum = &pc[s->nr_percpu].sum;
+	memset(sum, 0, sizeof(*sum));
+	for (cpu = 0; cpu < d->tr->nr_cpus; cpu++) {
+		for (i = 0; i < KT_MAX_COUNTERS; i++) {
+			sum->counter_guest[i] += per_cpu[cpu].counter_guest[i];
+			sum->counter_host[i] += per_cpu[cpu].counter_host[i];
+		}
+		for (i = 0; i < KT_NR_COMPONENTS; i++) {
+			sum->samples_own[i] += per_cpu[cpu].samples_own[i];
+			sum->samples_ext[i] += per_cpu[cpu].samples_ext[i];
+		}
+	}
+	s->nr_percpu++;
+	return 0;
+}
+
+static int read_shared_samples(struct tracer *tr, struct snapshot *s)
+{
+	struct kt_shared_samples per_cpu[tr->nr_cpus];
+	__u32 key = 0;
+	int cpu, i;
+
+	if (bpf_map__lookup_elem(tr->skel->maps.shared_samples, &key, sizeof(key), per_cpu,
+				 sizeof(per_cpu), 0))
+		return -errno;
+	memset(&s->shared, 0, sizeof(s->shared));
+	for (cpu = 0; cpu < tr->nr_cpus; cpu++)
+		for (i = 0; i < KT_NR_COMPONENTS; i++)
+			s->shared.hits[i] += per_cpu[cpu].hits[i];
+	return 0;
+}
+
 static bool vm_known(const struct snapshot *s, __u32 tgid, __u64 birth)
 {
 	size_t i;
@@ -492,6 +633,19 @@ static int sweep_bio(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+/* Brings the tracked threads running on the CPUs up to now (kt_on_cpu_flush). */
+static void flush_cpus(struct tracer *tr)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
+	int fd = bpf_program__fd(tr->skel->progs.kt_cpu_flush), cpu;
+
+	/* An offline CPU refuses: nothing runs there to flush. */
+	for (cpu = 0; cpu < tr->nr_cpus; cpu++) {
+		opts.cpu = cpu;
+		bpf_prog_test_run_opts(fd, &opts);
+	}
+}
+
 int tracer_drain(struct tracer *tr, struct snapshot *s)
 {
 	struct drain_ctx d = { .tr = tr, .s = s };
@@ -502,7 +656,13 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	clock_gettime(CLOCK_REALTIME, &s->wall);
 	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = 0;
+	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
+	/* A module loaded or unloaded moves kernel text: classify samples by the new layout. */
+	if (tr->sampler && ksym_modules_fingerprint(MODULES) != tr->modules_seen &&
+	    load_ksym_ranges(tr))
+		kt_warn("cannot reload kernel symbols after a module change; samples in moved "
+			"code count as other_kernel");
+	flush_cpus(tr);
 	/* Threads before VMs: every thread drained then has its VM in one of the two VM maps. */
 	err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
 	if (!err)
@@ -514,6 +674,10 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	d.dead = true;
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.vm_percpu, add_percpu_entry, &d);
+	if (!err)
+		err = read_shared_samples(tr, s);
 	if (!err)
 		err = read_drops(tr, s);
 	if (err || d.err)
@@ -530,6 +694,7 @@ void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_
 	size_t i;
 
 	bpf_map__delete_elem(tr->skel->maps.dead_vms, &key, sizeof(key), 0);
+	bpf_map__delete_elem(tr->skel->maps.vm_percpu, &key, sizeof(key), 0);
 	for (i = 0; i < s->nr_exits; i++)
 		if (s->exits[i].key.tgid == vm->tgid && s->exits[i].key.vm_birth_ns == vm->birth_ns)
 			bpf_map__delete_elem(tr->skel->maps.exit_stats, &s->exits[i].key,
@@ -584,6 +749,8 @@ void tracer_close(struct tracer *tr)
 {
 	if (!tr)
 		return;
+	sampler_close(tr->sampler);
+	counters_close(tr->counters);
 	kvmtrace__destroy(tr->skel);
 	free(tr->buf);
 	free(tr);
@@ -595,5 +762,6 @@ void snapshot_free(struct snapshot *s)
 	free(s->threads);
 	free(s->exits);
 	free(s->nets);
+	free(s->percpu);
 	memset(s, 0, sizeof(*s));
 }

@@ -8,9 +8,14 @@
 
 #include "snapshot.h"
 
+struct counter_spec;
+
 struct tracer_opts {
 	bool verbose;		/* libbpf debug output and verifier logs */
 	bool discover;		/* track VMs found in the kernel (kvm_entry, exec); false with -p */
+	const struct counter_spec *counters;	/* perf counters to split at VM entry/exit */
+	size_t nr_counters;
+	unsigned int sample_hz;	/* sampler rate per CPU; 0: no component split */
 };
 
 struct tracer;
@@ -26,6 +31,12 @@ bool tracer_guest_observable(const struct tracer *tr);
 
 /* Whether the kernel keeps per-task I/O accounting (CONFIG_TASK_IO_ACCOUNTING): disk bytes. */
 bool tracer_disk_observable(const struct tracer *tr);
+
+/* Whether counter i of the options is counted here (a hardware one needs a PMU). */
+bool tracer_counter_active(const struct tracer *tr, size_t i);
+
+/* CPU time one sampler hit stands for, ns; 0 when the sampler does not run. */
+__u64 tracer_sample_period_ns(const struct tracer *tr);
 
 /* Starts tracking a process. Returns 0, or -1 if the VM table is full. */
 int tracer_add_vm(struct tracer *tr, int pid);

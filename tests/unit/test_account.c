@@ -91,6 +91,9 @@ static struct vm_source fake_source(struct fake_host *h)
 	return src;
 }
 
+static const struct account_opts kvm_host = { .guest_observable = true, .disk_observable = true };
+static const struct account_opts tcg_host = { .guest_observable = false, .disk_observable = true };
+
 static void test_mono_advance(void **state)
 {
 	__u64 reported = 0, total = 0;
@@ -116,12 +119,26 @@ static void test_split_by_ticks(void **state)
 	assert_int_equal(kernel, 250);
 	assert_true(split_by_ticks(1001, 1, 2, &user, &kernel));
 	assert_int_equal(user + kernel, 1001);
-	assert_int_equal(user, 333);
+	assert_int_equal(user, 334);	/* 333.67: rounded to the nearest */
 	/* Hours of ns times many ticks: no overflow. */
 	assert_true(split_by_ticks(36000000000000ull, 5000000, 5000000, &user, &kernel));
 	assert_int_equal(user, 18000000000000ull);
 	assert_false(split_by_ticks(1000, 0, 0, &user, &kernel));
 	assert_int_equal(user + kernel, 0);
+}
+
+static void test_split_exact(void **state)
+{
+	const uint64_t weights[4] = { 1, 0, 1, 1 }, none[2] = { 0, 0 };
+	uint64_t parts[4];
+
+	(void)state;
+	assert_true(split_exact(1000, weights, 4, parts));
+	assert_int_equal(parts[0] + parts[1] + parts[2] + parts[3], 1000);
+	assert_int_equal(parts[1], 0);	/* no weight, no share, even of the rounding */
+	assert_true(parts[0] >= 333 && parts[2] >= 333 && parts[3] >= 333);
+	assert_false(split_exact(1000, none, 2, parts));
+	assert_int_equal(parts[0] + parts[1], 0);
 }
 
 /* A snapshot builder: one VM with up to four threads and some exit reasons. */
@@ -204,7 +221,7 @@ static void test_kvm_vm_intervals(void **state)
 {
 	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/KVM" } };
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, true, true);
+	struct account *a = account_new(&src, &kvm_host);
 	struct fixture f;
 	struct vm_record *r;
 	struct kt_thread *t;
@@ -277,7 +294,7 @@ static void test_tcg_vm(void **state)
 {
 	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/TCG", "CPU 1/TCG" } };
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, true, true);
+	struct account *a = account_new(&src, &kvm_host);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -310,7 +327,7 @@ static void test_end_and_pid_reuse(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false, true);
+	struct account *a = account_new(&src, &tcg_host);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -344,7 +361,7 @@ static void test_restart_keeps_name(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false, true);
+	struct account *a = account_new(&src, &tcg_host);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -365,7 +382,7 @@ static void test_disk(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false, true);
+	struct account *a = account_new(&src, &tcg_host);
 	struct kt_totals io = {};
 	struct fixture f;
 	struct vm_record *r;
@@ -398,7 +415,7 @@ static void test_network_and_memory(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false, true);
+	struct account *a = account_new(&src, &tcg_host);
 	struct snap_net nets[2];
 	struct fixture f;
 	struct vm_record *r;
@@ -446,7 +463,7 @@ static void test_name_collision(void **state)
 {
 	struct fake_host host = {};
 	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, false, true);
+	struct account *a = account_new(&src, &tcg_host);
 	struct fixture f;
 	struct vm_record *r;
 
@@ -459,11 +476,122 @@ static void test_name_collision(void **state)
 	account_free(a);
 }
 
+/* Runs with two counters, one of them absent (no PMU), and the sampler at 1 ms per hit. */
+static const struct account_opts sampled_host = {
+	.guest_observable = true, .disk_observable = true, .nr_counters = 2,
+	.counter_name = { "cycles", "page-faults" }, .counter_column = { "cycles", "page_faults" },
+	.counter_active = { false, true }, .sample_period_ns = 1000000,
+};
+
+static void test_counters_and_components(void **state)
+{
+	struct account_opts tcg = sampled_host;
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &sampled_host);
+	struct snap_percpu pc = { .key = { .tgid = 100, .birth_ns = 5 } };
+	struct fixture f;
+	struct vm_record *r;
+	uint64_t sum;
+	int c;
+
+	(void)state;
+	/* 10 ms on CPU, 4 ms of it in guest mode; 3 host hits in user space, 1 in kvm. */
+	snapshot_of(&f, 1000, 100, 5, false, totals(10000000, 4000000, 0, 1, 0));
+	pc.sum.counter_guest[1] = 7;
+	pc.sum.counter_host[1] = 30;
+	pc.sum.samples_own[KT_COMP_QEMU_USER] = 3;
+	pc.sum.samples_own[KT_COMP_KVM] = 1;
+	pc.sum.samples_ext[KT_COMP_VHOST] = 2;
+	f.snap.percpu = &pc;
+	f.snap.nr_percpu = 1;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->nr_counters, 2);
+	assert_false(r->counter[0].valid);
+	assert_true(r->counter[1].valid);
+	assert_string_equal(r->counter[1].name, "page-faults");
+	assert_int_equal(r->counter[1].guest, 7);
+	assert_int_equal(r->counter[1].host, 30);
+	assert_true(r->hyp_components_valid);
+	assert_int_equal(r->cpu_hyp_ns, 6000000);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 4500000);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_KVM], 1500000);
+	assert_true(r->ext_components_valid);
+	assert_int_equal(r->ext_component_ns[KT_COMP_VHOST], 2000000);
+
+	/* No hit in this interval: the shares of the VM's life still split its time exactly. */
+	snapshot_of(&f, 2000, 100, 5, false, totals(10000100, 4000000, 0, 1, 0));
+	f.snap.percpu = &pc;
+	f.snap.nr_percpu = 1;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->cpu_hyp_ns, 100);
+	for (sum = 0, c = 0; c < KT_NR_COMPONENTS; c++)
+		sum += r->hyp_component_ns[c];
+	assert_int_equal(sum, 100);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 75);
+	assert_int_equal(r->ext_component_ns[KT_COMP_VHOST], 0);
+	account_free(a);
+
+	/* Without guest mode (TCG) every count is the host's; without a sampler, no split. */
+	tcg.guest_observable = false;
+	tcg.sample_period_ns = 0;
+	a = account_new(&src, &tcg);
+	snapshot_of(&f, 1000, 100, 5, false, totals(10000000, 0, 0, 0, 0));
+	f.snap.percpu = &pc;
+	f.snap.nr_percpu = 1;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->counter[1].host, 37);
+	assert_false(r->hyp_components_valid);
+	assert_false(r->ext_components_valid);
+	account_free(a);
+}
+
+/* Bridge softirq outside any VM goes to the VMs by the bytes they moved. */
+static void test_shared_network_work(void **state)
+{
+	struct fake_host host = { .taps = 1 };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &sampled_host);
+	struct snap_net nets[2];
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	memset(nets, 0, sizeof(nets));
+	nets[0].key = (struct kt_net_key){ .ifindex = 7, .tgid = 300, .vm_birth_ns = 5 };
+	nets[1].key = (struct kt_net_key){ .ifindex = 8, .tgid = 400, .vm_birth_ns = 6 };
+	snapshot_of(&f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
+	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
+	f.snap.nets = nets;
+	f.snap.nr_nets = 2;
+	nets[0].stat.rx_bytes = 3000;
+	nets[1].stat.tx_bytes = 1000;
+	f.snap.shared.hits[KT_COMP_BRIDGE] = 8;
+	f.snap.shared.hits[KT_COMP_KVM] = 5;	/* never shared */
+	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	assert_int_equal(r[0].ext_component_ns[KT_COMP_BRIDGE], 6000000);
+	assert_int_equal(r[1].ext_component_ns[KT_COMP_BRIDGE], 2000000);
+	assert_int_equal(r[0].ext_component_ns[KT_COMP_KVM] + r[1].ext_component_ns[KT_COMP_KVM],
+			 0);
+
+	/* An interval without traffic shares nothing: the host's own. */
+	snapshot_of(&f, 2000, 300, 5, false, totals(0, 0, 0, 0, 0));
+	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
+	f.snap.nets = nets;
+	f.snap.nr_nets = 2;
+	f.snap.shared.hits[KT_COMP_BRIDGE] = 12;
+	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	assert_int_equal(r[0].ext_component_ns[KT_COMP_BRIDGE], 0);
+	assert_int_equal(r[1].ext_component_ns[KT_COMP_BRIDGE], 0);
+	account_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mono_advance),
 		cmocka_unit_test(test_split_by_ticks),
+		cmocka_unit_test(test_split_exact),
 		cmocka_unit_test(test_kvm_vm_intervals),
 		cmocka_unit_test(test_tcg_vm),
 		cmocka_unit_test(test_end_and_pid_reuse),
@@ -471,6 +599,8 @@ int main(void)
 		cmocka_unit_test(test_network_and_memory),
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_name_collision),
+		cmocka_unit_test(test_counters_and_components),
+		cmocka_unit_test(test_shared_network_work),
 	};
 
 	return cmocka_run_group_tests_name("account", tests, NULL, NULL);

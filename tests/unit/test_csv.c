@@ -38,7 +38,11 @@ static const struct interval_info iv = {
 	"cpu_hyp_ns,cpu_hyp_user_ns,cpu_hyp_kernel_ns,exits,exit_handling_ns,run_delay_ns," \
 	"top_exit_reason,net_rx_bytes,net_tx_bytes,net_rx_packets,net_tx_packets,mem_rss_bytes," \
 	"mem_guest_bytes,disk_read_bytes,disk_write_bytes,disk_read_ops,disk_write_ops," \
-	"disk_lat_avg_us,host_power_w,vm_power_w,power_source,host_energy_j"
+	"disk_lat_avg_us,host_power_w,vm_power_w,power_source,host_energy_j,guest_cycles," \
+	"host_cycles,guest_instructions,host_instructions,cache_misses,branch_misses," \
+	"hyp_qemu_user_ns,hyp_kvm_ns,hyp_vhost_ns,hyp_tap_ns,hyp_bridge_ns,hyp_net_ns," \
+	"hyp_block_ns,hyp_sched_ns,hyp_other_kernel_ns,ext_vhost_ns,ext_tap_ns,ext_bridge_ns," \
+	"ext_net_ns"
 #define VCPU_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns," \
 	"cpu_guest_ns,exits,exit_handling_ns,run_delay_ns"
 #define EXITS_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,isa,reason_code,reason,count," \
@@ -46,6 +50,8 @@ static const struct interval_info iv = {
 #define VM_HDR VM_HDR_TEXT "\n"
 #define VCPU_HDR VCPU_HDR_TEXT "\n"
 #define EXITS_HDR EXITS_HDR_TEXT "\n"
+/* The counter and component columns of a run without counters or sampler: 19 empty fields. */
+#define UNSAMPLED ",,,,,,,,,,,,,,,,,,,"
 #define UUID "5f3c2a9e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 
 static struct vcpu_record vcpus[2];
@@ -87,6 +93,19 @@ static void full_record(struct vm_record *r)
 	r->vm_power_w = 30.25;
 	r->power_source = "rapl";
 	r->host_energy_j = 120.5;
+	/* The default counters, one of them not counted here; the sampler ran. */
+	r->nr_counters = 4;
+	r->counter[0] = (struct counter_record){ "cycles", "cycles", true, 3000000, 1000000 };
+	r->counter[1] = (struct counter_record){ "instructions", "instructions", true, 4000000,
+						 500000 };
+	r->counter[2] = (struct counter_record){ "cache-misses", "cache_misses", true, 700, 300 };
+	r->counter[3] = (struct counter_record){ "branch-misses", "branch_misses", false, 0, 0 };
+	r->hyp_components_valid = true;
+	r->hyp_component_ns[KT_COMP_QEMU_USER] = 100000000;
+	r->hyp_component_ns[KT_COMP_KVM] = 150000000;
+	r->hyp_component_ns[KT_COMP_OTHER_KERNEL] = 50000000;
+	r->ext_components_valid = true;
+	r->ext_component_ns[KT_COMP_BRIDGE] = 2000000;
 
 	memset(vcpus, 0, sizeof(vcpus));
 	vcpus[0] = (struct vcpu_record){ .tid = 4250, .vcpu = 0, .thread = "CPU 0/KVM",
@@ -134,7 +153,8 @@ static void bare_record(struct vm_record *r)
 
 #define VM_ROW_FULL T "web-01," UUID ",4242,2,1500000000,1200000000,300000000,100000000," \
 	"200000000,12345,45000000,2500000,EPT_VIOLATION,1000,2000,10,20,536870912,1073741824," \
-	"65536,8388608,16,128,412.5,120.500,30.250,rapl,120.500\n"
+	"65536,8388608,16,128,412.5,120.500,30.250,rapl,120.500,3000000,1000000,4000000,500000," \
+	"1000,,100000000,150000000,0,0,0,0,0,0,50000000,0,0,2000000,0\n"
 #define VCPU_ROWS_FULL                                                                    \
 	T "web-01,4242,4250,0,CPU 0/KVM,800000000,700000000,6000,20000000,1000000\n"      \
 	T "web-01,4242,4251,,\"vcpu,\"\"x\"\"\",0,0,0,0,0\n"
@@ -167,7 +187,10 @@ static void test_headers(void **state)
 		"run_delay_ns,top_exit_reason,net_rx_bytes,net_tx_bytes,net_rx_packets,"
 		"net_tx_packets,mem_rss_bytes,mem_guest_bytes,disk_read_bytes,disk_write_bytes,"
 		"disk_read_ops,disk_write_ops,disk_lat_avg_us,host_power_w,vm_power_w,"
-		"power_source,host_energy_j");
+		"power_source,host_energy_j,guest_cycles,host_cycles,guest_instructions,"
+		"host_instructions,cache_misses,branch_misses,hyp_qemu_user_ns,hyp_kvm_ns,"
+		"hyp_vhost_ns,hyp_tap_ns,hyp_bridge_ns,hyp_net_ns,hyp_block_ns,hyp_sched_ns,"
+		"hyp_other_kernel_ns,ext_vhost_ns,ext_tap_ns,ext_bridge_ns,ext_net_ns");
 	assert_string_equal(CSV_VCPU_HEADER,
 		"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,"
 		"exits,exit_handling_ns,run_delay_ns");
@@ -245,7 +268,7 @@ static void test_empty_vs_zero(void **state)
 	fclose(f);
 	/* Hypervisor time is always there; guest, exits and reason are not. */
 	assert_string_equal(fmt_buf,
-		T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
+		T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
 		T "web-02,77,80,3,CPU 3/KVM,9,,,,5\n");
 
 	/* No tick told user from kernel time: the split is empty, hyp itself stays. */
@@ -253,7 +276,7 @@ static void test_empty_vs_zero(void **state)
 	f = mem();
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
-	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,,,,,5,,,,,,4096,,,,,,,,,none,\n");
+	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,,,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 
 	/* guest_valid with zero figures: zeros, not empty; an empty top reason stays empty. */
 	memset(&r, 0, sizeof(r));
@@ -264,7 +287,30 @@ static void test_empty_vs_zero(void **state)
 	f = mem();
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
-	assert_string_equal(fmt_buf, T "idle,,0,0,0,0,0,0,0,0,0,0,,,,,,0,0,,,,,,0.000,0.000,none,0.000\n");
+	assert_string_equal(fmt_buf, T "idle,,0,0,0,0,0,0,0,0,0,0,,,,,,0,0,,,,,,0.000,0.000,none,0.000" UNSAMPLED "\n");
+}
+
+/* Counters beyond the default four get columns at the end; without guest mode the guest
+ * share is empty and the host share is all of it. */
+static void test_extra_counters(void **state)
+{
+	char header[CSV_VM_HEADER_MAX];
+	struct vm_record r;
+	FILE *f;
+
+	(void)state;
+	bare_record(&r);
+	r.nr_counters = 3;
+	r.counter[0] = (struct counter_record){ "cpu-clock", "cpu_clock_ns", true, 0, 999000 };
+	r.counter[1] = (struct counter_record){ "cycles", "cycles", true, 0, 5000 };
+	r.counter[2] = (struct counter_record){ "page-faults", "page_faults", false, 0, 0 };
+	assert_string_equal(csv_vm_header(&r, header, sizeof(header)),
+			    VM_HDR_TEXT ",cpu_clock_ns,page_faults");
+	f = mem();
+	csv_format_vm_row(f, &iv, &r);
+	fclose(f);
+	assert_string_equal(fmt_buf, T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,"
+			    "none,,,5000,,,,,,,,,,,,,,,,,,999000,\n");
 }
 
 static void test_quoting(void **state)
@@ -297,7 +343,7 @@ static void test_quoting(void **state)
 	csv_format_vm_row(f, &iv, &r);
 	fclose(f);
 	assert_string_equal(fmt_buf,
-			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 }
 
 /* FNV-1a 32, checked below against the published test vectors. */
@@ -538,7 +584,7 @@ static void test_sink_lazy_files(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 	assert_null(slurp("web-02.vcpu.csv"));
 	assert_null(slurp("web-02.exits.csv"));
 	assert_int_equal(count_entries(), 1);
@@ -562,8 +608,8 @@ static void test_sink_append_across_runs(void **state)
 	assert_int_equal(csv_sink_flush(s), 0);
 	csv_sink_close(s);
 	assert_string_equal(slurp("web-02.csv"), VM_HDR
-			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
-			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
+			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 	assert_int_equal(count_entries(), 1);
 }
 
@@ -616,7 +662,7 @@ static void test_sink_header_mismatch(void **state)
 	aside = find_aside("web-02.csv.", t0, t1);
 	assert_string_equal(slurp(aside), old);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 
 	/* Again in the same second: a second aside name, nothing replaced. */
 	put_file("web-02.csv", "other\n");
@@ -627,7 +673,7 @@ static void test_sink_header_mismatch(void **state)
 	assert_int_equal(count_entries(), 3);
 	assert_string_equal(slurp(aside), old);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 }
 
 /* A header that is a prefix of ours (an older version, fewer columns) is not ours either. */
@@ -644,7 +690,7 @@ static void test_sink_header_prefix(void **state)
 	csv_sink_close(s);
 	assert_int_equal(count_entries(), 2);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 }
 
 /* A torn last line (a crash mid-write) is cut before appending; an empty file gets a header. */
@@ -664,7 +710,7 @@ static void test_sink_torn_tail(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	csv_sink_close(s);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR "earlier,row\n" T "web-02,,77,1,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR "earlier,row\n" T "web-02,,77,1,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 	assert_string_equal(slurp("web-02.vcpu.csv"),
 			    VCPU_HDR T "web-02,77,1,0,t,0,,,,0\n");
 	assert_int_equal(count_entries(), 2);
@@ -737,7 +783,7 @@ static void test_sink_odd_names(void **state)
 	static const char *const names[] = { "my vm", "a,\"b\"", "../../etc/passwd", "", "..",
 					     "v\xc3\xa9" };
 	struct csv_sink *s = csv_sink_open(dir);
-	char file[160], want[1024], quoted[64];
+	char file[160], want[4096], quoted[64];
 	struct vm_record r;
 	size_t i;
 	FILE *f;
@@ -756,7 +802,7 @@ static void test_sink_odd_names(void **state)
 		f = fmemopen(quoted, sizeof(quoted) - 1, "w");
 		csv_field(f, names[i]);
 		fclose(f);
-		snprintf(want, sizeof(want), VM_HDR T "%s,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n", quoted);
+		snprintf(want, sizeof(want), VM_HDR T "%s,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n", quoted);
 		assert_non_null(slurp(file));
 		assert_string_equal(slurp(file), want);
 	}
@@ -769,7 +815,7 @@ static void test_sink_many_vms(void **state)
 {
 	struct csv_sink *s = csv_sink_open(dir);
 	struct vm_record r;
-	char name[32], want[1024];
+	char name[32], want[4096];
 	int i, pass, fds = 0;
 	DIR *d;
 
@@ -791,8 +837,8 @@ static void test_sink_many_vms(void **state)
 
 	for (i = 0; i < 300; i += 37) {
 		snprintf(name, sizeof(name), "vm%03d.csv", i);
-		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
-			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n", i, i);
+		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
+			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n", i, i);
 		assert_string_equal(slurp(name), want);
 	}
 }
@@ -808,7 +854,7 @@ static void test_sink_forget_and_deleted(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	csv_sink_forget(s, "web-02");
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 	csv_sink_forget(s, "never-seen");
 
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
@@ -818,7 +864,7 @@ static void test_sink_forget_and_deleted(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"),
-			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    VM_HDR T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 	csv_sink_close(s);
 }
 
@@ -887,8 +933,8 @@ static void test_sink_write_failure_fsize(void **state)
 	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
 	assert_int_equal(csv_sink_flush(s), 0);
 	assert_string_equal(slurp("web-02.csv"), VM_HDR
-			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
-			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n");
+			    T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
+			    T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 	csv_sink_close(s);
 }
 
@@ -941,8 +987,8 @@ static void test_sink_enospc_tmpfs(void **state)
 	assert_whole_rows(slurp("web-02.csv"), &rows);
 	assert_int_equal(rows, before_rows + 1);
 	assert_non_null(strstr(slurp("web-02.csv"),
-			       "\n" T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"
-			       T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none,\n"));
+			       "\n" T "web-02,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
+			       T "web-02,,78,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"));
 	csv_sink_close(s);
 }
 
@@ -962,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(test_rows_full_record),
 		cmocka_unit_test(test_host_row),
 		cmocka_unit_test(test_empty_vs_zero),
+		cmocka_unit_test(test_extra_counters),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_safe_name),
 		cmocka_unit_test(test_safe_name_small_buffer),
