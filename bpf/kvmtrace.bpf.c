@@ -329,8 +329,7 @@ int kt_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
  * The sampler: a per-CPU cpu-clock event at --sample-hz; see kt_on_sample. Two twins tell
  * softirq apart differently; the loader autoloads one. Where the preempt count is a per-CPU
  * variable the kernel can name (x86 up to 6.1 and since 6.15, with CONFIG_KALLSYMS_ALL), it
- * says exactly; elsewhere ksoftirqd, where softirq runs outside an interrupt exit, stands for
- * it, and softirq work done on interrupt exit in other tasks goes unseen.
+ * says at no cost; elsewhere the network softirqs' entry and exit set a per-CPU flag.
  */
 extern const int __preempt_count __ksym __weak;
 
@@ -353,9 +352,39 @@ int kt_sample(struct bpf_perf_event_data *ctx)
 }
 
 SEC("perf_event")
-int kt_sample_ksoftirqd(struct bpf_perf_event_data *ctx)
+int kt_sample_softirq_flag(struct bpf_perf_event_data *ctx)
 {
-	kt_sample_task(ctx, bpf_get_current_task_btf()->flags & KT_PF_KTHREAD);
+	__u32 zero = 0, *flag = bpf_map_lookup_elem(&in_net_softirq, &zero);
+
+	kt_sample_task(ctx, flag && *flag);
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(kt_softirq_entry, unsigned int vec_nr)
+{
+	kt_on_softirq(vec_nr, true);
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(kt_softirq_exit, unsigned int vec_nr)
+{
+	kt_on_softirq(vec_nr, false);
+	return 0;
+}
+
+SEC("raw_tp/softirq_entry")
+int BPF_PROG(kt_softirq_entry_raw, unsigned int vec_nr)
+{
+	kt_on_softirq(vec_nr, true);
+	return 0;
+}
+
+SEC("raw_tp/softirq_exit")
+int BPF_PROG(kt_softirq_exit_raw, unsigned int vec_nr)
+{
+	kt_on_softirq(vec_nr, false);
 	return 0;
 }
 

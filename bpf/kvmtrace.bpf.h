@@ -108,6 +108,7 @@ struct {
 struct kt_counter_base {
 	__u32 tid;
 	__u32 pad;
+	__u64 at_ns;		/* when they were read */
 	struct bpf_perf_event_value v[KT_MAX_COUNTERS];
 };
 
@@ -149,10 +150,23 @@ struct {
 	__type(value, struct kt_ksym_range);
 } ksym_ranges SEC(".maps");
 
+/*
+ * Where the preempt count cannot be read, a per-CPU flag set between softirq_entry and
+ * softirq_exit of the network softirqs tells the sampler it interrupted network softirq.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} in_net_softirq SEC(".maps");
+
 /* Track any process that enters guest mode or execs a VMM binary; false with -p. */
 const volatile bool discover = true;
 /* How many counters user space opened (slots 0..nr_counters-1 of each CPU). */
 const volatile __u32 nr_counters;
+/* Bit i: counter i counts ns of CPU time (cpu-clock, task-clock). */
+const volatile __u32 clock_counters;
 
 static __always_inline void kt_count_drop(enum kt_drop what)
 {
@@ -219,6 +233,7 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 	fresh.tgid = tgid;
 	fresh.vm_birth_ns = vm->birth_ns;
 	fresh.run_delay_seen = KT_NO_RUN_DELAY;
+	fresh.exec_seen = KT_NO_COUNTER;
 	fresh.io_read_seen = KT_NO_COUNTER;
 	fresh.io_write_seen = KT_NO_COUNTER;
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
@@ -344,27 +359,51 @@ static __always_inline __u64 kt_counter_growth(const struct bpf_perf_event_value
 }
 
 /*
- * At an accounting point of a tracked thread (switch, kvm_entry, kvm_exit): what the counters
- * grew by since the last reading on this CPU is charged to the VM of charge_to, to its guest or
- * host share, when that reading was taken for the same thread; then this reading becomes the
- * base for base_tid (0: the CPU leaves tracked threads).
+ * A slice's share of what the counters grew by over span_ns, when the slice lies inside the
+ * span (fixed point: slice_ns < 2^44, about 5 hours).
+ */
+static __always_inline __u64 kt_share_of(__u64 grew, __u64 slice_ns, __u64 span_ns)
+{
+	__u64 ratio;
+
+	if (slice_ns >= span_ns)
+		return grew;
+	ratio = (slice_ns << 20) / span_ns;
+	return (grew >> 20) * ratio + (((grew & ((1ULL << 20) - 1)) * ratio) >> 20);
+}
+
+/*
+ * At an accounting point of a tracked thread (switch, kvm_entry, kvm_exit, the drain's flush):
+ * what the counters grew by since the last reading on this CPU is charged to the VM of
+ * charge_to, to its guest or host share, when that reading was taken for the same thread;
+ * then this reading becomes the base for base_tid (0: the CPU leaves tracked threads).
+ *
+ * The kernel does not always report a switch-in (seen on a nested PVM guest, with ftrace's own
+ * sched_switch events missing too). At the switch-out of such a slice the last reading here is
+ * older than the slice: clock counters grow by the slice's on-CPU time (slice_ns, from the
+ * kernel's runtime) out of the span's growth, exactly; what other counters counted in the
+ * slice cannot be told from what other tasks did in the span, so it is not counted, and the
+ * drop says so.
  */
 static __always_inline void kt_counters_take(const struct kt_readings *fake,
 					     const struct kt_thread *charge_to, __u32 tid,
-					     bool guest, __u32 base_tid)
+					     bool guest, __u32 base_tid, __u64 now, __u64 slice_ns)
 {
 	struct kt_vm_percpu *st = NULL;
 	struct bpf_perf_event_value v;
 	struct kt_counter_base *base;
-	__u64 *bucket = NULL;
+	__u64 *bucket = NULL, grew, span = 0;
 	__u32 zero = 0, i;
+	bool lost = false;
 
 	if (!nr_counters)
 		return;
 	base = bpf_map_lookup_elem(&counter_base, &zero);
 	if (!base)
 		return;
-	if (charge_to && tid && base->tid == tid)
+	if (charge_to && tid && base->tid != tid && slice_ns && base->at_ns && now > base->at_ns)
+		span = now - base->at_ns;
+	if (charge_to && tid && (base->tid == tid || span))
 		st = kt_vm_percpu_get(charge_to->tgid, charge_to->vm_birth_ns);
 	if (st) {
 		/* Keeps the compiler from offsetting st before the verifier has seen it checked. */
@@ -374,11 +413,21 @@ static __always_inline void kt_counters_take(const struct kt_readings *fake,
 	for (i = 0; i < KT_MAX_COUNTERS && i < nr_counters; i++) {
 		if (!kt_counter_read(fake, i, &v))
 			continue;
-		if (bucket)
-			bucket[i] += kt_counter_growth(&base->v[i], &v);
+		if (bucket) {
+			grew = kt_counter_growth(&base->v[i], &v);
+			if (!span)
+				bucket[i] += grew;
+			else if (clock_counters & (1U << i))
+				bucket[i] += kt_share_of(grew, slice_ns, span);
+			else
+				lost = true;
+		}
 		base->v[i] = v;
 	}
+	if (lost)
+		kt_count_drop(KT_DROP_UNSEEN_SWITCH_IN);
 	base->tid = base_tid;
+	base->at_ns = now;
 }
 
 /*
@@ -397,17 +446,19 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 	t = kt_tracked_thread(cur->tid, cur->tgid);
 	if (!t)
 		return;
-	if (!t->oncpu_since) {
-		t->oncpu_since = kt_now(now);
-		t->exec_at_in = cur->exec_ns;
-	}
-	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid);
+	now = kt_now(now);
+	if (t->exec_seen == KT_NO_COUNTER)
+		t->exec_seen = cur->exec_ns;
+	if (!t->oncpu_since)
+		t->oncpu_since = now;
+	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid, now, 0);
 }
 
 static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
 					  const struct kt_readings *fake)
 {
 	struct kt_thread *t;
+	__u64 slice = 0;
 
 	/*
 	 * After sched_process_exit has settled and freed its entry, an exiting thread's last
@@ -422,14 +473,18 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		if (!t)
 			return;
 	}
-	kt_counters_take(fake, t, prev->tid, false, 0);
 	/*
 	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
-	 * to the ns; oncpu_since is 0 when the slice began before we attached: count nothing.
+	 * to the ns: its runtime grows only while the thread runs, so its growth since the last
+	 * reading is this slice even when its switch-in went unreported. Unknown before the first
+	 * reading (a slice that began before we attached): nothing is counted.
 	 */
-	if (t->oncpu_since && prev->exec_ns > t->exec_at_in)
-		t->sum.on_cpu_ns += prev->exec_ns - t->exec_at_in;
+	if (t->exec_seen != KT_NO_COUNTER && prev->exec_ns > t->exec_seen)
+		slice = prev->exec_ns - t->exec_seen;
+	t->sum.on_cpu_ns += slice;
+	t->exec_seen = prev->exec_ns;
 	t->oncpu_since = 0;
+	kt_counters_take(fake, t, prev->tid, false, 0, now, slice);
 	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
 	if (t->guest_since) {
 		t->guest_since = 0;
@@ -449,7 +504,7 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 
 	if (!t)
 		return;
-	kt_counters_take(fake, NULL, 0, false, next->tid);
+	kt_counters_take(fake, NULL, 0, false, next->tid, now, 0);
 	if (next->run_delay_ns != KT_NO_RUN_DELAY) {
 		kt_take_run_delay(t, next->run_delay_ns);
 	} else if (t->runnable_since) {
@@ -458,7 +513,7 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 	}
 	kt_take_io(t, next);
 	t->oncpu_since = now;
-	t->exec_at_in = next->exec_ns;
+	t->exec_seen = next->exec_ns;	/* what it was at the last switch-out, if we saw one */
 }
 
 /* sched_switch: prev leaves the CPU, next gets it. fake: synthetic counter readings (tests). */
@@ -530,7 +585,7 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 
 	if (!t)
 		return;
-	kt_counters_take(fake, t, tid, false, tid);
+	kt_counters_take(fake, t, tid, false, tid, now, 0);
 	t->flags |= KT_THREAD_VCPU;
 	t->vcpu_id = vcpu_id;
 	if (t->exit_since) {
@@ -550,7 +605,7 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 
 	if (!t)
 		return;
-	kt_counters_take(fake, t, tid, true, tid);
+	kt_counters_take(fake, t, tid, true, tid, now, 0);
 	t->flags |= KT_THREAD_VCPU;
 	if (t->guest_since)
 		t->sum.guest_ns += now - t->guest_since;
@@ -608,8 +663,8 @@ static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *t
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
 		/* It is on its CPU now; what runs after this point is too short to matter. */
-		if (t->oncpu_since && task->exec_ns > t->exec_at_in)
-			t->sum.on_cpu_ns += task->exec_ns - t->exec_at_in;
+		if (t->exec_seen != KT_NO_COUNTER && task->exec_ns > t->exec_seen)
+			t->sum.on_cpu_ns += task->exec_ns - t->exec_seen;
 		if (task->run_delay_ns != KT_NO_RUN_DELAY)
 			kt_take_run_delay(t, task->run_delay_ns);
 		kt_take_io(t, task);
@@ -788,7 +843,9 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool i
 		if (comp == KT_COMP_OTHER_KERNEL && kt_comm_has_prefix(comm, "vhost-", false))
 			comp = KT_COMP_VHOST;
 		st = kt_vm_percpu_get(tgid, t->vm_birth_ns);
-		if (st)
+		if (st && in_softirq && kt_is_network(comp))
+			st->samples_softirq[comp]++;
+		else if (st)
 			st->samples_own[comp]++;
 		return;
 	}
@@ -812,6 +869,21 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool i
 	shared = kt_is_network(comp) ? bpf_map_lookup_elem(&shared_samples, &zero) : NULL;
 	if (shared)
 		shared->hits[comp]++;
+}
+
+#define KT_NET_TX_SOFTIRQ	2
+#define KT_NET_RX_SOFTIRQ	3
+
+/* softirq_entry / softirq_exit (attached only as the sampler's fallback, see in_net_softirq). */
+static __always_inline void kt_on_softirq(__u32 vec, bool entry)
+{
+	__u32 zero = 0, *flag;
+
+	if (vec != KT_NET_TX_SOFTIRQ && vec != KT_NET_RX_SOFTIRQ)
+		return;
+	flag = bpf_map_lookup_elem(&in_net_softirq, &zero);
+	if (flag)
+		*flag = entry;
 }
 
 /*

@@ -51,6 +51,7 @@ enum kt_drop {
 	KT_DROP_NET_FULL,	/* net_stats map full: a tap's packets were not counted */
 	KT_DROP_BIO_FULL,	/* bios map full: a disk request's latency was not measured */
 	KT_DROP_PERCPU_FULL,	/* vm_percpu map full: a VM's counters or samples were lost */
+	KT_DROP_UNSEEN_SWITCH_IN, /* a slice's switch-in was not reported: its non-clock counts lost */
 	KT_NR_DROPS,
 };
 
@@ -86,6 +87,8 @@ struct kt_vm_percpu {
 	__u64 counter_guest[KT_MAX_COUNTERS];
 	__u64 counter_host[KT_MAX_COUNTERS];
 	__u64 samples_own[KT_NR_COMPONENTS];	/* the VM's own threads in host mode */
+	/* Network code its threads ran in softirq: its own traffic, or others' on their time. */
+	__u64 samples_softirq[KT_NR_COMPONENTS];
 	__u64 samples_ext[KT_NR_COMPONENTS];	/* its kernel workers (vhost kthreads) */
 };
 
@@ -164,7 +167,7 @@ struct kt_thread {
 	__u32 flags;		/* enum kt_thread_flags */
 	__u64 vm_birth_ns;	/* incarnation of the VM this thread belongs to */
 	__u64 oncpu_since;	/* on a CPU since; 0 if off CPU or not known */
-	__u64 exec_at_in;	/* the kernel's sum_exec_runtime when it got its CPU */
+	__u64 exec_seen;	/* the kernel's sum_exec_runtime when last read; KT_NO_COUNTER: not yet */
 	__u64 run_delay_seen;	/* the kernel's run_delay when last read; KT_NO_RUN_DELAY: unread */
 	__u64 io_read_seen;	/* ioac counters when last read; KT_NO_COUNTER: unread */
 	__u64 io_write_seen;

@@ -427,20 +427,29 @@ static void counter_figures(struct account *a, struct vm_state *vs,
 /*
  * cpu_hyp_ns by component: the interval's sampler hits give the shares; an interval without a
  * hit (a VM that barely ran) takes the shares of its whole life, so the parts still sum to the
- * exact figure. Work outside the VM's threads is counted in samples times the period.
+ * exact figure. Network code the VM's threads ran in softirq is the VM's own network work when
+ * it moved packets in the interval; otherwise it was other traffic's, processed on the VM's
+ * time because softirq interrupted its thread, and counts as other kernel work. Work outside
+ * the VM's threads is counted in samples times the period.
  */
 static void component_figures(struct account *a, struct vm_state *vs,
 			      const struct kt_vm_percpu *cur, struct vm_record *r)
 {
 	struct kt_vm_percpu *rep = &vs->percpu_reported;
-	uint64_t hits[KT_NR_COMPONENTS];
+	bool moved = r->net_valid && r->net_rx_packets + r->net_tx_packets > 0;
+	uint64_t hits[KT_NR_COMPONENTS], in_softirq;
 	bool any = false;
 	size_t c;
 
 	if (!a->opts.sample_period_ns)
 		return;
-	for (c = 0; c < KT_NR_COMPONENTS; c++) {
+	for (c = 0; c < KT_NR_COMPONENTS; c++)
 		hits[c] = mono_advance(&rep->samples_own[c], cur->samples_own[c]);
+	for (c = 0; c < KT_NR_COMPONENTS; c++) {
+		in_softirq = mono_advance(&rep->samples_softirq[c], cur->samples_softirq[c]);
+		hits[moved ? c : KT_COMP_OTHER_KERNEL] += in_softirq;
+	}
+	for (c = 0; c < KT_NR_COMPONENTS; c++) {
 		any |= hits[c] != 0;
 		r->ext_component_ns[c] = mono_advance(&rep->samples_ext[c], cur->samples_ext[c]) *
 					 a->opts.sample_period_ns;
@@ -525,10 +534,10 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	}
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
 	split_hyp(a, vs, sv->dead, r);
+	net_figures(a, vs, s, r);
 	percpu = percpu_of(s, vs);
 	counter_figures(a, vs, percpu ? percpu : &no_percpu, r);
 	component_figures(a, vs, percpu ? percpu : &no_percpu, r);
-	net_figures(a, vs, s, r);
 	r->disk_valid = a->opts.disk_observable;
 	r->disk_read_bytes = d.disk_read_bytes;
 	r->disk_write_bytes = d.disk_write_bytes;

@@ -85,7 +85,17 @@ static const char *const drop_what[KT_NR_DROPS] = {
 	[KT_DROP_OPEN_GUEST] = "guest intervals dropped: their kvm_exit was never seen",
 	[KT_DROP_NET_FULL] = "tap frames not counted: the network table is full",
 	[KT_DROP_BIO_FULL] = "disk requests without latency: the in-flight table is full",
+	[KT_DROP_PERCPU_FULL] = "counter and sampler figures lost: the per-VM table is full",
+	[KT_DROP_UNSEEN_SWITCH_IN] = "thread slices whose switch-in the kernel did not report "
+		"(sched_switch): their on-CPU time and clock counters are exact, their other "
+		"counters uncounted",
 };
+
+/* Kernel quirks, not overflows: said once, when first seen, rather than every interval. */
+static bool drop_is_quirk(int i)
+{
+	return i == KT_DROP_UNSEEN_SWITCH_IN;
+}
 
 /* Overflow is reported, never silent: one line per counter that grew in this interval. */
 static void report_drops(const struct snapshot *s, uint64_t *seen)
@@ -93,8 +103,9 @@ static void report_drops(const struct snapshot *s, uint64_t *seen)
 	int i;
 
 	for (i = 0; i < KT_NR_DROPS; i++) {
-		if (s->drops[i] > seen[i])
-			kt_warn("%llu %s", (unsigned long long)(s->drops[i] - seen[i]), drop_what[i]);
+		if (s->drops[i] > seen[i] && (!drop_is_quirk(i) || !seen[i]))
+			kt_warn("%llu %s%s", (unsigned long long)(s->drops[i] - seen[i]), drop_what[i],
+				drop_is_quirk(i) ? " (said once)" : "");
 		seen[i] = s->drops[i];
 	}
 }

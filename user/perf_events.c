@@ -363,6 +363,12 @@ static const char *refusal(const struct counter_spec *spec, int err)
 	}
 }
 
+bool counter_is_clock(const struct counter_spec *spec)
+{
+	return spec->type == PERF_TYPE_SOFTWARE && (spec->config == PERF_COUNT_SW_CPU_CLOCK ||
+						    spec->config == PERF_COUNT_SW_TASK_CLOCK);
+}
+
 struct counter_set {
 	size_t n;
 	bool active[KT_MAX_COUNTERS];

@@ -38,6 +38,9 @@ struct counter_spec {
 int counters_parse(const char *list, struct counter_spec *out, size_t max, char *why, size_t len);
 
 /* The per-CPU events of the counters, open and stored in the BPF map. */
+/* Whether the counter counts ns of CPU time (cpu-clock, task-clock). */
+bool counter_is_clock(const struct counter_spec *spec);
+
 struct counter_set;
 
 /*

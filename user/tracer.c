@@ -209,12 +209,53 @@ out:
 	return err;
 }
 
+/*
+ * The sampler's twin: the exact softirq test needs the preempt count's address (with
+ * CONFIG_KALLSYMS_ALL); elsewhere the network softirqs' entry and exit hooks (returned in
+ * softirq_hooks, NULL progs when not needed) keep a flag. NULL without a sampler.
+ */
+static struct bpf_program *choose_sampler(struct kvmtrace *skel, bool sampler, bool tp_btf,
+					  struct hook *softirq_hooks)
+{
+	bool flag = sampler && !ksym_exists(KALLSYMS, "__preempt_count");
+	struct bpf_program *prog = flag ? skel->progs.kt_sample_softirq_flag :
+				   skel->progs.kt_sample;
+	const struct hook btf[] = {
+		HOOK(skel, kt_softirq_entry), HOOK(skel, kt_softirq_exit),
+	};
+	const struct hook raw[] = {
+		HOOK(skel, kt_softirq_entry_raw), HOOK(skel, kt_softirq_exit_raw),
+	};
+	int i;
+
+	bpf_program__set_autoload(skel->progs.kt_sample, sampler && !flag);
+	bpf_program__set_autoload(skel->progs.kt_sample_softirq_flag, flag);
+	for (i = 0; i < 2; i++) {
+		bpf_program__set_autoload(btf[i].prog, flag && tp_btf);
+		bpf_program__set_autoload(raw[i].prog, flag && !tp_btf);
+		softirq_hooks[i] = tp_btf ? btf[i] : raw[i];
+		if (!flag)
+			softirq_hooks[i].prog = NULL;
+	}
+	return sampler ? prog : NULL;
+}
+
 /* Starts the sampler; without it the component columns stay empty, which a warning says. */
-static void start_sampler(struct tracer *tr, struct bpf_program *prog, unsigned int hz)
+static void start_sampler(struct tracer *tr, struct bpf_program *prog, unsigned int hz,
+			  const struct hook *softirq_hooks)
 {
 	char why[256];
-	int err = load_ksym_ranges(tr);
+	int err, i;
 
+	for (i = 0; i < 2; i++) {
+		err = softirq_hooks[i].prog ? attach_hook(&softirq_hooks[i]) : 0;
+		if (err) {
+			kt_warn("cannot attach %s: %s; hypervisor component columns will be empty",
+				bpf_program__section_name(softirq_hooks[i].prog), strerror(-err));
+			return;
+		}
+	}
+	err = load_ksym_ranges(tr);
 	if (err) {
 		kt_warn("cannot read kernel symbols from " KALLSYMS ": %s; hypervisor component "
 			"columns will be empty", err == -EPERM ? "addresses hidden "
@@ -234,6 +275,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	struct tracer *tr;
 	char kvm_why[256];
 	struct bpf_program *sample_prog;
+	struct hook softirq_hooks[2];
 	bool kvm, tp_btf, wakeups;
 	size_t i, n;
 	int err;
@@ -272,13 +314,11 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_entry, kvm);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_exit, kvm);
 	tr->skel->rodata->nr_counters = opts->nr_counters;
+	for (i = 0; i < opts->nr_counters; i++)
+		if (counter_is_clock(&opts->counters[i]))
+			tr->skel->rodata->clock_counters |= 1U << i;
 	bpf_map__set_max_entries(tr->skel->maps.counters, tr->nr_cpus * KT_MAX_COUNTERS);
-	/* The exact softirq test needs the preempt count's address (CONFIG_KALLSYMS_ALL). */
-	sample_prog = ksym_exists(KALLSYMS, "__preempt_count") ? tr->skel->progs.kt_sample :
-		      tr->skel->progs.kt_sample_ksoftirqd;
-	bpf_program__set_autoload(tr->skel->progs.kt_sample, false);
-	bpf_program__set_autoload(tr->skel->progs.kt_sample_ksoftirqd, false);
-	bpf_program__set_autoload(sample_prog, opts->sample_hz > 0);
+	sample_prog = choose_sampler(tr->skel, opts->sample_hz > 0, tp_btf, softirq_hooks);
 	err = kvmtrace__load(tr->skel);
 	if (err) {
 		snprintf(why, len, "cannot load the BPF programs: %s; run with -v for the "
@@ -321,7 +361,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		}
 	}
 	if (opts->sample_hz)
-		start_sampler(tr, sample_prog, opts->sample_hz);
+		start_sampler(tr, sample_prog, opts->sample_hz, softirq_hooks);
 	return tr;
 fail:
 	tracer_close(tr);
@@ -564,6 +604,7 @@ static int add_percpu_entry(const void *key, const void *value, void *ctx)
 		}
 		for (i = 0; i < KT_NR_COMPONENTS; i++) {
 			sum->samples_own[i] += per_cpu[cpu].samples_own[i];
+			sum->samples_softirq[i] += per_cpu[cpu].samples_softirq[i];
 			sum->samples_ext[i] += per_cpu[cpu].samples_ext[i];
 		}
 	}

@@ -126,33 +126,50 @@ int BPF_PROG(t_add_vm, __u64 now, __u64 tgid)
 	return kt_track_vm(tgid, now, KT_VM_BY_USER) ? 0 : 1;
 }
 
+/* Room for synthetic readings (too big for the stack beside a switch's state). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_readings);
+} fake_readings SEC(".maps");
+
 /* Synthetic readings of two counters that were enabled and running for the given times. */
-static __always_inline void kt_fake_readings(struct kt_readings *r, __u64 c0, __u64 c1,
-					     __u64 enabled, __u64 running)
+static __always_inline struct kt_readings *kt_fake_readings(__u64 c0, __u64 c1, __u64 enabled,
+							    __u64 running)
 {
+	__u32 zero = 0;
+	struct kt_readings *r = bpf_map_lookup_elem(&fake_readings, &zero);
+
+	if (!r)
+		return NULL;
 	r->v[0].counter = c0;
 	r->v[1].counter = c1;
 	r->v[0].enabled = r->v[1].enabled = enabled;
 	r->v[0].running = r->v[1].running = running;
+	return r;
 }
 
-/* A sched_switch with counter readings; on-CPU time is not what these tests look at. */
+/* A sched_switch with counter readings and the threads' kernel runtimes. */
 SEC("raw_tp")
-int BPF_PROG(t_switch_counted, __u64 prev_tid, __u64 prev_tgid, __u64 next_tid,
-	     __u64 next_tgid, __u64 c0, __u64 c1, __u64 enabled, __u64 running)
+int BPF_PROG(t_switch_counted, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_exec,
+	     __u64 next_tid, __u64 next_tgid, __u64 next_exec, __u64 c0, __u64 c1, __u64 enabled,
+	     __u64 running)
 {
 	struct kt_task_sample p = {
-		.tid = prev_tid, .tgid = prev_tgid, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+		.tid = prev_tid, .tgid = prev_tgid, .exec_ns = prev_exec,
+		.run_delay_ns = KT_NO_RUN_DELAY, .io_read_bytes = KT_NO_COUNTER,
+		.io_write_bytes = KT_NO_COUNTER,
 	};
 	struct kt_task_sample n = {
-		.tid = next_tid, .tgid = next_tgid, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+		.tid = next_tid, .tgid = next_tgid, .exec_ns = next_exec,
+		.run_delay_ns = KT_NO_RUN_DELAY, .io_read_bytes = KT_NO_COUNTER,
+		.io_write_bytes = KT_NO_COUNTER,
 	};
-	struct kt_readings r = {};
+	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
 
-	kt_fake_readings(&r, c0, c1, enabled, running);
-	kt_on_switch(1, &p, &n, &r);
+	if (r)
+		kt_on_switch(now, &p, &n, r);
 	return 0;
 }
 
@@ -160,10 +177,10 @@ SEC("raw_tp")
 int BPF_PROG(t_kvm_entry_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u64 enabled,
 	     __u64 running)
 {
-	struct kt_readings r = {};
+	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
 
-	kt_fake_readings(&r, c0, c1, enabled, running);
-	kt_on_kvm_entry(1, tid, tgid, 0, &r);
+	if (r)
+		kt_on_kvm_entry(1, tid, tgid, 0, r);
 	return 0;
 }
 
@@ -171,10 +188,10 @@ SEC("raw_tp")
 int BPF_PROG(t_kvm_exit_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u64 enabled,
 	     __u64 running)
 {
-	struct kt_readings r = {};
+	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
 
-	kt_fake_readings(&r, c0, c1, enabled, running);
-	kt_on_kvm_exit(1, tid, tgid, 1 /* VMX */, 1 /* external interrupt */, &r);
+	if (r)
+		kt_on_kvm_exit(1, tid, tgid, 1 /* VMX */, 1 /* external interrupt */, r);
 	return 0;
 }
 
@@ -186,10 +203,10 @@ int BPF_PROG(t_cpu_flush, __u64 now, __u64 tid, __u64 tgid, __u64 c0, __u64 c1)
 		.tid = tid, .tgid = tgid, .exec_ns = now, .run_delay_ns = KT_NO_RUN_DELAY,
 		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
 	};
-	struct kt_readings r = {};
+	struct kt_readings *r = kt_fake_readings(c0, c1, c0, c0);
 
-	kt_fake_readings(&r, c0, c1, c0, c0);
-	kt_on_cpu_flush(now, &cur, &r);
+	if (r)
+		kt_on_cpu_flush(now, &cur, r);
 	return 0;
 }
 

@@ -93,6 +93,7 @@ static int setup_counters(void **state)
 	if (!skel)
 		return -1;
 	skel->rodata->nr_counters = 2;
+	skel->rodata->clock_counters = 1;	/* counter 0 counts CPU time, counter 1 events */
 	if (acct_test__load(skel)) {
 		acct_test__destroy(skel);
 		return -1;
@@ -513,6 +514,7 @@ static struct kt_vm_percpu percpu_of(struct acct_test *skel, __u32 tgid, __u64 b
 		}
 		for (j = 0; j < KT_NR_COMPONENTS; j++) {
 			sum.samples_own[j] += per_cpu[i].samples_own[j];
+			sum.samples_softirq[j] += per_cpu[i].samples_softirq[j];
 			sum.samples_ext[j] += per_cpu[i].samples_ext[j];
 		}
 	}
@@ -521,8 +523,8 @@ static struct kt_vm_percpu percpu_of(struct acct_test *skel, __u32 tgid, __u64 b
 
 /* Counter readings c0, c1 at a switch; both counters ran the whole time (no multiplexing). */
 #define CSWITCH(skel, cpu, prev_tid, prev_tgid, next_tid, next_tgid, c0, c1)                \
-	EVENT(skel, t_switch_counted, cpu, prev_tid, prev_tgid, next_tid, next_tgid, c0, c1, \
-	      c0, c0)
+	EVENT(skel, t_switch_counted, cpu, 1, prev_tid, prev_tgid, 0, next_tid, next_tgid, 0,  \
+	      c0, c1, c0, c0)
 #define CENTRY(skel, cpu, tid, tgid, c0, c1) \
 	EVENT(skel, t_kvm_entry_counted, cpu, tid, tgid, c0, c1, c0, c0)
 #define CEXIT(skel, cpu, tid, tgid, c0, c1) \
@@ -584,6 +586,35 @@ static void test_counters_unknown_base(void **state)
 	assert_int_equal(c.counter_host[1], 20);
 }
 
+/* A switch on CPU 0 with the PMU's enabled and running times of both counters. */
+#define MSWITCH(skel, prev_tid, prev_tgid, next_tid, next_tgid, c0, c1, enabled, running)   \
+	EVENT(skel, t_switch_counted, 0, 1, prev_tid, prev_tgid, 0, next_tid, next_tgid, 0,    \
+	      c0, c1, enabled, running)
+
+/*
+ * The kernel did not report a slice's switch-in: its on-CPU time still comes whole from the
+ * kernel's runtime, and a clock counter gives it that much of its growth since the CPU's last
+ * reading.
+ */
+static void test_unreported_switch_in(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+
+	track(skel, 10, VM);
+	/* now, prev, its runtime, next, its runtime, counter readings (clocks, cycles). */
+	EVENT(skel, t_switch_counted, 0, 100, OTHER, OTHER, 0, VCPU0, VM, 5000, 100, 1000, 1, 1);
+	EVENT(skel, t_switch_counted, 0, 300, VCPU0, VM, 5200, OTHER, OTHER, 0, 300, 3000, 1, 1);
+	/* OTHER runs 100, VCPU0 comes back unreported and runs 300. */
+	EVENT(skel, t_switch_counted, 0, 700, VCPU0, VM, 5500, OTHER, OTHER, 0, 700, 5000, 1, 1);
+	assert_int_equal(thread_of(skel, VCPU0).sum.on_cpu_ns, 500);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 200 + 300);	/* 300 of the clock's 400 since 300 */
+	/* Events of the slice cannot be told from OTHER's: not counted, and said. */
+	assert_int_equal(c.counter_host[1], 2000);
+	assert_int_equal(drop_count(skel, KT_DROP_UNSEEN_SWITCH_IN), 1);
+}
+
 /* A multiplexed counter ran a quarter of the time: its growth is scaled by four, as perf stat
  * scales; one that did not run at all adds nothing, and a counter that went back adds nothing. */
 static void test_counters_multiplexed(void **state)
@@ -592,18 +623,18 @@ static void test_counters_multiplexed(void **state)
 	struct kt_vm_percpu c;
 
 	track(skel, 10, VM);
-	EVENT(skel, t_switch_counted, 0, OTHER, OTHER, VCPU0, VM, 1000, 50, 10000, 4000);
+	MSWITCH(skel, OTHER, OTHER, VCPU0, VM, 1000, 50, 10000, 4000);
 	/* enabled +4000, running +1000 */
-	EVENT(skel, t_switch_counted, 0, VCPU0, VM, OTHER, OTHER, 1300, 80, 14000, 5000);
+	MSWITCH(skel, VCPU0, VM, OTHER, OTHER, 1300, 80, 14000, 5000);
 	c = percpu_of(skel, VM, 10);
 	assert_int_equal(c.counter_host[0], 1200);
 	assert_int_equal(c.counter_host[1], 120);
-	EVENT(skel, t_switch_counted, 0, OTHER, OTHER, VCPU0, VM, 2000, 90, 20000, 6000);
+	MSWITCH(skel, OTHER, OTHER, VCPU0, VM, 2000, 90, 20000, 6000);
 	/* not running in between */
-	EVENT(skel, t_switch_counted, 0, VCPU0, VM, OTHER, OTHER, 2000, 90, 21000, 6000);
-	EVENT(skel, t_switch_counted, 0, OTHER, OTHER, VCPU0, VM, 3000, 100, 22000, 7000);
+	MSWITCH(skel, VCPU0, VM, OTHER, OTHER, 2000, 90, 21000, 6000);
+	MSWITCH(skel, OTHER, OTHER, VCPU0, VM, 3000, 100, 22000, 7000);
 	/* reset */
-	EVENT(skel, t_switch_counted, 0, VCPU0, VM, OTHER, OTHER, 10, 110, 23000, 8000);
+	MSWITCH(skel, VCPU0, VM, OTHER, OTHER, 10, 110, 23000, 8000);
 	c = percpu_of(skel, VM, 10);
 	assert_int_equal(c.counter_host[0], 1200);
 	assert_int_equal(c.counter_host[1], 130);
@@ -701,7 +732,8 @@ static void test_sampler_classifies(void **state)
 	c = percpu_of(skel, VM, 10);
 	assert_int_equal(c.samples_own[KT_COMP_QEMU_USER], 1);
 	assert_int_equal(c.samples_own[KT_COMP_KVM], 3);
-	assert_int_equal(c.samples_own[KT_COMP_BRIDGE], 1);
+	assert_int_equal(c.samples_own[KT_COMP_BRIDGE], 0);
+	assert_int_equal(c.samples_softirq[KT_COMP_BRIDGE], 1);	/* its own, or others'? */
 	assert_int_equal(c.samples_own[KT_COMP_OTHER_KERNEL], 2);
 	assert_int_equal(c.samples_own[KT_COMP_VHOST], 1);
 	assert_int_equal(c.samples_ext[KT_COMP_VHOST], 1);
@@ -804,6 +836,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counters_unknown_base, setup_counters,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_counters_multiplexed, setup_counters, teardown),
+		cmocka_unit_test_setup_teardown(test_unreported_switch_in, setup_counters,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_sampler_classifies, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 	};

@@ -546,6 +546,45 @@ static void test_counters_and_components(void **state)
 	account_free(a);
 }
 
+/* Network softirq run on a VM's thread is its own work only when it moved packets. */
+static void test_softirq_network_work(void **state)
+{
+	struct fake_host host = { .taps = 1 };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &sampled_host);
+	struct snap_percpu pc = { .key = { .tgid = 100, .birth_ns = 5 } };
+	struct snap_net net = { .key = { .ifindex = 7, .tgid = 100, .vm_birth_ns = 5 } };
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	pc.sum.samples_own[KT_COMP_QEMU_USER] = 2;
+	pc.sum.samples_softirq[KT_COMP_BRIDGE] = 2;
+	snapshot_of(&f, 1000, 100, 5, false, totals(4000, 0, 0, 0, 0));
+	f.snap.percpu = &pc;
+	f.snap.nr_percpu = 1;
+	f.snap.nets = &net;
+	f.snap.nr_nets = 1;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	/* No packet of its own: the bridge work was others', done on its time. */
+	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 0);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_OTHER_KERNEL], 2000);
+
+	pc.sum.samples_own[KT_COMP_QEMU_USER] = 4;
+	pc.sum.samples_softirq[KT_COMP_BRIDGE] = 4;
+	net.stat.tx_packets = 3;
+	net.stat.tx_bytes = 180;
+	snapshot_of(&f, 2000, 100, 5, false, totals(8000, 0, 0, 0, 0));
+	f.snap.percpu = &pc;
+	f.snap.nr_percpu = 1;
+	f.snap.nets = &net;
+	f.snap.nr_nets = 1;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 2000);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 2000);
+	account_free(a);
+}
+
 /* Bridge softirq outside any VM goes to the VMs by the bytes they moved. */
 static void test_shared_network_work(void **state)
 {
@@ -601,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_name_collision),
 		cmocka_unit_test(test_counters_and_components),
 		cmocka_unit_test(test_shared_network_work),
+		cmocka_unit_test(test_softirq_network_work),
 	};
 
 	return cmocka_run_group_tests_name("account", tests, NULL, NULL);
