@@ -13,6 +13,11 @@ check-cpu: compares the CSV's cpu_total_ns (and run_delay_ns) summed over rows w
 check-plug: compares the host file's host_power_w with what the plug emulator answered, interval
         by interval (its request log): a value when the plug gave one, empty after a fault.
 check-split: the VMs' vm_power_w, the rest of the host and idle add up to host_power_w.
+perf-stat: runs `perf stat -p PID -I MS -x,` (the seed tracker's method) until stopped and
+        records each event's cumulative count with the wall-clock time of its reading.
+        Lines: "TIME PID EVENT CUMULATIVE" (clocks in ns).
+check-counters: compares, row by row, the CSV's counter columns with the perf stat counts over
+        exactly each row's window, interpolating between readings.
 """
 import argparse
 import bisect
@@ -20,6 +25,7 @@ import csv
 import glob
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -201,6 +207,66 @@ def check_split(args):
     return 1 if bad or not checked or not vms else 0
 
 
+def perf_stat(args):
+    """perf prints each interval's counts as it reads them, stamped with the time since its own
+    start; the wall-clock time of that start is the smallest gap between a line's arrival and
+    its stamp (a line arrives a few microseconds after its reading, never before)."""
+    cmd = ["perf", "stat", "-x,", "-I", str(args.interval_ms), "-e", args.events,
+           "-p", str(args.pid)]
+    perf = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, bufsize=1)
+    signal.signal(signal.SIGTERM, lambda *_: perf.send_signal(signal.SIGINT))
+    readings, total = [], {}
+    for line in perf.stderr:
+        now = time.time()
+        f = line.strip().split(",")
+        if len(f) < 4 or not f[0].strip().replace(".", "").isdigit():
+            continue
+        try:
+            value = float(f[1])
+        except ValueError:
+            continue  # "<not counted>", "<not supported>"
+        event = f[3]
+        if f[2] == "msec":
+            value *= 1e6
+        total[event] = total.get(event, 0.0) + value
+        readings.append((now, float(f[0]), event, total[event]))
+    perf.wait()
+    offset = min(now - stamp for now, stamp, _, _ in readings) if readings else 0.0
+    with open(args.out, "w") as out:
+        for _, stamp, event, value in readings:
+            out.write(f"{stamp + offset:.6f} {args.pid} {event} {value:.0f}\n")
+
+
+def check_counters(args):
+    rows = load_rows(args.csv)[args.skip:]
+    series = {}
+    with open(args.samples) as f:
+        for line in f:
+            t, _, event, value = line.split()
+            times, values = series.setdefault(event, ([], []))
+            times.append(float(t))
+            values.append(float(value))
+    bad, checked = [], 0
+    for pair in args.column:
+        column, event = pair.split("=")
+        if event not in series:
+            bad.append(f"perf stat gave no {event}")
+            continue
+        times, values = series[event]
+        for r in rows:
+            end = float(r["epoch_s"])
+            start = end - float(r["interval_s"])
+            oracle = interpolate(times, values, end) - interpolate(times, values, start)
+            traced = int(r[column])
+            within = abs(traced - oracle) <= max(args.tol * oracle, args.floor)
+            checked += 1
+            print(f"check-counters: {r['timestamp']} {column} traced {traced}, perf stat "
+                  f"{oracle:.0f}: {'ok' if within else 'OUT OF TOLERANCE'}")
+            if not within:
+                bad.append(column)
+    return 1 if bad or not checked else 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -227,7 +293,24 @@ def main():
     k.add_argument("--all-valid", action="store_true")
     t = sub.add_parser("check-split")
     t.add_argument("--folder", required=True)
+    q = sub.add_parser("perf-stat")
+    q.add_argument("--pid", type=int, required=True)
+    q.add_argument("--events", required=True)
+    q.add_argument("--out", required=True)
+    q.add_argument("--interval-ms", type=int, default=20)
+    n = sub.add_parser("check-counters")
+    n.add_argument("--csv", required=True)
+    n.add_argument("--samples", required=True)
+    n.add_argument("--column", action="append", required=True, help="CSV_COLUMN=PERF_EVENT")
+    n.add_argument("--skip", type=int, default=1)
+    n.add_argument("--tol", type=float, default=0.02)
+    n.add_argument("--floor", type=float, default=0, help="absolute tolerance for tiny counts")
     args = p.parse_args()
+    if args.cmd == "perf-stat":
+        perf_stat(args)
+        return 0
+    if args.cmd == "check-counters":
+        return check_counters(args)
     if args.cmd == "check-plug":
         return check_plug(args)
     if args.cmd == "check-split":
