@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "csv.h"
 #include "exit_reasons.h"
@@ -362,6 +363,7 @@ struct csv_file {
 	FILE *f;
 	char *buf;	/* our own stdio buffer, so its size is known */
 	off_t good;	/* file size at the last successful flush: ends at a line end */
+	long day;	/* UTC day (days since 1970) of its last change when opened, for rotation */
 };
 
 struct csv_vm {
@@ -374,6 +376,8 @@ struct csv_vm {
 
 struct csv_sink {
 	int dirfd;
+	char *dir;	/* reopened by csv_sink_reopen() */
+	struct csv_rotation rotation;
 	int err;	/* first write error since the last csv_sink_flush(), reported there */
 	unsigned long long clock;
 	struct csv_vm vms[CSV_MAX_OPEN_VMS];
@@ -489,30 +493,38 @@ static int check_file(int fd, const char *header, off_t *size)
  * Renames a file whose columns are not ours to <name>.<unix seconds> (or .<n> after that if
  * taken), never replacing anything, so no data is lost.
  */
-static int move_aside(int dirfd, const char *name)
+/* Renames name to "<name>.<tag>" (".<tag>.N" if taken), never over a file; the new name in out. */
+static int rename_aside(int dirfd, const char *name, const char *tag, char *out, size_t len)
 {
-	char aside[SAFE_NAME_SIZE + 64];
-	long long now = (long long)time(NULL);
 	int i;
 
 	for (i = 0; i < 100; i++) {
 		if (i == 0)
-			snprintf(aside, sizeof(aside), "%s.%lld", name, now);
+			snprintf(out, len, "%s.%s", name, tag);
 		else
-			snprintf(aside, sizeof(aside), "%s.%lld.%d", name, now, i);
-		if (!renameat2(dirfd, name, dirfd, aside, RENAME_NOREPLACE))
+			snprintf(out, len, "%s.%s.%d", name, tag, i);
+		if (!renameat2(dirfd, name, dirfd, out, RENAME_NOREPLACE))
 			return 0;
 		if (errno == EEXIST)
 			continue;
 		if (errno != EINVAL && errno != ENOSYS)
 			return -1;
 		/* File systems without RENAME_NOREPLACE: check first (racy, but only with us). */
-		if (!faccessat(dirfd, aside, F_OK, AT_SYMLINK_NOFOLLOW))
+		if (!faccessat(dirfd, out, F_OK, AT_SYMLINK_NOFOLLOW))
 			continue;
-		return renameat(dirfd, name, dirfd, aside);
+		return renameat(dirfd, name, dirfd, out);
 	}
 	errno = EEXIST;
 	return -1;
+}
+
+/* A file with other columns is set aside as <name>.<unix time>, so no written data is lost. */
+static int move_aside(int dirfd, const char *name)
+{
+	char aside[SAFE_NAME_SIZE + 64], tag[24];
+
+	snprintf(tag, sizeof(tag), "%lld", (long long)time(NULL));
+	return rename_aside(dirfd, name, tag, aside, sizeof(aside));
 }
 
 /* Opens (creating, or setting aside a foreign file) one of a VM's files. Returns 0 or -1. */
@@ -557,6 +569,7 @@ static int file_open(struct csv_sink *s, struct csv_file *cf, const char *name,
 	setvbuf(f, cf->buf, _IOFBF, CSV_FILE_BUF);
 	cf->f = f;
 	cf->good = st.st_size;
+	cf->day = (state == 0 ? time(NULL) : st.st_mtime) / 86400;
 	if (state == 0) {
 		fputs(header, f);
 		fputc('\n', f);
@@ -577,6 +590,78 @@ fail:
 	cf->buf = NULL;
 	errno = err;
 	return -1;
+}
+
+/* Compresses a closed file to <name>.gz (0640) and removes it; on failure both stay. */
+static int gzip_file(int dirfd, const char *name)
+{
+	char gzname[SAFE_NAME_SIZE + 96], chunk[64 * 1024];
+	int in, out, err = 0;
+	ssize_t n;
+	gzFile gz;
+
+	snprintf(gzname, sizeof(gzname), "%s.gz", name);
+	in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	out = openat(dirfd, gzname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	gz = out >= 0 ? gzdopen(out, "wb") : NULL;
+	if (!gz) {
+		err = errno ? errno : ENOMEM;
+		if (out >= 0)
+			close(out);
+		close(in);
+		errno = err;
+		return -1;
+	}
+	while ((n = read(in, chunk, sizeof(chunk))) > 0)
+		if (gzwrite(gz, chunk, n) != n) {
+			err = EIO;
+			break;
+		}
+	if (n < 0)
+		err = errno;
+	if (gzclose(gz) != Z_OK && !err)
+		err = EIO;
+	close(in);
+	if (!err && unlinkat(dirfd, name, 0))
+		err = errno;
+	if (err) {
+		unlinkat(dirfd, gzname, 0);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Rotation, when configured: a file whose last change was on an earlier UTC day than this row,
+ * or that has reached the size limit, is closed, renamed to <name>.<UTC time> and compressed;
+ * the row then starts a new file with its header. Rows are never split between files.
+ */
+static void rotate_if_due(struct csv_sink *s, struct csv_file *cf, const char *name,
+			  const struct interval_info *iv)
+{
+	const struct csv_rotation *r = &s->rotation;
+	char aside[SAFE_NAME_SIZE + 64], tag[24];
+	time_t now = time(NULL);
+	bool due;
+
+	if (!cf->f)
+		return;
+	due = (r->daily && (long)(iv->epoch_s / 86400) > cf->day) ||
+	      (r->max_bytes && cf->good >= r->max_bytes);
+	if (!due)
+		return;
+	if (file_flush(cf)) {
+		note_error(s, errno);
+		return;
+	}
+	file_close(cf);
+	strftime(tag, sizeof(tag), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	if (rename_aside(s->dirfd, name, tag, aside, sizeof(aside)) ||
+	    gzip_file(s->dirfd, aside))
+		note_error(s, errno);
 }
 
 /* Hands one record's rows for one file to stdio; I/O errors are kept for csv_sink_flush(). */
@@ -606,6 +691,7 @@ static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
 	snprintf(name, sizeof(name), "%s%s", v->safe, csv_kinds[k].suffix);
 	if (k == CSV_VM)
 		hdr = csv_vm_header(r, header, sizeof(header));
+	rotate_if_due(s, cf, name, iv);
 	if (!cf->f && file_open(s, cf, name, hdr))
 		return -1;
 
@@ -692,14 +778,47 @@ struct csv_sink *csv_sink_open(const char *dir)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->dir = strdup(dir);
+	s->dirfd = s->dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (s->dirfd < 0) {
-		err = errno;
+		err = s->dir ? errno : ENOMEM;
+		free(s->dir);
 		free(s);
 		errno = err;
 		return NULL;
 	}
 	return s;
+}
+
+void csv_sink_set_rotation(struct csv_sink *s, const struct csv_rotation *r)
+{
+	s->rotation = *r;
+}
+
+/* Flushes and closes every file; the next rows open them again by name. */
+static void close_files(struct csv_sink *s)
+{
+	int i;
+
+	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+		if (s->vms[i].in_use)
+			vm_close(s, &s->vms[i]);
+	}
+	if (s->host.f && file_flush(&s->host))
+		note_error(s, errno);
+	file_close(&s->host);
+}
+
+int csv_sink_reopen(struct csv_sink *s)
+{
+	int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	close_files(s);
+	if (fd < 0)
+		return -1;	/* keep the old folder: better than nowhere */
+	close(s->dirfd);
+	s->dirfd = fd;
+	return 0;
 }
 
 int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const struct vm_record *r)
@@ -769,6 +888,7 @@ int csv_sink_write_host(struct csv_sink *s, const struct interval_info *iv,
 	size_t len = 0;
 	FILE *m;
 
+	rotate_if_due(s, &s->host, CSV_HOST_FILE, iv);
 	if (!s->host.f && file_open(s, &s->host, CSV_HOST_FILE, CSV_HOST_HEADER))
 		return -1;
 	m = open_memstream(&buf, &len);
@@ -794,17 +914,10 @@ void csv_sink_forget(struct csv_sink *s, const char *vm)
 
 void csv_sink_close(struct csv_sink *s)
 {
-	int i;
-
 	if (!s)
 		return;
-	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
-		if (s->vms[i].in_use)
-			vm_close(s, &s->vms[i]);
-	}
-	if (s->host.f && file_flush(&s->host))
-		note_error(s, errno);
-	file_close(&s->host);
+	close_files(s);
 	close(s->dirfd);
+	free(s->dir);
 	free(s);
 }

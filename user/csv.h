@@ -7,8 +7,10 @@
 #ifndef KT_CSV_H
 #define KT_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "attribution.h"
 #include "record.h"
@@ -52,6 +54,12 @@ void csv_format_host_row(FILE *f, const struct interval_info *iv, const struct h
 
 struct csv_sink;
 
+/* Optional rotation of the sink's files: at a UTC day change, or at a size. */
+struct csv_rotation {
+	bool daily;
+	off_t max_bytes;	/* 0: no size limit */
+};
+
 /* Opens the sink on an existing folder (dirfd kept, O_DIRECTORY). NULL with errno on failure. */
 struct csv_sink *csv_sink_open(const char *dir);
 
@@ -65,6 +73,18 @@ int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const str
 /* Appends the interval's host row (power and its split) to DIR/@host.csv. */
 int csv_sink_write_host(struct csv_sink *s, const struct interval_info *iv,
 			const struct host_record *h);
+
+/*
+ * Rotates the sink's files from now on: a full file is renamed <file>.<UTC time> and compressed
+ * (<file>.<UTC time>.gz, zlib) before the next row starts a new one.
+ */
+void csv_sink_set_rotation(struct csv_sink *s, const struct csv_rotation *r);
+
+/*
+ * Closes every file and the folder and opens them again by name (SIGHUP, after logrotate or an
+ * operator moved them). Returns 0, or -1 if the folder cannot be opened (the old one is kept).
+ */
+int csv_sink_reopen(struct csv_sink *s);
 
 /* Flushes every open file (after each interval). Returns 0, or -1 if a write failed. */
 int csv_sink_flush(struct csv_sink *s);

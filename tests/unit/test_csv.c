@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "csv.h"
 
@@ -999,6 +1000,120 @@ static int teardown_all(void **state)
 	return 0;
 }
 
+#define BARE_ROW(t, pid) t "web-02,," pid ",,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," \
+	UNSAMPLED "\n"
+
+/* The whole of a gzip file, decompressed. */
+static char *gunzip(const char *file)
+{
+	static char buf[1 << 16];
+	gzFile gz = gzopen(path(file), "rb");
+	int n;
+
+	assert_non_null(gz);
+	n = gzread(gz, buf, sizeof(buf) - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	gzclose(gz);
+	return buf;
+}
+
+/* The one entry of the folder whose name starts with prefix and ends with suffix. */
+static const char *find_entry(const char *prefix, const char *suffix)
+{
+	static char name[256];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name), k = strlen(suffix);
+
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && n > k &&
+		    !strcmp(e->d_name + n - k, suffix)) {
+			snprintf(name, sizeof(name), "%s", e->d_name);
+			found++;
+		}
+	}
+	closedir(d);
+	assert_int_equal(found, 1);
+	return name;
+}
+
+/* SIGHUP after logrotate moved the file: the next rows go to a new file with its header. */
+static void test_sink_reopen(void **state)
+{
+	struct csv_sink *s = csv_sink_open(dir);
+	struct vm_record r;
+	char moved[600];
+
+	(void)state;
+	bare_record(&r);
+	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
+	assert_int_equal(csv_sink_flush(s), 0);
+	snprintf(moved, sizeof(moved), "%s", path("web-02.csv.1"));
+	assert_int_equal(rename(path("web-02.csv"), moved), 0);
+	assert_int_equal(csv_sink_reopen(s), 0);
+	r.pid = 78;
+	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
+	assert_int_equal(csv_sink_flush(s), 0);
+	csv_sink_close(s);
+	assert_string_equal(slurp("web-02.csv.1"), VM_HDR BARE_ROW(T, "77"));
+	assert_string_equal(slurp("web-02.csv"), VM_HDR BARE_ROW(T, "78"));
+}
+
+/* Daily rotation: the first row of a new UTC day starts a new file; the old one is gzipped. */
+static void test_sink_rotate_daily(void **state)
+{
+	struct csv_rotation daily = { .daily = true };
+	struct interval_info tomorrow = iv;
+	struct csv_sink *s = csv_sink_open(dir);
+	struct vm_record r;
+
+	(void)state;
+	csv_sink_set_rotation(s, &daily);
+	bare_record(&r);
+	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
+	assert_int_equal(csv_sink_write(s, &iv, &r), 0);	/* the same day: same file */
+	assert_int_equal(csv_sink_flush(s), 0);
+	tomorrow.epoch_s = (double)time(NULL) + 86400;
+	r.pid = 78;
+	assert_int_equal(csv_sink_write(s, &tomorrow, &r), 0);
+	assert_int_equal(csv_sink_flush(s), 0);
+	csv_sink_close(s);
+	assert_string_equal(gunzip(find_entry("web-02.csv.", "Z.gz")),
+			    VM_HDR BARE_ROW(T, "77") BARE_ROW(T, "77"));
+	assert_int_equal(strncmp(slurp("web-02.csv"), VM_HDR, strlen(VM_HDR)), 0);
+	assert_non_null(strstr(slurp("web-02.csv"), ",1.000250,web-02,,78,"));
+	assert_int_equal(count_entries(), 2);
+}
+
+/* Size rotation: a file at its limit is closed before the next row, never in its middle. */
+static void test_sink_rotate_size(void **state)
+{
+	struct csv_rotation small = { .max_bytes = 100 };
+	struct csv_sink *s = csv_sink_open(dir);
+	struct vm_record r;
+	struct stat st;
+	const char *gz;
+
+	(void)state;
+	csv_sink_set_rotation(s, &small);
+	bare_record(&r);
+	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
+	assert_int_equal(csv_sink_flush(s), 0);
+	r.pid = 78;
+	assert_int_equal(csv_sink_write(s, &iv, &r), 0);
+	assert_int_equal(csv_sink_flush(s), 0);
+	csv_sink_close(s);
+	gz = find_entry("web-02.csv.", ".gz");
+	assert_string_equal(gunzip(gz), VM_HDR BARE_ROW(T, "77"));
+	assert_int_equal(stat(path(gz), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_string_equal(slurp("web-02.csv"), VM_HDR BARE_ROW(T, "78"));
+}
+
 #define FILE_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
 
 int main(void)
@@ -1026,6 +1141,9 @@ int main(void)
 		FILE_TEST(test_sink_forget_and_deleted),
 		FILE_TEST(test_sink_write_failure_fsize),
 		FILE_TEST(test_sink_enospc_tmpfs),
+		FILE_TEST(test_sink_reopen),
+		FILE_TEST(test_sink_rotate_daily),
+		FILE_TEST(test_sink_rotate_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
