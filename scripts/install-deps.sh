@@ -5,12 +5,14 @@ set -eu
 
 # build: compiler, BPF toolchain and libraries
 build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev
-libvirt-dev libxml2-dev libcurl4-openssl-dev"
+libvirt-dev libxml2-dev libcurl4-openssl-dev libmicrohttpd-dev"
 # tests: unit tests and the fuzzer, real QEMU/libvirt guests built from Debian's kernel and
-# busybox, the oracles, the model check's plot
+# busybox, the oracles, the model check's plot, a Prometheus server scraping the endpoint, the
+# install checks (systemd-analyze, man, logrotate)
 tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib python3-pil
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
-libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio"
+libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db
+logrotate"
 
 missing=""
 for pkg in $build $tests; do
@@ -31,3 +33,12 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt-get install -y -q $missing
+# The tests start their own Prometheus on loopback; Debian's package starts a server (and a
+# node exporter listening on every address) on systemd hosts: not ours to leave running.
+case " $missing " in
+*" prometheus "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true
+	fi
+	;;
+esac

@@ -5,11 +5,13 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "metrics.h"
 
 #ifndef KT_VERSION
 #define KT_VERSION "dev"
@@ -22,7 +24,7 @@
 
 enum {
 	OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT,
-	OPT_COUNTERS, OPT_SAMPLE_HZ,
+	OPT_COUNTERS, OPT_SAMPLE_HZ, OPT_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -41,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
 	{ "counters", required_argument, NULL, OPT_COUNTERS },
 	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -81,6 +84,10 @@ static void usage(FILE *out)
 		"      --sample-hz N       samples per second and CPU that split each VM's\n"
 		"                          hypervisor time by component (default %d;\n"
 		"                          0: no split)\n"
+		"      --listen [ADDR:]PORT\n"
+		"                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                          (default: off; ADDR 127.0.0.1 unless given, an\n"
+		"                          IPv6 one in brackets: [::1]:9477)\n"
 		"  -q, --quiet             no live table, only the CSV files\n"
 		"  -v, --verbose           print libbpf debug messages\n"
 		"  -h, --help              print this help and exit\n"
@@ -97,7 +104,9 @@ static void usage(FILE *out)
 		"  " PROG " -i 0.5 -c 60 -o /var/log/kvmtrace\n"
 		"      60 rows per VM, half a second apart, in /var/log/kvmtrace\n"
 		"  " PROG " -p 4242 -q\n"
-		"      only the VM of process 4242, CSV files only\n",
+		"      only the VM of process 4242, CSV files only\n"
+		"  " PROG " -q --listen 9477\n"
+		"      CSV files, and metrics for Prometheus at http://127.0.0.1:9477/metrics\n",
 		CLI_MAX_PIDS, KT_MAX_COUNTERS, CLI_DEFAULT_SAMPLE_HZ);
 }
 
@@ -197,6 +206,8 @@ static const char *opt_name(int c)
 		return "--counters";
 	case OPT_SAMPLE_HZ:
 		return "--sample-hz";
+	case OPT_LISTEN:
+		return "--listen";
 	}
 	return NULL;
 }
@@ -226,6 +237,8 @@ static const char *opt_example(int c)
 		return "perf event names, e.g. --counters cycles,instructions";
 	case OPT_SAMPLE_HZ:
 		return "samples per second, e.g. --sample-hz 499";
+	case OPT_LISTEN:
+		return "[ADDR:]PORT, e.g. --listen 9477 or --listen 0.0.0.0:9477";
 	}
 	return "a value";
 }
@@ -259,6 +272,20 @@ static void bad_option(FILE *err, int opt, const char *arg)
 	put_value(err, arg);
 	fprintf(err, "': %s, see " PROG " --help\n",
 		matches > 1 ? "write more of its name" : "check the spelling");
+}
+
+/* --listen: "[ADDR:]PORT" with a numeric address and a real port (0 would be a random one). */
+static int parse_listen(const char *s)
+{
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char why[128];
+
+	if (metrics_parse_listen(s, &addr, &len, why, sizeof(why)))
+		return -1;
+	if (addr.ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)&addr)->sin6_port ? 0 : -1;
+	return ((const struct sockaddr_in *)&addr)->sin_port ? 0 : -1;
 }
 
 /* Options whose value is text that only has to be there: what it is and where it goes. */
@@ -380,6 +407,16 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 				return CLI_USAGE;
 			}
 			opts->sample_hz = strcmp(optarg, "0") ? (unsigned int)v : 0;
+			break;
+		case OPT_LISTEN:
+			if (parse_listen(optarg)) {
+				bad_value(err, "listen address", optarg, "--listen",
+					  "give [ADDR:]PORT with a numeric address and a port "
+					  "from 1 to 65535, e.g. --listen 9477, --listen "
+					  "0.0.0.0:9477 or --listen [::1]:9477");
+				return CLI_USAGE;
+			}
+			opts->listen = optarg;
 			break;
 		case 'q':
 			opts->quiet = true;

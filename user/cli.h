@@ -28,6 +28,7 @@ struct cli_opts {
 	struct counter_spec counters[KT_MAX_COUNTERS];	/* --counters (default COUNTERS_DEFAULT) */
 	int nr_counters;
 	unsigned int sample_hz;	/* --sample-hz: sampler rate per CPU; 0: no sampler */
+	const char *listen;	/* --listen: [ADDR:]PORT of the Prometheus endpoint; NULL: off */
 	bool quiet;		/* -q: no live table */
 	bool verbose;		/* -v: libbpf debug output */
 };

@@ -18,6 +18,7 @@
 #include "discovery.h"
 #include "domains.h"
 #include "log.h"
+#include "metrics.h"
 #include "outdir.h"
 #include "power.h"
 #include "table.h"
@@ -116,6 +117,9 @@ struct run {
 	struct host host;
 	struct account *account;
 	struct csv_sink *csv;
+	struct metrics_server *metrics;	/* --listen; NULL: off */
+	double lag_s;			/* how late the current drain is against its schedule */
+	uint64_t power_failures;	/* intervals whose power could not be read */
 	struct snapshot snap;
 	uint64_t drops_seen[KT_NR_DROPS];
 	uint64_t last_drain_ns;
@@ -150,6 +154,8 @@ static void attribute_power(struct run *run, double interval_s, struct vm_record
 
 	host_cpu_delta(run, &busy_ns, &capacity_ns);
 	power_sample(run->power, interval_s, &power);
+	if (!power.valid && strcmp(power_source_name(run->power), "none"))
+		run->power_failures++;
 	power_attribute(&run->power_model, power_source_name(run->power), power.valid,
 			power.watts, power.energy_j, busy_ns, capacity_ns, recs, n, &run->host_row);
 }
@@ -249,6 +255,21 @@ static int prime(struct run *run)
 	return 0;
 }
 
+/* The Prometheus endpoint gets what the CSV files just got, and the tracer's own health. */
+static void publish_metrics(struct run *run, const struct interval_info *iv,
+			    const struct vm_record *recs, long n)
+{
+	struct tracer_health health = {};
+
+	if (!run->metrics)
+		return;
+	memcpy(health.drops, run->snap.drops, sizeof(health.drops));
+	health.interval_lag_s = run->lag_s;
+	health.plug_failures = run->power_failures;
+	metrics_read_bpf_stats(run->metrics, &health);
+	metrics_publish(run->metrics, iv, recs, n, &run->host_row, &health);
+}
+
 /* One interval: drain, account, write every sink, free what ended. */
 static int do_interval(struct run *run)
 {
@@ -271,6 +292,7 @@ static int do_interval(struct run *run)
 	else if (!err && run->write_failing)
 		kt_info("writing CSV rows in '%s' again", run->opts->outdir);
 	run->write_failing = err != 0;
+	publish_metrics(run, &iv, recs, n);
 	if (!run->opts->quiet)
 		table_print(stdout, &iv, recs, n, run->clear_screen);
 	forget_ended(run);
@@ -310,6 +332,8 @@ static int trace(struct run *run)
 		if (end && next > start + end)
 			next = start + end;
 		sleep_until(next);
+		now = mono_now();
+		run->lag_s = now > next ? (now - next) / 1e9 : 0;
 		if (do_interval(run))
 			return 1;
 		now = mono_now();
@@ -404,6 +428,13 @@ int main(int argc, char **argv)
 		kt_error("cannot open output folder '%s': %s", opts.outdir, strerror(errno));
 		goto out;
 	}
+	if (opts.listen) {
+		run.metrics = metrics_open(opts.listen, why, sizeof(why));
+		if (!run.metrics) {
+			kt_error("%s", why);
+			goto out;
+		}
+	}
 	run.host.domains = domains_open(opts.libvirt_uri);
 	src = host_vm_source(&run.host);
 	account_options(&run, &aopts);
@@ -420,12 +451,16 @@ int main(int argc, char **argv)
 	run.clear_screen = isatty(STDOUT_FILENO);
 	kt_info("tracing; rows every %g s in %s/<vm>.csv; Ctrl-C to stop", opts.interval_s,
 		opts.outdir);
+	if (run.metrics)
+		kt_info("metrics for Prometheus at http://%s/metrics",
+			metrics_address(run.metrics));
 	status = trace(&run);
 out:
 	snapshot_free(&run.snap);
 	account_free(run.account);
 	domains_close(run.host.domains);
 	free(run.host.taps);
+	metrics_close(run.metrics);
 	csv_sink_close(run.csv);
 	power_close(run.power);
 	tracer_close(run.tracer);

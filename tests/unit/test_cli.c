@@ -78,6 +78,7 @@ static void assert_defaults_except(const struct cli_opts *o)
 	assert_null(o->power);
 	assert_true(o->idle_watts < 0);
 	assert_string_equal(o->sysfs_root, "/sys");
+	assert_null(o->listen);
 }
 
 /* The sources of names and power, and where sysfs is. */
@@ -242,6 +243,9 @@ static void test_bad_values(void **state)
 		{ "-o", "" }, { "--libvirt-uri", "" }, { "--power", "" },
 		{ "--idle-watts", "-1" }, { "--idle-watts", "x" }, { "--idle-watts", "nan" },
 		{ "--sysfs-root", "" },
+		{ "--listen", "" }, { "--listen", "0" }, { "--listen", ":0" }, { "--listen", "x" },
+		{ "--listen", "65536" }, { "--listen", "localhost:9477" },
+		{ "--listen", "::1:9477" }, { "--listen", "[::1]" }, { "--listen", "1.2.3.4:" },
 	};
 	char needle[64];
 	struct run r;
@@ -288,6 +292,37 @@ static void test_exact_messages(void **state)
 	RUN(&r, "stray");
 	assert_string_equal(r.err, "kvmtrace-bpf: unexpected argument 'stray': options only, see "
 			    "kvmtrace-bpf --help\n");
+	run_free(&r);
+}
+
+/* --listen: off by default; PORT and :PORT are loopback; IPv4 and bracketed IPv6 addresses. */
+static void test_listen(void **state)
+{
+	static const char *const good[] = { "9477", ":9477", "127.0.0.1:9477", "0.0.0.0:1",
+					    "[::1]:65535", "[::]:9477" };
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		RUN(&r, "--listen", good[i], "-q");
+		assert_int_equal(r.st, CLI_RUN);
+		assert_string_equal(r.o.listen, good[i]);
+		assert_true(r.o.quiet);
+		assert_int_equal(r.err_len, 0);
+		run_free(&r);
+	}
+
+	RUN(&r, "--listen", "localhost:9477");
+	assert_string_equal(r.err, "kvmtrace-bpf: invalid listen address 'localhost:9477' "
+			    "(--listen): give [ADDR:]PORT with a numeric address and a port from "
+			    "1 to 65535, e.g. --listen 9477, --listen 0.0.0.0:9477 or --listen "
+			    "[::1]:9477\n");
+	run_free(&r);
+
+	RUN(&r, "--listen");
+	assert_string_equal(r.err, "kvmtrace-bpf: option --listen needs a value: give "
+			    "[ADDR:]PORT, e.g. --listen 9477 or --listen 0.0.0.0:9477\n");
 	run_free(&r);
 }
 
@@ -381,7 +416,8 @@ static void test_help(void **state)
 		"Usage: kvmtrace-bpf [OPTIONS]",
 		"-i, --interval SECONDS", "-c, --count N", "-d, --duration SECONDS",
 		"-o, --output DIR", "-p, --pid PID", "-q, --quiet", "-v, --verbose", "-h, --help",
-		"--version", "DIR/<vm>.csv", "(default 1)", "(default logs)", "Examples:",
+		"--version", "--listen [ADDR:]PORT",
+		"DIR/<vm>.csv", "(default 1)", "(default logs)", "Examples:",
 		"\n  kvmtrace-bpf -i 1\n", "\n  kvmtrace-bpf -i 0.5 -c 60 -o /var/log/kvmtrace\n",
 		"\n  kvmtrace-bpf -p 4242 -q\n",
 	};
@@ -455,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_source_options),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_exact_messages),
+		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_missing_values),
 		cmocka_unit_test(test_positional),

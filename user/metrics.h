@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prometheus sink: the interval's records, served over HTTP at /metrics in the Prometheus text
+ * format (0.0.4) or OpenMetrics 1.0.0 when the scraper asks for application/openmetrics-text.
+ *
+ * Counters (_total) are the sums of the interval deltas since this process first saw the VM,
+ * so rate() and increase() work and a restart of the tracer is an ordinary counter reset.
+ * Gauges are the latest interval's values. A figure that is not measured is left out, never
+ * exported as 0. Times are seconds, sizes bytes. Samples carry no timestamp: each scrape sees
+ * the latest publish whole (kvmtrace_last_interval_timestamp_seconds says which).
+ *
+ * Per VM, labels vm and uuid (uuid="" when the VMM has none):
+ *   kvmtrace_vm_cpu_seconds_total                counter  on-CPU time of all the VMM's threads
+ *   kvmtrace_vm_guest_seconds_total              counter  of which in guest mode (guest_valid)
+ *   kvmtrace_vm_hypervisor_seconds_total{mode}   counter  the rest, mode="user"|"kernel"
+ *                                                         (hyp_split_valid)
+ *   kvmtrace_vm_hypervisor_component_seconds_total{component}
+ *                                                counter  the same by component (qemu_user,
+ *                                                         kvm, vhost, tap, bridge, net, block,
+ *                                                         sched, other_kernel)
+ *   kvmtrace_vm_external_seconds_total{component}
+ *                                                counter  kernel work outside the VM's threads
+ *                                                         (vhost, tap, bridge, net; estimated)
+ *   kvmtrace_vm_run_delay_seconds_total          counter  runnable but waiting for a CPU
+ *   kvmtrace_vm_exits_total{reason}              counter  VM exits by reason
+ *   kvmtrace_vm_exit_handling_seconds_total{reason}
+ *                                                counter  exit to next entry, by reason
+ *   kvmtrace_vm_network_{receive,transmit}_{bytes,packets}_total
+ *                                                counter  the VM's taps, as the guest sees them
+ *   kvmtrace_vm_disk_{read,write}_{bytes,ops}_total
+ *                                                counter  per-task I/O accounting, bios queued
+ *   kvmtrace_vm_disk_latency_average_seconds     gauge    mean bio latency in the interval
+ *   kvmtrace_vm_memory_rss_bytes                 gauge    the VMM's resident memory
+ *   kvmtrace_vm_memory_guest_bytes               gauge    the guest's memory (balloon)
+ *   kvmtrace_vm_vcpus                            gauge    vCPUs
+ *   kvmtrace_vm_perf_events_total{event,mode}    counter  perf counters, mode="guest"|"host"
+ *   kvmtrace_vm_perf_clock_seconds_total{event,mode}
+ *                                                counter  clock events (cpu-clock, task-clock)
+ *   kvmtrace_vm_power_watts                      gauge    the VM's share of the host's power
+ * Per vCPU, labels vm, uuid, vcpu (the vCPU index):
+ *   kvmtrace_vcpu_cpu_seconds_total, kvmtrace_vcpu_guest_seconds_total,
+ *   kvmtrace_vcpu_run_delay_seconds_total, kvmtrace_vcpu_exits_total            counters
+ * The host, label source ("edimax", "rapl"):
+ *   kvmtrace_host_power_watts, kvmtrace_host_idle_power_watts,
+ *   kvmtrace_host_rest_power_watts                gauges   power, its idle part, the active
+ *                                                         part no VM used (attribution.h)
+ *   kvmtrace_host_energy_joules_total            counter
+ * The tracer itself:
+ *   kvmtrace_build_info{version}                 info (a gauge of 1 in the 0.0.4 format)
+ *   kvmtrace_intervals_total                     counter  intervals published
+ *   kvmtrace_last_interval_timestamp_seconds     gauge    end of the latest interval, Unix time
+ *   kvmtrace_interval_seconds                    gauge    its length
+ *   kvmtrace_interval_lag_seconds                gauge    how late its drain was
+ *   kvmtrace_drops_total{reason}                 counter  enum kt_drop, named in metrics.c
+ *   kvmtrace_power_read_failures_total           counter  failed power readings
+ *   kvmtrace_bpf_program_runs_total{program}     counter  kernel.bpf_stats_enabled only
+ *   kvmtrace_bpf_program_run_seconds_total{program} counter
+ */
+#ifndef KT_METRICS_H
+#define KT_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "attribution.h"
+#include "record.h"
+
+/* An ended VM's series stay this long at most when nobody scrapes them. */
+#define METRICS_FINAL_KEEP_S	300.0
+#define METRICS_MAX_PROGS	32
+
+struct metrics_server;
+
+/*
+ * Parses "[ADDR:]PORT": "PORT" and ":PORT" mean 127.0.0.1, ADDR is a numeric IPv4 address or an
+ * IPv6 one in brackets ("[::1]:9477"); PORT is 0 to 65535 (0: the kernel picks one). Returns 0,
+ * or -1 with a short reason in why.
+ */
+int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *addrlen,
+			 char *why, size_t len);
+
+/*
+ * Serves GET /metrics on listen ("[HOST]:PORT") with libmicrohttpd in its own thread (which
+ * takes no signals). NULL with a one-line reason in why on failure
+ * ("cannot listen on 127.0.0.1:9477: Address already in use; ...").
+ */
+struct metrics_server *metrics_open(const char *listen, char *why, size_t len);
+
+/* The port the server listens on (the one the kernel chose for port 0). */
+int metrics_port(const struct metrics_server *m);
+
+/* Where it listens, as "127.0.0.1:9477" or "[::1]:9477". */
+const char *metrics_address(const struct metrics_server *m);
+
+/* What the tracer reports about itself each interval. */
+struct tracer_health {
+	uint64_t drops[KT_NR_DROPS];	/* cumulative, by enum kt_drop (bpf/kvmtrace.h) */
+	double interval_lag_s;		/* how late this drain was against its schedule */
+	uint64_t plug_failures;		/* cumulative failed power readings */
+	size_t nr_progs;
+	struct {
+		char name[32];
+		uint64_t run_cnt, run_time_ns;
+	} prog[METRICS_MAX_PROGS];	/* bpf_stats; 0 when disabled */
+};
+
+/*
+ * Fills h's BPF program figures from the programs this process holds (their full names from
+ * BTF): nr_progs is 0 while kernel.bpf_stats_enabled is off, since the kernel then counts
+ * nothing. Called from the main loop only.
+ */
+void metrics_read_bpf_stats(struct metrics_server *m, struct tracer_health *h);
+
+/*
+ * Publishes one interval: called from the main loop; copies what it needs under a lock, so
+ * scrapes never see a half-updated set. A VM whose record had final=true is dropped after that
+ * publish's next scrape, or METRICS_FINAL_KEEP_S after it; so is one that a publish did not
+ * carry (renamed). Records with the same vm and uuid (a restarted VMM) add up. h and health may
+ * be NULL. m may be NULL (no --listen): nothing happens.
+ */
+void metrics_publish(struct metrics_server *m, const struct interval_info *iv,
+		     const struct vm_record *r, size_t n, const struct host_record *h,
+		     const struct tracer_health *health);
+
+/*
+ * Renders the exposition as a scrape would (and counts as one: ended VMs go after it) into buf
+ * (size len, NUL-terminated when len > 0). Returns the full length, as snprintf does.
+ */
+size_t metrics_render(struct metrics_server *m, char *buf, size_t len, bool openmetrics);
+
+void metrics_close(struct metrics_server *m);
+
+#endif /* KT_METRICS_H */
