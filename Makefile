@@ -7,8 +7,15 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-PREFIX ?= /usr/local
+# Where make install puts things (DESTDIR=/tmp/x: a staged tree); the unit gets the binary's
+# and the config file's installed paths.
+PREFIX ?= /usr
 DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 VERSION := 0.1.0
 
 CFLAGS ?= -g -O2
@@ -76,11 +83,31 @@ demo: all
 deps:
 	scripts/install-deps.sh
 
+# The binary, the systemd unit, the man page, the logrotate snippet and the config file, which
+# is never replaced: it holds the administrator's settings.
 install: all
-	install -D -m 0755 $(OUTPUT)/kvmtrace-bpf $(DESTDIR)$(PREFIX)/sbin/kvmtrace-bpf
+	install -D -m 0755 $(OUTPUT)/kvmtrace-bpf $(DESTDIR)$(SBINDIR)/kvmtrace-bpf
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|/usr/sbin/kvmtrace-bpf|$(SBINDIR)/kvmtrace-bpf|' \
+	    -e 's|/etc/kvmtrace-bpf.conf|$(SYSCONFDIR)/kvmtrace-bpf.conf|' \
+	    dist/kvmtrace-bpf.service >$(DESTDIR)$(UNITDIR)/kvmtrace-bpf.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kvmtrace-bpf.service
+	gzip -n -9 -c dist/kvmtrace-bpf.8 >$(DESTDIR)$(MANDIR)/man8/kvmtrace-bpf.8.gz
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/kvmtrace-bpf.8.gz
+	install -D -m 0644 dist/kvmtrace-bpf.logrotate $(DESTDIR)$(LOGROTATEDIR)/kvmtrace-bpf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/kvmtrace-bpf.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/kvmtrace-bpf.conf: it holds your settings"; \
+	else \
+		install -D -m 0640 dist/kvmtrace-bpf.conf $(DESTDIR)$(SYSCONFDIR)/kvmtrace-bpf.conf; \
+	fi
 
+# Everything but the config file, which may hold the administrator's settings.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/kvmtrace-bpf
+	rm -f $(DESTDIR)$(SBINDIR)/kvmtrace-bpf $(DESTDIR)$(UNITDIR)/kvmtrace-bpf.service \
+	      $(DESTDIR)$(MANDIR)/man8/kvmtrace-bpf.8.gz $(DESTDIR)$(LOGROTATEDIR)/kvmtrace-bpf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/kvmtrace-bpf.conf ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/kvmtrace-bpf.conf: remove it by hand if unwanted"; \
+	fi
 
 clean:
 	rm -rf $(OUTPUT)

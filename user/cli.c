@@ -24,7 +24,7 @@
 
 enum {
 	OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT,
-	OPT_COUNTERS, OPT_SAMPLE_HZ, OPT_LISTEN,
+	OPT_COUNTERS, OPT_SAMPLE_HZ, OPT_LISTEN, OPT_ROTATE,
 };
 
 static const struct option long_opts[] = {
@@ -44,11 +44,13 @@ static const struct option long_opts[] = {
 	{ "counters", required_argument, NULL, OPT_COUNTERS },
 	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "rotate", required_argument, NULL, OPT_ROTATE },
+	{ "config", required_argument, NULL, 'C' },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* Leading ':': a missing value is reported as ':' rather than '?'. */
-static const char short_opts[] = ":i:c:d:o:p:qvh";
+static const char short_opts[] = ":i:c:d:o:p:qvhC:";
 
 static void usage(FILE *out)
 {
@@ -62,6 +64,8 @@ static void usage(FILE *out)
 		"CAP_BPF and CAP_PERFMON).\n"
 		"\n"
 		"Options:\n"
+		"  -C, --config FILE       read options from FILE first (key = value lines,\n"
+		"                          see kvmtrace-bpf(8)); options given here win\n"
 		"  -i, --interval SECONDS  time between rows, > 0 and at most 3600,\n"
 		"                          fractions allowed (default 1)\n"
 		"  -c, --count N           stop after N intervals (default: until Ctrl-C)\n"
@@ -88,6 +92,10 @@ static void usage(FILE *out)
 		"                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 		"                          (default: off; ADDR 127.0.0.1 unless given, an\n"
 		"                          IPv6 one in brackets: [::1]:9477)\n"
+		"      --rotate WHEN       start new files daily (at 00:00 UTC) or at a size\n"
+		"                          (e.g. 100M; K, M, G), compressing the old ones\n"
+		"                          to <file>.<UTC time>.gz (default: never; SIGHUP\n"
+		"                          reopens the files, for logrotate)\n"
 		"  -q, --quiet             no live table, only the CSV files\n"
 		"  -v, --verbose           print libbpf debug messages\n"
 		"  -h, --help              print this help and exit\n"
@@ -172,6 +180,40 @@ static int parse_positive(const char *s, long max, long *out)
 	return 0;
 }
 
+/* "daily", or a size with an optional K, M or G suffix (powers of 1024), at least 64 KiB. */
+static int parse_rotation(const char *s, struct csv_rotation *r)
+{
+	static const char units[] = "KMG";
+	const char *unit;
+	long n;
+	char *end;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	if (!strcmp(s, "daily")) {
+		r->daily = true;
+		return 0;
+	}
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	n = strtol(s, &end, 10);
+	if (errno || n <= 0)
+		return -1;
+	r->max_bytes = n;
+	if (*end) {
+		unit = strchr(units, toupper((unsigned char)*end));
+		if (!unit || end[1])
+			return -1;
+		for (i = 0; i <= unit - units; i++) {
+			if (r->max_bytes > LONG_MAX / 1024)
+				return -1;
+			r->max_bytes *= 1024;
+		}
+	}
+	return r->max_bytes < 64 * 1024 ? -1 : 0;
+}
+
 /* The option as the user may have typed it, for messages: "-i/--interval". */
 static const char *opt_name(int c)
 {
@@ -192,6 +234,8 @@ static const char *opt_name(int c)
 		return "-v/--verbose";
 	case 'h':
 		return "-h/--help";
+	case 'C':
+		return "-C/--config";
 	case OPT_VERSION:
 		return "--version";
 	case OPT_LIBVIRT_URI:
@@ -208,6 +252,8 @@ static const char *opt_name(int c)
 		return "--sample-hz";
 	case OPT_LISTEN:
 		return "--listen";
+	case OPT_ROTATE:
+		return "--rotate";
 	}
 	return NULL;
 }
@@ -225,6 +271,8 @@ static const char *opt_example(int c)
 		return "a folder, e.g. -o /var/log/kvmtrace";
 	case 'p':
 		return "a process ID, e.g. -p 4242";
+	case 'C':
+		return "a file, e.g. -C /etc/kvmtrace-bpf.conf";
 	case OPT_LIBVIRT_URI:
 		return "a URI, e.g. --libvirt-uri qemu:///system, or none";
 	case OPT_POWER:
@@ -239,6 +287,8 @@ static const char *opt_example(int c)
 		return "samples per second, e.g. --sample-hz 499";
 	case OPT_LISTEN:
 		return "[ADDR:]PORT, e.g. --listen 9477 or --listen 0.0.0.0:9477";
+	case OPT_ROTATE:
+		return "daily or a size, e.g. --rotate 100M";
 	}
 	return "a value";
 }
@@ -408,6 +458,14 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 			}
 			opts->sample_hz = strcmp(optarg, "0") ? (unsigned int)v : 0;
 			break;
+		case OPT_ROTATE:
+			if (parse_rotation(optarg, &opts->rotation)) {
+				bad_value(err, "rotation", optarg, "--rotate",
+					  "give daily or a size of at least 64K, e.g. --rotate "
+					  "100M");
+				return CLI_USAGE;
+			}
+			break;
 		case OPT_LISTEN:
 			if (parse_listen(optarg)) {
 				bad_value(err, "listen address", optarg, "--listen",
@@ -424,6 +482,8 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 		case 'v':
 			opts->verbose = true;
 			break;
+		case 'C':
+			break;	/* read before parsing: cli_config_file() */
 		case 'h':
 			usage(out);
 			return CLI_DONE;
@@ -452,4 +512,18 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 		return CLI_USAGE;
 	}
 	return CLI_RUN;
+}
+
+const char *cli_config_file(int argc, char **argv)
+{
+	const char *path = NULL;
+	int c;
+
+	/* The same tables as cli_parse(), so "-o -C" is an output folder, not a config file. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1)
+		if (c == 'C')
+			path = optarg;
+	return path;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "csv.h"
 #include "perf_events.h"
 
 #define CLI_MAX_PIDS 64
@@ -28,6 +29,7 @@ struct cli_opts {
 	struct counter_spec counters[KT_MAX_COUNTERS];	/* --counters (default COUNTERS_DEFAULT) */
 	int nr_counters;
 	unsigned int sample_hz;	/* --sample-hz: sampler rate per CPU; 0: no sampler */
+	struct csv_rotation rotation;	/* --rotate daily|SIZE; none by default */
 	const char *listen;	/* --listen: [ADDR:]PORT of the Prometheus endpoint; NULL: off */
 	bool quiet;		/* -q: no live table */
 	bool verbose;		/* -v: libbpf debug output */
@@ -42,5 +44,9 @@ enum cli_status {
 /* Parses argv into *opts (which it first fills with defaults). Help and version go to out,
  * errors (one line, starting "kvmtrace-bpf: ") to err. */
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err);
+
+/* The file of -C/--config FILE (the last one given), or NULL: read before cli_parse(), whose
+ * argv then has the file's options first (config.h), so that the command line overrides them. */
+const char *cli_config_file(int argc, char **argv);
 
 #endif /* KT_CLI_H */

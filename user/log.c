@@ -48,3 +48,12 @@ void kt_info(const char *fmt, ...)
 	emit("", fmt, ap);
 	va_end(ap);
 }
+
+void kt_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit("", fmt, ap);
+	va_end(ap);
+}

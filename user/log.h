@@ -8,6 +8,9 @@
 void kt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Printed even with -q: the end of a condition a warning reported, or an operator's request
+ * carried out. */
+void kt_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Suppresses kt_info (for -q). Errors and warnings are always printed. */
 void kt_log_quiet(bool quiet);

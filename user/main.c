@@ -14,6 +14,7 @@
 #include "account.h"
 #include "attribution.h"
 #include "cli.h"
+#include "config.h"
 #include "csv.h"
 #include "discovery.h"
 #include "domains.h"
@@ -21,6 +22,7 @@
 #include "metrics.h"
 #include "outdir.h"
 #include "power.h"
+#include "privs.h"
 #include "table.h"
 #include "tracer.h"
 #include "vmsource.h"
@@ -28,12 +30,43 @@
 #define NS_PER_S 1000000000ull
 #define DEFAULT_OUTDIR "logs"
 
-static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t exiting, reopen_files;
+
+/* The -C file's options and the argv they are part of: the options point into them. */
+static int conf_argc;
+static char **conf_argv, **all_argv;
+
+static void free_config(void)
+{
+	free(all_argv);
+	config_free(conf_argc, conf_argv);
+}
+
+/* argv with the -C file's options before the command line's. NULL (said why) on an error. */
+static char **with_config(int *argc, char **argv)
+{
+	const char *path = cli_config_file(*argc, argv);
+	char why[512];
+
+	if (!path)
+		return argv;
+	if (config_load(path, &conf_argc, &conf_argv, why, sizeof(why))) {
+		kt_error("%s", why);
+		return NULL;
+	}
+	atexit(free_config);
+	all_argv = config_prepend(conf_argc, conf_argv, *argc, argv, argc);
+	if (!all_argv)
+		kt_error("out of memory");
+	return all_argv;
+}
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	exiting = 1;
+	if (sig == SIGHUP)
+		reopen_files = 1;
+	else
+		exiting = 1;
 }
 
 static void install_signals(void)
@@ -44,6 +77,7 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* reopen the files: the interval goes on */
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -290,7 +324,7 @@ static int do_interval(struct run *run)
 		kt_warn("cannot write CSV rows in '%s': %s; tracing goes on and writing resumes "
 			"when it can", run->opts->outdir, strerror(-err));
 	else if (!err && run->write_failing)
-		kt_info("writing CSV rows in '%s' again", run->opts->outdir);
+		kt_notice("writing CSV rows in '%s' again", run->opts->outdir);
 	run->write_failing = err != 0;
 	publish_metrics(run, &iv, recs, n);
 	if (!run->opts->quiet)
@@ -332,6 +366,14 @@ static int trace(struct run *run)
 		if (end && next > start + end)
 			next = start + end;
 		sleep_until(next);
+		if (reopen_files) {
+			reopen_files = 0;
+			if (csv_sink_reopen(run->csv))
+				kt_warn("cannot reopen output folder '%s': %s; writing on in the one "
+					"open", o->outdir, strerror(errno));
+			else
+				kt_notice("reopened the files in '%s' (SIGHUP)", o->outdir);
+		}
 		now = mono_now();
 		run->lag_s = now > next ? (now - next) / 1e9 : 0;
 		if (do_interval(run))
@@ -383,6 +425,7 @@ static void account_options(const struct run *run, struct account_opts *a)
 int main(int argc, char **argv)
 {
 	struct tracer_opts topts = {};
+	struct privs_needs needs = {};
 	struct account_opts aopts;
 	struct vm_source src;
 	struct run run = {};
@@ -390,6 +433,11 @@ int main(int argc, char **argv)
 	char why[512];
 	int status = 1;
 
+	/* SIGHUP only reopens files: one sent while starting must not end the tracer. */
+	signal(SIGHUP, SIG_IGN);
+	argv = with_config(&argc, argv);
+	if (!argv)
+		return 2;
 	switch (cli_parse(argc, argv, &opts, stdout, stderr)) {
 	case CLI_DONE:
 		return 0;
@@ -416,6 +464,15 @@ int main(int argc, char **argv)
 		kt_error("%s", why);
 		return 1;
 	}
+	/* Programs attached, perf events open: the rest needs few privileges (privs.h). Before
+	 * power_open() and metrics_open(), whose threads would keep them all. */
+	needs.outdir = opts.outdir;
+	needs.kallsyms = tracer_sample_period_ns(run.tracer) != 0;
+	if (privs_drop(&needs, why, sizeof(why))) {
+		kt_error("cannot drop privileges: %s", why);
+		goto out;
+	}
+	kt_info("privileges dropped, %s", why);
 	/* After the privilege checks: RAPL is root's to read. A wrong source is a usage error. */
 	run.power = power_open(opts.power, opts.sysfs_root, opts.interval_s, why, sizeof(why));
 	if (!run.power) {
@@ -428,6 +485,7 @@ int main(int argc, char **argv)
 		kt_error("cannot open output folder '%s': %s", opts.outdir, strerror(errno));
 		goto out;
 	}
+	csv_sink_set_rotation(run.csv, &opts.rotation);
 	if (opts.listen) {
 		run.metrics = metrics_open(opts.listen, why, sizeof(why));
 		if (!run.metrics) {

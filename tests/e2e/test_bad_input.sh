@@ -65,7 +65,7 @@ mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 expect 0 "cannot attach kvm:kvm_exit: no kvm tracepoints.*guest columns will be empty" \
 	"kernel without kvm tracepoints" -- unshare -m sh -c \
 	"mount -t tmpfs none /sys/kernel/tracing/events/kvm && exec $bin -q -c 2 -i 0.5 \
-	--libvirt-uri none -o $work/nokvm"
+	--libvirt-uri none --counters none -o $work/nokvm"
 t_check "without kvm tracepoints the VM still gets rows, guest columns empty" \
 	test "$(tail -n +2 "$work/nokvm/qemu-system-x86-"*.csv | cut -d, -f9,13,14,16 | sort -u)" = ",,,"
 pkill -f "$work/qemu-system-x86_64"
@@ -82,11 +82,25 @@ t_check "without libvirt the VM still gets every row" \
 	test "$(t_rows "$work/nolibvirt/qemu-system-x86-"*.csv)" -eq 3
 pkill -f "$work/qemu-system-x86_64"
 
+# started DIR BIN ARGS...: starts the tracer in the background ($tracer, stderr in $work/err)
+# and returns once its first row is out (DIR/@host.csv): start-up takes a while (BPF programs
+# verified, kernel symbols read), and what follows must happen in its rows.
+started() {
+	local dir=$1
+	shift
+	"$@" 2>"$work/err" &
+	tracer=$!
+	for _ in $(seq 100); do
+		[ -s "$dir/@host.csv" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # A VM ending mid-interval gets its last row, and no row after it.
 mkdir "$work/end"
+started "$work/end" "$bin" -q -c 4 -i 1 -o "$work/end"
 pid=$(fake_vmm 1.5)
-"$bin" -q -c 4 -i 1 -o "$work/end" 2>"$work/err" &
-tracer=$!
 wait "$tracer"
 t_check "tracer runs on when a VM ends (status $?)" true
 rows=$(tail -n +2 "$work/end/qemu-system-x86-$pid.csv" 2>/dev/null | wc -l)
@@ -96,9 +110,8 @@ t_check "the VM that ended after ~1.5 s has 2 rows, its last one included ($rows
 # SIGINT finishes the current interval: a last, shorter row, whole files, status 0.
 mkdir "$work/int"
 pid=$(fake_vmm 30)
-"$bin" -q -i 1 -o "$work/int" 2>"$work/err" &
-tracer=$!
-sleep 2.5
+started "$work/int" "$bin" -q -i 1 -o "$work/int"
+sleep 1.5
 kill -INT "$tracer"
 wait "$tracer"
 status=$?

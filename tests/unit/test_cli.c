@@ -326,6 +326,69 @@ static void test_listen(void **state)
 	run_free(&r);
 }
 
+/* --counters, --sample-hz and --rotate: defaults, good values, one-line usage errors. */
+static void test_measurement_options(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "-q");
+	assert_int_equal(r.o.nr_counters, 4);
+	assert_string_equal(r.o.counters[0].name, "cycles");
+	assert_int_equal(r.o.sample_hz, CLI_DEFAULT_SAMPLE_HZ);
+	assert_false(r.o.rotation.daily);
+	assert_int_equal(r.o.rotation.max_bytes, 0);
+	run_free(&r);
+
+	RUN(&r, "--counters", "cpu-clock,page-faults", "--sample-hz", "0", "--rotate", "100M");
+	assert_int_equal(r.st, CLI_RUN);
+	assert_int_equal(r.o.nr_counters, 2);
+	assert_string_equal(r.o.counters[1].column, "page_faults");
+	assert_int_equal(r.o.sample_hz, 0);
+	assert_int_equal(r.o.rotation.max_bytes, 100 * 1024 * 1024);
+	run_free(&r);
+
+	RUN(&r, "--counters", "none", "--rotate", "daily", "--sample-hz", "97");
+	assert_int_equal(r.o.nr_counters, 0);
+	assert_true(r.o.rotation.daily);
+	assert_int_equal(r.o.sample_hz, 97);
+	run_free(&r);
+
+	RUN(&r, "--counters", "cycles,bogus");
+	assert_int_equal(r.st, CLI_USAGE);
+	assert_string_equal(r.err, "kvmtrace-bpf: invalid counter list 'cycles,bogus' "
+			    "(--counters): unknown event \"bogus\"\n");
+	run_free(&r);
+
+	RUN(&r, "--sample-hz", "10001");
+	assert_int_equal(r.st, CLI_USAGE);
+	assert_string_equal(r.err, "kvmtrace-bpf: invalid sampling rate '10001' (--sample-hz): "
+			    "give samples per second from 0 (off) to 10000, e.g. --sample-hz 499\n");
+	run_free(&r);
+
+	RUN(&r, "--rotate", "1K");
+	assert_int_equal(r.st, CLI_USAGE);
+	assert_string_equal(r.err, "kvmtrace-bpf: invalid rotation '1K' (--rotate): give daily "
+			    "or a size of at least 64K, e.g. --rotate 100M\n");
+	run_free(&r);
+}
+
+/* -C is read before parsing (cli_config_file), and skipped by the parser itself. */
+static void test_config_option(void **state)
+{
+	const char *args[] = { "kvmtrace-bpf", "-o", "-C", "--config", "/etc/a.conf", "-q",
+			       "-C", "/etc/b.conf" };
+	struct run r;
+
+	(void)state;
+	assert_string_equal(cli_config_file(8, (char **)args), "/etc/b.conf");
+	assert_null(cli_config_file(3, (char **)args));	/* "-o -C": an output folder */
+	RUN(&r, "-C", "/etc/b.conf", "-q");
+	assert_int_equal(r.st, CLI_RUN);
+	assert_true(r.o.quiet);
+	run_free(&r);
+}
+
 static void test_bad_options(void **state)
 {
 	struct run r;
@@ -492,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_exact_messages),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_measurement_options),
+		cmocka_unit_test(test_config_option),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_missing_values),
 		cmocka_unit_test(test_positional),
