@@ -3,7 +3,7 @@
 #
 # Overhead benchmark of kvmtrace-bpf (make bench): scripts/bench.sh OUTPUT_DIR
 #
-# Three workloads (parts), each measured with its configurations interleaved over rounds:
+# Four parts. Three workloads, each measured with its configurations interleaved over rounds:
 #   sched  `perf bench sched pipe` (two processes ping-ponging over pipes: context switches)
 #   net    iperf3 over TCP from one network namespace to another, through a veth pair, a
 #          Linux bridge and a tap held by a pretend VMM (tests/bench/tap_fwd) that copies
@@ -20,8 +20,10 @@
 #   - each program's cost per run from kernel.bpf_stats_enabled (run_time_ns / run_cnt),
 #     and the ratio of kvmtrace-bpf's handler to the empty program on the same hook;
 #   - the workload's slowdown with the programs attached versus without.
-# Targets (handler <= 1.5x the empty program, slowdown <= 2%) are reported, not asserted: the
-# script exits 0 when it measured, non-zero only when it could not measure.
+# and the sampler part (see below), the cost of the perf_event program kvmtrace-bpf runs at
+# --sample-hz on every CPU. Targets (handler <= 1.5x the empty program, slowdown <= 2%, sampler
+# <= 0.5% of one CPU) are reported, not asserted: the script exits 0 when it measured, non-zero
+# only when it could not measure.
 #
 # One session = one configuration in one round, on one workload:
 #   pre   window, nothing attached
@@ -43,12 +45,33 @@
 #          job must run for the whole session to be tracked; fio's own figure (JSON) of a
 #          detached run is reported beside it as a check
 #
+# The sampler part (tests/bench/spin, a CPU-bound loop, is its workload) measures two ways:
+#   program time  kvmtrace-bpf -q -i 1 --counters none at its default rate, bpf_stats on, for
+#                 BENCH_SAMPLER_SECONDS: the first half with a loop on every CPU that it does
+#                 not track, the second half with a loop on every CPU that it tracks (started
+#                 as qemu-system-bench, found by discovery) and that spends about a third of
+#                 its time in system calls, so that its kernel samples take the costliest
+#                 path (the binary search of kernel text and the stack walk); per window of
+#                 the program's run_cnt and run_time_ns (bpftool prog show -j): hits per second
+#                 and CPU, ns per hit, and their product, the share of one CPU
+#   end to end    the rate of a loop pinned to BENCH_SAMPLER_CPU, tracked, for
+#                 BENCH_SAMPLER_TRIAL s, with kvmtrace-bpf at its default rate (on), at
+#                 --sample-hz 0 (off), and at --sample-hz 0 beside tests/bench/empty_sampler,
+#                 an empty program on the same events at the same rate (empty), in
+#                 BENCH_SAMPLER_TRIALS rounds (order rotated each round); the rate counts only
+#                 the time the loop ran (tests/bench/spin.c), so that other tasks on a shared
+#                 machine do not swamp the figure; the slowdown counts the timer interrupt
+#                 behind each sample too, which bpf_stats cannot see, and is read against the
+#                 change between consecutive trials of one configuration
+#
 # Results: bench/results.md (markdown tables) and bench/results.json, with the date and
-# machine. Knobs (environment): BENCH_PARTS ("sched net disk"), BENCH_ROUNDS (sched, 5),
+# machine. Knobs (environment): BENCH_PARTS ("sched net disk sampler"), BENCH_ROUNDS (sched, 5),
 # BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_WINDOW (seconds, 2; whole seconds for
 # iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of the workloads, or
 # "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary folder goes, /var/tmp:
-# a file system on a block device), BENCH_RESULTS_DIR (bench/ of the repository).
+# a file system on a block device), BENCH_SAMPLER_SECONDS (20), BENCH_SAMPLER_TRIALS (6),
+# BENCH_SAMPLER_TRIAL (seconds, 3), BENCH_SAMPLER_CPU (0), BENCH_RESULTS_DIR (bench/ of the
+# repository).
 #
 # The workloads are pinned to one CPU by default. sched: both processes then take turns on it,
 # every loop is exactly two context switches and one wakeup, all on the critical path (the
@@ -74,8 +97,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TRACER=$OUT/kvmtrace-bpf
 LOADER=$OUT/bench/empty_loader
 TAP_FWD=$OUT/bench/tap_fwd
+SPIN=$OUT/bench/spin
+EMPTY_SAMPLER=$OUT/bench/empty_sampler
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench}
-PARTS=${BENCH_PARTS:-sched net disk}
+PARTS=${BENCH_PARTS:-sched net disk sampler}
 PARTS=${PARTS//,/ }
 ROUNDS=${BENCH_ROUNDS:-5}
 NET_ROUNDS=${BENCH_NET_ROUNDS:-3}
@@ -85,6 +110,11 @@ SETTLE=${BENCH_SETTLE:-1}
 CPUS=${BENCH_CPUS:-$(($(nproc) - 1))}
 [ "$CPUS" = all ] && CPUS=
 DISK_PARENT=${BENCH_DISK_DIR:-/var/tmp}
+SAMPLER_SECONDS=${BENCH_SAMPLER_SECONDS:-20}
+SAMPLER_TRIALS=${BENCH_SAMPLER_TRIALS:-6}
+SAMPLER_TRIAL=${BENCH_SAMPLER_TRIAL:-3}
+SAMPLER_CPU=${BENCH_SAMPLER_CPU:-0}
+SAMPLER_WINDOWS=4		# bpf_stats windows in each half of the program-time measure
 LOOPS=1000000000		# never reached: the bench is stopped after its session
 CALIB_LOOPS=100000
 STATS_SYSCTL=/proc/sys/kernel/bpf_stats_enabled
@@ -94,6 +124,7 @@ declare -A PART_CONFIGS=(
 	[sched]="baseline empty tracer tracked"
 	[net]="empty tracer tracked"
 	[disk]="empty tracer tracked"
+	[sampler]="on off empty"
 )
 # The hooks whose programs each part measures; the first one tells that a program attached.
 declare -A PART_HOOKS=(
@@ -125,9 +156,17 @@ FWD_VMM=qemu-system-x86_64	# and when it must: a VMM's name for kvmtrace-bpf's d
 FIO_SIZE=256M
 FIO_BS=4k
 
+# The sampler part's loop, under a name discovery ignores and under a VMM's name.
+SPIN_PLAIN=kt-bench-spin
+SPIN_VMM=qemu-system-bench
+SPIN_CUT_DESC=8		# SPIN_CUT of tests/bench/spin.c, for the results' text
+# BPF_PROG_TYPE_PERF_EVENT in a program's fdinfo: the sampler, kvmtrace-bpf's only one.
+PROG_TYPE_PERF_EVENT=7
+
 # Targets of the issue.
 TARGET_RATIO=1.5
 TARGET_SLOWDOWN=2
+TARGET_SAMPLER=0.5		# % of one CPU
 
 die()
 {
@@ -154,7 +193,7 @@ has_part()
 
 [ "$(id -u)" -eq 0 ] || die "needs root (bpf, perf, network namespaces and kernel.bpf_stats_enabled)"
 for p in $PARTS; do
-	[ -n "${PART_CONFIGS[$p]:-}" ] || die "BENCH_PARTS: unknown part '$p' (sched, net, disk)"
+	[ -n "${PART_CONFIGS[$p]:-}" ] || die "BENCH_PARTS: unknown part '$p' (sched, net, disk, sampler)"
 done
 [ -n "${PARTS// /}" ] || die "BENCH_PARTS is empty"
 [ -x "$TRACER" ] || die "no $TRACER: run make"
@@ -175,10 +214,24 @@ if has_part disk; then
 	command -v fio >/dev/null || die "no fio: install fio"
 	command -v findmnt >/dev/null || die "no findmnt: install util-linux"
 fi
-for v in ROUNDS NET_ROUNDS DISK_ROUNDS WINDOW SETTLE; do
+if has_part sampler; then
+	command -v taskset >/dev/null || die "the sampler part needs taskset (util-linux)"
+	[ -x "$SPIN" ] || die "no $SPIN: run make bench-tools"
+	[ -x "$EMPTY_SAMPLER" ] || die "no $EMPTY_SAMPLER: run make bench-tools"
+	taskset -c "$SAMPLER_CPU" true 2>/dev/null ||
+		die "BENCH_SAMPLER_CPU='$SAMPLER_CPU' is no usable CPU"
+	# The rate kvmtrace-bpf samples at when not told: its --help says it, and its source.
+	SAMPLE_HZ=$("$TRACER" --help 2>/dev/null |
+		sed -n '/--sample-hz/,/^ *-/s/.*(default \([0-9][0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$SAMPLE_HZ" ] || SAMPLE_HZ=$(awk '$1 == "#define" && $2 == "CLI_DEFAULT_SAMPLE_HZ" {
+		print $3 }' "$ROOT/user/cli.h" 2>/dev/null)
+	[[ ${SAMPLE_HZ:-} =~ ^[1-9][0-9]*$ ]] ||
+		die "cannot read the default sampling rate from $TRACER --help"
+fi
+for v in ROUNDS NET_ROUNDS DISK_ROUNDS WINDOW SETTLE SAMPLER_SECONDS SAMPLER_TRIAL; do
 	is_number "${!v}" || die "BENCH_$v='${!v}' is not a number"
 done
-for v in ROUNDS NET_ROUNDS DISK_ROUNDS; do
+for v in ROUNDS NET_ROUNDS DISK_ROUNDS SAMPLER_TRIALS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be an integer >= 1"
 done
 SETTLE_US=$(awk -v s="$SETTLE" 'BEGIN { printf "%d", s * 1e6 }')
@@ -206,6 +259,8 @@ SERVER_PID=
 CLIENT_PID=
 FIO_PID=
 FIO_WORKER=
+SPIN_PIDS=()
+EMPTY_PID=
 DISK_DIR=
 NET_MADE=
 
@@ -251,6 +306,17 @@ stop_fio()
 	FIO_WORKER=
 }
 
+# The sampler part's loops.
+stop_spins()
+{
+	local pid
+
+	for pid in "${SPIN_PIDS[@]}"; do
+		stop_pid "$pid" TERM
+	done
+	SPIN_PIDS=()
+}
+
 link_exists()
 {
 	ip link show dev "$1" >/dev/null 2>&1
@@ -294,6 +360,8 @@ cleanup()
 	stop_attacher
 	stop_bench
 	stop_fio
+	stop_spins
+	stop_pid "$EMPTY_PID" TERM
 	[ -n "$NET_MADE" ] && net_teardown
 	echo "$STATS_OLD" >"$STATS_SYSCTL" 2>/dev/null
 	[ -n "$DISK_DIR" ] && rm -rf "$DISK_DIR"
@@ -605,6 +673,241 @@ window_disk()
 	W_USECS=$((${EPOCHREALTIME/./} - t0))
 	W_COUNT=$((FIO_IOS - o0))
 	W_UNITS=$W_COUNT
+}
+
+# --- sampler: kvmtrace-bpf's perf_event program -----------------------------------------
+
+# Starts the loop on CPU $1 as $2, with spin's arguments $3...; its PID goes to SPIN_PIDS.
+start_spin()
+{
+	local cpu=$1 name=$2
+	shift 2
+
+	# taskset execs the loop: $! is its PID, and discovery sees the exec of a VMM's name.
+	taskset -c "$cpu" "$TMP/bin/$name" "$@" >/dev/null 2>>"$TMP/spin.err" </dev/null &
+	SPIN_PIDS+=("$!")
+}
+
+# Starts kvmtrace-bpf, writing to DIR, at sampling rate $1 (empty: its default) and returns once
+# it has written its first rows, by when it has opened all it opens. Sets SAMPLER_ID and
+# SAMPLER_NAME, the sampler program's, or empties them when it has none.
+start_sampler_tracer()
+{
+	local hz=$1 i f k v type id json
+	local -a rate=()
+
+	[ -n "$hz" ] && rate=(--sample-hz "$hz")
+	mkdir -p "$DIR"
+	"$TRACER" -q -i 1 -o "$DIR" --counters none "${rate[@]}" \
+		>/dev/null 2>"$TMP/tracer.err" </dev/null &
+	ATT_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		awk 'FNR == 2 { found = 1; exit } END { exit !found }' "$DIR"/*.csv 2>/dev/null &&
+			break
+		kill -0 "$ATT_PID" 2>/dev/null ||
+			die "kvmtrace-bpf exited: $(head -c 800 "$TMP/tracer.err")"
+		sleep 0.05
+	done
+	[ "$i" -lt 600 ] || die "kvmtrace-bpf wrote no row within 30 s"
+	SAMPLER_ID=
+	SAMPLER_NAME=
+	for f in /proc/"$ATT_PID"/fdinfo/*; do
+		type=
+		id=
+		while read -r k v; do
+			case $k in
+			prog_type:) type=$v ;;
+			prog_id:) id=$v ;;
+			esac
+		done 2>/dev/null <"$f"
+		[ "$type" = "$PROG_TYPE_PERF_EVENT" ] && [ -n "$id" ] && SAMPLER_ID=$id && break
+	done
+	[ -n "$SAMPLER_ID" ] || return 0
+	json=$(bpftool prog show id "$SAMPLER_ID" -j 2>/dev/null)
+	[[ $json =~ \"name\":\"([^\"]*)\" ]] && SAMPLER_NAME=${BASH_REMATCH[1]}
+	[[ $SAMPLER_NAME == kt_sample* ]] ||
+		die "kvmtrace-bpf's perf_event program is ${SAMPLER_NAME:-unnamed}, not kt_sample*"
+}
+
+# The sampler's counters, from bpftool: sets SNAP_T (run_time_ns), SNAP_C (run_cnt) and
+# SNAP_US, the time of the reading in microseconds.
+sampler_snapshot()
+{
+	local json t0
+
+	t0=${EPOCHREALTIME/./}
+	json=$(bpftool prog show id "$SAMPLER_ID" -j 2>/dev/null) ||
+		die "bpftool cannot show the sampler (program $SAMPLER_ID)"
+	SNAP_US=$(((t0 + ${EPOCHREALTIME/./}) / 2))
+	# bpftool leaves both out while the program has no time.
+	SNAP_T=0
+	SNAP_C=0
+	[[ $json =~ \"run_time_ns\":([0-9]+) ]] && SNAP_T=${BASH_REMATCH[1]}
+	[[ $json =~ \"run_cnt\":([0-9]+) ]] && SNAP_C=${BASH_REMATCH[1]}
+}
+
+# SAMPLER_WINDOWS windows of the program-time measure, named $1: appends "phase run_time_ns
+# run_cnt usecs" of each to sampler-stats.tsv.
+sampler_windows()
+{
+	local phase=$1 w t0 c0 u0
+
+	sampler_snapshot
+	t0=$SNAP_T
+	c0=$SNAP_C
+	u0=$SNAP_US
+	for ((w = 0; w < SAMPLER_WINDOWS; w++)); do
+		sleep "$SAMPLER_WIN"
+		sampler_snapshot
+		kill -0 "$ATT_PID" 2>/dev/null || die "kvmtrace-bpf exited during the window"
+		printf '%s\t%s\t%s\t%s\n' "$phase" "$((SNAP_T - t0))" "$((SNAP_C - c0))" \
+			"$((SNAP_US - u0))" >>"$TMP/sampler-stats.tsv"
+		t0=$SNAP_T
+		c0=$SNAP_C
+		u0=$SNAP_US
+	done
+}
+
+# Clock ticks the loops of SPIN_PIDS spent in user space and in the kernel: sets SPIN_UTIME and
+# SPIN_STIME.
+spin_times()
+{
+	local pid line
+	local -a f
+
+	SPIN_UTIME=0
+	SPIN_STIME=0
+	for pid in "${SPIN_PIDS[@]}"; do
+		read -r line 2>/dev/null <"/proc/$pid/stat" || die "the loop (PID $pid) is gone"
+		# The fields after the command's closing parenthesis; utime and stime are 12 and 13.
+		read -r -a f <<<"${line##*) }"
+		SPIN_UTIME=$((SPIN_UTIME + f[11]))
+		SPIN_STIME=$((SPIN_STIME + f[12]))
+	done
+}
+
+# Program time at the default rate: loops not tracked, then tracked VMM-named loops that make
+# system calls.
+sampler_stats()
+{
+	local cpu u0 s0
+
+	DIR=$TMP/out-sampler-stats
+	CFG=sampler
+	for ((cpu = 0; cpu < NCPU_ONLINE; cpu++)); do
+		start_spin "$cpu" "$SPIN_PLAIN" 0
+	done
+	start_sampler_tracer ""
+	[ -n "$SAMPLER_ID" ] ||
+		die "kvmtrace-bpf runs no sampler at its default rate: $(head -c 800 "$TMP/tracer.err")"
+	set_stats 1
+	sleep "$SETTLE"
+	sampler_windows untracked
+	count_discovered
+	stop_spins
+	for ((cpu = 0; cpu < NCPU_ONLINE; cpu++)); do
+		start_spin "$cpu" "$SPIN_VMM" -k 0
+	done
+	wait_tracked "" "${SPIN_PIDS[@]}"
+	sleep "$SETTLE"
+	spin_times
+	u0=$SPIN_UTIME
+	s0=$SPIN_STIME
+	sampler_windows tracked
+	spin_times
+	set_stats 0
+	SPIN_KERNEL_PCT=$(awk -v u=$((SPIN_UTIME - u0)) -v s=$((SPIN_STIME - s0)) \
+		'BEGIN { if (u + s > 0) printf "%.0f", 100 * s / (u + s) }')
+	stop_attacher
+	stop_spins
+}
+
+# The floor of the sampler: an empty program on the same events, at the same rate.
+start_empty_sampler()
+{
+	local i
+
+	"$EMPTY_SAMPLER" "$SAMPLE_HZ" >"$TMP/empty-sampler.out" 2>"$TMP/empty-sampler.err" \
+		</dev/null &
+	EMPTY_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -qx ready "$TMP/empty-sampler.out" 2>/dev/null && return 0
+		kill -0 "$EMPTY_PID" 2>/dev/null ||
+			die "empty_sampler exited: $(head -c 800 "$TMP/empty-sampler.err")"
+		sleep 0.05
+	done
+	die "empty_sampler did not start within 30 s"
+}
+
+stop_empty_sampler()
+{
+	stop_pid "$EMPTY_PID" TERM
+	EMPTY_PID=
+}
+
+# One end-to-end trial ($TRIAL) of configuration $1: kvmtrace-bpf at its default rate (on), at
+# --sample-hz 0 (off), or at --sample-hz 0 beside the empty sampler at the default rate (empty).
+sampler_trial()
+{
+	local cfg=$1 hz=0 pid rate wall off
+
+	[ "$cfg" = on ] && hz=$SAMPLE_HZ
+	DIR=$TMP/out-sampler-$cfg-$TRIAL
+	CFG=$cfg
+	start_sampler_tracer "$hz"
+	if [ "$cfg" = on ] && [ -z "$SAMPLER_ID" ]; then
+		die "kvmtrace-bpf --sample-hz $hz runs no sampler: $(head -c 800 "$TMP/tracer.err")"
+	fi
+	[ "$cfg" != on ] && [ -n "$SAMPLER_ID" ] && die "kvmtrace-bpf --sample-hz 0 runs a sampler"
+	[ "$cfg" = empty ] && start_empty_sampler
+	# Running for a second already: it has written rows.
+	sleep 0.3
+	taskset -c "$SAMPLER_CPU" "$TMP/bin/$SPIN_VMM" "$SAMPLER_TRIAL" >"$TMP/spin.out" \
+		2>>"$TMP/spin.err" </dev/null &
+	pid=$!
+	SPIN_PIDS=("$pid")
+	wait "$pid"
+	SPIN_PIDS=()
+	# Rounds per second while it ran, and of its whole run; % of the run it did not run.
+	read -r rate wall off <"$TMP/spin.out"
+	if ! is_number "${rate:-x}" || ! is_number "${wall:-x}" || ! is_number "${off:-x}"; then
+		die "the loop gave no rate: $(head -c 300 "$TMP/spin.err")"
+	fi
+	kill -0 "$ATT_PID" 2>/dev/null || die "kvmtrace-bpf exited during the trial"
+	if [ "$cfg" = empty ]; then
+		kill -0 "$EMPTY_PID" 2>/dev/null || die "empty_sampler exited during the trial"
+		stop_empty_sampler
+	fi
+	stop_attacher
+	# Tracked in every configuration, so that only the sampler differs.
+	[ "$(csv_rows "$DIR" "$pid")" -ge 1 ] || die "kvmtrace-bpf did not track the loop (PID $pid)"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$TRIAL" "$cfg" "$rate" "$wall" "$off" \
+		>>"$TMP/sampler-e2e.tsv"
+	say "sampler trial $TRIAL $cfg: $rate rounds/s while running, $wall overall, $off% not running"
+}
+
+run_sampler()
+{
+	local k
+	local -a configs
+
+	read -r -a configs <<<"${PART_CONFIGS[sampler]}"
+	mkdir -p "$TMP/bin"
+	if ! cp "$SPIN" "$TMP/bin/$SPIN_PLAIN" || ! cp "$SPIN" "$TMP/bin/$SPIN_VMM"; then
+		die "cannot copy $SPIN"
+	fi
+	NCPU_ONLINE=$(nproc)
+	SAMPLER_WIN=$(awk -v s="$SAMPLER_SECONDS" -v n="$SAMPLER_WINDOWS" \
+		'BEGIN { printf "%.3f", s / 2 / n }')
+	sampler_stats
+	SAMPLER_PROG=$SAMPLER_NAME
+	say "sampler: $SAMPLER_PROG, program time measured; end to end on CPU $SAMPLER_CPU"
+	for ((TRIAL = 1; TRIAL <= SAMPLER_TRIALS; TRIAL++)); do
+		# The order rotated each time, so that no configuration always runs first or last.
+		for ((k = 0; k < ${#configs[@]}; k++)); do
+			sampler_trial "${configs[$(((k + TRIAL - 1) % ${#configs[@]}))]}"
+		done
+	done
 }
 
 # --- the attached programs ----------------------------------------------------------------
@@ -947,7 +1250,8 @@ run_part()
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 BEGIN_S=$SECONDS
 EST=$(awk -v parts="$PARTS" -v r="$ROUNDS" -v nr="$NET_ROUNDS" -v dr="$DISK_ROUNDS" \
-	-v w="$WINDOW" -v nt="$NET_TIME" -v s="$SETTLE" 'BEGIN {
+	-v w="$WINDOW" -v nt="$NET_TIME" -v s="$SETTLE" -v ss="$SAMPLER_SECONDS" \
+	-v st="$SAMPLER_TRIALS" -v sw="$SAMPLER_TRIAL" 'BEGIN {
 	t = 3
 	if (parts ~ /sched/)
 		t += r * 4 * (4 * (w + 0.2) + s + 2.2)
@@ -955,10 +1259,13 @@ EST=$(awk -v parts="$PARTS" -v r="$ROUNDS" -v nr="$NET_ROUNDS" -v dr="$DISK_ROUN
 		t += nr * 3 * (4 * (nt + 0.3) + s + 2.5) + 2
 	if (parts ~ /disk/)
 		t += dr * 3 * (4 * (w + 0.2) + s + 2.5) + w + 2
+	if (parts ~ /sampler/)
+		t += ss + 2 * s + 5 + 3 * st * (sw + 2.5)
 	printf "%d", t
 }')
 say "parts: $PARTS; sched $ROUNDS rounds, net $NET_ROUNDS, disk $DISK_ROUNDS;" \
-	"${WINDOW} s windows${CPUS:+, on CPU $CPUS} (about $EST s)"
+	"${WINDOW} s windows${CPUS:+, on CPU $CPUS}; sampler ${SAMPLER_SECONDS} s and" \
+	"$SAMPLER_TRIALS x 3 trials of ${SAMPLER_TRIAL} s (about $EST s)"
 set_stats 0
 
 probe_tracer
@@ -974,6 +1281,8 @@ fi
 
 : >"$TMP/ops.tsv"
 : >"$TMP/progs.tsv"
+: >"$TMP/sampler-stats.tsv"
+: >"$TMP/sampler-e2e.tsv"
 declare -A PART_ELAPSED=()
 for part in $PARTS; do
 	part_start=$SECONDS
@@ -981,6 +1290,7 @@ for part in $PARTS; do
 	sched) run_part sched "$ROUNDS" ;;
 	net) run_part net "$NET_ROUNDS" ;;
 	disk) run_part disk "$DISK_ROUNDS" ;;
+	sampler) run_sampler ;;
 	esac
 	PART_ELAPSED[$part]=$((SECONDS - part_start))
 	say "$part: ${PART_ELAPSED[$part]} s"
@@ -996,8 +1306,8 @@ DISCOVERED_NAMES=$(sort -u "$TMP/discovered-names" 2>/dev/null | head -n 10 | pa
 
 # Figures as lines "key median min max n": medians over the sessions of each configuration;
 # slowdowns compare windows of one session, ratios the sessions of one round. The sched part's
-# keys have no prefix, the others' start with "net." or "disk.".
-awk -F'\t' "$RATE_AWK"'
+# keys have no prefix, the others' start with "net.", "disk." or "sampler.".
+FIG_AWK='
 function sort_list(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++) {
 		t = a[i]
@@ -1015,6 +1325,19 @@ function add(k, v) {
 		keys[++nkeys] = k
 	}
 }
+# Prints the figures: "key median min max n".
+function print_figures(    i, j, k, n, l, med) {
+	for (i = 1; i <= nkeys; i++) {
+		k = keys[i]
+		n = cnt[k]
+		for (j = 1; j <= n; j++)
+			l[j] = val[k, j]
+		sort_list(l, n)
+		med = n % 2 ? l[(n + 1) / 2] : (l[n / 2] + l[n / 2 + 1]) / 2
+		printf "%s %.6f %.6f %.6f %d\n", k, med, l[1], l[n], n
+	}
+}'
+awk -F'\t' "$RATE_AWK$FIG_AWK"'
 function pre(part) {
 	return part == "sched" ? "" : part "."
 }
@@ -1086,16 +1409,61 @@ END {
 			}
 		}
 	}
-	for (i = 1; i <= nkeys; i++) {
-		k = keys[i]
-		n = cnt[k]
-		for (j = 1; j <= n; j++)
-			l[j] = val[k, j]
-		sort_list(l, n)
-		med = n % 2 ? l[(n + 1) / 2] : (l[n / 2] + l[n / 2 + 1]) / 2
-		printf "%s %.6f %.6f %.6f %d\n", k, med, l[1], l[n], n
+	print_figures()
+}' "$TMP/ops.tsv" "$TMP/progs.tsv" >"$TMP/figures.raw" || die "analysis failed"
+
+# The sampler's: per bpf_stats window of each phase, hits per second and CPU, ns per hit and
+# their product, the share of one CPU; per round of trials, the end-to-end slowdowns, and between
+# consecutive trials of one configuration, the noise.
+awk -F'\t' -v ncpu="$(nproc)" -v hz="${SAMPLE_HZ:-0}" "$FIG_AWK"'
+FILENAME ~ /sampler-stats[.]tsv$/ {
+	# phase run_time_ns run_cnt usecs
+	if ($3 > 0 && $4 > 0) {
+		rate = $3 / ($4 / 1e6) / ncpu
+		add("sampler.hits_per_s_per_cpu." $1, rate)
+		add("sampler.ns_per_hit." $1, $2 / $3)
+		add("sampler.cpu_pct." $1, rate * ($2 / $3) / 1e7)
 	}
-}' "$TMP/ops.tsv" "$TMP/progs.tsv" | LC_ALL=C sort >"$TMP/figures" || die "analysis failed"
+	next
+}
+{
+	# trial cfg rate (while running) wall_rate off_pct
+	rate_of[$1, $2] = $3
+	add("sampler.e2e_rate." $2, $3)
+	add("sampler.e2e_off_cpu_pct", $5)
+	wall_of[$1, $2] = $4
+	if ($1 > last)
+		last = $1
+}
+END {
+	split("on empty off", cfgs, " ")
+	for (t = 1; t <= last; t++) {
+		# The sampler and the empty one against no sampler, in the same round of trials.
+		for (c = 1; c <= 2; c++) {
+			cfg = cfgs[c]
+			if (!((t, cfg) in rate_of && (t, "off") in rate_of))
+				continue
+			slow = 100 * (1 - rate_of[t, cfg] / rate_of[t, "off"])
+			add("sampler.e2e_slowdown_pct." cfg, slow)
+			add("sampler.e2e_wall_slowdown_pct." cfg,
+			    100 * (1 - wall_of[t, cfg] / wall_of[t, "off"]))
+			if (hz > 0)
+				add("sampler.e2e_us_per_sample." cfg, slow / 100 / hz * 1e6)
+		}
+		if ((t, "on") in rate_of && (t, "empty") in rate_of)
+			add("sampler.e2e_excess_pct", 100 * (1 - rate_of[t, "on"] / rate_of[t, "empty"]))
+		for (c = 1; c <= 3; c++) {
+			cfg = cfgs[c]
+			if (t > 1 && (t, cfg) in rate_of && (t - 1, cfg) in rate_of) {
+				d = 100 * (rate_of[t, cfg] / rate_of[t - 1, cfg] - 1)
+				add("sampler.e2e_noise_pct", d < 0 ? -d : d)
+			}
+		}
+	}
+	print_figures()
+}' "$TMP/sampler-stats.tsv" "$TMP/sampler-e2e.tsv" >>"$TMP/figures.raw" ||
+	die "analysis failed"
+LC_ALL=C sort "$TMP/figures.raw" >"$TMP/figures" || die "analysis failed"
 
 declare -A MED MIN MAX
 while read -r k med min max _; do
@@ -1112,6 +1480,8 @@ has_part net && REQUIRED+=(net.slowdown_pct.tracer net.slowdown_pct.tracked
 	net.gbit_per_s.detached)
 has_part disk && REQUIRED+=(disk.slowdown_pct.tracer disk.slowdown_pct.tracked
 	disk.ratio.tracer.block_bio_queue disk.ratio.tracked.block_bio_queue disk.iops.detached)
+has_part sampler && REQUIRED+=(sampler.cpu_pct.untracked sampler.cpu_pct.tracked
+	sampler.e2e_slowdown_pct.on sampler.e2e_noise_pct)
 for k in "${REQUIRED[@]}"; do
 	[ -n "${MED[$k]:-}" ] || die "no measurement for $k"
 done
@@ -1142,13 +1512,19 @@ f2()
 	LC_ALL=C printf "%.${2:-2}f" "$1"
 }
 
-# met VALUE TARGET [NOISE_KEY]: yes when the median is at most the target; for a wall-clock
-# figure (NOISE_KEY set), "inconclusive" when the typical change between two detached windows
-# of one session is at least the target: the measurement cannot tell such a slowdown from noise.
+# met VALUE TARGET [NOISE_KEY [RULE]]: yes when the median is at most the target; for a
+# wall-clock figure (NOISE_KEY set), "inconclusive" when the typical change between two detached
+# windows of one session is at least the target: the measurement cannot tell such a slowdown
+# from noise. With RULE "margin" (the sampler's end-to-end slowdown), a verdict only when the
+# median is farther from the target than the noise, on either side: a slowdown well above a
+# small target is a "no" even when the noise is as large as the target.
 met()
 {
-	awk -v v="$1" -v t="$2" -v noisy="${3:-}" -v noise="${MED[${3:-none}]:-0}" 'BEGIN {
-		if (noisy != "" && noise + 0 >= t + 0)
+	awk -v v="$1" -v t="$2" -v noisy="${3:-}" -v noise="${MED[${3:-none}]:-0}" \
+		-v rule="${4:-}" 'BEGIN {
+		if (noisy != "" && rule == "margin")
+			print (v - noise > t + 0 ? "no" : v + noise <= t + 0 ? "yes" : "inconclusive")
+		else if (noisy != "" && noise + 0 >= t + 0)
 			print "inconclusive"
 		else
 			print (v <= t ? "yes" : "no")
@@ -1254,15 +1630,35 @@ ROWS_DISK=(
 	"disk.iops.tracked|fio, kvmtrace-bpf tracking fio's job process|IOPS|0|"
 )
 
+ROWS_SAMPLER=(
+	"sampler.cpu_pct.untracked|program time, % of one CPU: a loop on every CPU, not tracked|%|3|$TARGET_SAMPLER"
+	"sampler.cpu_pct.tracked|program time, % of one CPU: a tracked loop on every CPU, ${SPIN_KERNEL_PCT:-?}% of its time in system calls|%|3|$TARGET_SAMPLER"
+	"sampler.e2e_slowdown_pct.on|end to end: slowdown of a tracked loop on CPU $SAMPLER_CPU while it runs, --sample-hz ${SAMPLE_HZ:-?} vs 0 (program, timer interrupt, user space)|%|2|$TARGET_SAMPLER|sampler.e2e_noise_pct|margin"
+	"sampler.e2e_slowdown_pct.empty|end to end: slowdown, --sample-hz 0 and an empty program on cpu-clock at ${SAMPLE_HZ:-?} Hz (floor of any sampler)|%|2|"
+	"sampler.e2e_excess_pct|end to end: slowdown, --sample-hz ${SAMPLE_HZ:-?} vs the empty program (kvmtrace-bpf's own share)|%|2|"
+	"sampler.e2e_noise_pct|noise: change between consecutive trials of one configuration, absolute|%|2|"
+	"sampler.e2e_us_per_sample.on|end to end: cost per sample (slowdown ÷ ${SAMPLE_HZ:-?} Hz)|µs|1|"
+	"sampler.e2e_us_per_sample.empty|end to end: cost per sample of the empty program|µs|1|"
+	"sampler.e2e_wall_slowdown_pct.on|end to end, whole runs (time the loop did not run included)|%|2|"
+	"sampler.e2e_off_cpu_pct|time the loop did not run (other tasks, the hypervisor), all trials|%|1|"
+	"sampler.hits_per_s_per_cpu.untracked|sampler runs per second and CPU, loops not tracked|Hz|0|"
+	"sampler.hits_per_s_per_cpu.tracked|sampler runs per second and CPU, tracked loops|Hz|0|"
+	"sampler.ns_per_hit.untracked|${SAMPLER_PROG:-kt_sample}, mean per run, loops not tracked|ns/run|0|"
+	"sampler.ns_per_hit.tracked|${SAMPLER_PROG:-kt_sample}, mean per run, tracked loops|ns/run|0|"
+	"sampler.e2e_rate.off|the loop while it runs, kvmtrace-bpf --sample-hz 0|rounds/s|0|"
+	"sampler.e2e_rate.empty|the loop while it runs, --sample-hz 0 and the empty program|rounds/s|0|"
+	"sampler.e2e_rate.on|the loop while it runs, kvmtrace-bpf --sample-hz ${SAMPLE_HZ:-?}|rounds/s|0|"
+)
+
 # Prints the table of rows "$@".
 table()
 {
-	local row key label unit dec target noisy m
+	local row key label unit dec target noisy rule m
 
 	echo "| figure | median | rounds min–max | unit | target | met |"
 	echo "| --- | ---: | ---: | --- | ---: | --- |"
 	for row in "$@"; do
-		IFS='|' read -r key label unit dec target noisy <<<"$row"
+		IFS='|' read -r key label unit dec target noisy rule <<<"$row"
 		if [ -z "${MED[$key]:-}" ]; then
 			if [[ $key == *wakeup* ]] && [ "$WAKEUP_ATTACHED" = 0 ]; then
 				echo "| $label | $WAKEUP_NOTE | | $unit | ${target:+≤ $target} | |"
@@ -1272,7 +1668,7 @@ table()
 			continue
 		fi
 		m=
-		[ -n "$target" ] && m=$(met "${MED[$key]}" "$target" "$noisy")
+		[ -n "$target" ] && m=$(met "${MED[$key]}" "$target" "$noisy" "$rule")
 		echo "| $label | $(f2 "${MED[$key]}" "$dec") |" \
 			"$(f2 "${MIN[$key]}" "$dec") – $(f2 "${MAX[$key]}" "$dec") | $unit |" \
 			"${target:+≤ $target} | $m |"
@@ -1299,7 +1695,7 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 	echo "| kernel | $KERNEL |"
 	echo "| bpftool | $BPFTOOL_VERSION |"
 	echo "| kvmtrace-bpf | $TOOL_VERSION, commit $COMMIT, \`-q -i 1\` |"
-	echo "| method | per part, rounds of its configurations, order rotated each round; per session, on one workload: a ${WINDOW} s window detached, attach (tracked: until the tracer wrote a row for the workload) and settle until ${SETTLE} s after attaching began, a window with bpf_stats off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the detached windows; medians over rounds; workloads $PIN_DESC |"
+	echo "| method | per part, rounds of its configurations, order rotated each round; per session, on one workload: a ${WINDOW} s window detached, attach (tracked: until the tracer wrote a row for the workload) and settle until ${SETTLE} s after attaching began, a window with bpf_stats off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the detached windows; medians over rounds; workloads $PIN_DESC (the sampler part: see its section) |"
 	echo "| empty programs | tests/bench/empty.bpf.c, $EMPTY_DESC |"
 	echo "| load average | start $LOAD_START, end $LOAD_END |"
 	echo "| VMs found by discovery in \"not tracked\" | ${DISCOVERED:-0}${DISCOVERED_NAMES:+ ($DISCOVERED_NAMES)}: their events take the tracked path |"
@@ -1344,6 +1740,35 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 		echo "ignores fio. Tracked: \`-p\` of the job process. $DISK_ROUNDS rounds of empty, tracer, tracked."
 		echo
 		table "${ROWS_DISK[@]}"
+	fi
+	if has_part sampler; then
+		echo
+		echo "## Sampler: kvmtrace-bpf's perf_event program at its default rate"
+		echo
+		echo "\`$SAMPLER_PROG\`, run by a cpu-clock event on every CPU at kvmtrace-bpf's default"
+		echo "\`--sample-hz $SAMPLE_HZ\`; workload tests/bench/spin, a CPU-bound loop. Program time:"
+		echo "\`kvmtrace-bpf -q -i 1 --counters none\` with bpf_stats on, $SAMPLER_WINDOWS windows of"
+		echo "$SAMPLER_WIN s with a loop pinned to each CPU that it does not track ($SPIN_PLAIN),"
+		echo "then $SAMPLER_WINDOWS with a loop pinned to each CPU started as $SPIN_VMM, which"
+		echo "discovery tracks, spending ${SPIN_KERNEL_PCT:-?}% of its time in read() of /dev/zero, so that"
+		echo "its kernel samples take the binary search of kernel text and the stack walk; from the"
+		echo "program's run_cnt and run_time_ns (\`bpftool prog show -j\`) per window, % of one CPU ="
+		echo "runs per second and CPU × ns per run / 10⁹ × 100; median and min–max over the windows."
+		echo "End to end: a tracked loop pinned to CPU $SAMPLER_CPU for $SAMPLER_TRIAL s, with"
+		echo "kvmtrace-bpf (\`-q -i 1 --counters none\`) at \`--sample-hz $SAMPLE_HZ\` (on), at"
+		echo "\`--sample-hz 0\` (off), and at \`--sample-hz 0\` beside tests/bench/empty_sampler, an"
+		echo "empty program on the same cpu-clock events at the same rate (empty: the timer interrupt"
+		echo "and the call into BPF, what any sampler costs); $SAMPLER_TRIALS rounds of the three, the"
+		echo "order rotated each round; slowdown = 1 − rate / rate off of the same round; median and"
+		echo "min–max over the rounds."
+		echo "A rate is the loop's rounds per second while it ran: rounds over $SPIN_CUT_DESC times the"
+		echo "median round, in which it lost its CPU to another task or to the hypervisor, are left"
+		echo "out (the whole runs' slowdown is shown too). It counts what bpf_stats cannot see, the"
+		echo "timer interrupt that runs the program. Its verdict is given only when the median is"
+		echo "farther from the target than the noise (median change between consecutive trials of"
+		echo "one configuration), \"inconclusive\" otherwise."
+		echo
+		table "${ROWS_SAMPLER[@]}"
 	fi
 	echo
 	echo "ns/run are bpf_stats figures (run_time_ns / run_cnt over the window); they include"
@@ -1400,6 +1825,7 @@ json_list()
 	read -r -a sched_configs <<<"${PART_CONFIGS[sched]}"
 	read -r -a net_configs <<<"${PART_CONFIGS[net]}"
 	read -r -a disk_configs <<<"${PART_CONFIGS[disk]}"
+	read -r -a sampler_configs <<<"${PART_CONFIGS[sampler]}"
 	echo "{"
 	echo "  \"date\": $(json_str "$DATE"),"
 	echo "  \"machine\": {\"cpu\": $(json_str "$CPU"), \"cpus\": $NCPU, \"memory_gib\": $MEM_GIB," \
@@ -1425,13 +1851,21 @@ json_list()
 		"$(json_str "fio $FIO_BS randrw 50/50 psync direct, one job, $FIO_SIZE file")" \
 		"$(json_str "${DISK_FSTYPE:-} on ${DISK_SOURCE:-}")" "$DISK_ROUNDS" \
 		"\"configurations\": $(json_list "${disk_configs[@]}")"
+	has_part sampler && printf ',\n    "sampler": {"program": %s, "sample_hz": %s, %s, %s, %s, %s, %s}' \
+		"$(json_str "$SAMPLER_PROG")" "$SAMPLE_HZ" \
+		"\"stats_windows_per_phase\": $SAMPLER_WINDOWS, \"stats_window_s\": $SAMPLER_WIN" \
+		"\"tracked_loop_kernel_pct\": ${SPIN_KERNEL_PCT:-null}" \
+		"\"e2e_cpu\": $SAMPLER_CPU, \"e2e_rounds\": $SAMPLER_TRIALS" \
+		"\"e2e_trial_s\": $SAMPLER_TRIAL" \
+		"\"configurations\": $(json_list "${sampler_configs[@]}")"
 	echo "},"
 	echo "  \"load_average\": {\"start\": $(json_str "$LOAD_START"), \"end\": $(json_str "$LOAD_END")},"
 	echo "  \"vms_discovered\": ${DISCOVERED:-0},"
 	echo "  \"vms_discovered_names\": $(json_str "$DISCOVERED_NAMES"),"
 	echo "  \"perf_self_usecs_per_op\": ${PERF_SELF:-null},"
 	echo "  \"fio_self_iops\": ${FIO_SELF:-null},"
-	echo "  \"targets\": {\"handler_ratio_max\": $TARGET_RATIO, \"slowdown_pct_max\": $TARGET_SLOWDOWN},"
+	echo "  \"targets\": {\"handler_ratio_max\": $TARGET_RATIO, \"slowdown_pct_max\": $TARGET_SLOWDOWN," \
+		"\"sampler_cpu_pct_max\": $TARGET_SAMPLER},"
 	echo "  \"figures\": {"
 	sep=
 	while read -r key _; do
@@ -1442,10 +1876,10 @@ json_list()
 	echo "  },"
 	echo "  \"met\": {"
 	sep=
-	for row in "${ROWS_SCHED[@]}" "${ROWS_NET[@]}" "${ROWS_DISK[@]}"; do
-		IFS='|' read -r key label unit dec target noisy <<<"$row"
+	for row in "${ROWS_SCHED[@]}" "${ROWS_NET[@]}" "${ROWS_DISK[@]}" "${ROWS_SAMPLER[@]}"; do
+		IFS='|' read -r key label unit dec target noisy rule <<<"$row"
 		[ -n "$target" ] && [ -n "${MED[$key]:-}" ] || continue
-		case $(met "${MED[$key]}" "$target" "$noisy") in
+		case $(met "${MED[$key]}" "$target" "$noisy" "$rule") in
 		yes) m=true ;;
 		no) m=false ;;
 		*) m=null ;;

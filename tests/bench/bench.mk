@@ -7,7 +7,8 @@
 BENCH_OUT := $(OUTPUT)/bench
 
 .PHONY: bench-tools
-bench-tools: $(BENCH_OUT)/empty_loader $(BENCH_OUT)/tap_fwd
+bench-tools: $(BENCH_OUT)/empty_loader $(BENCH_OUT)/tap_fwd $(BENCH_OUT)/spin \
+	$(BENCH_OUT)/empty_sampler
 
 $(BENCH_OUT):
 	@mkdir -p $@
@@ -24,8 +25,25 @@ $(BENCH_OUT)/empty_loader.o: tests/bench/empty_loader.c $(BENCH_OUT)/bench_empty
 $(BENCH_OUT)/empty_loader: $(BENCH_OUT)/empty_loader.o
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
+# The sampler's floor: an empty program on a cpu-clock event per CPU.
+$(BENCH_OUT)/empty_sample.bpf.o: tests/bench/empty_sample.bpf.c | $(BENCH_OUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/bench_empty_sample.skel.h: $(BENCH_OUT)/empty_sample.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench_empty_sample > $@
+
+$(BENCH_OUT)/empty_sampler.o: tests/bench/empty_sampler.c $(BENCH_OUT)/bench_empty_sample.skel.h
+	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/empty_sampler: $(BENCH_OUT)/empty_sampler.o
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
 # The pretend VM's network backend: plain C, no BPF.
 $(BENCH_OUT)/tap_fwd: tests/bench/tap_fwd.c | $(BENCH_OUT)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -pthread -MMD -MP $< -o $@
+
+# The CPU-bound loop of the sampler part: plain C, no BPF.
+$(BENCH_OUT)/spin: tests/bench/spin.c | $(BENCH_OUT)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP $< -o $@
 
 -include $(wildcard $(BENCH_OUT)/*.d)
