@@ -64,12 +64,23 @@
 #                 behind each sample too, which bpf_stats cannot see, and is read against the
 #                 change between consecutive trials of one configuration
 #
+# The peers part (issue 7): the pipe bench of the sched part, in BENCH_PEERS_ROUNDS rounds
+# (order rotated) of sessions pre / off / post as above, without bpf_stats, with nothing
+# attached (none: an A/A check), kvmtrace-bpf tracking the bench's two processes (kvmtrace),
+# `perf stat -p` of them with software events (perfstat: the seed tracker's method), `perf
+# record -a -g -F 99` (perfrecord: the paper's method; perf kvm record needs /dev/kvm) and
+# bpftrace running tests/bench/peer.bt (bpftrace; left out, and said so, when not installed);
+# each tool's median slowdown and its ratio to kvmtrace-bpf's.
+#
 # Results: bench/results.md (markdown tables) and bench/results.json, with the date and
-# machine. Knobs (environment): BENCH_PARTS ("sched net disk sampler"), BENCH_ROUNDS (sched, 5),
-# BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_WINDOW (seconds, 2; whole seconds for
-# iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of the workloads, or
-# "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary folder goes, /var/tmp:
-# a file system on a block device), BENCH_SAMPLER_SECONDS (20), BENCH_SAMPLER_TRIALS (6),
+# machine. A run of some parts (BENCH_PARTS) keeps the other parts' sections and figures from
+# the earlier results, each section with the date of its run (the JSON merge needs jq).
+# Knobs (environment): BENCH_PARTS ("sched net disk sampler peers"), BENCH_ROUNDS (sched, 5),
+# BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_PEERS_ROUNDS (4), BENCH_WINDOW (seconds, 2;
+# whole seconds for iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of
+# the workloads, or "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary
+# folder goes, /var/tmp: a file system on a block device), BENCH_SAMPLER_SECONDS (20),
+# BENCH_SAMPLER_TRIALS (6),
 # BENCH_SAMPLER_TRIAL (seconds, 3), BENCH_SAMPLER_CPU (0), BENCH_RESULTS_DIR (bench/ of the
 # repository).
 #
@@ -99,12 +110,14 @@ LOADER=$OUT/bench/empty_loader
 TAP_FWD=$OUT/bench/tap_fwd
 SPIN=$OUT/bench/spin
 EMPTY_SAMPLER=$OUT/bench/empty_sampler
+PEER_BT=$ROOT/tests/bench/peer.bt
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench}
-PARTS=${BENCH_PARTS:-sched net disk sampler}
+PARTS=${BENCH_PARTS:-sched net disk sampler peers}
 PARTS=${PARTS//,/ }
 ROUNDS=${BENCH_ROUNDS:-5}
 NET_ROUNDS=${BENCH_NET_ROUNDS:-3}
 DISK_ROUNDS=${BENCH_DISK_ROUNDS:-3}
+PEERS_ROUNDS=${BENCH_PEERS_ROUNDS:-4}
 WINDOW=${BENCH_WINDOW:-2}
 SETTLE=${BENCH_SETTLE:-1}
 CPUS=${BENCH_CPUS:-$(($(nproc) - 1))}
@@ -125,6 +138,7 @@ declare -A PART_CONFIGS=(
 	[net]="empty tracer tracked"
 	[disk]="empty tracer tracked"
 	[sampler]="on off empty"
+	[peers]="none kvmtrace perfstat perfrecord bpftrace"
 )
 # The hooks whose programs each part measures; the first one tells that a program attached.
 declare -A PART_HOOKS=(
@@ -193,7 +207,7 @@ has_part()
 
 [ "$(id -u)" -eq 0 ] || die "needs root (bpf, perf, network namespaces and kernel.bpf_stats_enabled)"
 for p in $PARTS; do
-	[ -n "${PART_CONFIGS[$p]:-}" ] || die "BENCH_PARTS: unknown part '$p' (sched, net, disk, sampler)"
+	[ -n "${PART_CONFIGS[$p]:-}" ] || die "BENCH_PARTS: unknown part '$p' (sched, net, disk, sampler, peers)"
 done
 [ -n "${PARTS// /}" ] || die "BENCH_PARTS is empty"
 [ -x "$TRACER" ] || die "no $TRACER: run make"
@@ -201,8 +215,18 @@ done
 command -v bpftool >/dev/null || die "no bpftool"
 [ -w "$STATS_SYSCTL" ] || die "no writable $STATS_SYSCTL"
 [ -r /proc/self/io ] || die "no /proc/PID/io (CONFIG_TASK_IO_ACCOUNTING)"
-if has_part sched; then
+if has_part sched || has_part peers; then
 	command -v perf >/dev/null || die "no perf: install linux-perf"
+fi
+# The peers part runs without bpftrace, leaving its configuration out and saying so.
+PEERS_NOTE=
+if has_part peers; then
+	[ -r "$PEER_BT" ] || die "no $PEER_BT"
+	if ! command -v bpftrace >/dev/null; then
+		PART_CONFIGS[peers]=${PART_CONFIGS[peers]/ bpftrace/}
+		PEERS_NOTE="bpftrace is not installed (apt-get install bpftrace): its configuration was left out."
+		say "peers: $PEERS_NOTE"
+	fi
 fi
 if has_part net; then
 	command -v iperf3 >/dev/null || die "no iperf3: install iperf3"
@@ -231,7 +255,7 @@ fi
 for v in ROUNDS NET_ROUNDS DISK_ROUNDS WINDOW SETTLE SAMPLER_SECONDS SAMPLER_TRIAL; do
 	is_number "${!v}" || die "BENCH_$v='${!v}' is not a number"
 done
-for v in ROUNDS NET_ROUNDS DISK_ROUNDS SAMPLER_TRIALS; do
+for v in ROUNDS NET_ROUNDS DISK_ROUNDS PEERS_ROUNDS SAMPLER_TRIALS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be an integer >= 1"
 done
 SETTLE_US=$(awk -v s="$SETTLE" 'BEGIN { printf "%d", s * 1e6 }')
@@ -910,6 +934,100 @@ run_sampler()
 	done
 }
 
+# --- peers: the same workload under kvmtrace-bpf and the tools it replaces ------------------
+
+# Starts the peer tool of configuration $CFG on the running bench (BENCH_PID, CHILD_PID) and
+# returns once it is at work: kvmtrace-bpf once it wrote a row for both processes, perf stat
+# once it printed its first interval, bpftrace once its probes are attached, perf record once
+# it opened its events (its first samples are in its buffers; it writes them on its own).
+peers_attach()
+{
+	local i
+
+	mkdir -p "$DIR"
+	case $CFG in
+	none)
+		return 0
+		;;
+	kvmtrace)
+		"$TRACER" -q -i 1 -o "$DIR" --libvirt-uri none -p "$BENCH_PID" -p "$CHILD_PID" \
+			>/dev/null 2>"$TMP/tracer.err" </dev/null &
+		ATT_PID=$!
+		wait_tracked "" "$BENCH_PID" "$CHILD_PID"
+		return 0
+		;;
+	perfstat)
+		# The seed tracker's method. No hardware events on a machine without a PMU.
+		perf stat -p "$BENCH_PID,$CHILD_PID" -I 1000 -o "$DIR/perf-stat.txt" \
+			-e cpu-clock,task-clock,context-switches,page-faults \
+			>/dev/null 2>"$TMP/peer.err" </dev/null &
+		ATT_PID=$!
+		;;
+	perfrecord)
+		# The paper's method (perf kvm record needs /dev/kvm); -B: no build-id pass at exit,
+		# which would run during the next window.
+		perf record -a -g -F 99 -B -o "$DIR/perf.data" >/dev/null 2>"$TMP/peer.err" </dev/null &
+		ATT_PID=$!
+		;;
+	bpftrace)
+		bpftrace "$PEER_BT" >"$DIR/bpftrace.out" 2>"$TMP/peer.err" </dev/null &
+		ATT_PID=$!
+		;;
+	esac
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$ATT_PID" 2>/dev/null || die "$CFG exited: $(head -c 800 "$TMP/peer.err")"
+		case $CFG in
+		perfstat) grep -q 'task-clock' "$DIR/perf-stat.txt" 2>/dev/null && return 0 ;;
+		bpftrace) grep -q '^Attaching' "$DIR/bpftrace.out" 2>/dev/null && return 0 ;;
+		perfrecord) [ -s "$DIR/perf.data" ] && return 0 ;;
+		esac
+		sleep 0.05
+	done
+	die "$CFG did not start within 30 s: $(head -c 800 "$TMP/peer.err")"
+}
+
+# One configuration ($CFG) in one round ($ROUND): windows pre, off (the tool at work) and post
+# on one run of the bench, as in run_session but without bpf_stats.
+peers_session()
+{
+	local t_attach left
+
+	DIR="$TMP/out-peers-$CFG-$ROUND"
+	start_bench
+	measure_window pre 0
+	t_attach=${EPOCHREALTIME/./}
+	peers_attach
+	left=$((SETTLE_US - (${EPOCHREALTIME/./} - t_attach)))
+	[ "$left" -gt 0 ] && sleep "$((left / 1000000)).$(printf '%06d' $((left % 1000000)))"
+	measure_window off 0
+	stop_attacher
+	sleep 0.3
+	measure_window post 0
+	stop_bench
+}
+
+run_peers()
+{
+	local k
+	local -a configs
+
+	PART=peers
+	read -r -a configs <<<"${PART_CONFIGS[peers]}"
+	for ((ROUND = 1; ROUND <= PEERS_ROUNDS; ROUND++)); do
+		for ((k = 0; k < ${#configs[@]}; k++)); do
+			CFG=${configs[$(((k + ROUND - 1) % ${#configs[@]}))]}
+			peers_session
+			awk -F'\t' -v r="$ROUND" -v c="$CFG" -v p="$PROG" '
+				$1 == "peers" && $2 == r && $3 == c { v[$4] = $6 / $5 }
+				END {
+					printf "%s: peers round %d %-10s usecs/op: pre %.2f," \
+						" attached %.2f, post %.2f\n", p, r, c, v["pre"],
+						v["off"], v["post"]
+				}' "$TMP/ops.tsv" >&2
+		done
+	done
+}
+
 # --- the attached programs ----------------------------------------------------------------
 
 # After ATT_PID has attached: fills PROG_FDS (fd of each program linked to a hook of SCOPE),
@@ -1048,7 +1166,7 @@ measure_window()
 	fi
 	t0=${EPOCHREALTIME/./}
 	case $PART in
-	sched) window_sched ;;
+	sched | peers) window_sched ;;
 	net) window_net ;;
 	disk) window_disk ;;
 	esac
@@ -1251,7 +1369,8 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 BEGIN_S=$SECONDS
 EST=$(awk -v parts="$PARTS" -v r="$ROUNDS" -v nr="$NET_ROUNDS" -v dr="$DISK_ROUNDS" \
 	-v w="$WINDOW" -v nt="$NET_TIME" -v s="$SETTLE" -v ss="$SAMPLER_SECONDS" \
-	-v st="$SAMPLER_TRIALS" -v sw="$SAMPLER_TRIAL" 'BEGIN {
+	-v st="$SAMPLER_TRIALS" -v sw="$SAMPLER_TRIAL" -v pr="$PEERS_ROUNDS" \
+	-v pc="$(wc -w <<<"${PART_CONFIGS[peers]}")" 'BEGIN {
 	t = 3
 	if (parts ~ /sched/)
 		t += r * 4 * (4 * (w + 0.2) + s + 2.2)
@@ -1261,9 +1380,11 @@ EST=$(awk -v parts="$PARTS" -v r="$ROUNDS" -v nr="$NET_ROUNDS" -v dr="$DISK_ROUN
 		t += dr * 3 * (4 * (w + 0.2) + s + 2.5) + w + 2
 	if (parts ~ /sampler/)
 		t += ss + 2 * s + 5 + 3 * st * (sw + 2.5)
+	if (parts ~ /peers/)
+		t += pr * pc * (3 * (w + 0.2) + s + 2.5)
 	printf "%d", t
 }')
-say "parts: $PARTS; sched $ROUNDS rounds, net $NET_ROUNDS, disk $DISK_ROUNDS;" \
+say "parts: $PARTS; sched $ROUNDS rounds, net $NET_ROUNDS, disk $DISK_ROUNDS, peers $PEERS_ROUNDS;" \
 	"${WINDOW} s windows${CPUS:+, on CPU $CPUS}; sampler ${SAMPLER_SECONDS} s and" \
 	"$SAMPLER_TRIALS x 3 trials of ${SAMPLER_TRIAL} s (about $EST s)"
 set_stats 0
@@ -1291,6 +1412,7 @@ for part in $PARTS; do
 	net) run_part net "$NET_ROUNDS" ;;
 	disk) run_part disk "$DISK_ROUNDS" ;;
 	sampler) run_sampler ;;
+	peers) run_peers ;;
 	esac
 	PART_ELAPSED[$part]=$((SECONDS - part_start))
 	say "$part: ${PART_ELAPSED[$part]} s"
@@ -1482,6 +1604,8 @@ has_part disk && REQUIRED+=(disk.slowdown_pct.tracer disk.slowdown_pct.tracked
 	disk.ratio.tracer.block_bio_queue disk.ratio.tracked.block_bio_queue disk.iops.detached)
 has_part sampler && REQUIRED+=(sampler.cpu_pct.untracked sampler.cpu_pct.tracked
 	sampler.e2e_slowdown_pct.on sampler.e2e_noise_pct)
+has_part peers && REQUIRED+=(peers.slowdown_pct.none peers.slowdown_pct.kvmtrace
+	peers.slowdown_pct.perfstat peers.slowdown_pct.perfrecord peers.noise_pct)
 for k in "${REQUIRED[@]}"; do
 	[ -n "${MED[$k]:-}" ] || die "no measurement for $k"
 done
@@ -1650,6 +1774,130 @@ ROWS_SAMPLER=(
 	"sampler.e2e_rate.on|the loop while it runs, kvmtrace-bpf --sample-hz ${SAMPLE_HZ:-?}|rounds/s|0|"
 )
 
+# The peers part: the tools beside kvmtrace-bpf, with their labels.
+PEER_TOOLS=(perfstat perfrecord bpftrace)
+declare -A PEER_LABEL=(
+	[none]="nothing attached (A/A: the method's own error)"
+	[kvmtrace]="kvmtrace-bpf -q -i 1 --libvirt-uri none -p (both bench processes)"
+	[perfstat]="perf stat -p (both) -e cpu-clock,task-clock,context-switches,page-faults -I 1000 (seed tracker)"
+	[perfrecord]="perf record -a -g -F 99 (the paper's method; stand-in for perf kvm record)"
+	[bpftrace]="bpftrace tests/bench/peer.bt (on-CPU time per pid from sched_switch, printed every second)"
+)
+
+# Ratio of a peer's median slowdown to kvmtrace-bpf's: "n/a" when kvmtrace-bpf's is not above
+# zero (no ratio to a slowdown the method cannot tell from none).
+peer_ratio()
+{
+	awk -v p="${MED[peers.slowdown_pct.$1]:-}" -v k="${MED[peers.slowdown_pct.kvmtrace]:-}" \
+		'BEGIN {
+		if (p == "" || k == "")
+			print "n/a"
+		else if (k + 0 <= 0)
+			print "n/a (kvmtrace-bpf ≤ 0)"
+		else
+			printf "%.1f×\n", p / k
+	}'
+}
+
+# The issue's target "kvmtrace-bpf the lowest, at <= 2%": met, not met or inconclusive. The
+# 2% by met() against the noise; "the lowest": not met when a peer's median is lower than
+# kvmtrace-bpf's by more than the noise, inconclusive when within the noise, and inconclusive
+# too when a peer's median is a speedup larger than the noise: no tool speeds the bench up, so
+# the noise of that run was larger than its windows showed.
+peers_verdict()
+{
+	local m lowest=yes t p
+
+	[ -n "${MED[peers.slowdown_pct.kvmtrace]:-}" ] || {
+		echo "n/a"
+		return
+	}
+	m=$(met "${MED[peers.slowdown_pct.kvmtrace]}" "$TARGET_SLOWDOWN" peers.noise_pct)
+	for t in "${PEER_TOOLS[@]}"; do
+		p=${MED[peers.slowdown_pct.$t]:-}
+		[ -n "$p" ] || continue
+		case $(awk -v p="$p" -v k="${MED[peers.slowdown_pct.kvmtrace]}" \
+			-v n="${MED[peers.noise_pct]:-0}" 'BEGIN {
+			print (p < -n ? "inconclusive" : p + n < k ? "no" : \
+			       p - n <= k ? "inconclusive" : "yes")
+		}') in
+		no) lowest=no ;;
+		inconclusive) [ "$lowest" = yes ] && lowest=inconclusive ;;
+		esac
+	done
+	if [ "$m" = no ] || [ "$lowest" = no ]; then
+		echo "not met"
+	elif [ "$m" = inconclusive ] || [ "$lowest" = inconclusive ]; then
+		echo inconclusive
+	else
+		echo met
+	fi
+}
+
+# The peers table: per configuration, the slowdown and its ratio to kvmtrace-bpf's.
+peers_table()
+{
+	local c key r
+
+	echo "| configuration | slowdown, median | rounds min–max | ratio to kvmtrace-bpf |"
+	echo "| --- | ---: | ---: | ---: |"
+	for c in none kvmtrace "${PEER_TOOLS[@]}"; do
+		key=peers.slowdown_pct.$c
+		if [ -z "${MED[$key]:-}" ]; then
+			echo "| ${PEER_LABEL[$c]} | not run | | |"
+			continue
+		fi
+		r=$(peer_ratio "$c")
+		[ "$c" = none ] && r=
+		[ "$c" = kvmtrace ] && r=1×
+		echo "| ${PEER_LABEL[$c]} | $(f2 "${MED[$key]}")% |" \
+			"$(f2 "${MIN[$key]}")% – $(f2 "${MAX[$key]}")% | $r |"
+	done
+	echo "| noise: change between the detached windows of a session, absolute | $(f2 "${MED[peers.noise_pct]:-0}")% |" \
+		"$(f2 "${MIN[peers.noise_pct]:-0}")% – $(f2 "${MAX[peers.noise_pct]:-0}")% | |"
+}
+
+ROWS_PEERS=(
+	"peers.slowdown_pct.kvmtrace|peers: kvmtrace-bpf tracking the pipe bench|%|2|$TARGET_SLOWDOWN|peers.noise_pct"
+)
+
+# Partial runs (BENCH_PARTS): the sections of the other parts are kept from the results of
+# earlier runs, each with the date of its run.
+declare -A PART_HEAD=([sched]="## Scheduler" [net]="## Network" [disk]="## Disk"
+	[sampler]="## Sampler" [peers]="## Peers")
+ALL_PARTS="sched net disk sampler peers"
+MD_OLD=$TMP/results.md.old
+JSON_OLD=$TMP/results.json.old
+cp "$RESULTS_DIR/results.md" "$MD_OLD" 2>/dev/null || : >"$MD_OLD"
+cp "$RESULTS_DIR/results.json" "$JSON_OLD" 2>/dev/null || : >"$JSON_OLD"
+OLD_DATE=$(awk -F' *[|] *' '$2 == "date (UTC)" { print $3; exit }' "$MD_OLD")
+KEPT=()
+for part in $ALL_PARTS; do
+	has_part "$part" && continue
+	grep -q "^${PART_HEAD[$part]}" "$MD_OLD" && KEPT+=("$part")
+done
+
+# Prints the section of part $1 from the earlier results, when kept.
+kept_section()
+{
+	[[ " ${KEPT[*]} " == *" $1 "* ]] || return 0
+	awk -v head="${PART_HEAD[$1]}" -v date="$OLD_DATE" '
+		on && (/^## / || /^ns\/run are bpf_stats/) { on = 0 }
+		index($0, head) == 1 { on = 1 }
+		on { l[++n] = $0 }
+		END {
+			while (n > 0 && l[n] == "")
+				n--
+			if (n < 3)
+				exit
+			printf "\n%s\n\n", l[1]
+			if (l[3] !~ /^Run of /)
+				print "Run of " date " (kept from that run)."
+			for (i = 3; i <= n; i++)
+				print l[i]
+		}' "$MD_OLD"
+}
+
 # Prints the table of rows "$@".
 table()
 {
@@ -1704,19 +1952,26 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 		elapsed_desc+="${elapsed_desc:+, }$part ${PART_ELAPSED[$part]} s"
 	done
 	echo "| elapsed | $ELAPSED s ($elapsed_desc) |"
+	if [ ${#KEPT[@]} -gt 0 ]; then
+		echo "| kept from earlier runs | ${KEPT[*]} (each section says the date of its run; the header is this run's) |"
+	fi
 	if has_part sched; then
 		echo
 		echo "## Scheduler: \`perf bench sched pipe\`"
 		echo
+		echo "Run of $DATE."
 		echo "perf $PERF_VERSION, processes mode, $PIN_DESC; $ROUNDS rounds of baseline, empty, tracer, tracked."
 		echo "perf's own figure: $(f2 "$PERF_SELF" 3) µs/loop for $CALIB_LOOPS loops, nothing attached (windowed: $(f2 "${MED[usecs_per_op.detached]}" 3))."
 		echo
 		table "${ROWS_SCHED[@]}"
+	else
+		kept_section sched
 	fi
 	if has_part net; then
 		echo
 		echo "## Network: iperf3 across a bridge, into a pretend VM's tap"
 		echo
+		echo "Run of $DATE."
 		echo "iperf3 $IPERF_VERSION, TCP, \`-t $NET_TIME -J\` per window, $PIN_DESC: from namespace"
 		echo "$NS_PEER through veth $VETH_PEER/$VETH and bridge $BRIDGE to tap $TAP_HOST,"
 		echo "whose holder (tests/bench/tap_fwd, a pretend VMM) copies each frame to tap $TAP_GUEST in"
@@ -1727,11 +1982,14 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 		echo "$NET_ROUNDS rounds of empty, tracer, tracked."
 		echo
 		table "${ROWS_NET[@]}"
+	else
+		kept_section net
 	fi
 	if has_part disk; then
 		echo
 		echo "## Disk: fio, direct I/O"
 		echo
+		echo "Run of $DATE."
 		echo "fio ${FIO_VERSION#fio-}, $FIO_BS random reads and writes (50/50), psync, direct I/O, one job,"
 		echo "$PIN_DESC, on a $FIO_SIZE file in a temporary folder ($DISK_FSTYPE on $DISK_SOURCE). IOPS per"
 		echo "window from the kernel's count of the job process's pread/pwrite calls; fio's own figure"
@@ -1740,11 +1998,14 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 		echo "ignores fio. Tracked: \`-p\` of the job process. $DISK_ROUNDS rounds of empty, tracer, tracked."
 		echo
 		table "${ROWS_DISK[@]}"
+	else
+		kept_section disk
 	fi
 	if has_part sampler; then
 		echo
 		echo "## Sampler: kvmtrace-bpf's perf_event program at its default rate"
 		echo
+		echo "Run of $DATE."
 		echo "\`$SAMPLER_PROG\`, run by a cpu-clock event on every CPU at kvmtrace-bpf's default"
 		echo "\`--sample-hz $SAMPLE_HZ\`; workload tests/bench/spin, a CPU-bound loop. Program time:"
 		echo "\`kvmtrace-bpf -q -i 1 --counters none\` with bpf_stats on, $SAMPLER_WINDOWS windows of"
@@ -1769,6 +2030,35 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 		echo "one configuration), \"inconclusive\" otherwise."
 		echo
 		table "${ROWS_SAMPLER[@]}"
+	else
+		kept_section sampler
+	fi
+	if has_part peers; then
+		echo
+		echo "## Peers: kvmtrace-bpf and the tools it replaces, on one workload"
+		echo
+		echo "Run of $DATE."
+		echo "perf $PERF_VERSION, \`perf bench sched pipe\`, $PIN_DESC (the sched part's workload: every"
+		echo "loop is two context switches and a wakeup); per session a ${WINDOW} s window detached, the"
+		echo "tool started and at work (kvmtrace-bpf: a row written for both processes; perf stat: its"
+		echo "first interval; bpftrace: its probes attached; perf record: its file opened), settle until"
+		echo "${SETTLE} s after the start, a window with the tool running, the tool stopped, a window"
+		echo "detached; slowdown = 1 − loops per second with the tool / the mean of the detached windows;"
+		echo "$PEERS_ROUNDS rounds of ${PART_CONFIGS[peers]// /, }, order rotated each round; medians"
+		echo "over the rounds. No PMU on this machine: perf stat counts software events only"
+		echo "(hardware ones are unsupported), perf record samples cpu-clock; \`perf kvm record\`"
+		echo "needs /dev/kvm, absent here, so \`perf record -a -g -F 99\` stands in for it (with -B:"
+		echo "no build-id pass at exit, which would run during the next window)."
+		[ -n "$PEERS_NOTE" ] && echo "$PEERS_NOTE"
+		echo
+		peers_table
+		echo
+		echo "Target \"kvmtrace-bpf the lowest, at ≤ $TARGET_SLOWDOWN%\": **$(peers_verdict)** (≤ $TARGET_SLOWDOWN%: $(met "${MED[peers.slowdown_pct.kvmtrace]}" "$TARGET_SLOWDOWN" peers.noise_pct), by the rule of the other"
+		echo "slowdowns: inconclusive when the noise is at least the target; the lowest: not met when a"
+		echo "tool's median is below kvmtrace-bpf's by more than the noise, inconclusive when within it"
+		echo "or when a tool's median is a speedup larger than the noise, which no tool can cause)."
+	else
+		kept_section peers
 	fi
 	echo
 	echo "ns/run are bpf_stats figures (run_time_ns / run_cnt over the window); they include"
@@ -1858,6 +2148,34 @@ json_list()
 		"\"e2e_cpu\": $SAMPLER_CPU, \"e2e_rounds\": $SAMPLER_TRIALS" \
 		"\"e2e_trial_s\": $SAMPLER_TRIAL" \
 		"\"configurations\": $(json_list "${sampler_configs[@]}")"
+	if has_part peers; then
+		read -r -a peers_configs <<<"${PART_CONFIGS[peers]}"
+		printf ',\n    "peers": {"bench": "perf bench sched pipe", "rounds": %s, %s}' \
+			"$PEERS_ROUNDS" "\"configurations\": $(json_list "${peers_configs[@]}")"
+	fi
+	echo "},"
+	if has_part peers; then
+		printf '  "peers": {"verdict_lowest_at_most_2pct": %s, "ratios_to_kvmtrace": {' \
+			"$(json_str "$(peers_verdict)")"
+		sep=
+		for t in "${PEER_TOOLS[@]}"; do
+			r=$(peer_ratio "$t")
+			if [[ $r =~ ^(-?[0-9.]+)×$ ]]; then
+				r=${BASH_REMATCH[1]}
+			else
+				r=null
+			fi
+			printf '%s"%s": %s' "$sep" "$t" "$r"
+			sep=', '
+		done
+		printf '}, "note": %s},\n' "$(json_str "${PEERS_NOTE:-}")"
+	fi
+	printf '  "part_dates": {'
+	sep=
+	for part in $PARTS; do
+		printf '%s"%s": %s' "$sep" "$part" "$(json_str "$DATE")"
+		sep=', '
+	done
 	echo "},"
 	echo "  \"load_average\": {\"start\": $(json_str "$LOAD_START"), \"end\": $(json_str "$LOAD_END")},"
 	echo "  \"vms_discovered\": ${DISCOVERED:-0},"
@@ -1876,7 +2194,8 @@ json_list()
 	echo "  },"
 	echo "  \"met\": {"
 	sep=
-	for row in "${ROWS_SCHED[@]}" "${ROWS_NET[@]}" "${ROWS_DISK[@]}" "${ROWS_SAMPLER[@]}"; do
+	for row in "${ROWS_SCHED[@]}" "${ROWS_NET[@]}" "${ROWS_DISK[@]}" "${ROWS_SAMPLER[@]}" \
+	    "${ROWS_PEERS[@]}"; do
 		IFS='|' read -r key label unit dec target noisy rule <<<"$row"
 		[ -n "$target" ] && [ -n "${MED[$key]:-}" ] || continue
 		case $(met "${MED[$key]}" "$target" "$noisy" "$rule") in
@@ -1891,6 +2210,22 @@ json_list()
 	echo "  }"
 	echo "}"
 } >"$JSON.tmp" || die "cannot write $JSON"
+# Partial run: the other parts' figures, verdicts and dates kept from the earlier results.
+if [ ${#KEPT[@]} -gt 0 ] && [ -s "$JSON_OLD" ]; then
+	if command -v jq >/dev/null; then
+		jq -s --arg all "$ALL_PARTS" '.[0] as $o | .[1] as $n | ($all | split(" ")) as $a
+			| ($o * $n)
+			| .figures = (($o.figures // {}) + $n.figures)
+			| .met = (($o.met // {}) + $n.met)
+			| .method.parts = ($a - ($a - (($o.method.parts // []) + $n.method.parts)))
+			| .part_dates = (($o.part_dates // (($o.method.parts // [])
+				| map({key: ., value: $o.date}) | from_entries)) + $n.part_dates)' \
+			"$JSON_OLD" "$JSON.tmp" >"$JSON.merged" || die "cannot merge $JSON"
+		mv "$JSON.merged" "$JSON.tmp" || die "cannot write $JSON"
+	else
+		say "no jq: $JSON holds this run's parts only"
+	fi
+fi
 mv "$JSON.tmp" "$JSON"
 
 cat "$MD"

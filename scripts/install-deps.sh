@@ -11,7 +11,7 @@ libvirt-dev libxml2-dev libcurl4-openssl-dev libmicrohttpd-dev"
 # install checks (systemd-analyze, man, logrotate)
 tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib python3-pil
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
-libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db
+libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db bpftrace
 logrotate"
 
 missing=""
