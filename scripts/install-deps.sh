@@ -11,8 +11,8 @@ libvirt-dev libxml2-dev libcurl4-openssl-dev libmicrohttpd-dev"
 # install checks (systemd-analyze, man, logrotate)
 tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib python3-pil
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
-libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db bpftrace
-logrotate"
+libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db
+logrotate bpftrace"
 
 missing=""
 for pkg in $build $tests; do
