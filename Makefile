@@ -37,7 +37,7 @@ LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
 
-.PHONY: all test unit bench install uninstall clean demo deps
+.PHONY: all test unit bench install uninstall clean demo deps soak
 .DELETE_ON_ERROR:
 # Keep BPF objects between the skeletons and the benchmark that loads them.
 .SECONDARY:
@@ -79,6 +79,10 @@ bench: all bench-tools
 
 demo: all
 	tests/vm/demo.sh $(OUTPUT)
+
+# Soak test, not part of make test: SOAK_MINUTES (30) of tracing while VMs come and go.
+soak: all
+	tests/soak/soak.sh $(OUTPUT)
 
 deps:
 	scripts/install-deps.sh
