@@ -253,6 +253,27 @@ static void track_domains(struct run *run)
 	}
 }
 
+/*
+ * VMM processes the hooks cannot see start: a child forked by a VMM that never execs, as
+ * QEMU's -daemonize does (Proxmox starts its VMs so). A scan of /proc each interval finds them.
+ */
+static void track_unseen_vmms(struct run *run)
+{
+	int pids[KT_MAX_VMS];
+	size_t i, j, n;
+
+	if (run->opts->nr_pids)
+		return;
+	n = discovery_scan("/proc", pids, KT_MAX_VMS);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < run->snap.nr_vms; j++)
+			if (run->snap.vms[j].vm.tgid == (uint32_t)pids[i])
+				break;
+		if (j == run->snap.nr_vms)
+			tracer_add_vm(run->tracer, pids[i]);
+	}
+}
+
 /* Drains the maps into this interval's records. Returns how many, or -1. */
 static long drain_and_account(struct run *run, struct vm_record **recs)
 {
@@ -261,6 +282,7 @@ static long drain_and_account(struct run *run, struct vm_record **recs)
 
 	domains_refresh(run->host.domains);
 	track_domains(run);
+	track_unseen_vmms(run);
 	err = tracer_drain(run->tracer, &run->snap);
 	if (err) {
 		kt_error("cannot read the BPF maps: %s", strerror(-err));

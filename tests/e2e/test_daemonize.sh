@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A VM started after the tracer by a VMM that forks and never execs (QEMU's -daemonize, as
+# Proxmox starts its VMs) is found and gets rows for its whole life, under its own PID.
+set -u
+build=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/vm/testbed.sh
+. tests/e2e/lib.sh
+bin=$(realpath "$build/kvmtrace-bpf")
+
+t_testbed daemonize
+"$bin" -q -i 0.5 -o "$out" 2>"$out/err" &
+tracer=$!
+tb_add_cleanup "kill $tracer 2>/dev/null || true"
+for _ in $(seq 100); do
+	[ -s "$out/@host.csv" ] && break
+	sleep 0.1
+done
+# The test bed starts QEMU with -daemonize: the process that execs exits at once.
+pid=$(tb_start_qemu kt-late burn:0) || exit 1
+tb_wait_start kt-late burn:0 || exit 1
+sleep 3
+kill -INT "$tracer"
+wait "$tracer"
+status=$?
+t_check "the tracer ended cleanly (status $status)" test "$status" -eq 0
+rows_of_vm() {
+	t_column "$out/kt-late.csv" pid 2>/dev/null | grep -c "^$pid\$"
+}
+t_check "the daemonized QEMU ($pid) has rows to the end: $(rows_of_vm) of them (want >= 6)" \
+	test "$(rows_of_vm)" -ge 6
+busy() {
+	"$T_PYTHON" - "$out/kt-late.csv" "$pid" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], newline="")) if r["pid"] == sys.argv[2]]
+# Burning: its last rows are busy (the vCPU thread alone uses most of a CPU).
+sys.exit(not rows or int(rows[-2]["cpu_total_ns"]) < 0.2 * float(rows[-2]["interval_s"]) * 1e9)
+PY
+}
+t_check "and its rows show it burning CPU" busy
+t_summary
