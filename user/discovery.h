@@ -31,6 +31,13 @@ int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outl
 /* Is pid a running process (not gone, not a zombie waiting to be reaped)? */
 bool discovery_alive(const char *proc, int pid);
 
+/*
+ * Is pid a child its parent forked that has not exec'd yet (the same comm as its parent)? A
+ * manager such as libvirt shows a VM's PID before it execs QEMU: tracking it then would make
+ * the exec end one VM and start another.
+ */
+bool discovery_awaits_exec(const char *proc, int pid);
+
 /* Fills pids with the running processes under proc whose comm is a VMM's. Returns how many. */
 size_t discovery_scan(const char *proc, int *pids, size_t max);
 

@@ -248,7 +248,8 @@ static void track_domains(struct run *run)
 		for (j = 0; j < run->snap.nr_vms; j++)
 			if (run->snap.vms[j].vm.tgid == (uint32_t)doms[i].pid)
 				break;
-		if (doms[i].pid > 0 && j == run->snap.nr_vms)
+		if (doms[i].pid > 0 && j == run->snap.nr_vms &&
+		    !discovery_awaits_exec("/proc", doms[i].pid))
 			tracer_add_vm(run->tracer, doms[i].pid);
 	}
 }

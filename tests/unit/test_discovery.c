@@ -185,6 +185,31 @@ static void test_scan_and_describe(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A child libvirt forked and that has not exec'd QEMU yet is not a VM yet. */
+static void test_awaits_exec(void **state)
+{
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512], text[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	fake_process(root, 600, "rpc-libvirtd", 'S', NULL, 0);
+	fake_process(root, 700, "rpc-libvirtd", 'S', NULL, 0);
+	fake_process(root, 800, "qemu-system-x86", 'S', NULL, 0);
+	/* 700 and 800 are children of 600 (the fixture's parent is 1, init). */
+	snprintf(path, sizeof(path), "%s/700/stat", root);
+	snprintf(text, sizeof(text), "700 (rpc-libvirtd) S 600 700 700 0");
+	write_file(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/800/stat", root);
+	snprintf(text, sizeof(text), "800 (qemu-system-x86) S 600 800 800 0");
+	write_file(path, text, strlen(text));
+	assert_true(discovery_awaits_exec(root, 700));
+	assert_false(discovery_awaits_exec(root, 800));	/* exec'd */
+	assert_false(discovery_awaits_exec(root, 600));	/* a child of init */
+	assert_false(discovery_awaits_exec(root, 999));	/* gone */
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
 /* Taps come from the tun descriptors the process holds, named by "iff:" in their fdinfo. */
 static void test_taps(void **state)
 {
@@ -224,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_parse_proc_stat),
 		cmocka_unit_test(test_vcpu_index),
 		cmocka_unit_test(test_scan_and_describe),
+		cmocka_unit_test(test_awaits_exec),
 		cmocka_unit_test(test_taps),
 	};
 
