@@ -455,9 +455,11 @@ static void component_figures(struct account *a, struct vm_state *vs,
 					 a->opts.sample_period_ns;
 	}
 	r->ext_components_valid = true;
+	/* Lifetime shares, but no network work in an interval that moved no packet. */
 	if (!any)
 		for (c = 0; c < KT_NR_COMPONENTS; c++)
-			hits[c] = rep->samples_own[c];
+			hits[c] = moved || (c != KT_COMP_TAP && c != KT_COMP_BRIDGE &&
+					    c != KT_COMP_NET) ? rep->samples_own[c] : 0;
 	r->hyp_components_valid = split_exact(r->cpu_hyp_ns, hits, KT_NR_COMPONENTS,
 					      r->hyp_component_ns);
 	/* No hit yet and nothing to split: every component is truly 0. */

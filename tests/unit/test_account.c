@@ -571,6 +571,7 @@ static void test_softirq_network_work(void **state)
 	assert_int_equal(r->hyp_component_ns[KT_COMP_OTHER_KERNEL], 2000);
 
 	pc.sum.samples_own[KT_COMP_QEMU_USER] = 4;
+	pc.sum.samples_own[KT_COMP_BRIDGE] = 1;
 	pc.sum.samples_softirq[KT_COMP_BRIDGE] = 4;
 	net.stat.tx_packets = 3;
 	net.stat.tx_bytes = 180;
@@ -580,8 +581,18 @@ static void test_softirq_network_work(void **state)
 	f.snap.nets = &net;
 	f.snap.nr_nets = 1;
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 2000);
-	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 2000);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 2400);	/* 1 own + 2 softirq */
+	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 1600);
+
+	/* No hit and no packet: the lifetime shares lend it no network work. */
+	snapshot_of(&f, 3000, 100, 5, false, totals(8100, 0, 0, 0, 0));
+	f.snap.percpu = &pc;
+	f.snap.nr_percpu = 1;
+	f.snap.nets = &net;
+	f.snap.nr_nets = 1;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 100);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 0);
 	account_free(a);
 }
 
