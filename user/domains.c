@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,36 @@
 #include "domains.h"
 #include "log.h"
 
-struct domains {
-	char *uri;
-	virConnectPtr conn;
-	bool lost;		/* the connection failed and was reported; say when it is back */
+/* A list of domains as one poll found them. */
+struct domain_list {
 	struct domain_info *doms;
 	size_t nr;
+};
+
+/*
+ * libvirt is polled on a thread of its own: a call can block for seconds (libvirtd answers
+ * nothing while it kills a domain's QEMU), and the drain must not wait that long. The main
+ * thread reads only "seen", which changes only in domains_refresh(), so lookups take no lock.
+ */
+struct domains {
+	char *uri;
+	struct timespec wait;	/* how long domains_refresh() waits for a poll in progress */
+	struct domain_list seen;	/* the main thread's view */
+
+	/* The poller's own: */
+	virConnectPtr conn;
+	bool lost;		/* the connection failed and was reported; say when it is back */
+	struct domain_list last;	/* its latest poll, to describe only new domains */
+
+	pthread_t poller;
+	bool poller_started;
+	pthread_mutex_t lock;	/* guards what follows */
+	pthread_cond_t changed;
+	unsigned long polls_asked;
+	unsigned long polls_done;
+	struct domain_list fresh;	/* a finished poll the main thread has not taken */
+	bool has_fresh;
+	bool stopping;
 };
 
 /* libvirt prints its errors on stderr by default: ours are one line and say what to do. */
@@ -190,25 +215,6 @@ static void connection_lost(struct domains *d, const char *what)
 	d->conn = NULL;
 }
 
-struct domains *domains_open(const char *uri)
-{
-	struct domains *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	if (!uri || !strcmp(uri, "none"))
-		return d;
-	d->uri = strdup(uri);
-	if (!d->uri) {
-		free(d);
-		return NULL;
-	}
-	virSetErrorFunc(NULL, quiet_libvirt_errors);
-	if (!connect_libvirt(d))
-		connection_lost(d, "cannot connect to");
-	return d;
-}
-
 static const struct domain_info *find(const struct domain_info *doms, size_t nr,
 				      const char *uuid, int id)
 {
@@ -250,65 +256,189 @@ static int describe(virDomainPtr dom, const struct domain_info *known, struct do
 	return 0;
 }
 
-void domains_refresh(struct domains *d)
+/* One poll of the active domains into out. Returns 0, or -1 when libvirt cannot be asked. */
+static int poll_domains(struct domains *d, struct domain_list *out)
 {
 	virDomainPtr *list = NULL;
-	struct domain_info *doms;
 	char uuid[VIR_UUID_STRING_BUFLEN];
-	size_t kept = 0;
 	int i, n;
 
-	if (!d->uri || (!d->conn && !connect_libvirt(d)))
-		return;
+	if (!d->conn && !connect_libvirt(d))
+		return -1;
 	n = virConnectListAllDomains(d->conn, &list, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
 		connection_lost(d, "lost the connection to");
-		return;
+		return -1;
 	}
-	doms = calloc(n ? n : 1, sizeof(*doms));
+	out->nr = 0;
+	out->doms = calloc(n ? n : 1, sizeof(*out->doms));
 	for (i = 0; i < n; i++) {
-		if (doms && !virDomainGetUUIDString(list[i], uuid) &&
-		    !describe(list[i], find(d->doms, d->nr, uuid, (int)virDomainGetID(list[i])),
-			      &doms[kept]))
-			kept++;
+		if (out->doms && !virDomainGetUUIDString(list[i], uuid) &&
+		    !describe(list[i], find(d->last.doms, d->last.nr, uuid,
+					    (int)virDomainGetID(list[i])),
+			      &out->doms[out->nr]))
+			out->nr++;
 		virDomainFree(list[i]);
 	}
 	free(list);
-	if (!doms)
+	if (!out->doms)
+		return -1;
+	free(d->last.doms);
+	d->last = *out;
+	return 0;
+}
+
+static int copy_list(const struct domain_list *from, struct domain_list *to)
+{
+	to->doms = malloc((from->nr ? from->nr : 1) * sizeof(*to->doms));
+	if (!to->doms)
+		return -1;
+	memcpy(to->doms, from->doms, from->nr * sizeof(*to->doms));
+	to->nr = from->nr;
+	return 0;
+}
+
+static void *poller_main(void *arg)
+{
+	struct domains *d = arg;
+	struct domain_list polled, copy;
+	unsigned long asked;
+	bool ok;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->stopping && d->polls_done == d->polls_asked)
+			pthread_cond_wait(&d->changed, &d->lock);
+		if (d->stopping)
+			break;
+		asked = d->polls_asked;
+		pthread_mutex_unlock(&d->lock);
+		ok = !poll_domains(d, &polled) && !copy_list(&polled, &copy);
+		pthread_mutex_lock(&d->lock);
+		if (ok) {
+			if (d->has_fresh)
+				free(d->fresh.doms);
+			d->fresh = copy;
+			d->has_fresh = true;
+		}
+		d->polls_done = asked;
+		pthread_cond_broadcast(&d->changed);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* The first poll is made at once, so the first drain knows the domains already running. */
+static int start_poller(struct domains *d)
+{
+	struct domain_list first;
+	pthread_condattr_t attr;
+	int err;
+
+	if (!poll_domains(d, &first) && copy_list(&first, &d->seen))
+		return -1;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	err = pthread_cond_init(&d->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	if (err)
+		return -1;
+	pthread_mutex_init(&d->lock, NULL);
+	if (pthread_create(&d->poller, NULL, poller_main, d))
+		return -1;
+	d->poller_started = true;
+	return 0;
+}
+
+struct domains *domains_open(const char *uri, double interval_s)
+{
+	struct domains *d = calloc(1, sizeof(*d));
+	double wait_s = interval_s / 4 < 0.25 ? interval_s / 4 : 0.25;
+
+	if (!d)
+		return NULL;
+	if (!uri || !strcmp(uri, "none"))
+		return d;
+	d->wait.tv_sec = (time_t)wait_s;
+	d->wait.tv_nsec = (long)((wait_s - (double)d->wait.tv_sec) * 1e9);
+	d->uri = strdup(uri);
+	virSetErrorFunc(NULL, quiet_libvirt_errors);
+	if (!d->uri || start_poller(d)) {
+		domains_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Asks for a poll and takes the newest one finished, waiting for it only briefly. */
+void domains_refresh(struct domains *d)
+{
+	struct timespec deadline;
+	unsigned long want;
+
+	if (!d->poller_started)
 		return;
-	free(d->doms);
-	d->doms = doms;
-	d->nr = kept;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += d->wait.tv_sec;
+	deadline.tv_nsec += d->wait.tv_nsec;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	want = ++d->polls_asked;
+	pthread_cond_broadcast(&d->changed);
+	while (d->polls_done < want &&
+	       pthread_cond_timedwait(&d->changed, &d->lock, &deadline) != ETIMEDOUT)
+		;
+	if (d->has_fresh) {
+		free(d->seen.doms);
+		d->seen = d->fresh;
+		d->has_fresh = false;
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 const struct domain_info *domains_by_pid(const struct domains *d, int pid)
 {
 	size_t i;
 
-	for (i = 0; i < d->nr; i++)
-		if (d->doms[i].pid == pid)
-			return &d->doms[i];
+	for (i = 0; i < d->seen.nr; i++)
+		if (d->seen.doms[i].pid == pid)
+			return &d->seen.doms[i];
 	return NULL;
 }
 
 const struct domain_info *domains_by_uuid(const struct domains *d, const char *uuid)
 {
-	return uuid[0] ? find(d->doms, d->nr, uuid, -1) : NULL;
+	return uuid[0] ? find(d->seen.doms, d->seen.nr, uuid, -1) : NULL;
 }
 
 size_t domains_list(const struct domains *d, const struct domain_info **out)
 {
-	*out = d->doms;
-	return d->nr;
+	*out = d->seen.doms;
+	return d->seen.nr;
 }
 
 void domains_close(struct domains *d)
 {
 	if (!d)
 		return;
+	if (d->poller_started) {
+		pthread_mutex_lock(&d->lock);
+		d->stopping = true;
+		pthread_cond_broadcast(&d->changed);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->poller, NULL);
+		pthread_cond_destroy(&d->changed);
+		pthread_mutex_destroy(&d->lock);
+		if (d->has_fresh)
+			free(d->fresh.doms);
+	}
 	if (d->conn)
 		virConnectClose(d->conn);
-	free(d->doms);
+	free(d->seen.doms);
+	free(d->last.doms);
 	free(d->uri);
 	free(d);
 }

@@ -3,6 +3,7 @@
  * The libvirt join: a read-only libvirt connection, polled once per interval, that knows each
  * active domain's name, UUID, VMM PID, vCPUs, memory, taps and disks. If libvirtd goes away the
  * last known domains stay, one warning is printed, and the connection is retried each interval.
+ * The polls run on a thread of their own, so a libvirtd that stalls never stalls the drain.
  */
 #ifndef KT_DOMAINS_H
 #define KT_DOMAINS_H
@@ -37,11 +38,14 @@ struct domain_info {
 
 struct domains;
 
-/* Opens the join on uri ("none" or NULL: disabled, every lookup misses). Never fails for an
- * unreachable daemon: it warns once and keeps trying at each refresh. */
-struct domains *domains_open(const char *uri);
+/* Opens the join on uri ("none" or NULL: disabled, every lookup misses) and polls it once. Never
+ * fails for an unreachable daemon: it warns once and keeps trying at each refresh. NULL when
+ * out of memory or threads. */
+struct domains *domains_open(const char *uri, double interval_s);
 
-/* Polls the active domains (once per interval); reconnects when the daemon is back. */
+/* Asks for a poll of the active domains (once per interval) and takes the newest finished one,
+ * waiting at most a quarter interval (250 ms at most) for it; reconnects when the daemon is
+ * back. What the lookups below return changes only here. */
 void domains_refresh(struct domains *d);
 
 /* The active domain whose VMM is pid, or whose UUID is uuid; NULL when none is known. */

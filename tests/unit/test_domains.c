@@ -93,7 +93,7 @@ static void test_malformed(void **state)
 /* "none" disables the join: every lookup misses, nothing is listed. */
 static void test_disabled(void **state)
 {
-	struct domains *d = domains_open("none");
+	struct domains *d = domains_open("none", 1);
 	const struct domain_info *list;
 
 	(void)state;
@@ -105,6 +105,30 @@ static void test_disabled(void **state)
 	domains_close(d);
 }
 
+/*
+ * libvirt's in-process test driver, polled on the poller thread: the domain it always runs is
+ * known after open and stays known over refreshes; a closed join leaves no thread behind.
+ */
+static void test_polls_libvirt(void **state)
+{
+	struct domains *d = domains_open("test:///default", 0.2);
+	const struct domain_info *list, *dom;
+	int i;
+
+	(void)state;
+	assert_non_null(d);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(domains_list(d, &list), 1);
+		assert_string_equal(list[0].name, "test");
+		dom = domains_by_uuid(d, "6695eb01-f6a4-8304-79aa-97f2502e193f");
+		assert_ptr_equal(dom, &list[0]);
+		assert_true(dom->vcpus > 0);
+		assert_true(dom->memory_bytes > 0);
+		domains_refresh(d);
+	}
+	domains_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_units_and_defaults),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_disabled),
+		cmocka_unit_test(test_polls_libvirt),
 	};
 
 	return cmocka_run_group_tests_name("domains", tests, NULL, NULL);
