@@ -403,7 +403,8 @@ int kt_cpu_flush(void *ctx)
 SEC("syscall")
 int kt_add_vm(struct kt_add_vm_args *args)
 {
-	struct kt_vm *vm = kt_track_vm(args->tgid, bpf_ktime_get_ns(), KT_VM_BY_USER);
+	__u32 how = KT_VM_BY_USER | (args->from_birth ? KT_VM_FROM_BIRTH : 0);
+	struct kt_vm *vm = kt_track_vm(args->tgid, bpf_ktime_get_ns(), how);
 
 	args->birth_ns = vm ? vm->birth_ns : 0;
 	return vm ? 0 : 1;

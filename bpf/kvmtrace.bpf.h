@@ -232,10 +232,13 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 		return t;
 	fresh.tgid = tgid;
 	fresh.vm_birth_ns = vm->birth_ns;
-	fresh.run_delay_seen = KT_NO_RUN_DELAY;
-	fresh.exec_seen = KT_NO_COUNTER;
-	fresh.io_read_seen = KT_NO_COUNTER;
-	fresh.io_write_seen = KT_NO_COUNTER;
+	/* The kernel's counters start at 0 when a thread is born: from birth, 0 is the baseline. */
+	if (!(vm->flags & KT_VM_FROM_BIRTH)) {
+		fresh.run_delay_seen = KT_NO_RUN_DELAY;
+		fresh.exec_seen = KT_NO_COUNTER;
+		fresh.io_read_seen = KT_NO_COUNTER;
+		fresh.io_write_seen = KT_NO_COUNTER;
+	}
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
 		kt_count_drop(KT_DROP_THREAD_FULL);
 		return NULL;
@@ -513,6 +516,9 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 	}
 	kt_take_io(t, next);
 	t->oncpu_since = now;
+	/* Counted from its birth and not read yet: what it ran before is the VM's too. */
+	if (!t->exec_seen)
+		t->sum.on_cpu_ns += next->exec_ns;
 	t->exec_seen = next->exec_ns;	/* what it was at the last switch-out, if we saw one */
 }
 

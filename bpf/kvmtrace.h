@@ -34,6 +34,9 @@ enum kt_vm_flags {
 	KT_VM_BY_KVM	= 1 << 0,	/* one of its threads ran kvm_entry */
 	KT_VM_BY_NAME	= 1 << 1,	/* exec'd a VMM binary while we watched */
 	KT_VM_BY_USER	= 1 << 2,	/* added by user space (startup scan or -p) */
+	/* All its threads' time is its own, from their birth: a VMM that forked it and never
+	 * exec'd (QEMU -daemonize). An exec'd VMM's first thread did other work before exec. */
+	KT_VM_FROM_BIRTH = 1 << 3,
 };
 
 /* Per-thread flags (struct kt_thread.flags). */
@@ -221,7 +224,7 @@ struct kt_net_stat {
 /* Context of the kt_add_vm syscall program. */
 struct kt_add_vm_args {
 	__u32 tgid;
-	__u32 pad;
+	__u32 from_birth;	/* in: KT_VM_FROM_BIRTH applies */
 	__u64 birth_ns;		/* out: the VM's incarnation stamp, 0 if it could not be tracked */
 };
 

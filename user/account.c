@@ -30,6 +30,7 @@ struct vm_state {
 	bool guest_seen;
 	bool seen;		/* present in the current snapshot */
 	bool ended;		/* its process ended: this snapshot has its last figures */
+	bool handed_over;	/* account_hand_over(): no rows, no name */
 	struct thread_state *threads;
 	size_t nr_threads;
 	struct exit_state *exits;
@@ -581,6 +582,15 @@ static void sweep(struct account *a)
 	a->nr_vms = kept;
 }
 
+void account_hand_over(struct account *a, uint32_t tgid)
+{
+	size_t i;
+
+	for (i = 0; i < a->nr_vms; i++)
+		if (a->vms[i].tgid == tgid && !a->vms[i].ended)
+			a->vms[i].ended = a->vms[i].handed_over = true;
+}
+
 long account_update(struct account *a, const struct snapshot *s, struct vm_record **out)
 {
 	size_t i, n = 0, vcpu_used = 0, exit_used = 0;
@@ -604,6 +614,9 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
 		vs = vm_state_get(a, &s->vms[i].vm);
 		if (!vs)
 			return -1;
+		vs->seen = !s->vms[i].dead;
+		if (vs->handed_over)
+			continue;
 		vs->ended = s->vms[i].dead;
 		a->records[n].vcpu = a->vcpu_pool + vcpu_used;
 		a->records[n].exit = a->exit_pool + exit_used;
@@ -611,7 +624,6 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
 		vcpu_used += a->records[n].nr_vcpus;
 		exit_used += a->records[n].nr_exits;
 		/* A dead VM's state goes with this, its last row. */
-		vs->seen = !s->vms[i].dead;
 		n++;
 	}
 	sweep(a);

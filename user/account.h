@@ -55,6 +55,13 @@ struct account *account_new(const struct vm_source *src, const struct account_op
  */
 long account_update(struct account *a, const struct snapshot *s, struct vm_record **out);
 
+/*
+ * The VM under tgid handed itself over to a fork of it (QEMU -daemonize): from now on it has no
+ * rows and no name, so its successor continues in its file. What it does after the fork is a
+ * wait and an exit: nothing worth a row.
+ */
+void account_hand_over(struct account *a, uint32_t tgid);
+
 void account_free(struct account *a);
 
 /* Advances a monotone running value to cur; returns by how much it moved (0 if cur is lower). */

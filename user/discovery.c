@@ -156,7 +156,7 @@ bool discovery_alive(const char *proc, int pid)
 	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
 }
 
-bool discovery_awaits_exec(const char *proc, int pid)
+int discovery_fork_parent(const char *proc, int pid)
 {
 	char path[512], line[512], comm[64], parent_comm[64];
 	const char *after;
@@ -164,18 +164,18 @@ bool discovery_awaits_exec(const char *proc, int pid)
 
 	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
 	if (read_file(path, line, sizeof(line)) < 0)
-		return false;
+		return 0;
 	/* "PID (comm) S PPID ...": the comm may hold spaces and parentheses, the last ')' ends it. */
 	after = strrchr(line, ')');
 	if (!after || sscanf(after + 1, " %*c %d", &ppid) != 1 || ppid <= 1)
-		return false;
+		return 0;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))
-		return false;
+		return 0;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, ppid);
 	if (read_comm(path, parent_comm, sizeof(parent_comm)))
-		return false;
-	return !strcmp(comm, parent_comm);
+		return 0;
+	return strcmp(comm, parent_comm) ? 0 : ppid;
 }
 
 size_t discovery_scan(const char *proc, int *pids, size_t max)

@@ -235,43 +235,53 @@ static void forget_ended(struct run *run)
 	}
 }
 
+static bool is_tracked(const struct run *run, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < run->snap.nr_vms; i++)
+		if (run->snap.vms[i].vm.tgid == (uint32_t)pid)
+			return true;
+	return false;
+}
+
 /* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). */
 static void track_domains(struct run *run)
 {
 	const struct domain_info *doms;
-	size_t i, j, n;
+	size_t i, n;
 
 	if (run->opts->nr_pids)
 		return;
 	n = domains_list(run->host.domains, &doms);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < run->snap.nr_vms; j++)
-			if (run->snap.vms[j].vm.tgid == (uint32_t)doms[i].pid)
-				break;
-		if (doms[i].pid > 0 && j == run->snap.nr_vms &&
-		    !discovery_awaits_exec("/proc", doms[i].pid))
-			tracer_add_vm(run->tracer, doms[i].pid);
-	}
+	for (i = 0; i < n; i++)
+		if (doms[i].pid > 0 && !is_tracked(run, doms[i].pid) &&
+		    !discovery_fork_parent("/proc", doms[i].pid))
+			tracer_add_vm(run->tracer, doms[i].pid, false);
 }
 
 /*
  * VMM processes the hooks cannot see start: a child forked by a VMM that never execs, as
  * QEMU's -daemonize does (Proxmox starts its VMs so). A scan of /proc each interval finds them.
+ * Such a child is its VMM's successor: it is counted from its birth and continues the VM's rows
+ * under the same name, while its parent, which only waits for it, gets none from now on.
  */
 static void track_unseen_vmms(struct run *run)
 {
-	int pids[KT_MAX_VMS];
-	size_t i, j, n;
+	int pids[KT_MAX_VMS], parent;
+	size_t i, n;
 
 	if (run->opts->nr_pids)
 		return;
 	n = discovery_scan("/proc", pids, KT_MAX_VMS);
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < run->snap.nr_vms; j++)
-			if (run->snap.vms[j].vm.tgid == (uint32_t)pids[i])
-				break;
-		if (j == run->snap.nr_vms)
-			tracer_add_vm(run->tracer, pids[i]);
+		if (is_tracked(run, pids[i]))
+			continue;
+		parent = discovery_fork_parent("/proc", pids[i]);
+		if (tracer_add_vm(run->tracer, pids[i], parent > 0) || parent <= 0 ||
+		    !is_tracked(run, parent))
+			continue;
+		account_hand_over(run->account, parent);
 	}
 }
 
@@ -323,7 +333,7 @@ static void publish_metrics(struct run *run, const struct interval_info *iv,
 	memcpy(health.drops, run->snap.drops, sizeof(health.drops));
 	health.interval_lag_s = run->lag_s;
 	health.plug_failures = run->power_failures;
-	metrics_read_bpf_stats(run->metrics, &health);
+	health.nr_progs = tracer_prog_stats(run->tracer, health.prog, METRICS_MAX_PROGS);
 	metrics_publish(run->metrics, iv, recs, n, &run->host_row, &health);
 }
 
@@ -365,13 +375,13 @@ static int add_initial_vms(struct run *run)
 
 	if (o->nr_pids) {
 		for (i = 0; i < (size_t)o->nr_pids; i++)
-			if (tracer_add_vm(run->tracer, o->pids[i]))
+			if (tracer_add_vm(run->tracer, o->pids[i], false))
 				kt_warn("cannot track PID %d: the VM table is full", o->pids[i]);
 		return 0;
 	}
 	n = discovery_scan("/proc", pids, KT_MAX_VMS);
 	for (i = 0; i < n; i++)
-		if (tracer_add_vm(run->tracer, pids[i]))
+		if (tracer_add_vm(run->tracer, pids[i], false))
 			kt_warn("cannot track PID %d: the VM table is full", pids[i]);
 	return 0;
 }

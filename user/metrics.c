@@ -11,7 +11,6 @@
  * drift from the CSV's integers after a few days of 1 s intervals.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -24,8 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <microhttpd.h>
 
 #include "exit_reasons.h"
@@ -45,8 +42,6 @@
 /* Enough for a handful of scrapers; more wait in the backlog rather than cost memory. */
 #define HTTP_MAX_CONNECTIONS	32
 #define HTTP_TIMEOUT_S		30
-#define PROG_NAME_CACHE		64
-
 /* ---------------------------------------------------------------- the state */
 
 /* A counter: the deltas measured so far. Not exported until one was (unmeasured != 0). */
@@ -139,11 +134,6 @@ struct vm_entry {
 	double power_w;
 };
 
-struct prog_name {
-	uint32_t id;
-	char name[32];
-};
-
 struct metrics_server {
 	struct MHD_Daemon *daemon;
 	int port;
@@ -163,10 +153,6 @@ struct metrics_server {
 	bool have_health;
 	struct tracer_health health;
 	bool warned_oom;
-
-	/* Main thread only: full program names by ID, looked up once (metrics_read_bpf_stats). */
-	struct prog_name names[PROG_NAME_CACHE];
-	size_t nr_names;
 };
 
 /* ---------------------------------------------------------------- the text */
@@ -1061,135 +1047,6 @@ void metrics_publish(struct metrics_server *m, const struct interval_info *iv,
 		kt_warn("out of memory: some VMs' metrics are missing from /metrics");
 	m->warned_oom = m->warned_oom || !ok;
 	pthread_mutex_unlock(&m->lock);
-}
-
-/* ---------------------------------------------------------------- BPF program statistics */
-
-static bool bpf_stats_on(void)
-{
-	char c = '0';
-	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
-
-	if (!f)
-		return false;
-	if (fread(&c, 1, 1, f) != 1)
-		c = '0';
-	fclose(f);
-	return c != '0';
-}
-
-/*
- * The program's function name from its BTF: the kernel keeps only 15 characters of a name,
- * and kt_sched_process_exec and _exit would both be "kt_sched_proces".
- */
-static void btf_name(int fd, const struct bpf_prog_info *info, char *out, size_t len)
-{
-	struct bpf_func_info fi = { 0 };
-	struct bpf_prog_info more = { 0 };
-	__u32 size = sizeof(more);
-	const struct btf_type *t;
-	const char *name;
-	struct btf *btf;
-
-	snprintf(out, len, "%s", info->name);
-	if (!info->btf_id || !info->nr_func_info)
-		return;
-	more.nr_func_info = 1;
-	more.func_info_rec_size = sizeof(fi);
-	more.func_info = (__u64)(uintptr_t)&fi;
-	if (bpf_obj_get_info_by_fd(fd, &more, &size))
-		return;
-	btf = btf__load_from_kernel_by_id(info->btf_id);
-	if (!btf)
-		return;
-	t = btf__type_by_id(btf, fi.type_id);
-	name = t ? btf__name_by_offset(btf, t->name_off) : NULL;
-	if (name && *name)
-		snprintf(out, len, "%s", name);
-	btf__free(btf);
-}
-
-static const char *prog_name(struct metrics_server *m, int fd, const struct bpf_prog_info *info)
-{
-	static char uncached[32];
-	size_t i;
-
-	for (i = 0; i < m->nr_names; i++)
-		if (m->names[i].id == info->id)
-			return m->names[i].name;
-	if (m->nr_names == PROG_NAME_CACHE) {
-		btf_name(fd, info, uncached, sizeof(uncached));
-		return uncached;
-	}
-	m->names[m->nr_names].id = info->id;
-	btf_name(fd, info, m->names[m->nr_names].name, sizeof(m->names[0].name));
-	return m->names[m->nr_names++].name;
-}
-
-/* Whether fd is one of this process's BPF programs (the tracer's skeleton holds them). */
-static bool is_bpf_prog(const char *fd_name)
-{
-	char path[300], link[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%s", fd_name);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return false;
-	link[n] = '\0';
-	return !strcmp(link, "anon_inode:bpf-prog");
-}
-
-static bool prog_listed(const struct tracer_health *h, const uint32_t *ids, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < h->nr_progs; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
-
-void metrics_read_bpf_stats(struct metrics_server *m, struct tracer_health *h)
-{
-	uint32_t ids[METRICS_MAX_PROGS];
-	struct bpf_prog_info info;
-	struct dirent *de;
-	const char *name;
-	size_t i, k;
-	__u32 size;
-	DIR *dir;
-	int fd;
-
-	h->nr_progs = 0;
-	if (!m || !bpf_stats_on())
-		return;
-	dir = opendir("/proc/self/fd");
-	if (!dir)
-		return;
-	while ((de = readdir(dir)) && h->nr_progs < METRICS_MAX_PROGS) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || !is_bpf_prog(de->d_name))
-			continue;
-		fd = atoi(de->d_name);
-		memset(&info, 0, sizeof(info));
-		size = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &size) || prog_listed(h, ids, info.id))
-			continue;
-		i = h->nr_progs++;
-		ids[i] = info.id;
-		name = prog_name(m, fd, &info);
-		/* Label values must be unique: a clash gets the program's ID. */
-		for (k = 0; k < i && strcmp(h->prog[k].name, name); k++)
-			;
-		if (k < i)
-			snprintf(h->prog[i].name, sizeof(h->prog[i].name), "%.20s#%u", name,
-				 info.id);
-		else
-			snprintf(h->prog[i].name, sizeof(h->prog[i].name), "%s", name);
-		h->prog[i].run_cnt = info.run_cnt;
-		h->prog[i].run_time_ns = info.run_time_ns;
-	}
-	closedir(dir);
 }
 
 /* ---------------------------------------------------------------- HTTP */

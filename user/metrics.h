@@ -66,6 +66,7 @@
 
 #include "attribution.h"
 #include "record.h"
+#include "tracer.h"
 
 /* An ended VM's series stay this long at most when nobody scrapes them. */
 #define METRICS_FINAL_KEEP_S	300.0
@@ -100,18 +101,8 @@ struct tracer_health {
 	double interval_lag_s;		/* how late this drain was against its schedule */
 	uint64_t plug_failures;		/* cumulative failed power readings */
 	size_t nr_progs;
-	struct {
-		char name[32];
-		uint64_t run_cnt, run_time_ns;
-	} prog[METRICS_MAX_PROGS];	/* bpf_stats; 0 when disabled */
+	struct prog_stat prog[METRICS_MAX_PROGS];	/* tracer_prog_stats() */
 };
-
-/*
- * Fills h's BPF program figures from the programs this process holds (their full names from
- * BTF): nr_progs is 0 while kernel.bpf_stats_enabled is off, since the kernel then counts
- * nothing. Called from the main loop only.
- */
-void metrics_read_bpf_stats(struct metrics_server *m, struct tracer_health *h);
 
 /*
  * Publishes one interval: called from the main loop; copies what it needs under a lock, so

@@ -388,9 +388,9 @@ __u64 tracer_sample_period_ns(const struct tracer *tr)
 	return tr->sampler ? sampler_period_ns(tr->sampler) : 0;
 }
 
-static int run_vm_prog(struct bpf_program *prog, int pid)
+static int run_vm_prog(struct bpf_program *prog, int pid, bool from_birth)
 {
-	struct kt_add_vm_args args = { .tgid = pid };
+	struct kt_add_vm_args args = { .tgid = pid, .from_birth = from_birth };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 	int err;
 
@@ -400,14 +400,53 @@ static int run_vm_prog(struct bpf_program *prog, int pid)
 	return opts.retval ? -ENOSPC : 0;
 }
 
-int tracer_add_vm(struct tracer *tr, int pid)
+static bool bpf_stats_on(void)
 {
-	return run_vm_prog(tr->skel->progs.kt_add_vm, pid);
+	char c = '0';
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+
+	if (!f)
+		return false;
+	if (fread(&c, 1, 1, f) != 1)
+		c = '0';
+	fclose(f);
+	return c != '0';
+}
+
+size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t max)
+{
+	struct bpf_prog_info info;
+	struct bpf_program *prog;
+	__u32 size;
+	size_t n = 0;
+	int fd;
+
+	if (!bpf_stats_on())
+		return 0;
+	bpf_object__for_each_program(prog, tr->skel->obj) {
+		fd = bpf_program__fd(prog);
+		if (fd < 0 || n == max)
+			continue;
+		memset(&info, 0, sizeof(info));
+		size = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &size))
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(prog));
+		out[n].run_cnt = info.run_cnt;
+		out[n].run_time_ns = info.run_time_ns;
+		n++;
+	}
+	return n;
+}
+
+int tracer_add_vm(struct tracer *tr, int pid, bool from_birth)
+{
+	return run_vm_prog(tr->skel->progs.kt_add_vm, pid, from_birth);
 }
 
 void tracer_remove_vm(struct tracer *tr, int pid)
 {
-	run_vm_prog(tr->skel->progs.kt_remove_vm, pid);
+	run_vm_prog(tr->skel->progs.kt_remove_vm, pid, false);
 }
 
 static void *grow(void *arr, size_t *cap, size_t want, size_t elem)

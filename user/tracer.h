@@ -38,8 +38,19 @@ bool tracer_counter_active(const struct tracer *tr, size_t i);
 /* CPU time one sampler hit stands for, ns; 0 when the sampler does not run. */
 __u64 tracer_sample_period_ns(const struct tracer *tr);
 
-/* Starts tracking a process. Returns 0, or -1 if the VM table is full. */
-int tracer_add_vm(struct tracer *tr, int pid);
+/* One BPF program's cost as the kernel counts it while kernel.bpf_stats_enabled is on. */
+struct prog_stat {
+	char name[32];		/* the full name: the kernel keeps only 15 characters */
+	__u64 run_cnt, run_time_ns;
+};
+
+/* The loaded programs' costs, at most max; 0 while kernel.bpf_stats_enabled is off, since the
+ * kernel then counts nothing. */
+size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t max);
+
+/* Starts tracking a process, counting its threads' whole lives when from_birth (a VMM forked
+ * it and it never exec'd: all its time is the VM's). Returns 0, or -1 if the VM table is full. */
+int tracer_add_vm(struct tracer *tr, int pid, bool from_birth);
 
 /* Retires a tracked process found gone without its exit seen: it gets its last row. */
 void tracer_remove_vm(struct tracer *tr, int pid);

@@ -760,30 +760,18 @@ static pid_t burner(void)
 	}
 }
 
-/*
- * The product's raw_tp twins (for kernels without tp_btf) pass the verifier and account a real
- * process: a child burning CPU, added through the product's own kt_add_vm syscall program.
- */
-static void test_raw_tp_twins_account_real_process(void **state)
+/* The product with its scheduler hooks as raw_tp twins (for kernels without tp_btf), attached:
+ * no kvm hooks (no tracefs needed), no sampler. */
+static struct kvmtrace *load_raw_twins(void)
 {
 	struct kvmtrace *skel = kvmtrace__open();
-	struct kt_add_vm_args args = {};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 	struct bpf_program *prog;
-	struct timespec pause = { .tv_nsec = 200 * 1000 * 1000 };
-	struct kt_vm_key key = {};
-	struct kt_thread t;
-	struct kt_vm dead;
-	__u32 tid;
-	pid_t child;
 
-	(void)state;
 	assert_non_null(skel);
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *name = bpf_program__name(prog);
 		size_t len = strlen(name);
 
-		/* Scheduler hooks: raw twins only; no kvm hooks (no tracefs needed), no sampler. */
 		if (!strncmp(name, "kt_kvm_", 7) || !strncmp(name, "kt_sample", 9))
 			bpf_program__set_autoload(prog, false);
 		else if (!strncmp(name, "kt_sched_", 9))
@@ -791,25 +779,87 @@ static void test_raw_tp_twins_account_real_process(void **state)
 	}
 	assert_int_equal(kvmtrace__load(skel), 0);
 	assert_int_equal(kvmtrace__attach(skel), 0);
-	child = burner();
-	args.tgid = child;
+	return skel;
+}
+
+/* Tracks pid through the product's own kt_add_vm syscall program; returns the VM's birth. */
+static __u64 add_vm(struct kvmtrace *skel, pid_t pid, bool from_birth)
+{
+	struct kt_add_vm_args args = { .tgid = pid, .from_birth = from_birth };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.kt_add_vm), &opts), 0);
 	assert_int_equal(opts.retval, 0);
 	assert_true(args.birth_ns > 0);
-	nanosleep(&pause, NULL);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	/* The child's exit retired it: its time is in dead_vms, its thread entry is gone. */
-	tid = child;
+	return args.birth_ns;
+}
+
+/* Kills pid and returns its VM's figures, retired by its exit: its thread entry is gone. */
+static struct kt_vm kill_and_retire(struct kvmtrace *skel, pid_t pid, __u64 birth_ns)
+{
+	struct kt_vm_key key = { .tgid = pid, .birth_ns = birth_ns };
+	struct kt_thread t;
+	struct kt_vm dead;
+	__u32 tid = pid;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	assert_int_not_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
 						  sizeof(t), 0), 0);
-	key.tgid = child;
-	key.birth_ns = args.birth_ns;
 	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
 					      sizeof(dead), 0), 0);
+	return dead;
+}
+
+/* The raw_tp twins pass the verifier and account a real process: a child burning CPU. */
+static void test_raw_tp_twins_account_real_process(void **state)
+{
+	struct timespec pause = { .tv_nsec = 200 * 1000 * 1000 };
+	struct kvmtrace *skel = load_raw_twins();
+	pid_t child = burner();
+	__u64 birth = add_vm(skel, child, false);
+	struct kt_vm dead;
+
+	(void)state;
+	nanosleep(&pause, NULL);
+	dead = kill_and_retire(skel, child, birth);
 	/* Some of the 200 ms on a CPU: the first slice began before it was added. */
 	assert_true(dead.exited.on_cpu_ns > 10 * 1000 * 1000);
 	assert_true(dead.exited.on_cpu_ns < 400 * 1000 * 1000);
+	kvmtrace__destroy(skel);
+}
+
+/*
+ * A process counted from birth (a daemonized VMM's child, found after it began) gets all of its
+ * time, also what it ran before it was added: the kernel's own figure when it stops.
+ */
+static void test_from_birth_counts_whole_life(void **state)
+{
+	struct timespec pause = { .tv_nsec = 200 * 1000 * 1000 };
+	struct kvmtrace *skel = load_raw_twins();
+	pid_t child = burner();
+	unsigned long long runtime_ns = 0;
+	struct kt_vm dead;
+	char path[64];
+	__u64 birth;
+	FILE *f;
+
+	(void)state;
+	nanosleep(&pause, NULL);		/* runs unwatched */
+	birth = add_vm(skel, child, true);
+	nanosleep(&pause, NULL);
+	kill(child, SIGSTOP);
+	waitpid(child, NULL, WUNTRACED);
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", child);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu", &runtime_ns), 1);
+	fclose(f);
+	dead = kill_and_retire(skel, child, birth);
+	/* Its whole 400 ms burn, to within what a stopped process's exit adds. */
+	assert_true(runtime_ns > 250 * 1000 * 1000);
+	assert_true(dead.exited.on_cpu_ns >= runtime_ns);
+	assert_true(dead.exited.on_cpu_ns < runtime_ns + 2 * 1000 * 1000);
 	kvmtrace__destroy(skel);
 }
 
@@ -840,6 +890,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sampler_classifies, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
+		cmocka_unit_test(test_from_birth_counts_whole_life),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # A VM started after the tracer by a VMM that forks and never execs (QEMU's -daemonize, as
-# Proxmox starts its VMs) is found and gets rows for its whole life, under its own PID.
+# Proxmox starts its VMs) is found and gets rows for its whole life, under its own PID, in the
+# file its parent's rows began.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
@@ -30,6 +31,12 @@ rows_of_vm() {
 }
 t_check "the daemonized QEMU ($pid) has rows to the end: $(rows_of_vm) of them (want >= 6)" \
 	test "$(rows_of_vm)" -ge 6
+# The parent that exec'd only waits for its fork: the VM's rows continue in one file, one row
+# per interval.
+t_check "one file for the VM (no kt-late-PID.csv)" \
+	test -z "$(find "$out" -name 'kt-late-*.csv' ! -name '*.vcpu.csv' -print -quit)"
+t_check "no two rows of the VM at one time" \
+	test -z "$(t_column "$out/kt-late.csv" epoch_s | sort | uniq -d)"
 busy() {
 	"$T_PYTHON" - "$out/kt-late.csv" "$pid" <<'PY'
 import csv, sys

@@ -119,6 +119,23 @@ curl -s --max-time 5 "$endpoint" -o "$out/lint.txt"
 t_check "promtool check metrics finds nothing to say about the exposition" \
 	"$PROMTOOL" check metrics <"$out/lint.txt"
 
+# The tracer's own cost: per-program figures while the kernel counts them, by full names (the
+# kernel keeps 15 characters: kt_sched_process_exec and _exit would be one label).
+stats_were=$(cat /proc/sys/kernel/bpf_stats_enabled)
+tb_add_cleanup "echo $stats_were >/proc/sys/kernel/bpf_stats_enabled"
+echo 1 >/proc/sys/kernel/bpf_stats_enabled
+switch_runs() {
+	curl -sf --max-time 2 "$endpoint" -o "$out/stats.txt" &&
+		awk '/^kvmtrace_bpf_program_runs_total\{program="kt_sched_switch/ && $2 > 0 { f = 1 }
+		     END { exit !f }' "$out/stats.txt"
+}
+t_check "with kernel.bpf_stats_enabled, the sched_switch program's runs are counted" \
+	wait_for 5 switch_runs
+t_check "program labels are full names (kt_sched_process_exec and _exit both there)" \
+	eval 'grep -q "program=\"kt_sched_process_exec" "$out/stats.txt" &&
+	      grep -q "program=\"kt_sched_process_exit" "$out/stats.txt"'
+echo "$stats_were" >/proc/sys/kernel/bpf_stats_enabled
+
 # A busy port is a runtime failure (1), a bad value a usage error (2): one line each.
 mkdir "$out/csv2"
 "$bin" -q -c 1 --listen "127.0.0.1:$port" -o "$out/csv2" 2>"$out/busy.err"

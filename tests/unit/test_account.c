@@ -476,6 +476,38 @@ static void test_name_collision(void **state)
 	account_free(a);
 }
 
+/* A daemonizing VMM (300) hands over to its fork (400): the fork continues under the name, the
+ * parent gets no more rows, also not when it ends. */
+static void test_hand_over(void **state)
+{
+	struct fake_host host = {};
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &tcg_host);
+	struct fixture f;
+	struct vm_record *r;
+
+	(void)state;
+	snapshot_of(&f, 1000, 300, 5, false, totals(40, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r[0].pid, 300);
+	account_hand_over(a, 300);
+	add_vm(&f, 400, 6, false, totals(90, 0, 0, 0, 0));
+	f.snap.mono_ns = 2000;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r[0].pid, 400);
+	assert_string_equal(r[0].vm, "twin");
+	assert_int_equal(r[0].cpu_total_ns, 90);	/* its whole life so far */
+	snapshot_of(&f, 3000, 300, 5, true, totals(41, 0, 0, 0, 0));
+	add_vm(&f, 400, 6, false, totals(150, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r[0].pid, 400);
+	assert_int_equal(r[0].cpu_total_ns, 60);
+	snapshot_of(&f, 4000, 400, 6, false, totals(200, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_string_equal(r[0].vm, "twin");
+	account_free(a);
+}
+
 /* Runs with two counters, one of them absent (no PMU), and the sampler at 1 ms per hit. */
 static const struct account_opts sampled_host = {
 	.guest_observable = true, .disk_observable = true, .nr_counters = 2,
@@ -649,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_network_and_memory),
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_name_collision),
+		cmocka_unit_test(test_hand_over),
 		cmocka_unit_test(test_counters_and_components),
 		cmocka_unit_test(test_shared_network_work),
 		cmocka_unit_test(test_softirq_network_work),

@@ -722,18 +722,6 @@ static void test_ipv6(void **state)
 	metrics_close(m);
 }
 
-/* No BPF program in this process: nothing to report. */
-static void test_bpf_stats_without_programs(void **state)
-{
-	struct metrics_server *m = open_server();
-	struct tracer_health h = { .nr_progs = 5 };
-
-	(void)state;
-	metrics_read_bpf_stats(m, &h);
-	assert_int_equal(h.nr_progs, 0);
-	metrics_close(m);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,7 +738,6 @@ int main(void)
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_listen_failures),
 		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_bpf_stats_without_programs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
