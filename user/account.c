@@ -591,6 +591,16 @@ void account_hand_over(struct account *a, uint32_t tgid)
 			a->vms[i].ended = a->vms[i].handed_over = true;
 }
 
+uint32_t account_vm_named(const struct account *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nr_vms; i++)
+		if (!a->vms[i].ended && !strcmp(a->vms[i].name, name))
+			return a->vms[i].tgid;
+	return 0;
+}
+
 long account_update(struct account *a, const struct snapshot *s, struct vm_record **out)
 {
 	size_t i, n = 0, vcpu_used = 0, exit_used = 0;

@@ -62,6 +62,9 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
  */
 void account_hand_over(struct account *a, uint32_t tgid);
 
+/* The process of the live VM that goes by name, 0 when none. */
+uint32_t account_vm_named(const struct account *a, const char *name);
+
 void account_free(struct account *a);
 
 /* Advances a monotone running value to cur; returns by how much it moved (0 if cur is lower). */

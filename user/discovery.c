@@ -156,7 +156,7 @@ bool discovery_alive(const char *proc, int pid)
 	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
 }
 
-int discovery_fork_parent(const char *proc, int pid)
+bool discovery_awaits_exec(const char *proc, int pid)
 {
 	char path[512], line[512], comm[64], parent_comm[64];
 	const char *after;
@@ -164,18 +164,45 @@ int discovery_fork_parent(const char *proc, int pid)
 
 	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
 	if (read_file(path, line, sizeof(line)) < 0)
-		return 0;
+		return false;
 	/* "PID (comm) S PPID ...": the comm may hold spaces and parentheses, the last ')' ends it. */
 	after = strrchr(line, ')');
 	if (!after || sscanf(after + 1, " %*c %d", &ppid) != 1 || ppid <= 1)
-		return 0;
+		return false;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))
-		return 0;
+		return false;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, ppid);
 	if (read_comm(path, parent_comm, sizeof(parent_comm)))
-		return 0;
-	return strcmp(comm, parent_comm) ? 0 : ppid;
+		return false;
+	return !strcmp(comm, parent_comm);
+}
+
+bool discovery_session_leader(const char *proc, int pid)
+{
+	char path[512], line[512];
+	const char *after;
+	int session;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
+	if (read_file(path, line, sizeof(line)) < 0)
+		return false;
+	/* "PID (comm) S PPID PGRP SESSION ...": the last ')' ends the comm. */
+	after = strrchr(line, ')');
+	return after && sscanf(after + 1, " %*c %*d %*d %d", &session) == 1 && session == pid;
+}
+
+bool discovery_same_cmdline(const char *proc, int a, int b)
+{
+	static char cmdline_a[65536], cmdline_b[65536];
+	char path[512];
+	ssize_t na, nb;
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc, a);
+	na = read_file(path, cmdline_a, sizeof(cmdline_a));
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc, b);
+	nb = read_file(path, cmdline_b, sizeof(cmdline_b));
+	return na > 0 && na == nb && !memcmp(cmdline_a, cmdline_b, na);
 }
 
 size_t discovery_scan(const char *proc, int *pids, size_t max)

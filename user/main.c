@@ -161,6 +161,8 @@ struct run {
 	struct power_model power_model;
 	struct host_cpu cpu_last;	/* the host's CPU ticks at the last drain */
 	struct host_record host_row;
+	int unseen[KT_MAX_VMS];		/* untracked VMMs the last scan found (track_unseen_vmms) */
+	size_t nr_unseen;
 	bool write_failing;
 	bool clear_screen;
 	size_t live_vms;
@@ -245,7 +247,8 @@ static bool is_tracked(const struct run *run, int pid)
 	return false;
 }
 
-/* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). */
+/* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). libvirt
+ * lists a domain until it has reaped its QEMU: a zombie is no VM to add again. */
 static void track_domains(struct run *run)
 {
 	const struct domain_info *doms;
@@ -256,20 +259,45 @@ static void track_domains(struct run *run)
 	n = domains_list(run->host.domains, &doms);
 	for (i = 0; i < n; i++)
 		if (doms[i].pid > 0 && !is_tracked(run, doms[i].pid) &&
-		    !discovery_fork_parent("/proc", doms[i].pid))
+		    discovery_alive("/proc", doms[i].pid) &&
+		    !discovery_awaits_exec("/proc", doms[i].pid))
 			tracer_add_vm(run->tracer, doms[i].pid, false);
 }
 
 /*
- * VMM processes the hooks cannot see start: a child forked by a VMM that never execs, as
- * QEMU's -daemonize does (Proxmox starts its VMs so). A scan of /proc each interval finds them.
- * Such a child is its VMM's successor: it is counted from its birth and continues the VM's rows
- * under the same name, while its parent, which only waits for it, gets none from now on.
+ * The VM a daemonized VMM continues: the live one of its name, whose process has its command
+ * line or is gone already. QEMU -daemonize forks twice, so the VM is its launcher's grandchild,
+ * an orphan by the time we see it: no parent links them. 0 when none.
+ */
+static uint32_t launcher_of(struct run *run, int pid)
+{
+	char name[KT_NAME_MAX], uuid[KT_UUID_LEN];
+	uint32_t launcher;
+
+	if (discovery_identify("/proc", pid, name, sizeof(name), uuid, sizeof(uuid)))
+		return 0;
+	launcher = account_vm_named(run->account, name);
+	if (!launcher || launcher == (uint32_t)pid)
+		return 0;
+	if (discovery_alive("/proc", launcher) && !discovery_same_cmdline("/proc", launcher, pid))
+		return 0;
+	return launcher;
+}
+
+/*
+ * VMM processes the hooks cannot see start: a fork of a VMM that never execs, as QEMU's
+ * -daemonize does (Proxmox starts its VMs so). A scan of /proc after each drain finds them. The
+ * hooks see every exec, so such a process never
+ * exec'd: all its time is the VM's, from its birth, and its first row (at the next drain)
+ * holds it. It continues its launcher's VM under
+ * the same name; the launcher, which only waits for it, gets no more rows. After the drain, so
+ * that a launcher that exec'd during this interval is known by name.
  */
 static void track_unseen_vmms(struct run *run)
 {
-	int pids[KT_MAX_VMS], parent;
-	size_t i, n;
+	int pids[KT_MAX_VMS];
+	size_t i, j, n, kept = 0;
+	uint32_t launcher;
 
 	if (run->opts->nr_pids)
 		return;
@@ -277,12 +305,22 @@ static void track_unseen_vmms(struct run *run)
 	for (i = 0; i < n; i++) {
 		if (is_tracked(run, pids[i]))
 			continue;
-		parent = discovery_fork_parent("/proc", pids[i]);
-		if (tracer_add_vm(run->tracer, pids[i], parent > 0) || parent <= 0 ||
-		    !is_tracked(run, parent))
+		for (j = 0; j < run->nr_unseen && run->unseen[j] != pids[i]; j++)
+			;
+		/* -daemonize's middle fork leads a session and exits at once: not a VM unless it
+		 * is still there at the next scan. */
+		if (j == run->nr_unseen && discovery_session_leader("/proc", pids[i])) {
+			pids[kept++] = pids[i];
 			continue;
-		account_hand_over(run->account, parent);
+		}
+		if (tracer_add_vm(run->tracer, pids[i], true))
+			continue;
+		launcher = launcher_of(run, pids[i]);
+		if (launcher)
+			account_hand_over(run->account, launcher);
 	}
+	memcpy(run->unseen, pids, kept * sizeof(pids[0]));
+	run->nr_unseen = kept;
 }
 
 /* Drains the maps into this interval's records. Returns how many, or -1. */
@@ -293,7 +331,6 @@ static long drain_and_account(struct run *run, struct vm_record **recs)
 
 	domains_refresh(run->host.domains);
 	track_domains(run);
-	track_unseen_vmms(run);
 	err = tracer_drain(run->tracer, &run->snap);
 	if (err) {
 		kt_error("cannot read the BPF maps: %s", strerror(-err));
@@ -306,6 +343,8 @@ static long drain_and_account(struct run *run, struct vm_record **recs)
 	n = account_update(run->account, &run->snap, recs);
 	if (n < 0)
 		kt_error("out of memory");
+	else
+		track_unseen_vmms(run);
 	return n;
 }
 

@@ -37,6 +37,13 @@ t_check "one file for the VM (no kt-late-PID.csv)" \
 	test -z "$(find "$out" -name 'kt-late-*.csv' ! -name '*.vcpu.csv' -print -quit)"
 t_check "no two rows of the VM at one time" \
 	test -z "$(t_column "$out/kt-late.csv" epoch_s | sort | uniq -d)"
+# Each row starts where the one before ended (the hand-over leaves no interval out).
+gaps() {
+	paste -d' ' <(t_column "$out/kt-late.csv" epoch_s) <(t_column "$out/kt-late.csv" interval_s) |
+		awk 'NR > 1 && ($1 - $2 - last > 0.002 || last - ($1 - $2) > 0.002) { n++ }
+		     { last = $1 } END { print n + 0 }'
+}
+t_check "its rows follow each other without a gap ($(gaps) gaps)" test "$(gaps)" -eq 0
 busy() {
 	"$T_PYTHON" - "$out/kt-late.csv" "$pid" <<'PY'
 import csv, sys

@@ -202,10 +202,10 @@ static void test_awaits_exec(void **state)
 	snprintf(path, sizeof(path), "%s/800/stat", root);
 	snprintf(text, sizeof(text), "800 (qemu-system-x86) S 600 800 800 0");
 	write_file(path, text, strlen(text));
-	assert_int_equal(discovery_fork_parent(root, 700), 600);
-	assert_int_equal(discovery_fork_parent(root, 800), 0);	/* exec'd */
-	assert_int_equal(discovery_fork_parent(root, 600), 0);	/* a child of init */
-	assert_int_equal(discovery_fork_parent(root, 999), 0);	/* gone */
+	assert_true(discovery_awaits_exec(root, 700));
+	assert_false(discovery_awaits_exec(root, 800));	/* exec'd */
+	assert_false(discovery_awaits_exec(root, 600));	/* a child of init */
+	assert_false(discovery_awaits_exec(root, 999));	/* gone */
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	assert_int_equal(system(path), 0);
 }
@@ -240,6 +240,35 @@ static void test_taps(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A daemonized QEMU and its launcher share their command line; another VM's differs by a byte.
+ * The middle fork leads a session, the VM does not. */
+static void test_same_cmdline(void **state)
+{
+	static const char vm_a[] = "qemu-system-x86_64\0-name\0guest=a\0";
+	static const char vm_b[] = "qemu-system-x86_64\0-name\0guest=b\0";
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512], text[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	fake_process(root, 100, "qemu-system-x86", 'S', vm_a, sizeof(vm_a) - 1);
+	fake_process(root, 200, "qemu-system-x86", 'S', vm_a, sizeof(vm_a) - 1);
+	fake_process(root, 300, "qemu-system-x86", 'S', vm_b, sizeof(vm_b) - 1);
+	fake_process(root, 400, "qemu-system-x86", 'Z', "", 0);	/* a zombie's is empty */
+	assert_true(discovery_same_cmdline(root, 100, 200));
+	assert_false(discovery_same_cmdline(root, 100, 300));
+	assert_false(discovery_same_cmdline(root, 400, 400));
+	assert_false(discovery_same_cmdline(root, 100, 999));	/* gone */
+	/* The fixture's stat says "pid (comm) S 1 pid pid": each leads its own session. */
+	assert_true(discovery_session_leader(root, 100));
+	snprintf(path, sizeof(path), "%s/200/stat", root);
+	snprintf(text, sizeof(text), "200 (qemu-system-x86) S 1 150 150 0");
+	write_file(path, text, strlen(text));
+	assert_false(discovery_session_leader(root, 200));
+	assert_false(discovery_session_leader(root, 999));
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_vcpu_index),
 		cmocka_unit_test(test_scan_and_describe),
 		cmocka_unit_test(test_awaits_exec),
+		cmocka_unit_test(test_same_cmdline),
 		cmocka_unit_test(test_taps),
 	};
 
