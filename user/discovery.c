@@ -144,30 +144,37 @@ static int read_comm(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-bool discovery_alive(const char *proc, int pid)
+/* The state, parent and session of pid from its stat line. Returns 0 or -1 (gone). */
+static int read_stat_ids(const char *proc, int pid, char *state, int *ppid, int *session)
 {
 	char path[512], line[512];
-	const char *state;
+	const char *after;
 
 	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
 	if (read_file(path, line, sizeof(line)) < 0)
-		return false;
-	state = strrchr(line, ')');
-	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+		return -1;
+	/* "PID (comm) S PPID PGRP SESSION ...": the comm may hold spaces and parentheses, the
+	 * last ')' ends it. */
+	after = strrchr(line, ')');
+	if (!after || sscanf(after + 1, " %c %d %*d %d", state, ppid, session) != 3)
+		return -1;
+	return 0;
+}
+
+bool discovery_alive(const char *proc, int pid)
+{
+	int ppid, session;
+	char state;
+
+	return !read_stat_ids(proc, pid, &state, &ppid, &session) && state != 'Z' && state != 'X';
 }
 
 bool discovery_awaits_exec(const char *proc, int pid)
 {
-	char path[512], line[512], comm[64], parent_comm[64];
-	const char *after;
-	int ppid;
+	char path[512], comm[64], parent_comm[64], state;
+	int ppid, session;
 
-	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
-	if (read_file(path, line, sizeof(line)) < 0)
-		return false;
-	/* "PID (comm) S PPID ...": the comm may hold spaces and parentheses, the last ')' ends it. */
-	after = strrchr(line, ')');
-	if (!after || sscanf(after + 1, " %*c %d", &ppid) != 1 || ppid <= 1)
+	if (read_stat_ids(proc, pid, &state, &ppid, &session) || ppid <= 1)
 		return false;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))
@@ -180,16 +187,10 @@ bool discovery_awaits_exec(const char *proc, int pid)
 
 bool discovery_session_leader(const char *proc, int pid)
 {
-	char path[512], line[512];
-	const char *after;
-	int session;
+	int ppid, session;
+	char state;
 
-	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
-	if (read_file(path, line, sizeof(line)) < 0)
-		return false;
-	/* "PID (comm) S PPID PGRP SESSION ...": the last ')' ends the comm. */
-	after = strrchr(line, ')');
-	return after && sscanf(after + 1, " %*c %*d %*d %d", &session) == 1 && session == pid;
+	return !read_stat_ids(proc, pid, &state, &ppid, &session) && session == pid;
 }
 
 bool discovery_same_cmdline(const char *proc, int a, int b)
