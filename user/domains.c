@@ -263,8 +263,10 @@ static int poll_domains(struct domains *d, struct domain_list *out)
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	int i, n;
 
-	if (!d->conn && !connect_libvirt(d))
+	if (!d->conn && !connect_libvirt(d)) {
+		connection_lost(d, "cannot connect to");
 		return -1;
+	}
 	n = virConnectListAllDomains(d->conn, &list, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
 		connection_lost(d, "lost the connection to");
