@@ -536,8 +536,16 @@ int main(int argc, char **argv)
 		kt_error("%s", why);
 		return 1;
 	}
+	/* Ports below 1024 need a privilege the tracer then drops. */
+	if (opts.listen) {
+		run.metrics = metrics_open(opts.listen, why, sizeof(why));
+		if (!run.metrics) {
+			kt_error("%s", why);
+			goto out;
+		}
+	}
 	/* Programs attached, perf events open: the rest needs few privileges (privs.h). Before
-	 * power_open() and metrics_open(), whose threads would keep them all. */
+	 * power_open() and metrics_start(), whose threads would keep them all. */
 	needs.outdir = opts.outdir;
 	needs.kallsyms = tracer_sample_period_ns(run.tracer) != 0;
 	if (privs_drop(&needs, why, sizeof(why))) {
@@ -558,12 +566,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	csv_sink_set_rotation(run.csv, &opts.rotation);
-	if (opts.listen) {
-		run.metrics = metrics_open(opts.listen, why, sizeof(why));
-		if (!run.metrics) {
-			kt_error("%s", why);
-			goto out;
-		}
+	if (run.metrics && metrics_start(run.metrics, why, sizeof(why))) {
+		kt_error("%s", why);
+		goto out;
 	}
 	run.host.domains = domains_open(opts.libvirt_uri, opts.interval_s);
 	src = host_vm_source(&run.host);

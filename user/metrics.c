@@ -135,7 +135,9 @@ struct vm_entry {
 };
 
 struct metrics_server {
-	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *daemon;	/* NULL until metrics_start() */
+	int fd;				/* the listening socket, the daemon's once it runs */
+	bool ipv6;
 	int port;
 	char where[INET6_ADDRSTRLEN + 16];	/* "127.0.0.1:9477", the actual port */
 	pthread_mutex_t lock;
@@ -1298,7 +1300,6 @@ struct metrics_server *metrics_open(const char *listen, char *why, size_t len)
 	struct sockaddr_storage addr, bound;
 	socklen_t addrlen, blen = sizeof(bound);
 	struct metrics_server *m;
-	sigset_t all, old;
 	char reason[128], where[INET6_ADDRSTRLEN + 16];
 	int fd, err;
 
@@ -1321,18 +1322,27 @@ struct metrics_server *metrics_open(const char *listen, char *why, size_t len)
 		return NULL;
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	m->fd = fd;
+	m->ipv6 = addr.ss_family == AF_INET6;
 	if (getsockname(fd, (struct sockaddr *)&bound, &blen))
 		bound = addr;
 	m->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
 			((struct sockaddr_in *)&bound)->sin_port);
 	addr_text(&bound, m->where, sizeof(m->where));
+	return m;
+}
+
+int metrics_start(struct metrics_server *m, char *why, size_t len)
+{
+	sigset_t all, old;
+	int err;
+
 	/* The server's thread inherits our mask: SIGINT and SIGTERM must reach the main loop. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	m->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
-				     (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	m->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | (m->ipv6 ? MHD_USE_IPv6 : 0),
 				     0, NULL, NULL, on_request, m,
-				     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+				     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->fd,
 				     MHD_OPTION_CONNECTION_LIMIT,
 				     (unsigned int)HTTP_MAX_CONNECTIONS,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
@@ -1340,14 +1350,11 @@ struct metrics_server *metrics_open(const char *listen, char *why, size_t len)
 	err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!m->daemon) {
-		close(fd);
-		pthread_mutex_destroy(&m->lock);
-		free(m);
 		snprintf(why, len, "cannot listen on %s: the HTTP server did not start (%s); "
-			 "check the system's thread and file limits", where, strerror(err));
-		return NULL;
+			 "check the system's thread and file limits", m->where, strerror(err));
+		return -1;
 	}
-	return m;
+	return 0;
 }
 
 int metrics_port(const struct metrics_server *m)
@@ -1367,7 +1374,10 @@ void metrics_close(struct metrics_server *m)
 	if (!m)
 		return;
 	/* Joins the server's thread and closes the listening socket. */
-	MHD_stop_daemon(m->daemon);
+	if (m->daemon)
+		MHD_stop_daemon(m->daemon);
+	else
+		close(m->fd);
 	for (i = 0; i < m->nr_vms; i++)
 		entry_free(m->vms[i]);
 	free(m->vms);

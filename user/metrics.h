@@ -83,11 +83,18 @@ int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, sock
 			 char *why, size_t len);
 
 /*
- * Serves GET /metrics on listen ("[HOST]:PORT") with libmicrohttpd in its own thread (which
- * takes no signals). NULL with a one-line reason in why on failure
+ * Listens on listen ("[HOST]:PORT"): before privileges are dropped, so that a port below 1024
+ * can be had. NULL with a one-line reason in why on failure
  * ("cannot listen on 127.0.0.1:9477: Address already in use; ...").
  */
 struct metrics_server *metrics_open(const char *listen, char *why, size_t len);
+
+/*
+ * Serves GET /metrics with libmicrohttpd in its own thread (which takes no signals): after the
+ * privileges are dropped, since a thread keeps the ones its creator had. 0, or -1 with a
+ * reason in why.
+ */
+int metrics_start(struct metrics_server *m, char *why, size_t len);
 
 /* The port the server listens on (the one the kernel chose for port 0). */
 int metrics_port(const struct metrics_server *m);

@@ -128,7 +128,7 @@ static struct metrics_server *open_server(void)
 	char why[256] = "";
 	struct metrics_server *m = metrics_open("127.0.0.1:0", why, sizeof(why));
 
-	if (!m)
+	if (!m || metrics_start(m, why, sizeof(why)))
 		fail_msg("metrics_open: %s", why);
 	assert_true(metrics_port(m) > 0);
 	return m;
