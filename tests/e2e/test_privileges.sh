@@ -4,7 +4,7 @@
 # still needs (every thread of it), with no_new_privs; and it goes on tracing: rows keep coming
 # for a burning guest, and a libvirt domain started afterwards, whose QEMU runs as another user,
 # gets its rows, its name from libvirt and its tap's traffic (found in that QEMU's /proc/PID/fd).
-# The CSV files are 0640.
+# The CSV files are 0640. The metrics endpoint can have a port below 1024.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
@@ -54,8 +54,12 @@ names="CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE"
 [ $((16#$want >> CAP_BPF & 1)) -eq 1 ] && names="$names, CAP_BPF"
 echo "expected CapEff: $want ($names)"
 
+# A privileged port for the metrics: bound before the drop, served by a thread made after it.
+for port in $(seq 981 1000); do
+	ss -Hltn "sport = :$port" | grep -q . || break
+done
 mkdir "$out/run"
-"$bin" -q -i 1 -o "$out/run" 2>"$out/err" &
+"$bin" -q -i 1 -o "$out/run" --listen "127.0.0.1:$port" 2>"$out/err" &
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
 sleep 3
@@ -80,6 +84,9 @@ t_check "NoNewPrivs is 1" test "$(field "$out/status" NoNewPrivs)" = 1
 # Capabilities are per thread: a thread started before the drop would have kept them all.
 t_check "every thread ($(wc -l <"$out/tasks")) has the same sets" \
 	test -z "$(awk -v w="$want" '$2 != w || $3 != w' "$out/tasks")"
+
+t_check "the metrics on port $port (below 1024) are served" \
+	eval 'curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" | grep -q "^kvmtrace_vm_cpu_seconds_total{vm=\"kt-priv\""'
 
 # A domain started now: its QEMU runs as libvirt's user, its tap is found in that QEMU's
 # /proc/PID/fd and fdinfo, which the tracer reads with the capabilities it kept.
