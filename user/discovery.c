@@ -144,8 +144,8 @@ static int read_comm(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-/* The state, parent and session of pid from its stat line. Returns 0 or -1 (gone). */
-static int read_stat_ids(const char *proc, int pid, char *state, int *ppid, int *session)
+/* The state and parent of pid from its stat line. Returns 0 or -1 (gone). */
+static int read_stat_ids(const char *proc, int pid, char *state, int *ppid)
 {
 	char path[512], line[512];
 	const char *after;
@@ -153,28 +153,28 @@ static int read_stat_ids(const char *proc, int pid, char *state, int *ppid, int 
 	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
 	if (read_file(path, line, sizeof(line)) < 0)
 		return -1;
-	/* "PID (comm) S PPID PGRP SESSION ...": the comm may hold spaces and parentheses, the
-	 * last ')' ends it. */
+	/* "PID (comm) S PPID ...": the comm may hold spaces and parentheses, the last ')' ends
+	 * it. */
 	after = strrchr(line, ')');
-	if (!after || sscanf(after + 1, " %c %d %*d %d", state, ppid, session) != 3)
+	if (!after || sscanf(after + 1, " %c %d", state, ppid) != 2)
 		return -1;
 	return 0;
 }
 
 bool discovery_alive(const char *proc, int pid)
 {
-	int ppid, session;
 	char state;
+	int ppid;
 
-	return !read_stat_ids(proc, pid, &state, &ppid, &session) && state != 'Z' && state != 'X';
+	return !read_stat_ids(proc, pid, &state, &ppid) && state != 'Z' && state != 'X';
 }
 
 bool discovery_awaits_exec(const char *proc, int pid)
 {
 	char path[512], comm[64], parent_comm[64], state;
-	int ppid, session;
+	int ppid;
 
-	if (read_stat_ids(proc, pid, &state, &ppid, &session) || ppid <= 1)
+	if (read_stat_ids(proc, pid, &state, &ppid) || ppid <= 1)
 		return false;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))
@@ -183,14 +183,6 @@ bool discovery_awaits_exec(const char *proc, int pid)
 	if (read_comm(path, parent_comm, sizeof(parent_comm)))
 		return false;
 	return !strcmp(comm, parent_comm);
-}
-
-bool discovery_session_leader(const char *proc, int pid)
-{
-	int ppid, session;
-	char state;
-
-	return !read_stat_ids(proc, pid, &state, &ppid, &session) && session == pid;
 }
 
 bool discovery_same_cmdline(const char *proc, int a, int b)

@@ -38,9 +38,6 @@ bool discovery_alive(const char *proc, int pid);
  */
 bool discovery_awaits_exec(const char *proc, int pid);
 
-/* Whether pid leads its session (setsid()), as a daemonizing VMM's middle fork does. */
-bool discovery_session_leader(const char *proc, int pid);
-
 /* Whether processes a and b have the same, readable, command line (a fork that never exec'd). */
 bool discovery_same_cmdline(const char *proc, int a, int b);
 

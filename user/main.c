@@ -287,9 +287,8 @@ static uint32_t launcher_of(struct run *run, int pid)
 /*
  * VMM processes the hooks cannot see start: a fork of a VMM that never execs, as QEMU's
  * -daemonize does (Proxmox starts its VMs so). A scan of /proc after each drain finds them. The
- * hooks see every exec, so such a process never
- * exec'd: all its time is the VM's, from its birth, and its first row (at the next drain)
- * holds it. It continues its launcher's VM under
+ * hooks see every exec, so such a process never exec'd: all its time is the VM's, from its
+ * birth, and its first row (at the next drain) holds it. It continues its launcher's VM under
  * the same name; the launcher, which only waits for it, gets no more rows. After the drain, so
  * that a launcher that exec'd during this interval is known by name.
  */
@@ -307,9 +306,9 @@ static void track_unseen_vmms(struct run *run)
 			continue;
 		for (j = 0; j < run->nr_unseen && run->unseen[j] != pids[i]; j++)
 			;
-		/* -daemonize's middle fork leads a session and exits at once: not a VM unless it
-		 * is still there at the next scan. */
-		if (j == run->nr_unseen && discovery_session_leader("/proc", pids[i])) {
+		/* Still its forking parent's child: -daemonize's middle fork, which exits at once,
+		 * or its VM before that; the VM is an orphan at the next scan, the middle fork gone. */
+		if (j == run->nr_unseen && discovery_awaits_exec("/proc", pids[i])) {
 			pids[kept++] = pids[i];
 			continue;
 		}
