@@ -31,6 +31,7 @@ struct vm_state {
 	bool seen;		/* present in the current snapshot */
 	bool ended;		/* its process ended: this snapshot has its last figures */
 	bool handed_over;	/* account_hand_over(): no rows, no name */
+	uint32_t successor;	/* the process it was handed over to */
 	struct thread_state *threads;
 	size_t nr_threads;
 	struct exit_state *exits;
@@ -190,9 +191,21 @@ static struct vm_state *vm_state_find(struct account *a, const struct kt_vm *vm)
 	return NULL;
 }
 
+/* The VM handed over to tgid, if any: its successor takes its name as it is. */
+static const struct vm_state *predecessor(const struct account *a, uint32_t tgid)
+{
+	size_t i;
+
+	for (i = 0; i < a->nr_vms; i++)
+		if (a->vms[i].handed_over && a->vms[i].successor == tgid)
+			return &a->vms[i];
+	return NULL;
+}
+
 static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 {
 	struct vm_state *vs = vm_state_find(a, vm);
+	const struct vm_state *pred;
 	char name[KT_NAME_MAX - 16];
 
 	if (vs)
@@ -205,6 +218,14 @@ static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 	memset(vs, 0, sizeof(*vs));
 	vs->tgid = vm->tgid;
 	vs->birth_ns = vm->birth_ns;
+	/* Even when it is gone already and its command line with it. */
+	pred = predecessor(a, vm->tgid);
+	if (pred) {
+		snprintf(vs->name, sizeof(vs->name), "%s", pred->name);
+		snprintf(vs->uuid, sizeof(vs->uuid), "%s", pred->uuid);
+		a->nr_vms++;
+		return vs;
+	}
 	if (a->src.identify(a->src.ctx, vm->tgid, name, sizeof(name), vs->uuid, sizeof(vs->uuid)))
 		snprintf(name, sizeof(name), "pid-%u", vm->tgid);
 	/* Two live VMs with one name would share a file: the later one gets its PID appended. */
@@ -582,13 +603,15 @@ static void sweep(struct account *a)
 	a->nr_vms = kept;
 }
 
-void account_hand_over(struct account *a, uint32_t tgid)
+void account_hand_over(struct account *a, uint32_t tgid, uint32_t successor)
 {
 	size_t i;
 
 	for (i = 0; i < a->nr_vms; i++)
-		if (a->vms[i].tgid == tgid && !a->vms[i].ended)
+		if (a->vms[i].tgid == tgid && !a->vms[i].ended) {
 			a->vms[i].ended = a->vms[i].handed_over = true;
+			a->vms[i].successor = successor;
+		}
 }
 
 uint32_t account_vm_named(const struct account *a, const char *name)

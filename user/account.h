@@ -56,11 +56,12 @@ struct account *account_new(const struct vm_source *src, const struct account_op
 long account_update(struct account *a, const struct snapshot *s, struct vm_record **out);
 
 /*
- * The VM under tgid handed itself over to a fork of it (QEMU -daemonize): from now on it has no
- * rows and no name, so its successor continues in its file. What it does after the fork is a
- * wait and an exit: nothing worth a row.
+ * The VM under tgid handed itself over to successor, a fork of it (QEMU -daemonize): from now
+ * on it has no rows, and the successor, when first accounted, takes its name and UUID and so
+ * continues in its file. What the launcher does after the fork is a wait and an exit: nothing
+ * worth a row.
  */
-void account_hand_over(struct account *a, uint32_t tgid);
+void account_hand_over(struct account *a, uint32_t tgid, uint32_t successor);
 
 /* The process of the live VM that goes by name, 0 when none. */
 uint32_t account_vm_named(const struct account *a, const char *name);

@@ -316,7 +316,7 @@ static void track_unseen_vmms(struct run *run)
 			continue;
 		launcher = launcher_of(run, pids[i]);
 		if (launcher)
-			account_hand_over(run->account, launcher);
+			account_hand_over(run->account, launcher, pids[i]);
 	}
 	memcpy(run->unseen, pids, kept * sizeof(pids[0]));
 	run->nr_unseen = kept;

@@ -476,8 +476,9 @@ static void test_name_collision(void **state)
 	account_free(a);
 }
 
-/* A daemonizing VMM (300) hands over to its fork (400): the fork continues under the name, the
- * parent gets no more rows, also not when it ends. */
+/* A daemonizing VMM (300) hands over to its fork (500): the fork continues under the name, even
+ * when its command line is gone by its first row; the parent gets no more rows, also not when
+ * it ends. */
 static void test_hand_over(void **state)
 {
 	struct fake_host host = {};
@@ -490,19 +491,20 @@ static void test_hand_over(void **state)
 	snapshot_of(&f, 1000, 300, 5, false, totals(40, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_int_equal(r[0].pid, 300);
-	account_hand_over(a, 300);
-	add_vm(&f, 400, 6, false, totals(90, 0, 0, 0, 0));
+	account_hand_over(a, 300, 500);
+	host.gone = true;	/* it ends before its first row: no command line to name it */
+	add_vm(&f, 500, 6, false, totals(90, 0, 0, 0, 0));
 	f.snap.mono_ns = 2000;
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	assert_int_equal(r[0].pid, 400);
+	assert_int_equal(r[0].pid, 500);
 	assert_string_equal(r[0].vm, "twin");
 	assert_int_equal(r[0].cpu_total_ns, 90);	/* its whole life so far */
 	snapshot_of(&f, 3000, 300, 5, true, totals(41, 0, 0, 0, 0));
-	add_vm(&f, 400, 6, false, totals(150, 0, 0, 0, 0));
+	add_vm(&f, 500, 6, false, totals(150, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	assert_int_equal(r[0].pid, 400);
+	assert_int_equal(r[0].pid, 500);
 	assert_int_equal(r[0].cpu_total_ns, 60);
-	snapshot_of(&f, 4000, 400, 6, false, totals(200, 0, 0, 0, 0));
+	snapshot_of(&f, 4000, 500, 6, false, totals(200, 0, 0, 0, 0));
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_string_equal(r[0].vm, "twin");
 	account_free(a);
