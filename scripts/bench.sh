@@ -66,9 +66,10 @@
 #
 # The peers part (issue 7): the pipe bench of the sched part, in BENCH_PEERS_ROUNDS rounds
 # (order rotated) of sessions pre / off / post as above, without bpf_stats, with nothing
-# attached (none: an A/A check), kvmtrace-bpf tracking the bench's two processes (kvmtrace),
-# `perf stat -p` of them with software events (perfstat: the seed tracker's method), `perf
-# record -a -g -F 99` (perfrecord: the paper's method; perf kvm record needs /dev/kvm) and
+# attached (none: an A/A check), kvmtrace-bpf tracking the bench's two processes (kvmtrace;
+# kvmtrace0 the same at --sample-hz 0, its scheduler hooks alone), `perf stat -p` of them with
+# software events (perfstat: the seed tracker's method), `perf record -a -g` at perf's default
+# rate (perfrecord: the paper's method; perf kvm record needs /dev/kvm) and
 # bpftrace running tests/bench/peer.bt (bpftrace; left out, and said so, when not installed);
 # each tool's median slowdown and its ratio to kvmtrace-bpf's.
 #
@@ -81,8 +82,9 @@
 # the workloads, or "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary
 # folder goes, /var/tmp: a file system on a block device), BENCH_SAMPLER_SECONDS (20),
 # BENCH_SAMPLER_TRIALS (6),
-# BENCH_SAMPLER_TRIAL (seconds, 3), BENCH_SAMPLER_CPU (0), BENCH_RESULTS_DIR (bench/ of the
-# repository).
+# BENCH_SAMPLER_TRIAL (seconds, 3), BENCH_SAMPLER_CPU (0), BENCH_PEERS_TRACER_ARGS (more
+# kvmtrace-bpf options for the peers part, e.g. "--sample-hz 99"; none by default: the
+# defaults are what is compared), BENCH_RESULTS_DIR (bench/ of the repository).
 #
 # The workloads are pinned to one CPU by default. sched: both processes then take turns on it,
 # every loop is exactly two context switches and one wakeup, all on the critical path (the
@@ -118,6 +120,7 @@ ROUNDS=${BENCH_ROUNDS:-5}
 NET_ROUNDS=${BENCH_NET_ROUNDS:-3}
 DISK_ROUNDS=${BENCH_DISK_ROUNDS:-3}
 PEERS_ROUNDS=${BENCH_PEERS_ROUNDS:-4}
+read -r -a PEERS_TRACER_ARGS <<<"${BENCH_PEERS_TRACER_ARGS:-}"
 WINDOW=${BENCH_WINDOW:-2}
 SETTLE=${BENCH_SETTLE:-1}
 CPUS=${BENCH_CPUS:-$(($(nproc) - 1))}
@@ -138,7 +141,7 @@ declare -A PART_CONFIGS=(
 	[net]="empty tracer tracked"
 	[disk]="empty tracer tracked"
 	[sampler]="on off empty"
-	[peers]="none kvmtrace perfstat perfrecord bpftrace"
+	[peers]="none kvmtrace kvmtrace0 perfstat perfrecord bpftrace"
 )
 # The hooks whose programs each part measures; the first one tells that a program attached.
 declare -A PART_HOOKS=(
@@ -943,15 +946,19 @@ run_sampler()
 peers_attach()
 {
 	local i
+	local -a extra
 
 	mkdir -p "$DIR"
 	case $CFG in
 	none)
 		return 0
 		;;
-	kvmtrace)
+	kvmtrace | kvmtrace0)
+		extra=("${PEERS_TRACER_ARGS[@]}")
+		# kvmtrace0: the scheduler hooks alone, to tell their cost from the sampler's.
+		[ "$CFG" = kvmtrace0 ] && extra+=(--sample-hz 0)
 		"$TRACER" -q -i 1 -o "$DIR" --libvirt-uri none -p "$BENCH_PID" -p "$CHILD_PID" \
-			>/dev/null 2>"$TMP/tracer.err" </dev/null &
+			"${extra[@]}" >/dev/null 2>"$TMP/tracer.err" </dev/null &
 		ATT_PID=$!
 		wait_tracked "" "$BENCH_PID" "$CHILD_PID"
 		return 0
@@ -964,9 +971,10 @@ peers_attach()
 		ATT_PID=$!
 		;;
 	perfrecord)
-		# The paper's method (perf kvm record needs /dev/kvm); -B: no build-id pass at exit,
+		# The paper's method (perf kvm record needs /dev/kvm), at perf's default rate as the
+		# paper and the seed tracker ran it (neither gives -F); -B: no build-id pass at exit,
 		# which would run during the next window.
-		perf record -a -g -F 99 -B -o "$DIR/perf.data" >/dev/null 2>"$TMP/peer.err" </dev/null &
+		perf record -a -g -B -o "$DIR/perf.data" >/dev/null 2>"$TMP/peer.err" </dev/null &
 		ATT_PID=$!
 		;;
 	bpftrace)
@@ -1621,6 +1629,8 @@ VIRT=no
 grep -qw hypervisor /proc/cpuinfo && VIRT=yes
 CLOCK=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
 PERF_VERSION=$(perf version 2>/dev/null | awk '{ print $NF }')
+# perf record's default rate: 4000 Hz, or the kernel's limit when lower.
+PERF_FREQ=$(awk '{ print ($1 < 4000 ? $1 : 4000) }' /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null || echo 4000)
 IPERF_VERSION=$(iperf3 --version 2>/dev/null | awk 'NR == 1 { print $2 }')
 FIO_VERSION=$(fio --version 2>/dev/null)
 BPFTOOL_VERSION=$(bpftool version 2>/dev/null | awk 'NR == 1 { print $2 }')
@@ -1778,9 +1788,10 @@ ROWS_SAMPLER=(
 PEER_TOOLS=(perfstat perfrecord bpftrace)
 declare -A PEER_LABEL=(
 	[none]="nothing attached (A/A: the method's own error)"
-	[kvmtrace]="kvmtrace-bpf -q -i 1 --libvirt-uri none -p (both bench processes)"
+	[kvmtrace]="kvmtrace-bpf -q -i 1 --libvirt-uri none -p (both bench processes)${BENCH_PEERS_TRACER_ARGS:+ $BENCH_PEERS_TRACER_ARGS}"
+	[kvmtrace0]="the same with --sample-hz 0 (no component split: its scheduler hooks alone)"
 	[perfstat]="perf stat -p (both) -e cpu-clock,task-clock,context-switches,page-faults -I 1000 (seed tracker)"
-	[perfrecord]="perf record -a -g -F 99 (the paper's method; stand-in for perf kvm record)"
+	[perfrecord]="perf record -a -g at perf's default rate (the paper's method; stand-in for perf kvm record)"
 	[bpftrace]="bpftrace tests/bench/peer.bt (on-CPU time per pid from sched_switch, printed every second)"
 )
 
@@ -1841,14 +1852,14 @@ peers_table()
 
 	echo "| configuration | slowdown, median | rounds min–max | ratio to kvmtrace-bpf |"
 	echo "| --- | ---: | ---: | ---: |"
-	for c in none kvmtrace "${PEER_TOOLS[@]}"; do
+	for c in none kvmtrace kvmtrace0 "${PEER_TOOLS[@]}"; do
 		key=peers.slowdown_pct.$c
 		if [ -z "${MED[$key]:-}" ]; then
 			echo "| ${PEER_LABEL[$c]} | not run | | |"
 			continue
 		fi
 		r=$(peer_ratio "$c")
-		[ "$c" = none ] && r=
+		[ "$c" = none ] || [ "$c" = kvmtrace0 ] && r=
 		[ "$c" = kvmtrace ] && r=1×
 		echo "| ${PEER_LABEL[$c]} | $(f2 "${MED[$key]}")% |" \
 			"$(f2 "${MIN[$key]}")% – $(f2 "${MAX[$key]}")% | $r |"
@@ -2047,8 +2058,9 @@ EMPTY_DESC+=" ${HOOKS_DESC// /, }), and on its scheduler hooks"
 		echo "$PEERS_ROUNDS rounds of ${PART_CONFIGS[peers]// /, }, order rotated each round; medians"
 		echo "over the rounds. No PMU on this machine: perf stat counts software events only"
 		echo "(hardware ones are unsupported), perf record samples cpu-clock; \`perf kvm record\`"
-		echo "needs /dev/kvm, absent here, so \`perf record -a -g -F 99\` stands in for it (with -B:"
-		echo "no build-id pass at exit, which would run during the next window)."
+		echo "needs /dev/kvm, absent here, so \`perf record -a -g\` stands in for it, at perf's default"
+		echo "rate ($PERF_FREQ Hz here) as the paper and the seed tracker ran it (with -B: no build-id pass"
+		echo "at exit, which would run during the next window)."
 		[ -n "$PEERS_NOTE" ] && echo "$PEERS_NOTE"
 		echo
 		peers_table
