@@ -169,20 +169,20 @@ bool discovery_alive(const char *proc, int pid)
 	return !read_stat_ids(proc, pid, &state, &ppid) && state != 'Z' && state != 'X';
 }
 
-bool discovery_awaits_exec(const char *proc, int pid)
+int discovery_fork_parent(const char *proc, int pid)
 {
 	char path[512], comm[64], parent_comm[64], state;
 	int ppid;
 
 	if (read_stat_ids(proc, pid, &state, &ppid) || ppid <= 1)
-		return false;
+		return 0;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))
-		return false;
+		return 0;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, ppid);
 	if (read_comm(path, parent_comm, sizeof(parent_comm)))
-		return false;
-	return !strcmp(comm, parent_comm);
+		return 0;
+	return strcmp(comm, parent_comm) ? 0 : ppid;
 }
 
 bool discovery_same_cmdline(const char *proc, int a, int b)

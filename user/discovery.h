@@ -32,11 +32,11 @@ int vm_name_from_cmdline(const char *cmdline, size_t len, char *out, size_t outl
 bool discovery_alive(const char *proc, int pid);
 
 /*
- * Is pid a child its parent forked that has not exec'd yet (the same comm as its parent)? A
- * manager such as libvirt shows a VM's PID before it execs QEMU: tracking it then would make
- * the exec end one VM and start another.
+ * The parent of pid when pid is its fork that has not exec'd (the same comm as its parent),
+ * else 0. A manager such as libvirt shows a VM's PID before it execs QEMU: tracking it then
+ * would make the exec end one VM and start another.
  */
-bool discovery_awaits_exec(const char *proc, int pid);
+int discovery_fork_parent(const char *proc, int pid);
 
 /* Whether processes a and b have the same, readable, command line (a fork that never exec'd). */
 bool discovery_same_cmdline(const char *proc, int a, int b);

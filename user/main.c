@@ -260,7 +260,7 @@ static void track_domains(struct run *run)
 	for (i = 0; i < n; i++)
 		if (doms[i].pid > 0 && !is_tracked(run, doms[i].pid) &&
 		    discovery_alive("/proc", doms[i].pid) &&
-		    !discovery_awaits_exec("/proc", doms[i].pid))
+		    !discovery_fork_parent("/proc", doms[i].pid))
 			tracer_add_vm(run->tracer, doms[i].pid, false);
 }
 
@@ -294,7 +294,7 @@ static uint32_t launcher_of(struct run *run, int pid)
  */
 static void track_unseen_vmms(struct run *run)
 {
-	int pids[KT_MAX_VMS];
+	int pids[KT_MAX_VMS], parent;
 	size_t i, j, n, kept = 0;
 	uint32_t launcher;
 
@@ -306,9 +306,10 @@ static void track_unseen_vmms(struct run *run)
 			continue;
 		for (j = 0; j < run->nr_unseen && run->unseen[j] != pids[i]; j++)
 			;
-		/* Still its forking parent's child: -daemonize's middle fork, which exits at once,
-		 * or its VM before that; the VM is an orphan at the next scan, the middle fork gone. */
-		if (j == run->nr_unseen && discovery_awaits_exec("/proc", pids[i])) {
+		/* A fork of the launcher itself may be -daemonize's middle fork, which exits at
+		 * once: it waits a scan. A fork of that fork is the VM: it does not. */
+		parent = discovery_fork_parent("/proc", pids[i]);
+		if (j == run->nr_unseen && parent > 0 && !discovery_fork_parent("/proc", parent)) {
 			pids[kept++] = pids[i];
 			continue;
 		}

@@ -202,10 +202,10 @@ static void test_awaits_exec(void **state)
 	snprintf(path, sizeof(path), "%s/800/stat", root);
 	snprintf(text, sizeof(text), "800 (qemu-system-x86) S 600 800 800 0");
 	write_file(path, text, strlen(text));
-	assert_true(discovery_awaits_exec(root, 700));
-	assert_false(discovery_awaits_exec(root, 800));	/* exec'd */
-	assert_false(discovery_awaits_exec(root, 600));	/* a child of init */
-	assert_false(discovery_awaits_exec(root, 999));	/* gone */
+	assert_int_equal(discovery_fork_parent(root, 700), 600);
+	assert_int_equal(discovery_fork_parent(root, 800), 0);	/* exec'd */
+	assert_int_equal(discovery_fork_parent(root, 600), 0);	/* a child of init */
+	assert_int_equal(discovery_fork_parent(root, 999), 0);	/* gone */
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	assert_int_equal(system(path), 0);
 }
