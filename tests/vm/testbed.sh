@@ -41,6 +41,12 @@ _TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${KT_GUEST_MEM_MIB:=256}"
 : "${KT_DISK_MIB:=64}"
 : "${KT_GUEST_KVER:=}"
+# Accelerator for QEMU guests: auto (KVM only where it boots a stock kernel), kvm or tcg.
+: "${KT_ACCEL:=auto}"
+# What the choice reads; tests point them at fakes.
+: "${KT_DEV_KVM:=/dev/kvm}"
+: "${KT_CPUINFO:=/proc/cpuinfo}"
+: "${KT_SYS_MODULE:=/sys/module}"
 KT_PEER_IP="$KT_NET_PREFIX.1"
 
 # Bump when the image layout produced by tb_build_guest changes.
@@ -814,6 +820,57 @@ tb_guest_result() {
 	echo "${BASH_REMATCH[1]}"
 }
 
+# ---------------------------------------------------------------- accelerator
+
+# True when QEMU can create and reset a "-cpu host" vCPU under KVM: on software KVM (PVM) QEMU
+# aborts there ("failed to set MSR 0x10a").
+_tb_kvm_probe() {
+	timeout 20 "$KT_QEMU" -machine pc,accel=kvm -cpu host -m 16 -nodefaults -no-user-config \
+		-display none -S -monitor stdio <<<quit >/dev/null 2>&1
+}
+
+# _tb_accel_choice: prints "kvm|tcg WHY". Linux guests need hardware virtualization: a software
+# KVM (the PVM vendor module) runs only guests written for it, a stock kernel never boots there.
+_tb_accel_choice() {
+	case $KT_ACCEL in
+	kvm | tcg)
+		echo "$KT_ACCEL KT_ACCEL=$KT_ACCEL"
+		return 0
+		;;
+	auto) ;;
+	*)
+		_tb_err "KT_ACCEL=$KT_ACCEL: use auto, kvm or tcg"
+		return 1
+		;;
+	esac
+	if [[ ! -e $KT_DEV_KVM ]]; then
+		echo "tcg no $KT_DEV_KVM: Linux guests run under TCG"
+	elif [[ ! -w $KT_DEV_KVM ]]; then
+		echo "tcg $KT_DEV_KVM is not writable: Linux guests run under TCG"
+	elif [[ -d $KT_SYS_MODULE/kvm_pvm ]]; then
+		echo "tcg $KT_DEV_KVM is software KVM (PVM): Linux guests run under TCG"
+	elif ! grep -qwE 'vmx|svm' "$KT_CPUINFO" 2>/dev/null; then
+		echo "tcg $KT_DEV_KVM without vmx/svm in $KT_CPUINFO: Linux guests run under TCG"
+	elif ! _tb_kvm_probe; then
+		echo "tcg $KT_DEV_KVM fails QEMU's KVM probe (-cpu host): Linux guests run under TCG"
+	else
+		echo "kvm $KT_DEV_KVM with hardware virtualization: guests run under KVM"
+	fi
+}
+
+# tb_accel: kvm or tcg for this session's QEMU guests; the first call says which and why.
+tb_accel() {
+	local f choice
+	_tb_need_session || return 1
+	f=$(_tb_sess)/accel
+	if [[ ! -s $f ]]; then
+		choice=$(_tb_accel_choice) || return 1
+		echo "$choice" >"$f"
+		_tb_info "${choice#* }"
+	fi
+	cut -d' ' -f1 "$f"
+}
+
 # ---------------------------------------------------------------- direct QEMU
 
 _tb_new_tap() {
@@ -829,9 +886,9 @@ _tb_new_tap() {
 }
 
 # tb_start_qemu NAME WORKLOAD [VCPUS] [--disk-mib N] [--cache MODE] [--net] [--loop] [--mem MIB]
-# Starts QEMU directly (TCG, or KVM when /dev/kvm exists) in the background; prints its PID.
+# Starts QEMU directly (KVM or TCG, as tb_accel chooses) in the background; prints its PID.
 tb_start_qemu() {
-	local name=${1:-} work=${2:-} g_dir g_ip g_disk accel=tcg tap pid i
+	local name=${1:-} work=${2:-} g_dir g_ip g_disk accel tap pid i
 	local o_vcpus=1 o_disk=$KT_DISK_MIB o_cache=none o_net=0 o_loop=0 o_mem=$KT_GUEST_MEM_MIB
 	local -a args
 	if (($# < 2)); then
@@ -846,7 +903,7 @@ tb_start_qemu() {
 	fi
 	_tb_prepare_guest "$name" "$work" || return 1
 	echo qemu >"$g_dir/kind"
-	[[ -w /dev/kvm ]] && accel=kvm
+	accel=$(tb_accel) || return 1
 	# QEMU option syntax: a comma inside a value is written twice.
 	args=(-name "guest=${name//,/,,},debug-threads=on" -machine "pc,accel=$accel"
 		-m "$o_mem" -smp "$o_vcpus" -nodefaults -no-user-config -display none
@@ -1031,7 +1088,7 @@ tb_start_domain() {
 	_tb_prepare_guest "$name" "$work" || return 1
 	echo libvirt >"$g_dir/kind"
 	cpu=
-	if [[ -w /dev/kvm ]]; then
+	if [[ $(tb_accel) == kvm ]]; then
 		type=kvm
 		cpu="
   <cpu mode='host-passthrough'/>"
