@@ -68,7 +68,8 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(OUTPUT)/tests $(SKELS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
-unit: $(UNIT_TESTS) $(BPF_TESTS)
+# With the tests' own VMM, which the end-to-end tests run.
+unit: $(UNIT_TESTS) $(BPF_TESTS) $(OUTPUT)/tests/ktvmm
 
 # Unit tests, BPF logic tests (BPF_PROG_TEST_RUN) and end-to-end tests with real QEMU guests.
 test: all unit fuzz-quick
@@ -117,6 +118,9 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+
+# The test bed's own VMM (real guest mode on any KVM host) keeps its build rule beside it.
+include tests/vm/ktvmm.mk
 
 # Benchmarks (make bench) keep their build rules beside their sources.
 -include tests/bench/bench.mk

@@ -80,6 +80,7 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 	s->run_delay_ns = kt_run_delay_btf(t);
 	s->runnable = kt_task_runnable_btf(t);
 	s->exiting = !!(t->flags & KT_PF_EXITING);
+	s->guest_ns = t->gtime;
 	kt_ioac_btf(t, s);
 	return true;
 }
@@ -94,6 +95,7 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 	s->run_delay_ns = kt_run_delay_core(t);
 	s->runnable = kt_task_runnable_core(t);
 	s->exiting = !!(BPF_CORE_READ(t, flags) & KT_PF_EXITING);
+	s->guest_ns = BPF_CORE_READ(t, gtime);
 	kt_ioac_core(t, s);
 	return true;
 }

@@ -238,6 +238,7 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 		fresh.exec_seen = KT_NO_COUNTER;
 		fresh.io_read_seen = KT_NO_COUNTER;
 		fresh.io_write_seen = KT_NO_COUNTER;
+		fresh.gtime_seen = KT_NO_COUNTER;
 	}
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
 		kt_count_drop(KT_DROP_THREAD_FULL);
@@ -299,6 +300,16 @@ static __always_inline void kt_take_io(struct kt_thread *t, const struct kt_task
 {
 	kt_take_counter(&t->io_read_seen, s->io_read_bytes, &t->sum.disk_read_bytes);
 	kt_take_counter(&t->io_write_seen, s->io_write_bytes, &t->sum.disk_write_bytes);
+}
+
+/* Guest time as the kernel charges it; a thread it charges any is a vCPU by what it does. */
+static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_task_sample *s)
+{
+	__u64 before = t->sum.kernel_guest_ns;
+
+	kt_take_counter(&t->gtime_seen, s->guest_ns, &t->sum.kernel_guest_ns);
+	if (t->sum.kernel_guest_ns > before)
+		t->flags |= KT_THREAD_GUEST_TIME;
 }
 
 
@@ -454,6 +465,7 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 		t->exec_seen = cur->exec_ns;
 	if (!t->oncpu_since)
 		t->oncpu_since = now;
+	kt_take_gtime(t, cur);
 	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid, now, 0);
 }
 
@@ -494,6 +506,7 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		kt_count_drop(KT_DROP_OPEN_GUEST);
 	}
 	kt_take_io(t, prev);
+	kt_take_gtime(t, prev);
 	if (prev->run_delay_ns != KT_NO_RUN_DELAY)
 		kt_take_run_delay(t, prev->run_delay_ns);
 	else	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
@@ -515,6 +528,7 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 		t->runnable_since = 0;
 	}
 	kt_take_io(t, next);
+	kt_take_gtime(t, next);
 	t->oncpu_since = now;
 	/* Counted from its birth and not read yet: what it ran before is the VM's too. */
 	if (!t->exec_seen)
@@ -628,6 +642,7 @@ static __always_inline void kt_fold_totals(struct kt_totals *into, const struct 
 	/* Threads of one VM exit on several CPUs at once. */
 	__sync_fetch_and_add(&into->on_cpu_ns, from->on_cpu_ns);
 	__sync_fetch_and_add(&into->guest_ns, from->guest_ns);
+	__sync_fetch_and_add(&into->kernel_guest_ns, from->kernel_guest_ns);
 	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
 	__sync_fetch_and_add(&into->exits, from->exits);
 	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
@@ -674,6 +689,7 @@ static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *t
 		if (task->run_delay_ns != KT_NO_RUN_DELAY)
 			kt_take_run_delay(t, task->run_delay_ns);
 		kt_take_io(t, task);
+		kt_take_gtime(t, task);
 		if (t->guest_since)
 			kt_count_drop(KT_DROP_OPEN_GUEST);
 		kt_fold_totals(&vm->exited, &t->sum);

@@ -42,6 +42,8 @@ enum kt_vm_flags {
 /* Per-thread flags (struct kt_thread.flags). */
 enum kt_thread_flags {
 	KT_THREAD_VCPU	= 1 << 0,	/* has entered guest mode: a vCPU thread */
+	/* The kernel charged it guest time (task->gtime): a vCPU thread, whatever KVM's hooks. */
+	KT_THREAD_GUEST_TIME = 1 << 1,
 };
 
 /* Drop and anomaly counters, one slot each in the per-CPU "drops" array. */
@@ -104,6 +106,9 @@ struct kt_shared_samples {
 struct kt_totals {
 	__u64 on_cpu_ns;	/* time on a CPU, from sched_switch */
 	__u64 guest_ns;		/* time in guest mode, kvm_entry -> kvm_exit */
+	/* Guest time as the kernel accounts it (task->gtime, charged a tick at a time): the
+	 * source where kvm_entry/kvm_exit do not fire (software KVM such as PVM). */
+	__u64 kernel_guest_ns;
 	__u64 run_delay_ns;	/* time runnable but waiting for a CPU */
 	__u64 exits;		/* VM exits */
 	__u64 exit_handling_ns;	/* kvm_exit -> next kvm_entry */
@@ -151,6 +156,7 @@ struct kt_task_sample {
 	__u64 run_delay_ns;	/* KT_NO_RUN_DELAY when the kernel does not keep it */
 	__u64 io_read_bytes;	/* ioac.read_bytes, ioac.write_bytes; KT_NO_COUNTER without */
 	__u64 io_write_bytes;
+	__u64 guest_ns;		/* task->gtime: the kernel's cumulative guest time */
 	__u16 runnable;		/* still TASK_RUNNING when switched out: preempted */
 	__u16 exiting;		/* PF_EXITING: its last switch-out, after sched_process_exit */
 	__u32 pad;
@@ -174,6 +180,7 @@ struct kt_thread {
 	__u64 run_delay_seen;	/* the kernel's run_delay when last read; KT_NO_RUN_DELAY: unread */
 	__u64 io_read_seen;	/* ioac counters when last read; KT_NO_COUNTER: unread */
 	__u64 io_write_seen;
+	__u64 gtime_seen;	/* task->gtime when last read; KT_NO_COUNTER: unread */
 	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
 	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */

@@ -27,7 +27,9 @@ struct vm_state {
 	__u64 lat_ns_reported, lat_count_reported;
 	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
 	struct kt_vm_percpu percpu_reported;
-	bool guest_seen;
+	struct kvm_exit_counts kvm_last;	/* KVM's statistics at the last drain */
+	struct kt_exit_stat kvm_reported;
+	enum guest_source guest_source;	/* chosen at the first guest evidence, then kept */
 	bool seen;		/* present in the current snapshot */
 	bool ended;		/* its process ended: this snapshot has its last figures */
 	bool handed_over;	/* account_hand_over(): no rows, no name */
@@ -61,11 +63,42 @@ uint64_t mono_advance(__u64 *reported, __u64 cur)
 	return delta;
 }
 
+const char *guest_source_name(enum guest_source source)
+{
+	switch (source) {
+	case GUEST_SOURCE_TRACEPOINT:
+		return "tracepoint";
+	case GUEST_SOURCE_KERNEL:
+		return "kernel";
+	default:
+		return "";
+	}
+}
+
+/*
+ * Guest time is part of on-CPU time, but the two are not read from one clock: the kernel
+ * charges guest time a whole tick at a time, and kvm_entry/kvm_exit use CLOCK_MONOTONIC where
+ * runtime uses the scheduler's clock. So guest time advances at most as far as the row's
+ * on-CPU time; what a row cannot take stays due and goes to the next rows, never lost.
+ */
+static uint64_t guest_advance(__u64 *reported, __u64 cur, uint64_t on_cpu_ns)
+{
+	uint64_t due = cur > *reported ? cur - *reported : 0;
+
+	if (due > on_cpu_ns)
+		due = on_cpu_ns;
+	*reported += due;
+	return due;
+}
+
 static struct kt_totals totals_advance(struct kt_totals *reported, const struct kt_totals *cur)
 {
+	uint64_t on_cpu_ns = mono_advance(&reported->on_cpu_ns, cur->on_cpu_ns);
 	struct kt_totals d = {
-		.on_cpu_ns = mono_advance(&reported->on_cpu_ns, cur->on_cpu_ns),
-		.guest_ns = mono_advance(&reported->guest_ns, cur->guest_ns),
+		.on_cpu_ns = on_cpu_ns,
+		.guest_ns = guest_advance(&reported->guest_ns, cur->guest_ns, on_cpu_ns),
+		.kernel_guest_ns = guest_advance(&reported->kernel_guest_ns, cur->kernel_guest_ns,
+						 on_cpu_ns),
 		.run_delay_ns = mono_advance(&reported->run_delay_ns, cur->run_delay_ns),
 		.exits = mono_advance(&reported->exits, cur->exits),
 		.exit_handling_ns = mono_advance(&reported->exit_handling_ns, cur->exit_handling_ns),
@@ -82,6 +115,7 @@ static void totals_add(struct kt_totals *into, const struct kt_totals *from)
 {
 	into->on_cpu_ns += from->on_cpu_ns;
 	into->guest_ns += from->guest_ns;
+	into->kernel_guest_ns += from->kernel_guest_ns;
 	into->run_delay_ns += from->run_delay_ns;
 	into->exits += from->exits;
 	into->exit_handling_ns += from->exit_handling_ns;
@@ -290,10 +324,11 @@ static bool belongs(const struct kt_vm *vm, uint32_t tgid, uint64_t birth_ns)
 	return vm->tgid == tgid && vm->birth_ns == birth_ns;
 }
 
-/* The VM's vCPU threads' rows; returns how many were written to out. */
+/* The VM's vCPU threads' rows, guest time from the VM's source; returns how many. */
 static size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *s,
-			struct vcpu_record *out, bool *any_kvm_vcpu)
+			struct vcpu_record *out)
 {
+	bool kernel = vs->guest_source == GUEST_SOURCE_KERNEL;
 	const struct kt_thread *t;
 	struct thread_state *ts;
 	struct kt_totals cur, d;
@@ -314,17 +349,15 @@ static size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct sna
 			a->src.thread_name(a->src.ctx, vs->tgid, ts->tid, ts->name, sizeof(ts->name));
 		index = (t->flags & KT_THREAD_VCPU) ? (int)t->vcpu_id :
 			vcpu_index_from_thread_name(ts->name);
-		if (t->flags & KT_THREAD_VCPU)
-			*any_kvm_vcpu = true;
-		else if (index < 0)
+		if (!(t->flags & (KT_THREAD_VCPU | KT_THREAD_GUEST_TIME)) && index < 0)
 			continue;
 		out[n] = (struct vcpu_record){
 			.tid = ts->tid,
 			.vcpu = index,
 			.cpu_total_ns = d.on_cpu_ns,
-			.cpu_guest_ns = d.guest_ns,
-			.exits = d.exits,
-			.exit_handling_ns = d.exit_handling_ns,
+			.cpu_guest_ns = kernel ? d.kernel_guest_ns : d.guest_ns,
+			.exits = kernel ? 0 : d.exits,
+			.exit_handling_ns = kernel ? 0 : d.exit_handling_ns,
 			.run_delay_ns = d.run_delay_ns,
 		};
 		snprintf(out[n].thread, sizeof(out[n].thread), "%s", ts->name);
@@ -439,7 +472,8 @@ static void counter_figures(struct account *a, struct vm_state *vs,
 		c->valid = a->opts.counter_active[i];
 		c->guest = mono_advance(&rep->counter_guest[i], cur->counter_guest[i]);
 		c->host = mono_advance(&rep->counter_host[i], cur->counter_host[i]);
-		if (!r->guest_valid) {
+		/* Only the tracepoints mark where guest mode begins and ends. */
+		if (r->guest_source != GUEST_SOURCE_TRACEPOINT) {
 			c->host += c->guest;
 			c->guest = 0;
 		}
@@ -516,6 +550,61 @@ static void share_network_work(struct account *a, const struct snapshot *s,
 	}
 }
 
+/*
+ * The VM's guest source, chosen at its first evidence of guest mode and kept, so that no row
+ * mixes two: the kvm tracepoints where they saw it (exact), else the kernel's guest time.
+ */
+static void choose_guest_source(struct account *a, struct vm_state *vs, bool tracepoint,
+				bool kernel)
+{
+	if (vs->guest_source != GUEST_SOURCE_NONE)
+		return;
+	if (tracepoint && a->opts.guest_observable)
+		vs->guest_source = GUEST_SOURCE_TRACEPOINT;
+	else if (kernel)
+		vs->guest_source = GUEST_SOURCE_KERNEL;
+}
+
+/*
+ * Exits as KVM's per-vCPU statistics count them, for a VM on the kernel source. Read while the
+ * VM has no source yet too, so that its first row starts from the reading before it.
+ */
+static void kvm_stats_figures(struct account *a, struct vm_state *vs, struct vm_record *r)
+{
+	struct kvm_exit_counts now = vs->kvm_last;
+	bool report = vs->guest_source == GUEST_SOURCE_KERNEL;
+	size_t i;
+
+	r->exit_handling_unmeasured = true;
+	/* Read for a dead VM too: the duplicated stats fds keep its counters to the end. */
+	if (a->src.kvm_exits(a->src.ctx, vs->tgid, &now))
+		now = vs->kvm_last;
+	if (!now.valid) {
+		r->exits_unmeasured = true;
+		return;
+	}
+	r->exits = mono_advance(&vs->kvm_reported.count, now.exits);
+	for (i = 0; i < now.nr_kinds; i++) {
+		struct exit_state *es = exit_state_get(vs, KT_ISA_KVM_STATS, (uint32_t)i);
+		uint64_t count;
+
+		if (!es)
+			continue;
+		count = mono_advance(&es->reported.count, now.kind[i].count);
+		if (!count || !report)
+			continue;
+		r->exit[r->nr_exits] = (struct exit_record){
+			.isa = KT_ISA_KVM_STATS,
+			.reason = (uint32_t)i,
+			.count = count,
+		};
+		snprintf(r->exit[r->nr_exits].name, sizeof(r->exit[r->nr_exits].name), "%s",
+			 now.kind[i].name);
+		r->nr_exits++;
+	}
+	vs->kvm_last = now;
+}
+
 static void build_record(struct account *a, struct vm_state *vs, const struct snap_vm *sv,
 			 const struct snapshot *s, struct vm_record *r)
 {
@@ -524,37 +613,47 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	const struct kt_vm_percpu *percpu;
 	const struct exit_record *top = NULL;
 	uint64_t lat_ns, lat_count;
-	bool any_kvm_vcpu = false;
+	bool tracepoint = false, kernel = false;
 	size_t i;
 
 	for (i = 0; i < s->nr_threads; i++) {
-		if (belongs(&sv->vm, s->threads[i].t.tgid, s->threads[i].t.vm_birth_ns)) {
-			struct kt_totals t = thread_now(&s->threads[i].t, s->mono_ns);
+		const struct kt_thread *th = &s->threads[i].t;
+
+		if (belongs(&sv->vm, th->tgid, th->vm_birth_ns)) {
+			struct kt_totals t = thread_now(th, s->mono_ns);
 
 			totals_add(&cur, &t);
+			tracepoint |= (th->flags & KT_THREAD_VCPU) != 0;
+			kernel |= (th->flags & KT_THREAD_GUEST_TIME) != 0;
 		}
 	}
+	choose_guest_source(a, vs, tracepoint || cur.exits, kernel || cur.kernel_guest_ns);
 	d = totals_advance(&vs->reported, &cur);
 	snprintf(r->vm, sizeof(r->vm), "%s", vs->name);
 	snprintf(r->uuid, sizeof(r->uuid), "%s", vs->uuid);
 	r->pid = vs->tgid;
 	r->final = sv->dead;
-	r->nr_vcpus = vcpu_rows(a, vs, s, r->vcpu, &any_kvm_vcpu);
+	r->nr_vcpus = vcpu_rows(a, vs, s, r->vcpu);
 	/* The manager's count where there is one; else the vCPU threads we have seen. */
 	r->vcpus = a->src.vcpus(a->src.ctx, vs->tgid, vs->uuid);
 	if (r->vcpus < 0)
 		r->vcpus = r->nr_vcpus ? (int)r->nr_vcpus : -1;
-	r->nr_exits = exit_rows(vs, s, r->exit);
-	if (any_kvm_vcpu || vs->reported.exits)
-		vs->guest_seen = true;
-	r->guest_valid = a->opts.guest_observable && vs->guest_seen;
+	r->guest_source = vs->guest_source;
+	r->guest_valid = vs->guest_source != GUEST_SOURCE_NONE;
 
 	r->cpu_total_ns = d.on_cpu_ns;
 	r->run_delay_ns = d.run_delay_ns;
-	if (r->guest_valid) {
+	if (vs->guest_source == GUEST_SOURCE_TRACEPOINT) {
+		r->nr_exits = exit_rows(vs, s, r->exit);
 		r->cpu_guest_ns = d.guest_ns;
 		r->exits = d.exits;
 		r->exit_handling_ns = d.exit_handling_ns;
+	} else if (vs->guest_source == GUEST_SOURCE_KERNEL) {
+		r->cpu_guest_ns = d.kernel_guest_ns;
+		kvm_stats_figures(a, vs, r);
+	} else {
+		kvm_stats_figures(a, vs, r);
+		r->exits = 0;
 	}
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
 	split_hyp(a, vs, sv->dead, r);
@@ -577,7 +676,7 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	for (i = 0; i < r->nr_exits; i++)
 		if (!top || r->exit[i].count > top->count)
 			top = &r->exit[i];
-	if (top && r->guest_valid)
+	if (top && r->guest_valid && !r->exits_unmeasured)
 		snprintf(r->top_exit_reason, sizeof(r->top_exit_reason), "%s", top->name);
 }
 
@@ -632,7 +731,9 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
 	free_output(a);
 	a->records = calloc(s->nr_vms ? s->nr_vms : 1, sizeof(*a->records));
 	a->vcpu_pool = calloc(s->nr_threads ? s->nr_threads : 1, sizeof(*a->vcpu_pool));
-	a->exit_pool = calloc(s->nr_exits ? s->nr_exits : 1, sizeof(*a->exit_pool));
+	/* Exits by reason from the tracepoints, or by KVM's categories from its statistics. */
+	a->exit_pool = calloc(s->nr_exits + s->nr_vms * KT_KVM_EXIT_KINDS + 1,
+			      sizeof(*a->exit_pool));
 	if (!a->records || !a->vcpu_pool || !a->exit_pool)
 		return -1;
 	for (i = 0; i < a->nr_vms; i++)

@@ -16,6 +16,22 @@
 #include "record.h"
 #include "snapshot.h"
 
+#define KT_KVM_EXIT_KINDS	24
+
+/*
+ * A VM's exits as KVM's own per-vCPU statistics count them (KVM_GET_STATS_FD), summed over its
+ * vCPUs: the total and each "*_exits"-like category, in an order that stays the same for a VM.
+ */
+struct kvm_exit_counts {
+	bool valid;
+	uint64_t exits;
+	size_t nr_kinds;
+	struct {
+		char name[KT_REASON_MAX];
+		uint64_t count;
+	} kind[KT_KVM_EXIT_KINDS];
+};
+
 /* What the accounting asks of the host (vmsource.c: /proc and libvirt); unit tests give fakes. */
 struct vm_source {
 	/* The VM's name and UUID ("" when unknown) for pid; -1 if the process is gone. */
@@ -31,6 +47,8 @@ struct vm_source {
 	int (*taps)(void *ctx, int pid);
 	/* Resident memory of the VMM and the guest's memory (libvirt); -1 when unknown. */
 	void (*memory)(void *ctx, int pid, const char *uuid, int64_t *rss, int64_t *guest);
+	/* KVM's exit statistics of the VMM's vCPUs; -1 when it holds none we can read. */
+	int (*kvm_exits)(void *ctx, int pid, struct kvm_exit_counts *out);
 	void *ctx;
 };
 

@@ -24,7 +24,7 @@
 
 enum {
 	OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT,
-	OPT_COUNTERS, OPT_SAMPLE_HZ, OPT_LISTEN, OPT_ROTATE,
+	OPT_COUNTERS, OPT_SAMPLE_HZ, OPT_LISTEN, OPT_ROTATE, OPT_KVM_HOOKS,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "rotate", required_argument, NULL, OPT_ROTATE },
+	{ "kvm-hooks", required_argument, NULL, OPT_KVM_HOOKS },
 	{ "config", required_argument, NULL, 'C' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,6 +89,9 @@ static void usage(FILE *out)
 		"      --sample-hz N       samples per second and CPU that split each VM's\n"
 		"                          hypervisor time by component (default %d;\n"
 		"                          0: no split)\n"
+		"      --kvm-hooks on|off  off: leave kvm_entry/kvm_exit unhooked, for hosts\n"
+		"                          with many exits: guest time from the kernel's\n"
+		"                          accounting, exits from KVM's statistics (default on)\n"
 		"      --listen [ADDR:]PORT\n"
 		"                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 		"                          (default: off; ADDR 127.0.0.1 unless given, an\n"
@@ -254,6 +258,8 @@ static const char *opt_name(int c)
 		return "--listen";
 	case OPT_ROTATE:
 		return "--rotate";
+	case OPT_KVM_HOOKS:
+		return "--kvm-hooks";
 	}
 	return NULL;
 }
@@ -289,6 +295,8 @@ static const char *opt_example(int c)
 		return "[ADDR:]PORT, e.g. --listen 9477 or --listen 0.0.0.0:9477";
 	case OPT_ROTATE:
 		return "daily or a size, e.g. --rotate 100M";
+	case OPT_KVM_HOOKS:
+		return "on or off, e.g. --kvm-hooks off";
 	}
 	return "a value";
 }
@@ -380,6 +388,7 @@ static void defaults(struct cli_opts *o)
 	o->sysfs_root = "/sys";
 	o->nr_counters = counters_parse(COUNTERS_DEFAULT, o->counters, KT_MAX_COUNTERS, NULL, 0);
 	o->sample_hz = CLI_DEFAULT_SAMPLE_HZ;
+	o->kvm_hooks = true;
 }
 
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
@@ -457,6 +466,14 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 				return CLI_USAGE;
 			}
 			opts->sample_hz = strcmp(optarg, "0") ? (unsigned int)v : 0;
+			break;
+		case OPT_KVM_HOOKS:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				bad_value(err, "kvm hooks setting", optarg, "--kvm-hooks",
+					  "give on or off, e.g. --kvm-hooks off");
+				return CLI_USAGE;
+			}
+			opts->kvm_hooks = !strcmp(optarg, "on");
 			break;
 		case OPT_ROTATE:
 			if (parse_rotation(optarg, &opts->rotation)) {

@@ -29,6 +29,7 @@ struct cli_opts {
 	struct counter_spec counters[KT_MAX_COUNTERS];	/* --counters (default COUNTERS_DEFAULT) */
 	int nr_counters;
 	unsigned int sample_hz;	/* --sample-hz: sampler rate per CPU; 0: no sampler */
+	bool kvm_hooks;		/* --kvm-hooks: attach kvm_entry/kvm_exit where they exist */
 	struct csv_rotation rotation;	/* --rotate daily|SIZE; none by default */
 	const char *listen;	/* --listen: [ADDR:]PORT of the Prometheus endpoint; NULL: off */
 	bool quiet;		/* -q: no live table */

@@ -46,6 +46,7 @@ static const struct {
 	{ "sysfs-root", KEY_VALUE },
 	{ "listen", KEY_VALUE },
 	{ "rotate", KEY_VALUE },
+	{ "kvm-hooks", KEY_VALUE },
 	{ "quiet", KEY_FLAG },
 	{ "verbose", KEY_FLAG },
 };

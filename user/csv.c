@@ -37,7 +37,8 @@ const char CSV_VM_HEADER[] =
 	"host_power_w,vm_power_w,power_source,host_energy_j,"
 	"guest_cycles,host_cycles,guest_instructions,host_instructions,cache_misses,branch_misses,"
 	"hyp_qemu_user_ns,hyp_kvm_ns,hyp_vhost_ns,hyp_tap_ns,hyp_bridge_ns,hyp_net_ns,hyp_block_ns,"
-	"hyp_sched_ns,hyp_other_kernel_ns,ext_vhost_ns,ext_tap_ns,ext_bridge_ns,ext_net_ns";
+	"hyp_sched_ns,hyp_other_kernel_ns,ext_vhost_ns,ext_tap_ns,ext_bridge_ns,ext_net_ns,"
+	"guest_source";
 const char CSV_VCPU_HEADER[] =
 	"timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns,cpu_guest_ns,exits,"
 	"exit_handling_ns,run_delay_ns";
@@ -223,7 +224,7 @@ static void put_split_counter(FILE *f, const struct vm_record *r, const char *na
 	const struct counter_record *c = counter_named(r, name);
 
 	fputc(',', f);
-	put_optional_u64(f, c && r->guest_valid, c ? c->guest : 0);
+	put_optional_u64(f, c && r->guest_source == GUEST_SOURCE_TRACEPOINT, c ? c->guest : 0);
 	fputc(',', f);
 	put_optional_u64(f, c, c ? c->host : 0);
 }
@@ -246,6 +247,8 @@ static void put_counters_and_components(FILE *f, const struct vm_record *r)
 	put_optional_list(f, r->hyp_components_valid, r->hyp_component_ns, KT_NR_COMPONENTS);
 	put_optional_list(f, r->ext_components_valid, (const uint64_t[]){ ext[KT_COMP_VHOST],
 			  ext[KT_COMP_TAP], ext[KT_COMP_BRIDGE], ext[KT_COMP_NET] }, 4);
+	fputc(',', f);
+	csv_field(f, guest_source_name(r->guest_source));
 	for (i = 0; i < r->nr_counters; i++)
 		if (!counter_is_fixed(r->counter[i].name))
 			put_total_counter(f, &r->counter[i]);
@@ -269,9 +272,9 @@ void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_
 	fputc(',', f);
 	put_optional_u64(f, r->hyp_split_valid, r->cpu_hyp_kernel_ns);
 	fputc(',', f);
-	put_optional_u64(f, gv, r->exits);
+	put_optional_u64(f, gv && !r->exits_unmeasured, r->exits);
 	fputc(',', f);
-	put_optional_u64(f, gv, r->exit_handling_ns);
+	put_optional_u64(f, gv && !r->exit_handling_unmeasured, r->exit_handling_ns);
 	fprintf(f, ",%" PRIu64 ",", r->run_delay_ns);
 	if (gv)
 		FIELD(f, r->top_exit_reason);
@@ -308,26 +311,21 @@ void csv_format_vcpu_row(FILE *f, const struct interval_info *iv, const struct v
 	fprintf(f, ",%" PRIu64 ",", v->cpu_total_ns);
 	put_optional_u64(f, gv, v->cpu_guest_ns);
 	fputc(',', f);
-	put_optional_u64(f, gv, v->exits);
+	/* KVM's statistics are per vCPU fd, not per thread: the VM row has them. */
+	put_optional_u64(f, gv && r->guest_source != GUEST_SOURCE_KERNEL, v->exits);
 	fputc(',', f);
-	put_optional_u64(f, gv, v->exit_handling_ns);
+	put_optional_u64(f, gv && r->guest_source != GUEST_SOURCE_KERNEL, v->exit_handling_ns);
 	fprintf(f, ",%" PRIu64 "\n", v->run_delay_ns);
 }
 
 void csv_format_exit_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
 			 const struct exit_record *e)
 {
-	char name[KT_REASON_MAX];
+	char name[KT_REASON_MAX], isa[16];
 
 	put_interval(f, iv);
 	FIELD(f, r->vm);
-	fprintf(f, ",%d,", r->pid);
-	if (e->isa == KT_ISA_VMX)
-		fputs("vmx", f);
-	else if (e->isa == KT_ISA_SVM)
-		fputs("svm", f);
-	else
-		fprintf(f, "%" PRIu32, e->isa);
+	fprintf(f, ",%d,%s", r->pid, exit_isa_name(e->isa, isa, sizeof(isa)));
 	fprintf(f, ",%" PRIu32 ",", e->reason);
 	if (e->name[0])
 		FIELD(f, e->name);

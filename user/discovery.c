@@ -10,6 +10,7 @@
 
 #include "kvmtrace.h"
 #include "discovery.h"
+#include "kvmstats.h"
 
 bool vmm_comm_matches(const char *comm)
 {
@@ -198,22 +199,33 @@ bool discovery_same_cmdline(const char *proc, int a, int b)
 	return na > 0 && na == nb && !memcmp(cmdline_a, cmdline_b, na);
 }
 
+/* A process holding a KVM VM is a VMM, whatever it is called. */
+static bool holds_kvm_vm(const char *proc, int pid)
+{
+	static struct kvm_fds fds;
+
+	return !kvm_fds_scan(proc, pid, &fds) && fds.nr_vms > 0;
+}
+
 size_t discovery_scan(const char *proc, int *pids, size_t max)
 {
 	DIR *dir = opendir(proc);
 	struct dirent *de;
 	char path[512], comm[64];
 	size_t n = 0;
+	int pid;
 
 	if (!dir)
 		return 0;
 	while (n < max && (de = readdir(dir))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
+		pid = atoi(de->d_name);
 		snprintf(path, sizeof(path), "%s/%s/comm", proc, de->d_name);
-		if (!read_comm(path, comm, sizeof(comm)) && vmm_comm_matches(comm) &&
-		    discovery_alive(proc, atoi(de->d_name)))
-			pids[n++] = atoi(de->d_name);
+		if (read_comm(path, comm, sizeof(comm)))
+			continue;
+		if ((vmm_comm_matches(comm) || holds_kvm_vm(proc, pid)) && discovery_alive(proc, pid))
+			pids[n++] = pid;
 	}
 	closedir(dir);
 	return n;

@@ -41,7 +41,8 @@ int discovery_fork_parent(const char *proc, int pid);
 /* Whether processes a and b have the same, readable, command line (a fork that never exec'd). */
 bool discovery_same_cmdline(const char *proc, int a, int b);
 
-/* Fills pids with the running processes under proc whose comm is a VMM's. Returns how many. */
+/* Fills pids with the running processes under proc whose comm is a VMM's or that hold a KVM VM
+ * (an anon_inode:kvm-vm fd): a VMM found by what it does. Returns how many. */
 size_t discovery_scan(const char *proc, int *pids, size_t max);
 
 /* The UUID in a VMM command line (QEMU's "-uuid U"): 0 and out filled (37 bytes), or -1. */

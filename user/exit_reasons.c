@@ -235,6 +235,45 @@ static int svm_name(uint32_t code, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * Upstream PVM's reasons: an exception vector in the low 16 bits, or a kind in the upper bits.
+ * Kinds 1-3 (SYSCALL, HYPERCALL, ERETU) are the same in every version of that tree; later
+ * kinds were renumbered between versions, so they keep their number rather than risk a wrong
+ * name.
+ */
+#define PVM_KIND_SHIFT		16
+#define PVM_VECTOR_MASK		0xffffu
+
+static const char *const pvm_kinds[] = { [1] = "SYSCALL", [2] = "HYPERCALL", [3] = "ERETU" };
+
+static void pvm_name(uint32_t reason, char *out, size_t len)
+{
+	uint32_t kind = reason >> PVM_KIND_SHIFT, vector = reason & PVM_VECTOR_MASK;
+
+	if (kind && kind < ARRAY_SIZE(pvm_kinds) && pvm_kinds[kind])
+		snprintf(out, len, "PVM_%s", pvm_kinds[kind]);
+	else if (kind)
+		snprintf(out, len, "PVM_KIND%u", kind);
+	else if (vector < ARRAY_SIZE(x86_vectors) && x86_vectors[vector])
+		snprintf(out, len, "PVM_%s_EXCP", x86_vectors[vector]);
+	else
+		snprintf(out, len, "PVM_%u", vector);
+}
+
+const char *exit_isa_name(uint32_t isa, char *out, size_t len)
+{
+	static const char *const names[] = { [KT_ISA_VMX] = "vmx", [KT_ISA_SVM] = "svm",
+					     [KT_ISA_PVM] = "pvm" };
+
+	if (isa == KT_ISA_KVM_STATS)
+		snprintf(out, len, "kvm_stats");
+	else if (isa < ARRAY_SIZE(names) && names[isa])
+		snprintf(out, len, "%s", names[isa]);
+	else
+		snprintf(out, len, "%u", isa);
+	return out;
+}
+
 const char *exit_reason_name(uint32_t isa, uint32_t reason, char *out, size_t len)
 {
 	if (!out || !len)
@@ -255,6 +294,8 @@ const char *exit_reason_name(uint32_t isa, uint32_t reason, char *out, size_t le
 	} else if (isa == KT_ISA_SVM) {
 		if (svm_name(reason, out, len))
 			snprintf(out, len, "SVM_0x%x", reason);
+	} else if (isa == KT_ISA_PVM) {
+		pvm_name(reason, out, len);
 	} else {
 		snprintf(out, len, "ISA%u_%u", isa, reason);
 	}

@@ -531,6 +531,7 @@ int main(int argc, char **argv)
 	topts.counters = opts.counters;
 	topts.nr_counters = opts.nr_counters;
 	topts.sample_hz = opts.sample_hz;
+	topts.kvm_hooks = opts.kvm_hooks;
 	run.tracer = tracer_open(&topts, why, sizeof(why));
 	if (!run.tracer) {
 		kt_error("%s", why);
@@ -594,7 +595,7 @@ out:
 	snapshot_free(&run.snap);
 	account_free(run.account);
 	domains_close(run.host.domains);
-	free(run.host.taps);
+	host_release(&run.host);
 	metrics_close(run.metrics);
 	csv_sink_close(run.csv);
 	power_close(run.power);

@@ -896,7 +896,7 @@ static bool add_details(struct vm_entry *e, const struct vm_record *r)
 		p = perf_get(e, c->name);
 		if (!p)
 			continue;
-		sum_add(&p->guest, r->guest_valid, c->guest);
+		sum_add(&p->guest, r->guest_source == GUEST_SOURCE_TRACEPOINT, c->guest);
 		sum_add(&p->host, true, c->host);
 	}
 	for (i = 0; i < r->nr_exits; i++) {
@@ -924,7 +924,8 @@ static bool add_details(struct vm_entry *e, const struct vm_record *r)
 		sum_add(&vs->cpu, true, v->cpu_total_ns);
 		sum_add(&vs->guest, r->guest_valid, v->cpu_guest_ns);
 		sum_add(&vs->run_delay, true, v->run_delay_ns);
-		sum_add(&vs->exits, r->guest_valid, v->exits);
+		/* KVM's statistics count exits per vCPU fd, not per thread: the VM has them. */
+		sum_add(&vs->exits, r->guest_source == GUEST_SOURCE_TRACEPOINT, v->exits);
 	}
 	return ok;
 }

@@ -24,6 +24,18 @@ struct interval_info {
 	double interval_s;	/* measured length of the interval, s */
 };
 
+/* Where a row's guest figures come from; one source per row, never a mix. */
+enum guest_source {
+	GUEST_SOURCE_NONE,		/* guest mode not observed: guest and exit columns empty */
+	GUEST_SOURCE_TRACEPOINT,	/* kvm_entry/kvm_exit: exact, exits by reason */
+	/* The kernel's own accounting (task->gtime, a tick at a time) where the tracepoints do
+	 * not fire; exits from KVM's per-vCPU statistics. */
+	GUEST_SOURCE_KERNEL,
+};
+
+/* "tracepoint", "kernel", or "" for none: the guest_source column. */
+const char *guest_source_name(enum guest_source source);
+
 /* One vCPU thread's share of the interval. */
 struct vcpu_record {
 	int tid;
@@ -110,8 +122,14 @@ struct vm_record {
 	bool ext_components_valid;
 	uint64_t ext_component_ns[KT_NR_COMPONENTS];
 
-	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful. */
+	/* Guest mode was observed for this VM: guest, exit and reason columns are meaningful,
+	 * but for what the source below does not measure. */
 	bool guest_valid;
+	enum guest_source guest_source;
+	/* The kernel source without KVM statistics (the VMM holds no stats fd): no exit counts. */
+	bool exits_unmeasured;
+	/* The kernel source: KVM's statistics count exits, not the time they take. */
+	bool exit_handling_unmeasured;
 	/* The kernel gave a user/system split of the VM's time: the cpu_hyp_user/kernel columns. */
 	bool hyp_split_valid;
 	/* The VM's process ended during this interval: this is its last row. */

@@ -99,7 +99,7 @@ static void put_row(FILE *out, const struct vm_record *r, double interval_s)
 	put_num(out, ok, 6, 1, r->cpu_total_ns / ns * 100);
 	put_num(out, ok && gv, 6, 1, r->cpu_guest_ns / ns * 100);
 	put_num(out, ok, 6, 1, r->cpu_hyp_ns / ns * 100);
-	put_num(out, ok && gv, 9, 0, r->exits / (ok ? interval_s : 1));
+	put_num(out, ok && gv && !r->exits_unmeasured, 9, 0, r->exits / (ok ? interval_s : 1));
 	fputc(' ', out);
 	if (gv && r->top_exit_reason[0])
 		put_text(out, r->top_exit_reason, sizeof(r->top_exit_reason), REASON_COLS);

@@ -119,6 +119,29 @@ static bool kvm_hooks_usable(const struct btf *vmlinux, char *why, size_t len)
 	return typed;
 }
 
+/*
+ * Says once where guest figures will come from. The kernel's guest time and KVM's statistics
+ * serve where the tracepoints are not hooked or never fire (software KVM such as PVM has no
+ * call sites for them); a VM without KVM (QEMU TCG) has no guest mode at all.
+ */
+static void say_guest_sources(bool wanted, bool hooked, const char *why)
+{
+	static const char fallback[] = "guest time comes from the kernel's accounting (a tick at "
+				       "a time), exits from KVM's statistics";
+
+	if (access("/dev/kvm", F_OK))
+		kt_warn("no /dev/kvm: VMs on this host run without KVM (e.g. QEMU TCG); guest "
+			"and exit columns will be empty");
+	else if (!wanted)
+		kt_info("kvm_entry/kvm_exit not hooked (--kvm-hooks off): %s", fallback);
+	else if (!hooked)
+		kt_warn("cannot attach kvm:kvm_exit: %s; %s", why, fallback);
+	else if (!access("/sys/module/kvm_pvm", F_OK))
+		kt_warn("this host's KVM is software KVM (PVM), which does not fire kvm_entry/"
+			"kvm_exit: %s; guests without KVM (QEMU TCG) have empty guest columns",
+			fallback);
+}
+
 struct hook {
 	struct bpf_program *prog;
 	struct bpf_link **link;
@@ -301,7 +324,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	tp_btf = btf_has(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
 	wakeups = !kernel_keeps_run_delay(vmlinux);
 	tr->disk_observable = btf_has(vmlinux, "task_io_accounting", BTF_KIND_STRUCT);
-	kvm = kvm_hooks_usable(vmlinux, kvm_why, sizeof(kvm_why));
+	kvm = opts->kvm_hooks && kvm_hooks_usable(vmlinux, kvm_why, sizeof(kvm_why));
 	btf__free(vmlinux);
 
 	tr->skel = kvmtrace__open();
@@ -346,11 +369,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 			snprintf(kvm_why, sizeof(kvm_why), "%s", strerror(-err));
 		}
 	}
-	if (!kvm)
-		kt_warn("cannot attach kvm:kvm_exit: %s; guest columns will be empty", kvm_why);
-	else if (access("/dev/kvm", F_OK))
-		kt_warn("no /dev/kvm: VMs on this host run without KVM (e.g. QEMU TCG); guest "
-			"and exit columns will be empty");
+	say_guest_sources(opts->kvm_hooks, kvm, kvm_why);
 	tr->guest_observable = kvm;
 	if (opts->nr_counters) {
 		tr->counters = counters_open(opts->counters, opts->nr_counters,

@@ -16,6 +16,7 @@ struct tracer_opts {
 	const struct counter_spec *counters;	/* perf counters to split at VM entry/exit */
 	size_t nr_counters;
 	unsigned int sample_hz;	/* sampler rate per CPU; 0: no component split */
+	bool kvm_hooks;		/* attach kvm_entry/kvm_exit (else the kernel's counters only) */
 };
 
 struct tracer;

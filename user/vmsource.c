@@ -2,8 +2,11 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "discovery.h"
+#include "kvmstats.h"
+#include "log.h"
 #include "vmsource.h"
 
 #define PROC "/proc"
@@ -70,6 +73,100 @@ static void host_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int6
 	*guest = dom ? (int64_t)dom->memory_bytes : -1;
 }
 
+/* The VMM's KVM statistics reader, opened at the first ask; NULL when it has none. */
+static struct host_kvm_stats *kvm_stats_of(struct host *h, int pid)
+{
+	struct host_kvm_stats *e;
+	struct kvm_fds fds;
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < h->nr_kvm; i++)
+		if (h->kvm[i].pid == pid)
+			return &h->kvm[i];
+	/* Gone: nothing to remember. A VMM without KVM (QEMU TCG) is remembered as such. */
+	if (kvm_fds_scan(PROC, pid, &fds))
+		return NULL;
+	e = realloc(h->kvm, (h->nr_kvm + 1) * sizeof(*e));
+	if (!e)
+		return NULL;
+	h->kvm = e;
+	e = &h->kvm[h->nr_kvm++];
+	e->pid = pid;
+	e->ks = fds.nr_vms ? kvm_stats_open(pid, &fds, why, sizeof(why)) : NULL;
+	if (fds.nr_vms && !e->ks)
+		kt_warn("VM pid %d: %s; its exit columns stay empty", pid, why);
+	return e;
+}
+
+static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
+{
+	struct host_kvm_stats *e = kvm_stats_of(ctx, pid);
+	const struct kvm_stat_desc *d;
+	struct kvm_fds fds;
+	char why[256];
+	size_t j, n;
+
+	memset(out, 0, sizeof(*out));
+	if (!e || !e->ks)
+		return -1;
+	/* vCPUs hot-plugged since the last reading count from now on. */
+	if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks))
+		kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
+	if (kvm_stats_read(e->ks) || !kvm_stats_sum(e->ks, "exits", &out->exits))
+		return -1;
+	/* KVM's own exit categories, in the descriptors' order, which a kernel keeps. */
+	for (j = 0; (d = kvm_stats_desc(e->ks, j)) && out->nr_kinds < KT_KVM_EXIT_KINDS; j++) {
+		n = strlen(d->name);
+		if (!kvm_stats_is_scalar(d) || n <= 6 || strcmp(d->name + n - 6, "_exits"))
+			continue;
+		snprintf(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "%s", d->name);
+		kvm_stats_sum(e->ks, d->name, &out->kind[out->nr_kinds].count);
+		out->nr_kinds++;
+	}
+	/* Exits KVM handled with no category of its own (hypercalls, page faults, MSRs, ...). */
+	if (out->nr_kinds < KT_KVM_EXIT_KINDS) {
+		uint64_t categorized = 0;
+
+		for (j = 0; j < out->nr_kinds; j++)
+			categorized += out->kind[j].count;
+		snprintf(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "other_exits");
+		out->kind[out->nr_kinds++].count = out->exits > categorized ?
+						   out->exits - categorized : 0;
+	}
+	out->valid = true;
+	return 0;
+}
+
+/* Statistics of processes the snapshot no longer has (their last row is out) are closed. */
+static void release_gone_kvm_stats(struct host *h, const struct snapshot *s)
+{
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < h->nr_kvm; i++) {
+		for (j = 0; j < s->nr_vms && s->vms[j].vm.tgid != (__u32)h->kvm[i].pid; j++)
+			;
+		if (j < s->nr_vms)
+			h->kvm[kept++] = h->kvm[i];
+		else
+			kvm_stats_close(h->kvm[i].ks);
+	}
+	h->nr_kvm = kept;
+}
+
+void host_release(struct host *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->nr_kvm; i++)
+		kvm_stats_close(h->kvm[i].ks);
+	free(h->kvm);
+	free(h->taps);
+	h->kvm = NULL;
+	h->taps = NULL;
+	h->nr_kvm = h->nr_taps = 0;
+}
+
 void host_find_taps(struct host *h, const struct snapshot *s)
 {
 	char names[DOMAIN_MAX_TAPS][TAP_NAME_LEN];
@@ -77,6 +174,7 @@ void host_find_taps(struct host *h, const struct snapshot *s)
 	size_t i, j, n;
 	unsigned int ifindex;
 
+	release_gone_kvm_stats(h, s);
 	h->nr_taps = 0;
 	for (i = 0; i < s->nr_vms; i++) {
 		if (s->vms[i].dead)
@@ -108,6 +206,7 @@ struct vm_source host_vm_source(struct host *h)
 		.vcpus = host_vcpus,
 		.taps = host_taps,
 		.memory = host_memory,
+		.kvm_exits = host_kvm_exits,
 		.ctx = h,
 	};
 

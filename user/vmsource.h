@@ -7,11 +7,22 @@
 #include "domains.h"
 #include "tracer.h"
 
-/* What the sources know of the host: the libvirt join, and the taps found this interval. */
+/* A VMM's KVM statistics reader, kept while the process lives. */
+struct host_kvm_stats {
+	int pid;
+	struct kvm_stats *ks;	/* NULL: no KVM VM, or none readable (and why was said once) */
+};
+
+/*
+ * What the sources know of the host: the libvirt join, the taps found this interval, and the
+ * KVM statistics of the VMs whose guest time comes from the kernel.
+ */
 struct host {
 	struct domains *domains;
 	struct iface_binding *taps;
 	size_t nr_taps;
+	struct host_kvm_stats *kvm;
+	size_t nr_kvm;
 };
 /*
  * A VM's name and UUID: the libvirt domain whose VMM it is (by PID, or by the UUID on its
@@ -20,7 +31,13 @@ struct host {
  */
 struct vm_source host_vm_source(struct host *h);
 
-/* Finds the taps of the snapshot's live VMs (the tun devices their VMMs hold), for counting. */
+/*
+ * Finds the taps of the snapshot's live VMs (the tun devices their VMMs hold), for counting,
+ * and lets go of the KVM statistics of processes no longer in it.
+ */
 void host_find_taps(struct host *h, const struct snapshot *s);
+
+/* Closes what host_find_taps and the KVM statistics hold (not the libvirt join). */
+void host_release(struct host *h);
 
 #endif /* KT_VMSOURCE_H */

@@ -16,6 +16,13 @@ check-split: the VMs' vm_power_w, the rest of the host and idle add up to host_p
 perf-stat: runs `perf stat -p PID -I MS -x,` (the seed tracker's method) until stopped and
         records each event's cumulative count with the wall-clock time of its reading.
         Lines: "TIME PID EVENT CUMULATIVE" (clocks in ns).
+sample-guest: records, every few ms, the kernel's guest time (/proc/PID/task/TID/stat field 43,
+        clock ticks) of each process (key PID) and of each of its threads (key tid:TID), exited
+        threads included. Lines: "TIME KEY GUEST_NS".
+from-ktvmm: turns the test VMM's --trace file into samples of one of its counters summed over
+        its vCPUs. Lines: "TIME vm VALUE".
+check-column: compares a CSV column summed over rows (those matching --where) with a sampled
+        series' delta over exactly the rows' window.
 check-counters: compares, row by row, the CSV's counter columns with the perf stat counts over
         exactly each row's window, interpolating between readings.
 """
@@ -79,13 +86,76 @@ def sample_domstats(args):
             time.sleep(args.period)
 
 
-def load_samples(path, key):
+def sample_guest(args):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    ns_per_tick = 1e9 / os.sysconf("SC_CLK_TCK")
+    last_seen = {}
+    with open(args.out, "w") as out:
+        while not stop and any(os.path.exists(f"/proc/{pid}") for pid in args.pid):
+            for pid in args.pid:
+                t = time.time()
+                for path in glob.glob(f"/proc/{pid}/task/*/stat"):
+                    try:
+                        with open(path) as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                    except (OSError, IndexError):
+                        continue
+                    # Field 43 of stat is the 41st after "pid (comm)".
+                    last_seen[(pid, path.split("/")[4])] = int(fields[40]) * ns_per_tick
+                total = sum(v for (p, _), v in last_seen.items() if p == pid)
+                out.write(f"{t:.6f} {pid} {total:.0f}\n")
+                for (p, tid), v in last_seen.items():
+                    if p == pid:
+                        out.write(f"{t:.6f} tid:{tid} {v:.0f}\n")
+            out.flush()
+            time.sleep(args.period)
+
+
+def from_ktvmm(args):
+    by_time = {}
+    with open(args.trace) as f:
+        for line in f:
+            t, *pairs = line.split()
+            values = dict(p.split("=", 1) for p in pairs)
+            # One reading stamps each vCPU a few us apart: group them by the millisecond.
+            key = round(float(t), 3)
+            by_time[key] = by_time.get(key, 0) + int(values[args.field])
+    with open(args.out, "w") as out:
+        for t in sorted(by_time):
+            out.write(f"{t:.6f} vm {by_time[t]}\n")
+
+
+def check_column(args):
+    rows = [r for r in load_rows(args.csv)
+            if all(r[k] == v for k, v in (w.split("=", 1) for w in args.where))]
+    if len(rows) <= args.skip:
+        print(f"check-column: {args.csv} has {len(rows)} matching rows, need more than {args.skip}")
+        return 1
+    times, columns = load_samples(args.samples, args.key, keep_zero=True)
+    if not times:
+        print(f"check-column: no samples of {args.key} in {args.samples}")
+        return 1
+    start = float(rows[args.skip - 1]["epoch_s"]) if args.skip else \
+        float(rows[0]["epoch_s"]) - float(rows[0]["interval_s"])
+    end = float(rows[-1]["epoch_s"])
+    traced = sum(int(r[args.column]) for r in rows[args.skip:])
+    oracle = interpolate(times, columns[0], end) - interpolate(times, columns[0], start)
+    err = abs(traced - oracle) / oracle if oracle else float("inf")
+    within = err <= args.tol or abs(traced - oracle) <= args.resolution
+    print(f"check-column: {args.key} {args.column} over {end - start:.3f} s: traced {traced}, "
+          f"oracle {oracle:.0f}, error {100 * err:.2f}% (tolerance {100 * args.tol:.1f}% or "
+          f"{args.resolution}): {'ok' if within else 'OUT OF TOLERANCE'}")
+    return 0 if within else 1
+
+
+def load_samples(path, key, keep_zero=False):
     """Times and value columns of one key's samples (a PID or a domain name)."""
     times, columns = [], []
     with open(path) as f:
         for line in f:
             t, k, *values = line.split()
-            if k.replace("%20", " ") != key or int(values[0]) == 0:
+            if k.replace("%20", " ") != key or (int(values[0]) == 0 and not keep_zero):
                 continue
             times.append(float(t))
             columns.append([int(v) for v in values])
@@ -305,7 +375,32 @@ def main():
     n.add_argument("--skip", type=int, default=1)
     n.add_argument("--tol", type=float, default=0.02)
     n.add_argument("--floor", type=float, default=0, help="absolute tolerance for tiny counts")
+    g = sub.add_parser("sample-guest")
+    g.add_argument("--pid", type=int, action="append", required=True)
+    g.add_argument("--out", required=True)
+    g.add_argument("--period", type=float, default=0.01)
+    f = sub.add_parser("from-ktvmm")
+    f.add_argument("--trace", required=True)
+    f.add_argument("--field", required=True)
+    f.add_argument("--out", required=True)
+    m = sub.add_parser("check-column")
+    m.add_argument("--csv", required=True)
+    m.add_argument("--column", required=True)
+    m.add_argument("--samples", required=True)
+    m.add_argument("--key", required=True)
+    m.add_argument("--where", action="append", default=[], help="COLUMN=VALUE")
+    m.add_argument("--skip", type=int, default=1)
+    m.add_argument("--tol", type=float, default=0.02)
+    m.add_argument("--resolution", type=float, default=0)
     args = p.parse_args()
+    if args.cmd == "sample-guest":
+        sample_guest(args)
+        return 0
+    if args.cmd == "from-ktvmm":
+        from_ktvmm(args)
+        return 0
+    if args.cmd == "check-column":
+        return check_column(args)
     if args.cmd == "perf-stat":
         perf_stat(args)
         return 0

@@ -62,7 +62,7 @@ fake_vmm() {
 mkdir -p "$work/nokvm"
 fake_vmm 30 >/dev/null
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
-expect 0 "cannot attach kvm:kvm_exit: no kvm tracepoints.*guest columns will be empty" \
+expect 0 "cannot attach kvm:kvm_exit: no kvm tracepoints.*guest time comes from the kernel" \
 	"kernel without kvm tracepoints" -- unshare -m sh -c \
 	"mount -t tmpfs none /sys/kernel/tracing/events/kvm && exec $bin -q -c 2 -i 0.5 \
 	--libvirt-uri none --counters none -o $work/nokvm"

@@ -502,7 +502,8 @@ if lags_first:
 # --- stderr
 allowed = [
     r"warning: no /dev/kvm: ",
-    r"warning: cannot attach kvm:kvm_exit: .*guest columns will be empty",
+    r"warning: cannot attach kvm:kvm_exit: .*guest time comes from the kernel",
+    r"warning: this host's KVM is software KVM \(PVM\)",
     r"warning: cannot count [a-z0-9, -]+(: [^(]*)? \(perf_event_open: [^)]*\); (its|their) columns will be empty$",
     r"warning: [a-z ]*libvirt at \S+: ",
     r"connected to libvirt at \S+ again",

@@ -15,6 +15,7 @@ struct fake_host {
 	int vcpus;			/* what libvirt says; 0: unknown */
 	int taps;			/* taps counted for the VM */
 	const char *thread_names[4];	/* indexed by tid - 101 */
+	struct kvm_exit_counts kvm;	/* KVM's statistics; invalid: the VMM holds none */
 };
 
 static int fake_identify(void *ctx, int pid, char *name, size_t name_len, char *uuid,
@@ -77,6 +78,15 @@ static void fake_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int6
 	*guest = h->vcpus ? 256 << 20 : -1;
 }
 
+static int fake_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
+{
+	struct fake_host *h = ctx;
+
+	(void)pid;
+	*out = h->kvm;
+	return h->kvm.valid ? 0 : -1;
+}
+
 static struct vm_source fake_source(struct fake_host *h)
 {
 	struct vm_source src = {
@@ -86,6 +96,7 @@ static struct vm_source fake_source(struct fake_host *h)
 		.vcpus = fake_vcpus,
 		.taps = fake_taps,
 		.memory = fake_memory,
+		.kvm_exits = fake_kvm_exits,
 		.ctx = h,
 	};
 	return src;
@@ -214,6 +225,90 @@ static struct kt_totals totals(uint64_t on_cpu, uint64_t guest, uint64_t delay, 
 	};
 
 	return t;
+}
+
+/* The kernel's KVM statistics of a VM: the total and two categories, cumulative. */
+static void set_kvm_exits(struct fake_host *h, uint64_t exits, uint64_t halt, uint64_t irq)
+{
+	h->kvm = (struct kvm_exit_counts){ .valid = true, .exits = exits, .nr_kinds = 2 };
+	snprintf(h->kvm.kind[0].name, sizeof(h->kvm.kind[0].name), "halt_exits");
+	h->kvm.kind[0].count = halt;
+	snprintf(h->kvm.kind[1].name, sizeof(h->kvm.kind[1].name), "irq_exits");
+	h->kvm.kind[1].count = irq;
+}
+
+/*
+ * Software KVM: no tracepoint fires, the kernel charges guest time a tick at a time. The row's
+ * source is "kernel"; guest time never exceeds on-CPU time in a row, and what a row cannot
+ * take is carried to the next; exits come from KVM's statistics, by its categories.
+ */
+static void test_kernel_guest_source(void **state)
+{
+	struct fake_host host = { 0 };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &kvm_host);
+	struct kt_totals sum = totals(0, 0, 0, 0, 0);
+	struct fixture f;
+	struct vm_record *r;
+	struct kt_thread *t;
+
+	(void)state;
+	set_kvm_exits(&host, 1000, 10, 5);
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 103, 100, 5, sum);
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->guest_source, GUEST_SOURCE_NONE);
+	assert_false(r->guest_valid);
+
+	/* A tick of 4 ms charged to a thread that ran 3 ms: 3 ms now, 1 ms carried. */
+	set_kvm_exits(&host, 1600, 30, 25);
+	sum.on_cpu_ns = 3000000;
+	sum.kernel_guest_ns = 4000000;
+	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(&f, 103, 100, 5, sum);
+	t->flags = KT_THREAD_GUEST_TIME;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->guest_source, GUEST_SOURCE_KERNEL);
+	assert_true(r->guest_valid);
+	assert_int_equal(r->cpu_total_ns, 3000000);
+	assert_int_equal(r->cpu_guest_ns, 3000000);
+	assert_int_equal(r->cpu_hyp_ns, 0);
+	assert_int_equal(r->exits, 600);
+	assert_false(r->exits_unmeasured);
+	assert_true(r->exit_handling_unmeasured);
+	assert_int_equal(r->nr_exits, 2);
+	assert_string_equal(r->exit[0].name, "halt_exits");
+	assert_int_equal(r->exit[0].count, 20);
+	assert_int_equal(r->exit[1].count, 20);
+	assert_string_equal(r->top_exit_reason, "halt_exits");
+	assert_int_equal(r->nr_vcpus, 1);	/* a vCPU by what it does: it has guest time */
+	assert_int_equal(r->vcpu[0].cpu_guest_ns, 3000000);
+
+	/* The next 2 ms on CPU, no new tick: the carried 1 ms is reported now. */
+	sum.on_cpu_ns = 5000000;
+	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(&f, 103, 100, 5, sum);
+	t->flags = KT_THREAD_GUEST_TIME;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->cpu_total_ns, 2000000);
+	assert_int_equal(r->cpu_guest_ns, 1000000);
+	assert_int_equal(r->vcpu[0].cpu_guest_ns, 1000000);
+	assert_int_equal(r->exits, 0);
+	assert_int_equal(r->nr_exits, 0);
+
+	/* The VMM's stats fds cannot be read: exits empty, guest time still there. */
+	host.kvm.valid = false;
+	account_free(a);
+	a = account_new(&src, &kvm_host);
+	snapshot_of(&f, 4000, 200, 7, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(&f, 104, 200, 7, totals(1000, 0, 0, 0, 0));
+	t->sum.kernel_guest_ns = 800;
+	t->flags = KT_THREAD_GUEST_TIME;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->guest_source, GUEST_SOURCE_KERNEL);
+	assert_true(r->exits_unmeasured);
+	assert_string_equal(r->top_exit_reason, "");
+	account_free(a);
 }
 
 /* A KVM VM over two intervals: deltas, in-progress slice, guest/hyp split, exits, vCPU rows. */
@@ -677,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_split_by_ticks),
 		cmocka_unit_test(test_split_exact),
 		cmocka_unit_test(test_kvm_vm_intervals),
+		cmocka_unit_test(test_kernel_guest_source),
 		cmocka_unit_test(test_tcg_vm),
 		cmocka_unit_test(test_end_and_pid_reuse),
 		cmocka_unit_test(test_restart_keeps_name),

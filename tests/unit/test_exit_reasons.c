@@ -143,7 +143,27 @@ static void test_unknown_isa(void **state)
 {
 	(void)state;
 	assert_string_equal(name(0, 12), "ISA0_12");
-	assert_string_equal(name(3, 4294967295u), "ISA3_4294967295");
+	assert_string_equal(name(4, 4294967295u), "ISA4_4294967295");
+}
+
+/* Upstream PVM: vectors in the low bits, kinds above; renumbered kinds keep their number. */
+static void test_pvm(void **state)
+{
+	char isa[16];
+
+	(void)state;
+	assert_string_equal(name(KT_ISA_PVM, 14), "PVM_PF_EXCP");
+	assert_string_equal(name(KT_ISA_PVM, 13), "PVM_GP_EXCP");
+	assert_string_equal(name(KT_ISA_PVM, 0x10000), "PVM_SYSCALL");
+	assert_string_equal(name(KT_ISA_PVM, 0x20000), "PVM_HYPERCALL");
+	assert_string_equal(name(KT_ISA_PVM, 0x30000), "PVM_ERETU");
+	assert_string_equal(name(KT_ISA_PVM, 0x40000), "PVM_KIND4");
+	assert_string_equal(name(KT_ISA_PVM, 1025), "PVM_1025");
+	assert_string_equal(name(KT_ISA_PVM, 0xffffffffu), "PVM_KIND65535");
+	assert_string_equal(exit_isa_name(KT_ISA_PVM, isa, sizeof(isa)), "pvm");
+	assert_string_equal(exit_isa_name(KT_ISA_VMX, isa, sizeof(isa)), "vmx");
+	assert_string_equal(exit_isa_name(KT_ISA_KVM_STATS, isa, sizeof(isa)), "kvm_stats");
+	assert_string_equal(exit_isa_name(9, isa, sizeof(isa)), "9");
 }
 
 static void test_buffer_sizes(void **state)
@@ -219,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_svm_known),
 		cmocka_unit_test(test_svm_unknown),
 		cmocka_unit_test(test_unknown_isa),
+		cmocka_unit_test(test_pvm),
 		cmocka_unit_test(test_buffer_sizes),
 		cmocka_unit_test(test_names_unique_and_short),
 	};

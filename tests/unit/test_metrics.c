@@ -53,6 +53,7 @@ static void full_record(struct vm_record *r)
 	r->exit_handling_ns = 45000000;
 	r->run_delay_ns = 2500000;
 	r->guest_valid = true;
+	r->guest_source = GUEST_SOURCE_TRACEPOINT;
 	r->hyp_split_valid = true;
 	r->net_valid = true;
 	r->net_rx_bytes = 1000;
@@ -369,6 +370,7 @@ static void test_unmeasured_omitted(void **state)
 	(void)state;
 	full_record(&r);
 	r.guest_valid = false;
+	r.guest_source = GUEST_SOURCE_NONE;
 	r.hyp_split_valid = false;
 	r.net_valid = false;
 	r.disk_valid = false;

@@ -49,6 +49,7 @@ static void web(struct vm_record *r)
 	r->run_delay_ns = 5000000;		/* 2.5 ms/s */
 	strcpy(r->top_exit_reason, "EPT_VIOLATION");
 	r->guest_valid = true;
+	r->guest_source = GUEST_SOURCE_TRACEPOINT;
 }
 
 /* A VM never seen in guest mode, with a name too long for its column. */

@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Real guest mode (issue 12, acceptance 2-4): the test bed's own VMM (tests/vm/ktvmm.c) runs
+# its guests natively on this host's KVM, hardware or software (PVM). The tracer must find it by
+# what it does (it holds a KVM VM; its name is no VMM's) and report its guest time and exits.
+# Oracles, sampled independently over exactly the rows' window: the kernel's guest time per
+# thread (/proc/PID/task/TID/stat field 43) and the VMM's own counts and KVM's counters, which
+# the VMM reads from its own stats fds every 20 ms.
+set -u
+build=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/vm/testbed.sh
+. tests/e2e/lib.sh
+
+vmm=$build/tests/ktvmm
+if [[ ! -w /dev/kvm ]]; then
+	echo "skip: no writable /dev/kvm: there is no guest mode on this host"
+	t_summary
+	exit
+fi
+tb_init || exit 1
+out=$(mktemp -d /tmp/kt-e2e-ktvmm.XXXXXX)
+mkdir "$out/hc" "$out/busy" "$out/io"
+tb_add_cleanup "rm -rf '$out'"
+# The guest source this host has: the tracepoints where they fire, the kernel's elsewhere.
+source=tracepoint
+[[ -d /sys/module/kvm_pvm ]] && source=kernel
+
+# start_vmm NAME ARGS...: the VMM in the background, its PID in $pid once its vCPUs run.
+start_vmm() {
+	local name=$1 i
+	shift
+	"$vmm" "$@" --trace "$out/$name.trace" --trace-ms 20 --report "$out/$name.report" \
+		2>"$out/$name.err" &
+	pid=$!
+	tb_add_cleanup "kill $pid 2>/dev/null || true"
+	for ((i = 0; i < 100; i++)); do
+		grep -q "^ktvmm: pid" "$out/$name.err" && return 0
+		sleep 0.05
+	done
+	echo "ktvmm did not start: $(cat "$out/$name.err")"
+	return 1
+}
+
+# rows_breaking CSV EXPR: fails, listing them, when rows break the Python condition EXPR (i(COL):
+# a column as a number).
+rows_breaking() {
+	"$T_PYTHON" - "$1" "$2" <<'PY'
+import csv, sys
+bad = 0
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    if not eval(sys.argv[2], {}, {"r": r, "i": lambda c: int(r[c] or -1)}):
+        print(f"  {sys.argv[1]}: row {r['timestamp']}: {dict(r)}"[:300])
+        bad += 1
+sys.exit(bad != 0)
+PY
+}
+
+# --- 1. two vCPUs in a hypercall loop, traced for 9 intervals
+start_vmm hc --vcpus 2 --exit hypercall --loop 2000 --seconds 14 || exit 1
+hc=$pid
+chrt -f 10 "$T_PYTHON" tests/e2e/oracle.py sample-guest --pid "$hc" --out "$out/guest" &
+sampler=$!
+tb_add_cleanup "kill $sampler 2>/dev/null || true"
+sleep 0.3
+"$build/kvmtrace-bpf" -i 1 -c 9 -q -o "$out/hc" --libvirt-uri none 2>"$out/hc.stderr"
+status=$?
+kill "$sampler"
+wait "$sampler" 2>/dev/null
+csv=$out/hc/ktvmm-$hc.csv
+t_check "tracer exits 0 (status $status)" test "$status" -eq 0
+t_check "the VMM is found by what it does: ktvmm-$hc.csv with 9 rows" \
+	test "$(t_rows "$csv" 2>/dev/null)" -eq 9
+t_check "guest_source is '$source' in every row" \
+	test "$(t_column "$csv" guest_source | sort -u)" = "$source"
+t_check "the VM row: cpu_guest_ns over rows 2..9 within 2% (or 3 ticks) of the kernel's" \
+	t_oracle check-column --csv "$csv" --column cpu_guest_ns --samples "$out/guest" \
+	--key "$hc" --tol 0.02 --resolution 30000000
+vcpu_csv=$out/hc/ktvmm-$hc.vcpu.csv
+tids=$(t_column "$vcpu_csv" tid | sort -u)
+t_check "two vCPU threads have rows ($(echo $tids))" test "$(wc -w <<<"$tids")" -eq 2
+for tid in $tids; do
+	t_check "vCPU thread $tid: cpu_guest_ns within 2% (or 3 ticks) of the kernel's" \
+		t_oracle check-column --csv "$vcpu_csv" --column cpu_guest_ns --where "tid=$tid" \
+		--samples "$out/guest" --key "tid:$tid" --tol 0.02 --resolution 30000000
+done
+t_oracle from-ktvmm --trace "$out/hc.trace" --field kvm_exits --out "$out/hc.kvm"
+t_oracle from-ktvmm --trace "$out/hc.trace" --field hypercalls --out "$out/hc.own"
+t_check "exits within 1% of KVM's own counters over the same window" \
+	t_oracle check-column --csv "$csv" --column exits --samples "$out/hc.kvm" --key vm \
+	--tol 0.01
+t_check "exits within 1% of the VMM's own hypercall count" \
+	t_oracle check-column --csv "$csv" --column exits --samples "$out/hc.own" --key vm \
+	--tol 0.01
+t_check "cpu_guest_ns <= cpu_total_ns in every VM row" \
+	rows_breaking "$csv" "i('cpu_guest_ns') <= i('cpu_total_ns')"
+t_check "and in every vCPU row" \
+	rows_breaking "$vcpu_csv" "i('cpu_guest_ns') <= i('cpu_total_ns')"
+if [[ $source == kernel ]]; then
+	t_check "the exits file has KVM's categories" \
+		grep -q ",kvm_stats,[0-9]*,other_exits," "$out/hc/ktvmm-$hc.exits.csv"
+	t_check "stderr says once where guest figures come from" \
+		test "$(grep -c "kernel's accounting" "$out/hc.stderr")" -eq 1
+fi
+wait "$hc"
+
+# --- 2. a pure busy loop: guest mode nearly all of its CPU; it ends while traced
+"$build/kvmtrace-bpf" -i 1 -c 7 -q -o "$out/busy" --libvirt-uri none 2>"$out/busy.stderr" &
+tracer=$!
+tb_add_cleanup "kill $tracer 2>/dev/null || true"
+# Started once tracing runs, so that it is found as a new VMM, counted from its birth.
+for ((i = 0; i < 300; i++)); do
+	[[ $(t_rows "$out/busy/@host.csv" 2>/dev/null) -ge 1 ]] && break
+	sleep 0.05
+done
+start_vmm busy --vcpus 1 --exit none --seconds 3.5 || exit 1
+busy=$pid
+# Its on-CPU time over its whole life: schedstat is counted from each thread's birth.
+"$T_PYTHON" tests/e2e/oracle.py sample --pid "$busy" --out "$out/busy.sched" --period 0.005 &
+wait "$busy"
+ended=$(date +%s.%N)
+sleep 2.5
+csv=$out/busy/ktvmm-$busy.csv
+t_check "the tracer holds the ended VM's file no more" \
+	bash -c "! ls -l /proc/$tracer/fd | grep -q 'ktvmm-$busy\.csv'"
+wait "$tracer"
+t_check "the busy VMM has rows" test "$(t_rows "$csv" 2>/dev/null)" -ge 3
+t_check "its last row is at or after its end" \
+	"$T_PYTHON" -c "import sys; sys.exit(float('$(tail -n 1 "$csv" | cut -d, -f2)') < $ended - 0.05)"
+# csv_sum CSV COLUMN SKIP: the column summed over the rows after the first SKIP.
+csv_sum() {
+	t_column "$1" "$2" | tail -n +"$(($3 + 1))" | awk '{ s += $1 } END { printf "%.0f", s }'
+}
+# share CSV: guest over total CPU, rows 2..
+share() {
+	awk -v g="$(csv_sum "$1" cpu_guest_ns 1)" -v t="$(csv_sum "$1" cpu_total_ns 1)" \
+		'BEGIN { printf "%.3f", t ? g / t : 0 }'
+}
+busy_share=$(share "$csv")
+t_check "busy loop: guest mode is >= 90% of its CPU ($busy_share)" \
+	"$T_PYTHON" -c "import sys; sys.exit($busy_share < 0.90)"
+life_ns=$(tail -n 1 "$out/busy.sched" | cut -d' ' -f3)
+cpu_ns=$(csv_sum "$csv" cpu_total_ns 0)
+t_check "its rows hold its whole life: $cpu_ns ns, schedstat $life_ns ns (within 1% or 10 ms)" \
+	"$T_PYTHON" -c "import sys; d = abs($cpu_ns - $life_ns); sys.exit(d > max(0.01 * $life_ns, 1e7))"
+
+# --- 3. a port-I/O loop: every exit goes to user space; most of its CPU is the hypervisor's
+start_vmm io --vcpus 1 --exit io --loop 100 --seconds 10 || exit 1
+io=$pid
+sleep 0.3
+"$build/kvmtrace-bpf" -i 1 -c 6 -q -o "$out/io" --libvirt-uri none 2>"$out/io.stderr"
+wait "$io"
+csv=$out/io/ktvmm-$io.csv
+io_share=$(share "$csv")
+t_check "I/O loop: guest mode is under half of its CPU ($io_share)" \
+	"$T_PYTHON" -c "import sys; sys.exit($io_share >= 0.5)"
+t_oracle from-ktvmm --trace "$out/io.trace" --field exit_io --out "$out/io.own"
+t_check "its exits within 1% of its KVM_EXIT_IO count" \
+	t_oracle check-column --csv "$csv" --column exits --samples "$out/io.own" --key vm \
+	--tol 0.01
+t_summary
