@@ -488,6 +488,23 @@ static void print_descriptors(const struct kvm_stats *ks)
 	}
 }
 
+/* The VMM child and its reader, for the teardown to end when an assertion fails. */
+static pid_t vmm_pid;
+static struct kvm_stats *vmm_ks;
+
+static int end_vmm(void **state)
+{
+	(void)state;
+	if (vmm_pid > 0) {
+		kill(vmm_pid, SIGKILL);
+		waitpid(vmm_pid, NULL, 0);
+	}
+	vmm_pid = 0;
+	kvm_stats_close(vmm_ks);
+	vmm_ks = NULL;
+	return 0;
+}
+
 static void test_real_vm(void **state)
 {
 	static struct kvm_fds fds, first;
@@ -511,12 +528,11 @@ static void test_real_vm(void **state)
 		close(pipefd[0]);
 		vmm_child(pipefd[1]);
 	}
+	vmm_pid = pid;
 	close(pipefd[1]);
 	assert_int_equal(read(pipefd[0], &r, sizeof(r)), sizeof(r));
 	close(pipefd[0]);
 	if (!r.ok) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		printf("# %s: %s: skipping the real VM\n", r.step, strerror(r.err));
 		skip();
 	}
@@ -533,7 +549,7 @@ static void test_real_vm(void **state)
 	/* First only vCPU 0, as if vCPU 1 appeared later. */
 	first = fds;
 	first.nr_stats = 1;
-	ks = kvm_stats_open(pid, &first, why, sizeof(why));
+	ks = vmm_ks = kvm_stats_open(pid, &first, why, sizeof(why));
 	if (!ks)
 		fail_msg("kvm_stats_open: %s", why);
 	assert_int_equal(kvm_stats_nr_vcpus(ks), 1);
@@ -557,10 +573,12 @@ static void test_real_vm(void **state)
 
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	vmm_pid = 0;
 	/* The duplicates outlive the VMM: KVM's stats stay readable until they are closed. */
 	assert_int_equal(kvm_stats_read(ks), 0);
 	assert_true(kvm_stats_sum(ks, "exits", &v));
 	kvm_stats_close(ks);
+	vmm_ks = NULL;
 
 	/* The VMM is gone now. */
 	assert_int_equal(kvm_fds_scan("/proc", pid, &fds), -1);
@@ -576,7 +594,7 @@ int main(void)
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_open_refusals),
-		cmocka_unit_test(test_real_vm),
+		cmocka_unit_test_teardown(test_real_vm, end_vmm),
 	};
 
 	return cmocka_run_group_tests_name("kvmstats", tests, NULL, NULL);
