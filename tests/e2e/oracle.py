@@ -136,9 +136,7 @@ def check_column(args):
     if not times:
         print(f"check-column: no samples of {args.key} in {args.samples}")
         return 1
-    start = float(rows[args.skip - 1]["epoch_s"]) if args.skip else \
-        float(rows[0]["epoch_s"]) - float(rows[0]["interval_s"])
-    end = float(rows[-1]["epoch_s"])
+    start, end = rows_window(rows, args.skip)
     traced = sum(int(r[args.column]) for r in rows[args.skip:])
     oracle = interpolate(times, columns[0], end) - interpolate(times, columns[0], start)
     err = abs(traced - oracle) / oracle if oracle else float("inf")
@@ -172,6 +170,13 @@ def interpolate(times, values, t):
     return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
 
 
+def rows_window(rows, skip):
+    """The window of rows [skip:]: from where row skip-1 ended to the last row's end."""
+    start = float(rows[skip - 1]["epoch_s"]) if skip else \
+        float(rows[0]["epoch_s"]) - float(rows[0]["interval_s"])
+    return start, float(rows[-1]["epoch_s"])
+
+
 def load_rows(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -186,10 +191,7 @@ def check_cpu(args):
     if not times:
         print(f"check-cpu: no samples of {args.key} in {args.samples}")
         return 1
-    # The window of rows [skip:] starts where row skip-1 ended.
-    start = float(rows[args.skip - 1]["epoch_s"]) if args.skip else \
-        float(rows[0]["epoch_s"]) - float(rows[0]["interval_s"])
-    end = float(rows[-1]["epoch_s"])
+    start, end = rows_window(rows, args.skip)
     status = 0
     checks = [("cpu_total_ns", 0, args.tol), ("run_delay_ns", 1, args.delay_tol)]
     for column, index, tol in checks:
