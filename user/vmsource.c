@@ -115,10 +115,15 @@ static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 		kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
 	if (kvm_stats_read(e->ks) || !kvm_stats_sum(e->ks, "exits", &out->exits))
 		return -1;
-	/* KVM's own exit categories, in the descriptors' order, which a kernel keeps. */
+	/*
+	 * KVM's own exit categories, in the descriptors' order, which a kernel keeps. Returns to
+	 * user space for a signal or an interrupt request are counted as "*_exits" too, but are
+	 * no VM exits: they are not part of "exits".
+	 */
 	for (j = 0; (d = kvm_stats_desc(e->ks, j)) && out->nr_kinds < KT_KVM_EXIT_KINDS; j++) {
 		n = strlen(d->name);
-		if (!kvm_stats_is_scalar(d) || n <= 6 || strcmp(d->name + n - 6, "_exits"))
+		if (!kvm_stats_is_scalar(d) || n <= 6 || strcmp(d->name + n - 6, "_exits") ||
+		    !strcmp(d->name, "signal_exits") || !strcmp(d->name, "request_irq_exits"))
 			continue;
 		snprintf(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "%s", d->name);
 		kvm_stats_sum(e->ks, d->name, &out->kind[out->nr_kinds].count);
