@@ -67,6 +67,26 @@ static __always_inline void kt_ioac_core(struct task_struct *t, struct kt_task_s
 }
 
 /*
+ * 1 + the vCPU a thread runs KVM_RUN for: for the ioctl's duration (vcpu_load to vcpu_put) KVM
+ * keeps the vCPU's preempt notifier on the thread, and KVM is the kernel's only user of
+ * preempt notifiers. 0 outside KVM_RUN, or where the kernel has no KVM or no notifiers.
+ */
+static __always_inline __u32 kt_in_kvm_run(struct task_struct *t)
+{
+	struct hlist_node *first;
+	struct kvm_vcpu *vcpu;
+
+	if (!bpf_core_field_exists(t->preempt_notifiers) || !bpf_core_type_exists(struct kvm_vcpu))
+		return 0;
+	first = BPF_CORE_READ(t, preempt_notifiers.first);
+	if (!first)
+		return 0;
+	vcpu = (void *)first - bpf_core_field_offset(struct kvm_vcpu, preempt_notifier) -
+	       bpf_core_field_offset(struct preempt_notifier, link);
+	return BPF_CORE_READ(vcpu, vcpu_id) + 1;
+}
+
+/*
  * The task's IDs, and its counters only when it is tracked (they are on cold cache lines).
  * Returns whether it is tracked: the one test that sends most switches home at once.
  */
@@ -81,6 +101,7 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 	s->runnable = kt_task_runnable_btf(t);
 	s->exiting = !!(t->flags & KT_PF_EXITING);
 	s->guest_ns = t->gtime;
+	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_btf(t, s);
 	return true;
 }
@@ -96,6 +117,7 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 	s->runnable = kt_task_runnable_core(t);
 	s->exiting = !!(BPF_CORE_READ(t, flags) & KT_PF_EXITING);
 	s->guest_ns = BPF_CORE_READ(t, gtime);
+	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_core(t, s);
 	return true;
 }

@@ -302,7 +302,10 @@ static __always_inline void kt_take_io(struct kt_thread *t, const struct kt_task
 	kt_take_counter(&t->io_write_seen, s->io_write_bytes, &t->sum.disk_write_bytes);
 }
 
-/* Guest time as the kernel charges it; a thread it charges any is a vCPU by what it does. */
+/*
+ * Guest time as the kernel charges it; a thread it charges any is a vCPU by what it does, and
+ * one seen inside KVM_RUN says which vCPU it runs.
+ */
 static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_task_sample *s)
 {
 	__u64 before = t->sum.kernel_guest_ns;
@@ -310,6 +313,10 @@ static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_t
 	kt_take_counter(&t->gtime_seen, s->guest_ns, &t->sum.kernel_guest_ns);
 	if (t->sum.kernel_guest_ns > before)
 		t->flags |= KT_THREAD_GUEST_TIME;
+	if (s->in_kvm_run) {
+		t->vcpu_id = s->in_kvm_run - 1;
+		t->flags |= KT_THREAD_IN_KVM_RUN;
+	}
 }
 
 
@@ -446,9 +453,11 @@ static __always_inline void kt_counters_take(const struct kt_readings *fake,
 
 /*
  * Run by user space on each CPU at every drain (BPF_PROG_TEST_RUN interrupts the CPU), for the
- * tracked thread running there: a slice that began before tracking is counted from now on, and
- * the counters are charged up to now, so a vCPU that holds its CPU for a whole interval is not
- * charged all at once when it finally leaves.
+ * tracked thread running there: its runtime, guest time and counters are taken up to now, so a
+ * vCPU that holds its CPU for a whole interval is not charged all at once when it leaves, and a
+ * slice that began before tracking is counted from now on. The kernel's runtime of a running
+ * thread lags by less than a tick; the next reading gives that back. A clock since the slice
+ * began would not do: it also counts time the thread was off CPU when a switch went unseen.
  */
 static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_sample *cur,
 					    const struct kt_readings *fake)
@@ -461,8 +470,9 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 	if (!t)
 		return;
 	now = kt_now(now);
-	if (t->exec_seen == KT_NO_COUNTER)
-		t->exec_seen = cur->exec_ns;
+	if (t->exec_seen != KT_NO_COUNTER && cur->exec_ns > t->exec_seen)
+		t->sum.on_cpu_ns += cur->exec_ns - t->exec_seen;
+	t->exec_seen = cur->exec_ns;
 	if (!t->oncpu_since)
 		t->oncpu_since = now;
 	kt_take_gtime(t, cur);

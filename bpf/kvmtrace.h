@@ -44,6 +44,8 @@ enum kt_thread_flags {
 	KT_THREAD_VCPU	= 1 << 0,	/* has entered guest mode: a vCPU thread */
 	/* The kernel charged it guest time (task->gtime): a vCPU thread, whatever KVM's hooks. */
 	KT_THREAD_GUEST_TIME = 1 << 1,
+	/* Seen inside KVM_RUN for vCPU vcpu_id: a vCPU thread, and which one. */
+	KT_THREAD_IN_KVM_RUN = 1 << 2,
 };
 
 /* Drop and anomaly counters, one slot each in the per-CPU "drops" array. */
@@ -159,7 +161,8 @@ struct kt_task_sample {
 	__u64 guest_ns;		/* task->gtime: the kernel's cumulative guest time */
 	__u16 runnable;		/* still TASK_RUNNING when switched out: preempted */
 	__u16 exiting;		/* PF_EXITING: its last switch-out, after sched_process_exit */
-	__u32 pad;
+	/* 1 + the KVM vCPU id it is in KVM_RUN for; 0 (as a zeroed sample): not in KVM_RUN */
+	__u32 in_kvm_run;
 };
 
 /* A disk request (bio) a tracked VM submitted, until it completes. */
@@ -186,7 +189,7 @@ struct kt_thread {
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
 	__u32 exit_reason;	/* reason of the exit that awaits its next entry */
 	__u32 isa;		/* 1 = VMX, 2 = SVM */
-	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU */
+	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */
 	__u32 pad;
 	struct kt_totals sum;
 };

@@ -9,6 +9,8 @@
 struct thread_state {
 	uint32_t tid;
 	struct kt_totals reported;
+	int kvm_index;			/* vCPU whose KVM exits it reports; -1: none yet */
+	__u64 kvm_exits_reported;
 	char name[KT_THREAD_NAME];
 };
 
@@ -287,6 +289,7 @@ static struct thread_state *thread_state_get(struct vm_state *vs, uint32_t tid)
 	ts = &vs->threads[vs->nr_threads++];
 	memset(ts, 0, sizeof(*ts));
 	ts->tid = tid;
+	ts->kvm_index = -1;
 	return ts;
 }
 
@@ -309,24 +312,50 @@ static struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint
 	return es;
 }
 
-/* A thread's totals as of the drain, with the slice it is running now. */
-static struct kt_totals thread_now(const struct kt_thread *t, uint64_t mono_ns)
-{
-	struct kt_totals cur = t->sum;
-
-	if (t->oncpu_since && mono_ns > t->oncpu_since)
-		cur.on_cpu_ns += mono_ns - t->oncpu_since;
-	return cur;
-}
 
 static bool belongs(const struct kt_vm *vm, uint32_t tgid, uint64_t birth_ns)
 {
 	return vm->tgid == tgid && vm->birth_ns == birth_ns;
 }
 
+/* vCPU index's "exits" in a reading of KVM's statistics; false when it has none. */
+static bool kvm_vcpu_exits(const struct kvm_exit_counts *k, int index, uint64_t *exits)
+{
+	size_t i;
+
+	for (i = 0; k->valid && i < k->nr_vcpus; i++)
+		if (k->vcpu[i].index == index) {
+			*exits = k->vcpu[i].exits;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * A vCPU thread's exits from KVM's statistics of its vCPU, from the VM's previous reading on
+ * (the one its last row ended with), so that the vCPU rows add up to the VM's.
+ */
+static bool thread_kvm_exits(const struct vm_state *vs, struct thread_state *ts, int index,
+			     const struct kvm_exit_counts *now, uint64_t *exits)
+{
+	uint64_t cur;
+
+	if (index < 0 || !kvm_vcpu_exits(now, index, &cur))
+		return false;
+	if (ts->kvm_index != index) {
+		uint64_t before = 0;
+
+		ts->kvm_index = index;
+		kvm_vcpu_exits(&vs->kvm_last, index, &before);
+		ts->kvm_exits_reported = before;
+	}
+	*exits = mono_advance(&ts->kvm_exits_reported, cur);
+	return true;
+}
+
 /* The VM's vCPU threads' rows, guest time from the VM's source; returns how many. */
 static size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *s,
-			struct vcpu_record *out)
+			const struct kvm_exit_counts *kvm_now, struct vcpu_record *out)
 {
 	bool kernel = vs->guest_source == GUEST_SOURCE_KERNEL;
 	const struct kt_thread *t;
@@ -342,12 +371,12 @@ static size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct sna
 		ts = thread_state_get(vs, s->threads[i].tid);
 		if (!ts)
 			continue;
-		cur = thread_now(t, s->mono_ns);
+		cur = t->sum;
 		d = totals_advance(&ts->reported, &cur);
 		/* Threads name themselves after they start: read the name until it is set. */
 		if (!ts->name[0] || vcpu_index_from_thread_name(ts->name) < 0)
 			a->src.thread_name(a->src.ctx, vs->tgid, ts->tid, ts->name, sizeof(ts->name));
-		index = (t->flags & KT_THREAD_VCPU) ? (int)t->vcpu_id :
+		index = (t->flags & (KT_THREAD_VCPU | KT_THREAD_IN_KVM_RUN)) ? (int)t->vcpu_id :
 			vcpu_index_from_thread_name(ts->name);
 		if (!(t->flags & (KT_THREAD_VCPU | KT_THREAD_GUEST_TIME)) && index < 0)
 			continue;
@@ -356,10 +385,13 @@ static size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct sna
 			.vcpu = index,
 			.cpu_total_ns = d.on_cpu_ns,
 			.cpu_guest_ns = kernel ? d.kernel_guest_ns : d.guest_ns,
-			.exits = kernel ? 0 : d.exits,
+			.exits = d.exits,
 			.exit_handling_ns = kernel ? 0 : d.exit_handling_ns,
 			.run_delay_ns = d.run_delay_ns,
 		};
+		if (kernel)
+			out[n].exits_unmeasured = !thread_kvm_exits(vs, ts, index, kvm_now,
+								    &out[n].exits);
 		snprintf(out[n].thread, sizeof(out[n].thread), "%s", ts->name);
 		n++;
 	}
@@ -566,31 +598,39 @@ static void choose_guest_source(struct account *a, struct vm_state *vs, bool tra
 }
 
 /*
- * Exits as KVM's per-vCPU statistics count them, for a VM on the kernel source. Read while the
+ * This drain's reading of KVM's statistics for the VM, or the last one when none can be made.
+ * Read for a dead VM too: the duplicated stats fds keep its counters to the end.
+ */
+static void kvm_stats_read(struct account *a, const struct vm_state *vs,
+			   struct kvm_exit_counts *now)
+{
+	if (a->src.kvm_exits(a->src.ctx, vs->tgid, now))
+		*now = vs->kvm_last;
+}
+
+/*
+ * Exits as KVM's per-vCPU statistics count them, for a VM on the kernel source. Taken while the
  * VM has no source yet too, so that its first row starts from the reading before it.
  */
-static void kvm_stats_figures(struct account *a, struct vm_state *vs, struct vm_record *r)
+static void kvm_stats_figures(struct vm_state *vs, const struct kvm_exit_counts *now,
+			      struct vm_record *r)
 {
-	struct kvm_exit_counts now = vs->kvm_last;
 	bool report = vs->guest_source == GUEST_SOURCE_KERNEL;
 	size_t i;
 
 	r->exit_handling_unmeasured = true;
-	/* Read for a dead VM too: the duplicated stats fds keep its counters to the end. */
-	if (a->src.kvm_exits(a->src.ctx, vs->tgid, &now))
-		now = vs->kvm_last;
-	if (!now.valid) {
+	if (!now->valid) {
 		r->exits_unmeasured = true;
 		return;
 	}
-	r->exits = mono_advance(&vs->kvm_reported.count, now.exits);
-	for (i = 0; i < now.nr_kinds; i++) {
+	r->exits = mono_advance(&vs->kvm_reported.count, now->exits);
+	for (i = 0; i < now->nr_kinds; i++) {
 		struct exit_state *es = exit_state_get(vs, KT_ISA_KVM_STATS, (uint32_t)i);
 		uint64_t count;
 
 		if (!es)
 			continue;
-		count = mono_advance(&es->reported.count, now.kind[i].count);
+		count = mono_advance(&es->reported.count, now->kind[i].count);
 		if (!count || !report)
 			continue;
 		r->exit[r->nr_exits] = (struct exit_record){
@@ -599,10 +639,9 @@ static void kvm_stats_figures(struct account *a, struct vm_state *vs, struct vm_
 			.count = count,
 		};
 		snprintf(r->exit[r->nr_exits].name, sizeof(r->exit[r->nr_exits].name), "%s",
-			 now.kind[i].name);
+			 now->kind[i].name);
 		r->nr_exits++;
 	}
-	vs->kvm_last = now;
 }
 
 static void build_record(struct account *a, struct vm_state *vs, const struct snap_vm *sv,
@@ -614,13 +653,14 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	const struct exit_record *top = NULL;
 	uint64_t lat_ns, lat_count;
 	bool tracepoint = false, kernel = false;
+	struct kvm_exit_counts kvm_now = { 0 };
 	size_t i;
 
 	for (i = 0; i < s->nr_threads; i++) {
 		const struct kt_thread *th = &s->threads[i].t;
 
 		if (belongs(&sv->vm, th->tgid, th->vm_birth_ns)) {
-			struct kt_totals t = thread_now(th, s->mono_ns);
+			struct kt_totals t = th->sum;
 
 			totals_add(&cur, &t);
 			tracepoint |= (th->flags & KT_THREAD_VCPU) != 0;
@@ -633,7 +673,9 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	snprintf(r->uuid, sizeof(r->uuid), "%s", vs->uuid);
 	r->pid = vs->tgid;
 	r->final = sv->dead;
-	r->nr_vcpus = vcpu_rows(a, vs, s, r->vcpu);
+	if (vs->guest_source != GUEST_SOURCE_TRACEPOINT)
+		kvm_stats_read(a, vs, &kvm_now);
+	r->nr_vcpus = vcpu_rows(a, vs, s, &kvm_now, r->vcpu);
 	/* The manager's count where there is one; else the vCPU threads we have seen. */
 	r->vcpus = a->src.vcpus(a->src.ctx, vs->tgid, vs->uuid);
 	if (r->vcpus < 0)
@@ -648,12 +690,13 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 		r->cpu_guest_ns = d.guest_ns;
 		r->exits = d.exits;
 		r->exit_handling_ns = d.exit_handling_ns;
-	} else if (vs->guest_source == GUEST_SOURCE_KERNEL) {
-		r->cpu_guest_ns = d.kernel_guest_ns;
-		kvm_stats_figures(a, vs, r);
 	} else {
-		kvm_stats_figures(a, vs, r);
-		r->exits = 0;
+		kvm_stats_figures(vs, &kvm_now, r);
+		vs->kvm_last = kvm_now;
+		if (vs->guest_source == GUEST_SOURCE_KERNEL)
+			r->cpu_guest_ns = d.kernel_guest_ns;
+		else
+			r->exits = 0;
 	}
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
 	split_hyp(a, vs, sv->dead, r);

@@ -17,6 +17,7 @@
 #include "snapshot.h"
 
 #define KT_KVM_EXIT_KINDS	24
+#define KT_KVM_MAX_VCPUS	256	/* vCPUs whose own exits are kept; the VM's total has all */
 
 /*
  * A VM's exits as KVM's own per-vCPU statistics count them (KVM_GET_STATS_FD), summed over its
@@ -30,6 +31,11 @@ struct kvm_exit_counts {
 		char name[KT_REASON_MAX];
 		uint64_t count;
 	} kind[KT_KVM_EXIT_KINDS];
+	size_t nr_vcpus;
+	struct {
+		int index;	/* KVM's vCPU id */
+		uint64_t exits;
+	} vcpu[KT_KVM_MAX_VCPUS];
 };
 
 /* What the accounting asks of the host (vmsource.c: /proc and libvirt); unit tests give fakes. */

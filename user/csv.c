@@ -311,8 +311,7 @@ void csv_format_vcpu_row(FILE *f, const struct interval_info *iv, const struct v
 	fprintf(f, ",%" PRIu64 ",", v->cpu_total_ns);
 	put_optional_u64(f, gv, v->cpu_guest_ns);
 	fputc(',', f);
-	/* KVM's statistics are per vCPU fd, not per thread: the VM row has them. */
-	put_optional_u64(f, gv && r->guest_source != GUEST_SOURCE_KERNEL, v->exits);
+	put_optional_u64(f, gv && !v->exits_unmeasured, v->exits);
 	fputc(',', f);
 	put_optional_u64(f, gv && r->guest_source != GUEST_SOURCE_KERNEL, v->exit_handling_ns);
 	fprintf(f, ",%" PRIu64 "\n", v->run_delay_ns);

@@ -924,8 +924,7 @@ static bool add_details(struct vm_entry *e, const struct vm_record *r)
 		sum_add(&vs->cpu, true, v->cpu_total_ns);
 		sum_add(&vs->guest, r->guest_valid, v->cpu_guest_ns);
 		sum_add(&vs->run_delay, true, v->run_delay_ns);
-		/* KVM's statistics count exits per vCPU fd, not per thread: the VM has them. */
-		sum_add(&vs->exits, r->guest_source == GUEST_SOURCE_TRACEPOINT, v->exits);
+		sum_add(&vs->exits, r->guest_valid && !v->exits_unmeasured, v->exits);
 	}
 	return ok;
 }

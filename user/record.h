@@ -44,6 +44,8 @@ struct vcpu_record {
 	uint64_t cpu_total_ns;
 	uint64_t cpu_guest_ns;	/* valid when the VM's guest_valid is set */
 	uint64_t exits;
+	/* The kernel source: its vCPU, or KVM's statistics of it, are not known. */
+	bool exits_unmeasured;
 	uint64_t exit_handling_ns;
 	uint64_t run_delay_ns;
 };

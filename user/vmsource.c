@@ -139,6 +139,11 @@ static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 		out->kind[out->nr_kinds++].count = out->exits > categorized ?
 						   out->exits - categorized : 0;
 	}
+	for (j = 0; j < kvm_stats_nr_vcpus(e->ks) && out->nr_vcpus < KT_KVM_MAX_VCPUS; j++) {
+		out->vcpu[out->nr_vcpus].index = kvm_stats_vcpu_index(e->ks, j);
+		if (kvm_stats_value(e->ks, j, "exits", &out->vcpu[out->nr_vcpus].exits))
+			out->nr_vcpus++;
+	}
 	out->valid = true;
 	return 0;
 }

@@ -20,7 +20,7 @@ sample-guest: records, every few ms, the kernel's guest time (/proc/PID/task/TID
         clock ticks) of each process (key PID) and of each of its threads (key tid:TID), exited
         threads included. Lines: "TIME KEY GUEST_NS".
 from-ktvmm: turns the test VMM's --trace file into samples of one of its counters summed over
-        its vCPUs. Lines: "TIME vm VALUE".
+        its vCPUs (or of one vCPU). Lines: "TIME vm VALUE".
 check-column: compares a CSV column summed over rows (those matching --where) with a sampled
         series' delta over exactly the rows' window.
 check-counters: compares, row by row, the CSV's counter columns with the perf stat counts over
@@ -118,6 +118,8 @@ def from_ktvmm(args):
         for line in f:
             t, *pairs = line.split()
             values = dict(p.split("=", 1) for p in pairs)
+            if args.vcpu is not None and values["vcpu"] != str(args.vcpu):
+                continue
             # One reading stamps each vCPU a few us apart: group them by the millisecond.
             key = round(float(t), 3)
             by_time[key] = by_time.get(key, 0) + int(values[args.field])
@@ -384,6 +386,7 @@ def main():
     f = sub.add_parser("from-ktvmm")
     f.add_argument("--trace", required=True)
     f.add_argument("--field", required=True)
+    f.add_argument("--vcpu", type=int, help="this vCPU only (default: summed over all)")
     f.add_argument("--out", required=True)
     m = sub.add_parser("check-column")
     m.add_argument("--csv", required=True)

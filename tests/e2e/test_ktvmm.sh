@@ -92,6 +92,37 @@ t_check "exits within 1% of KVM's own counters over the same window" \
 t_check "exits within 1% of the VMM's own hypercall count" \
 	t_oracle check-column --csv "$csv" --column exits --samples "$out/hc.own" --key vm \
 	--tol 0.01
+if [[ $source == kernel ]]; then
+	for vcpu in 0 1; do
+		t_oracle from-ktvmm --trace "$out/hc.trace" --field kvm_exits --vcpu "$vcpu" \
+			--out "$out/hc.kvm$vcpu"
+		t_check "vCPU $vcpu (known by the KVM_RUN it runs): exits within 1% of KVM's" \
+			t_oracle check-column --csv "$vcpu_csv" --column exits --where "vcpu=$vcpu" \
+			--samples "$out/hc.kvm$vcpu" --key vm --tol 0.01
+	done
+fi
+vcpu_sums_match() {
+	"$T_PYTHON" - "$csv" "$vcpu_csv" <<'PY'
+import csv, sys
+vm = {r["timestamp"]: r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+sums = {}
+for r in csv.DictReader(open(sys.argv[2], newline="")):
+    s = sums.setdefault(r["timestamp"], [0, 0])
+    s[0] += int(r["exits"] or 0)
+    s[1] += int(r["cpu_guest_ns"] or 0)
+bad = 0
+for t, r in vm.items():
+    exits, guest = sums.get(t, [0, 0])
+    # Guest time is capped per row by each vCPU's and by the VM's on-CPU time: a tick apart.
+    if exits != int(r["exits"]) or abs(guest - int(r["cpu_guest_ns"])) > 10_000_000:
+        print(f"  {t}: vCPU rows {exits} exits, {guest} ns guest; VM row {r['exits']}, "
+              f"{r['cpu_guest_ns']}")
+        bad += 1
+sys.exit(bad != 0)
+PY
+}
+t_check "the vCPU rows' exits sum to the VM row's in every row, guest time to a tick" \
+	vcpu_sums_match
 t_check "cpu_guest_ns <= cpu_total_ns in every VM row" \
 	rows_breaking "$csv" "i('cpu_guest_ns') <= i('cpu_total_ns')"
 t_check "and in every vCPU row" \

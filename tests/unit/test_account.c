@@ -235,6 +235,9 @@ static void set_kvm_exits(struct fake_host *h, uint64_t exits, uint64_t halt, ui
 	h->kvm.kind[0].count = halt;
 	snprintf(h->kvm.kind[1].name, sizeof(h->kvm.kind[1].name), "irq_exits");
 	h->kvm.kind[1].count = irq;
+	h->kvm.nr_vcpus = 1;
+	h->kvm.vcpu[0].index = 0;
+	h->kvm.vcpu[0].exits = exits;
 }
 
 /*
@@ -266,12 +269,15 @@ static void test_kernel_guest_source(void **state)
 	sum.kernel_guest_ns = 4000000;
 	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	t = add_thread(&f, 103, 100, 5, sum);
-	t->flags = KT_THREAD_GUEST_TIME;
+	t->flags = KT_THREAD_GUEST_TIME | KT_THREAD_IN_KVM_RUN;
+	t->vcpu_id = 0;
+	add_thread(&f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_int_equal(r->guest_source, GUEST_SOURCE_KERNEL);
 	assert_true(r->guest_valid);
-	assert_int_equal(r->cpu_total_ns, 3000000);
-	assert_int_equal(r->cpu_guest_ns, 3000000);
+	/* The VM's guest time is capped by the VM's on-CPU time, each vCPU's by its own. */
+	assert_int_equal(r->cpu_total_ns, 3000010);
+	assert_int_equal(r->cpu_guest_ns, 3000010);
 	assert_int_equal(r->cpu_hyp_ns, 0);
 	assert_int_equal(r->exits, 600);
 	assert_false(r->exits_unmeasured);
@@ -281,17 +287,24 @@ static void test_kernel_guest_source(void **state)
 	assert_int_equal(r->exit[0].count, 20);
 	assert_int_equal(r->exit[1].count, 20);
 	assert_string_equal(r->top_exit_reason, "halt_exits");
-	assert_int_equal(r->nr_vcpus, 1);	/* a vCPU by what it does: it has guest time */
+	/* vCPUs by what they do: guest time; the one seen in KVM_RUN has its vCPU's exits. */
+	assert_int_equal(r->nr_vcpus, 2);
+	assert_int_equal(r->vcpu[0].vcpu, 0);
 	assert_int_equal(r->vcpu[0].cpu_guest_ns, 3000000);
+	assert_false(r->vcpu[0].exits_unmeasured);
+	assert_int_equal(r->vcpu[0].exits, 600);
+	assert_int_equal(r->vcpu[1].vcpu, -1);
+	assert_true(r->vcpu[1].exits_unmeasured);
 
 	/* The next 2 ms on CPU, no new tick: the carried 1 ms is reported now. */
 	sum.on_cpu_ns = 5000000;
 	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	t = add_thread(&f, 103, 100, 5, sum);
-	t->flags = KT_THREAD_GUEST_TIME;
+	t->flags = KT_THREAD_GUEST_TIME | KT_THREAD_IN_KVM_RUN;
+	add_thread(&f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 	assert_int_equal(r->cpu_total_ns, 2000000);
-	assert_int_equal(r->cpu_guest_ns, 1000000);
+	assert_int_equal(r->cpu_guest_ns, 999990);
 	assert_int_equal(r->vcpu[0].cpu_guest_ns, 1000000);
 	assert_int_equal(r->exits, 0);
 	assert_int_equal(r->nr_exits, 0);
@@ -328,9 +341,10 @@ static void test_kvm_vm_intervals(void **state)
 	host.ct = (struct proc_cputime){ .utime = 10, .stime = 2, .guest = 6 };
 	assert_int_equal(account_update(a, &f.snap, &r), 1);
 
-	/* Interval 1: the vCPU ran 600 ns (400 in guest) and is on its CPU since 1900. */
+	/* Interval 1: the vCPU ran 700 ns (400 in guest), the last 100 of them in the slice it
+	 * is still running, which the drain's flush took. */
 	snapshot_of(&f, 2000, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
-	t = add_thread(&f, 102, 100, 5, totals(600, 400, 30, 3, 90));
+	t = add_thread(&f, 102, 100, 5, totals(700, 400, 30, 3, 90));
 	t->flags = KT_THREAD_VCPU;
 	t->vcpu_id = 0;
 	t->oncpu_since = 1900;
@@ -343,7 +357,7 @@ static void test_kvm_vm_intervals(void **state)
 	assert_string_equal(r->uuid, "6f1e2a3b-0000-4000-8000-00000000a1fa");
 	assert_int_equal(r->pid, 100);
 	assert_true(r->guest_valid);
-	assert_int_equal(r->cpu_total_ns, 50 + 700 + 200);	/* with the 100 ns in progress */
+	assert_int_equal(r->cpu_total_ns, 50 + 700 + 200);
 	assert_int_equal(r->cpu_guest_ns, 400);
 	assert_int_equal(r->cpu_hyp_ns, 550);
 	/* Ticks: user 16-10 minus guest 10-6 = 2, system 2: half and half. */
