@@ -77,6 +77,7 @@ test: all unit fuzz-quick
 
 bench: all bench-tools
 	scripts/bench.sh $(OUTPUT)
+	$(OUTPUT)/bench/kvm_cost bench/kvm-modes.md
 
 demo: all
 	tests/vm/demo.sh $(OUTPUT)

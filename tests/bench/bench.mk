@@ -8,7 +8,7 @@ BENCH_OUT := $(OUTPUT)/bench
 
 .PHONY: bench-tools
 bench-tools: $(BENCH_OUT)/empty_loader $(BENCH_OUT)/tap_fwd $(BENCH_OUT)/spin \
-	$(BENCH_OUT)/empty_sampler
+	$(BENCH_OUT)/empty_sampler $(BENCH_OUT)/kvm_cost
 
 $(BENCH_OUT):
 	@mkdir -p $@
@@ -36,6 +36,19 @@ $(BENCH_OUT)/empty_sampler.o: tests/bench/empty_sampler.c $(BENCH_OUT)/bench_emp
 	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 
 $(BENCH_OUT)/empty_sampler: $(BENCH_OUT)/empty_sampler.o
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# The cost per VM exit of the kvm handlers, and of reading KVM's statistics instead.
+$(BENCH_OUT)/kvm_cost.bpf.o: tests/bench/kvm_cost.bpf.c | $(BENCH_OUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/bench_kvm_cost.skel.h: $(BENCH_OUT)/kvm_cost.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench_kvm_cost > $@
+
+$(BENCH_OUT)/kvm_cost.o: tests/bench/kvm_cost.c $(BENCH_OUT)/bench_kvm_cost.skel.h
+	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/kvm_cost: $(BENCH_OUT)/kvm_cost.o $(OUTPUT)/user/kvmstats.o
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # The pretend VM's network backend: plain C, no BPF.

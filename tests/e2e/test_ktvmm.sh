@@ -15,12 +15,25 @@ cd "$(dirname "$0")/../.." || exit 1
 vmm=$build/tests/ktvmm
 if [[ ! -w /dev/kvm ]]; then
 	echo "skip: no writable /dev/kvm: there is no guest mode on this host"
-	t_summary
+	
+# --- 4. a VMM that holds no KVM stats fd: guest time still, exits empty, and one line says why
+start_vmm nostats --vcpus 1 --exit hypercall --seconds 5 --no-stats-fd || exit 1
+nostats=$pid
+"$build/kvmtrace-bpf" -i 1 -c 3 -q -o "$out/nostats" --libvirt-uri none 2>"$out/nostats.stderr"
+wait "$nostats"
+csv=$out/nostats/ktvmm-$nostats.csv
+if [[ $source == kernel ]]; then
+	t_check "no stats fd: guest time in every row, exits and top reason empty" \
+		rows_breaking "$csv" "r['cpu_guest_ns'] != '' and r['exits'] == '' and r['top_exit_reason'] == ''"
+	t_check "and one line says why" \
+		test "$(grep -c "VM pid $nostats: holds no KVM stats fd" "$out/nostats.stderr")" -eq 1
+fi
+t_summary
 	exit
 fi
 tb_init || exit 1
 out=$(mktemp -d /tmp/kt-e2e-ktvmm.XXXXXX)
-mkdir "$out/hc" "$out/busy" "$out/io"
+mkdir "$out/hc" "$out/busy" "$out/io" "$out/nostats"
 tb_add_cleanup "rm -rf '$out'"
 # The guest source this host has: the tracepoints where they fire, the kernel's elsewhere.
 source=tracepoint

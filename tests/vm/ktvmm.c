@@ -6,7 +6,7 @@
  * exit of the --exit kind, again and again until --seconds pass or SIGTERM/SIGINT arrives.
  *
  *   ktvmm [--vcpus N] [--seconds S] [--loop N] [--exit hypercall|io|hlt|none]
- *         [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]]
+ *         [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]] [--no-stats-fd]
  *
  * Two kinds of host:
  *   pvm      the PVM fork of KVM (/sys/module/kvm_pvm exists; no vmx/svm in /proc/cpuinfo):
@@ -169,6 +169,7 @@ static struct {
 	const char *report_path;
 	const char *trace_path;
 	long trace_ms;
+	bool no_stats;		/* hold no KVM stats fd, as some VMMs do: no kvm_* figures */
 } cfg = {
 	.exit = EXIT_HYPERCALL,
 	.nr_vcpus = 1,
@@ -202,13 +203,15 @@ static void __attribute__((noreturn)) usage(FILE *f, int status)
 	fprintf(f,
 		"usage: ktvmm [--vcpus N] [--seconds S] [--loop N] [--exit hypercall|io|hlt|none]\n"
 		"             [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]]\n"
+		"             [--no-stats-fd]\n"
 		"  --vcpus N        vCPUs, 1..%d (default 1)\n"
 		"  --seconds S      run time, fractions allowed (default: until SIGTERM/SIGINT)\n"
 		"  --loop N         busy-loop iterations between two exits (default 1000)\n"
 		"  --exit KIND      the exit after each busy loop (default hypercall)\n"
 		"  --host KIND      force the kind of KVM host (default: detected)\n"
 		"  --report FILE    final report (default stdout)\n"
-		"  --trace FILE     append the counters every --trace-ms MS (default 100)\n",
+		"  --trace FILE     append the counters every --trace-ms MS (default 100)\n"
+		"  --no-stats-fd    hold no KVM stats fd, as some VMMs do (no kvm_* figures)\n",
 		MAX_VCPUS);
 	exit(status);
 }
@@ -617,6 +620,8 @@ static void setup_vcpu(int vm, struct kvm_cpuid2 *cpuid, int idx)
 
 	gen_guest(idx);
 	/* Before the first KVM_RUN, so that a tracer finds it for the vCPU's whole life. */
+	if (cfg.no_stats)
+		return;
 	kstats_open(&v->stats, v->fd, "vCPU");
 	if (v->stats.exits_pos < 0)
 		die(ENOENT, "vCPU %d stats: no exits counter", idx);
@@ -695,10 +700,12 @@ static void trace_sample(void)
 		uint64_t t = now_ns(CLOCK_REALTIME);
 
 		fprintf(trace_file, "%" PRIu64 ".%06" PRIu64 " vcpu=%d runs=%" PRIu64
-			" exit_io=%" PRIu64 " exit_hlt=%" PRIu64 " hypercalls=%" PRIu64
-			" kvm_exits=%" PRIu64 "\n", t / 1000000000, t % 1000000000 / 1000, i,
-			ld(&v->runs), ld(&v->exit_io), ld(&v->exit_hlt),
-			guest_word(i, D_HYPERCALLS), kstats_exits(&v->stats));
+			" exit_io=%" PRIu64 " exit_hlt=%" PRIu64 " hypercalls=%" PRIu64,
+			t / 1000000000, t % 1000000000 / 1000, i, ld(&v->runs), ld(&v->exit_io),
+			ld(&v->exit_hlt), guest_word(i, D_HYPERCALLS));
+		if (!cfg.no_stats)
+			fprintf(trace_file, " kvm_exits=%" PRIu64, kstats_exits(&v->stats));
+		fputc('\n', trace_file);
 	}
 	if (fflush(trace_file) == EOF)
 		die(errno, "write %s", cfg.trace_path);
@@ -760,10 +767,11 @@ static void report(uint64_t wall_ns)
 
 		for (int k = 0; k < 7; k++)
 			tot[k] += c[k];
-		kstats_read(&v->stats);
 		fprintf(f, "vcpu=%d tid=%d", i, v->tid);
 		print_counts(f, c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-		for (uint32_t d = 0; d < v->stats.hdr.num_desc; d++) {
+		if (!cfg.no_stats)
+			kstats_read(&v->stats);
+		for (uint32_t d = 0; !cfg.no_stats && d < v->stats.hdr.num_desc; d++) {
 			struct kvm_stats_desc desc;
 			const char *name;
 
@@ -778,7 +786,7 @@ static void report(uint64_t wall_ns)
 	fputs("total", f);
 	print_counts(f, tot[0], tot[1], tot[2], tot[3], tot[4], tot[5], tot[6]);
 	/* All vCPUs of a VM have the same descriptors: vCPU 0's tell the names. */
-	for (uint32_t d = 0; d < s0->hdr.num_desc; d++) {
+	for (uint32_t d = 0; !cfg.no_stats && d < s0->hdr.num_desc; d++) {
 		struct kvm_stats_desc desc;
 		const char *name;
 		uint64_t sum = 0;
@@ -883,6 +891,7 @@ static void parse_args(int argc, char **argv)
 		{ "report", required_argument, NULL, 'r' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "trace-ms", required_argument, NULL, 'm' },
+		{ "no-stats-fd", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -932,6 +941,9 @@ static void parse_args(int argc, char **argv)
 			if (*end || errno || cfg.trace_ms < 1 || cfg.trace_ms > 3600000)
 				usage(stderr, 2);
 			trace_ms_set = true;
+			break;
+		case 'S':
+			cfg.no_stats = true;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -1053,7 +1065,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < cfg.nr_vcpus; i++)
 		setup_vcpu(vm, cpuid, i);
 	free(cpuid);
-	kstats_open(&vm_stats, vm, "VM");
+	if (!cfg.no_stats)
+		kstats_open(&vm_stats, vm, "VM");
 
 	/*
 	 * SIGTERM/SIGINT are taken by this thread with sigtimedwait; SIGUSR1 kicks a vCPU out of

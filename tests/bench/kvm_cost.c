@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What each way of counting VM exits costs (make bench): kvmtrace-bpf's kvm_exit + kvm_entry
+ * handlers per exit (tests/bench/kvm_cost.bpf.c: the real helpers in a bpf_loop, against an
+ * empty loop), and, with --kvm-hooks off or on software KVM, the per-interval reading of KVM's
+ * own statistics for a VM (the fd scan and one pread per vCPU, as user/vmsource.c does).
+ * Writes a markdown section to the file given, and prints it.
+ *
+ * Usage: kvm_cost OUT.md
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "bench_kvm_cost.skel.h"
+#include "kvmstats.h"
+
+#define ROUNDS		7
+#define LOOPS		200000
+#define VCPUS		8
+#define READS		2000
+#define EXITS_PER_S	10000	/* a busy I/O vCPU on a production host */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* ns of one loop run, handlers or not. */
+static int run_loop(struct bench_kvm_cost *skel, int handlers, double *ns)
+{
+	__u64 args[2] = { LOOPS, handlers };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.kvm_cost), &opts) || opts.retval)
+		return -1;
+	*ns = (double)skel->bss->elapsed_ns;
+	return 0;
+}
+
+/*
+ * µs per reading of a VM's KVM statistics with VCPUS vCPUs: this process holds the VM, as a
+ * VMM would. Returns -1 (and says why in why) where there is no KVM.
+ */
+static int stats_read_us(double *read_us, double *scan_us, char *why, size_t len)
+{
+	int kvm, vm, vcpu, fd, i, err = -1;
+	struct kvm_stats *ks = NULL;
+	struct kvm_fds fds;
+	double t0, t1;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		snprintf(why, len, "/dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		snprintf(why, len, "KVM_CREATE_VM: %s", strerror(errno));
+		goto out;
+	}
+	ks = kvm_stats_new();
+	for (i = 0; ks && i < VCPUS; i++) {
+		vcpu = ioctl(vm, KVM_CREATE_VCPU, i);
+		fd = vcpu < 0 ? -1 : ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+		if (fd < 0 || kvm_stats_add(ks, i, fd, why, len)) {
+			if (fd < 0)
+				snprintf(why, len, "vCPU %d stats fd: %s", i, strerror(errno));
+			goto out;
+		}
+	}
+	if (!ks)
+		goto out;
+	t0 = now_ns();
+	for (i = 0; i < READS; i++)
+		if (kvm_stats_read(ks)) {
+			snprintf(why, len, "reading the stats: %s", strerror(errno));
+			goto out;
+		}
+	t1 = now_ns();
+	*read_us = (t1 - t0) / READS / 1e3;
+	t0 = now_ns();
+	for (i = 0; i < READS / 10; i++)
+		kvm_fds_scan("/proc", getpid(), &fds);
+	*scan_us = (now_ns() - t0) / (READS / 10) / 1e3;
+	err = 0;
+out:
+	kvm_stats_close(ks);
+	if (vm >= 0)
+		close(vm);
+	close(kvm);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	double empty[ROUNDS], full[ROUNDS], per_exit[ROUNDS], read_us = 0, scan_us = 0;
+	struct bench_kvm_cost *skel;
+	char why[256] = "", date[32];
+	struct utsname u;
+	time_t t = time(NULL);
+	double exit_ns, hook_share, stats_share;
+	int i, have_stats;
+	FILE *out;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: kvm_cost OUT.md\n");
+		return 2;
+	}
+	skel = bench_kvm_cost__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "kvm_cost: cannot load the BPF program: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		if (run_loop(skel, 0, &empty[i]) || run_loop(skel, 1, &full[i])) {
+			fprintf(stderr, "kvm_cost: BPF_PROG_TEST_RUN failed: %s\n", strerror(errno));
+			return 1;
+		}
+		per_exit[i] = (full[i] - empty[i]) / LOOPS;
+	}
+	bench_kvm_cost__destroy(skel);
+	exit_ns = median(per_exit, ROUNDS);
+	have_stats = !stats_read_us(&read_us, &scan_us, why, sizeof(why));
+
+	/* Shares of one CPU at EXITS_PER_S exits per second on each of VCPUS vCPUs, -i 1. */
+	hook_share = exit_ns * EXITS_PER_S * VCPUS / 1e9 * 100;
+	stats_share = (read_us + scan_us) / 1e6 * 100;
+	uname(&u);
+	strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&t));
+	out = fopen(argv[1], "w");
+	if (!out) {
+		fprintf(stderr, "kvm_cost: cannot write %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	fprintf(out, "## VM exits: the cost of each way of counting them (%s, %s %s, %ld CPUs)\n\n",
+		date, u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN));
+	fprintf(out, "| mode | per VM exit | per interval, one VM of %d vCPUs | at %d exits/s on "
+		"each of %d vCPUs, `-i 1` |\n| --- | ---: | ---: | ---: |\n", VCPUS, EXITS_PER_S,
+		VCPUS);
+	fprintf(out, "| kvm tracepoints (`--kvm-hooks on`, where they fire) | %.0f ns | 0 | %.2f%% "
+		"of one CPU |\n", exit_ns, hook_share);
+	if (have_stats)
+		fprintf(out, "| KVM's statistics (`--kvm-hooks off`, software KVM) | 0 | %.1f µs "
+			"(fd scan %.1f µs, reading %.1f µs) | %.4f%% of one CPU |\n",
+			read_us + scan_us, scan_us, read_us, stats_share);
+	else
+		fprintf(out, "| KVM's statistics (`--kvm-hooks off`, software KVM) | 0 | not "
+			"measured here: %s | |\n", why);
+	fprintf(out, "\nPer exit: kvmtrace-bpf's kvm_exit and kvm_entry helpers with the real clock, "
+		"run by BPF_PROG_TEST_RUN in a bpf_loop of %d exits, minus an empty loop, median "
+		"of %d rounds (the tracepoint's own dispatch, paid by any tracer, is not in it). "
+		"Per interval: kvm_fds_scan of the VMM's fds and one pread of each vCPU's stats "
+		"fd, averaged over %d readings.\n", LOOPS, ROUNDS, READS);
+	fclose(out);
+	out = fopen(argv[1], "r");
+	while (out && fgets(why, sizeof(why), out))
+		fputs(why, stdout);
+	if (out)
+		fclose(out);
+	return 0;
+}
