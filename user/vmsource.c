@@ -73,6 +73,17 @@ static void host_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int6
 	*guest = dom ? (int64_t)dom->memory_bytes : -1;
 }
 
+/* Hot-plugged vCPUs are looked for this often: a scan of a VMM's fds costs ~0.1 ms. */
+#define KVM_RESCAN_S	10
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* The VMM's KVM statistics reader, opened at the first ask; NULL when it has none. */
 static struct host_kvm_stats *kvm_stats_of(struct host *h, int pid)
 {
@@ -93,6 +104,7 @@ static struct host_kvm_stats *kvm_stats_of(struct host *h, int pid)
 	h->kvm = e;
 	e = &h->kvm[h->nr_kvm++];
 	e->pid = pid;
+	e->scanned = mono_s();
 	e->ks = fds.nr_vms ? kvm_stats_open(pid, &fds, why, sizeof(why)) : NULL;
 	if (fds.nr_vms && !e->ks)
 		kt_warn("VM pid %d: %s; its exit columns stay empty", pid, why);
@@ -110,9 +122,12 @@ static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 	memset(out, 0, sizeof(*out));
 	if (!e || !e->ks)
 		return -1;
-	/* vCPUs hot-plugged since the last reading count from now on. */
-	if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks))
-		kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
+	/* vCPUs hot-plugged since: KVM counts from their creation, so none of theirs is lost. */
+	if (mono_s() - e->scanned >= KVM_RESCAN_S) {
+		e->scanned = mono_s();
+		if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks))
+			kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
+	}
 	if (kvm_stats_read(e->ks) || !kvm_stats_sum(e->ks, "exits", &out->exits))
 		return -1;
 	/*

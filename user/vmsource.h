@@ -3,6 +3,8 @@
 #ifndef KT_VMSOURCE_H
 #define KT_VMSOURCE_H
 
+#include <time.h>
+
 #include "account.h"
 #include "domains.h"
 #include "tracer.h"
@@ -11,6 +13,7 @@
 struct host_kvm_stats {
 	int pid;
 	struct kvm_stats *ks;	/* NULL: no KVM VM, or none readable (and why was said once) */
+	time_t scanned;		/* when its fds were last scanned for new vCPUs (CLOCK_MONOTONIC) */
 };
 
 /*

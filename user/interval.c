@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "domains.h"
+#include "interval.h"
+#include "log.h"
+
+#define NS_PER_S 1000000000ull
+
+struct interval_core {
+	struct tracer *tracer;
+	struct host *host;
+	struct account *account;
+	struct lifecycle *lifecycle;
+	struct power_source *power;
+	struct power_model power_model;
+	struct snapshot snap;
+	uint64_t last_drain_ns;
+	struct host_cpu cpu_last;	/* the host's CPU ticks at the last drain */
+	uint64_t power_failures;	/* intervals whose power could not be read */
+	uint64_t drops_seen[KT_NR_DROPS];
+};
+
+struct interval_core *interval_core_new(struct tracer *tr, struct host *host, struct account *a,
+					struct lifecycle *lc, struct power_source *power,
+					double idle_watts)
+{
+	struct interval_core *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->tracer = tr;
+	c->host = host;
+	c->account = a;
+	c->lifecycle = lc;
+	c->power = power;
+	power_model_init(&c->power_model, idle_watts);
+	return c;
+}
+
+void interval_core_free(struct interval_core *c)
+{
+	if (!c)
+		return;
+	snapshot_free(&c->snap);
+	free(c);
+}
+
+/* The interval ends at the drain: its wall-clock stamp is the drain's, not the time of writing. */
+static void interval_stamp(struct interval_info *iv, const struct timespec *wall, uint64_t ns)
+{
+	char date[24];
+	struct tm tm;
+
+	gmtime_r(&wall->tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(iv->timestamp, sizeof(iv->timestamp), "%s.%03dZ", date,
+		 (int)(wall->tv_nsec / 1000000));
+	iv->epoch_s = wall->tv_sec + wall->tv_nsec / 1e9;
+	iv->interval_s = ns / 1e9;
+}
+
+static const char *const drop_what[KT_NR_DROPS] = {
+	[KT_DROP_VM_FULL] = "VMs not tracked: the VM table is full",
+	[KT_DROP_THREAD_FULL] = "thread events not counted: the thread table is full",
+	[KT_DROP_EXIT_FULL] = "exits not counted by reason: the exit-reason table is full",
+	[KT_DROP_DEAD_FULL] = "ended VMs lost their last row: too many VMs ended in one interval",
+	[KT_DROP_OPEN_GUEST] = "guest intervals dropped: their kvm_exit was never seen",
+	[KT_DROP_NET_FULL] = "tap frames not counted: the network table is full",
+	[KT_DROP_BIO_FULL] = "disk requests without latency: the in-flight table is full",
+	[KT_DROP_PERCPU_FULL] = "counter and sampler figures lost: the per-VM table is full",
+	[KT_DROP_UNSEEN_SWITCH_IN] = "thread slices whose switch-in the kernel did not report "
+		"(sched_switch): their on-CPU time and clock counters are exact, their other "
+		"counters uncounted",
+};
+
+/* Kernel quirks, not overflows: said once, when first seen, rather than every interval. */
+static bool drop_is_quirk(int i)
+{
+	return i == KT_DROP_UNSEEN_SWITCH_IN;
+}
+
+/* Overflow is reported, never silent: one line per counter that grew in this interval. */
+static void report_drops(const struct snapshot *s, uint64_t *seen)
+{
+	int i;
+
+	for (i = 0; i < KT_NR_DROPS; i++) {
+		if (s->drops[i] > seen[i] && (!drop_is_quirk(i) || !seen[i]))
+			kt_warn("%llu %s%s", (unsigned long long)(s->drops[i] - seen[i]), drop_what[i],
+				drop_is_quirk(i) ? " (said once)" : "");
+		seen[i] = s->drops[i];
+	}
+}
+
+/* The host's busy and total CPU time since the last drain, in ns (ticks: /proc/stat). */
+static void host_cpu_delta(struct interval_core *c, uint64_t *busy_ns, uint64_t *capacity_ns)
+{
+	uint64_t tick_ns = NS_PER_S / sysconf(_SC_CLK_TCK);
+	struct host_cpu now;
+
+	*busy_ns = *capacity_ns = 0;
+	if (read_host_cpu("/proc", &now))
+		return;
+	*busy_ns = (now.busy - c->cpu_last.busy) * tick_ns;
+	*capacity_ns = (now.all - c->cpu_last.all) * tick_ns;
+	c->cpu_last = now;
+}
+
+/* The host's power over the interval, and each VM's share of it (attribution.h). */
+static void attribute_power(struct interval_core *c, struct interval_record *r)
+{
+	uint64_t busy_ns, capacity_ns;
+	struct power_reading power;
+
+	host_cpu_delta(c, &busy_ns, &capacity_ns);
+	power_sample(c->power, r->iv.interval_s, &power);
+	if (!power.valid && strcmp(power_source_name(c->power), "none"))
+		c->power_failures++;
+	power_attribute(&c->power_model, power_source_name(c->power), power.valid, power.watts,
+			power.energy_j, busy_ns, capacity_ns, r->vms, r->nr_vms, &r->host);
+}
+
+/* Drains the maps into this interval's VM records. Returns how many, or -1. */
+static long drain_and_account(struct interval_core *c, struct vm_record **recs)
+{
+	long n;
+	int err;
+
+	domains_refresh(c->host->domains);
+	lifecycle_before_drain(c->lifecycle, &c->snap);
+	err = tracer_drain(c->tracer, &c->snap);
+	if (err) {
+		kt_error("cannot read the BPF maps: %s", strerror(-err));
+		return -1;
+	}
+	/* The taps of the VMs just drained count from now on: a VM's traffic from the drain after
+	 * the one that found it (at the start, from the first interval). */
+	host_find_taps(c->host, &c->snap);
+	tracer_set_ifaces(c->tracer, c->host->taps, c->host->nr_taps);
+	n = account_update(c->account, &c->snap, recs);
+	if (n < 0)
+		kt_error("out of memory");
+	else
+		lifecycle_after_account(c->lifecycle, &c->snap);
+	return n;
+}
+
+int interval_prime(struct interval_core *c)
+{
+	struct vm_record *recs;
+
+	if (drain_and_account(c, &recs) < 0)
+		return -1;
+	c->last_drain_ns = c->snap.mono_ns;
+	read_host_cpu("/proc", &c->cpu_last);
+	interval_done(c);
+	return 0;
+}
+
+int interval_next(struct interval_core *c, double lag_s, struct interval_record *out)
+{
+	long n;
+
+	memset(out, 0, sizeof(*out));
+	n = drain_and_account(c, &out->vms);
+	if (n < 0)
+		return -1;
+	out->nr_vms = n;
+	/* The interval is what separates two drains, as the maps saw it. */
+	interval_stamp(&out->iv, &c->snap.wall, c->snap.mono_ns - c->last_drain_ns);
+	c->last_drain_ns = c->snap.mono_ns;
+	attribute_power(c, out);
+	memcpy(out->health.drops, c->snap.drops, sizeof(out->health.drops));
+	out->health.interval_lag_s = lag_s;
+	out->health.plug_failures = c->power_failures;
+	out->health.nr_progs = tracer_prog_stats(c->tracer, out->health.prog, METRICS_MAX_PROGS);
+	return 0;
+}
+
+size_t interval_done(struct interval_core *c)
+{
+	size_t live = lifecycle_after_sinks(c->lifecycle, &c->snap);
+
+	report_drops(&c->snap, c->drops_seen);
+	return live;
+}

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+
+#include "discovery.h"
+#include "lifecycle.h"
+#include "log.h"
+
+#define PROC "/proc"
+
+struct lifecycle {
+	struct tracer *tracer;
+	struct account *account;
+	struct domains *domains;
+	const int *pids;	/* -p: only these */
+	size_t nr_pids;
+	int unseen[KT_MAX_VMS];	/* untracked VMMs the last scan found, waiting a scan */
+	size_t nr_unseen;
+};
+
+struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct domains *doms,
+				const int *pids, size_t nr_pids)
+{
+	struct lifecycle *lc = calloc(1, sizeof(*lc));
+
+	if (!lc)
+		return NULL;
+	lc->tracer = tr;
+	lc->account = a;
+	lc->domains = doms;
+	lc->pids = pids;
+	lc->nr_pids = nr_pids;
+	return lc;
+}
+
+void lifecycle_free(struct lifecycle *lc)
+{
+	free(lc);
+}
+
+void lifecycle_start(struct lifecycle *lc)
+{
+	int pids[KT_MAX_VMS];
+	size_t i, n;
+
+	if (lc->nr_pids) {
+		for (i = 0; i < lc->nr_pids; i++)
+			if (tracer_add_vm(lc->tracer, lc->pids[i], false))
+				kt_warn("cannot track PID %d: the VM table is full", lc->pids[i]);
+		return;
+	}
+	n = discovery_scan(PROC, pids, KT_MAX_VMS);
+	for (i = 0; i < n; i++)
+		if (tracer_add_vm(lc->tracer, pids[i], false))
+			kt_warn("cannot track PID %d: the VM table is full", pids[i]);
+}
+
+static bool is_tracked(const struct snapshot *s, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_vms; i++)
+		if (s->vms[i].vm.tgid == (uint32_t)pid)
+			return true;
+	return false;
+}
+
+/* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). libvirt
+ * lists a domain until it has reaped its QEMU: a zombie is no VM to add again. */
+void lifecycle_before_drain(struct lifecycle *lc, const struct snapshot *s)
+{
+	const struct domain_info *doms;
+	size_t i, n;
+
+	if (lc->nr_pids)
+		return;
+	n = domains_list(lc->domains, &doms);
+	for (i = 0; i < n; i++)
+		if (doms[i].pid > 0 && !is_tracked(s, doms[i].pid) &&
+		    discovery_alive(PROC, doms[i].pid) && !discovery_fork_parent(PROC, doms[i].pid))
+			tracer_add_vm(lc->tracer, doms[i].pid, false);
+}
+
+/*
+ * The VM a daemonized VMM continues: the live one of its name, whose process has its command
+ * line or is gone already. QEMU -daemonize forks twice, so the VM is its launcher's grandchild,
+ * an orphan by the time we see it: no parent links them. 0 when none.
+ */
+static uint32_t launcher_of(struct lifecycle *lc, int pid)
+{
+	char name[KT_NAME_MAX], uuid[KT_UUID_LEN];
+	uint32_t launcher;
+
+	if (discovery_identify(PROC, pid, name, sizeof(name), uuid, sizeof(uuid)))
+		return 0;
+	launcher = account_vm_named(lc->account, name);
+	if (!launcher || launcher == (uint32_t)pid)
+		return 0;
+	if (discovery_alive(PROC, launcher) && !discovery_same_cmdline(PROC, launcher, pid))
+		return 0;
+	return launcher;
+}
+
+/*
+ * VMM processes the hooks cannot see start: a fork of a VMM that never execs, as QEMU's
+ * -daemonize does (Proxmox starts its VMs so), or a process that holds a KVM VM under a name
+ * that is no VMM's. A scan of /proc after each drain finds them. Such a process started after
+ * the tracer (those before were tracked at the start): all its time is the VM's, from its
+ * birth, and its first row (at the next drain) holds it. A fork continues its launcher's VM
+ * under the same name; the launcher, which only waits for it, gets no more rows. After the
+ * drain, so that a launcher that exec'd during this interval is known by name.
+ */
+void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
+{
+	int pids[KT_MAX_VMS], parent;
+	size_t i, j, n, kept = 0;
+	uint32_t launcher;
+
+	if (lc->nr_pids)
+		return;
+	n = discovery_scan(PROC, pids, KT_MAX_VMS);
+	for (i = 0; i < n; i++) {
+		if (is_tracked(s, pids[i]))
+			continue;
+		for (j = 0; j < lc->nr_unseen && lc->unseen[j] != pids[i]; j++)
+			;
+		/* A fork of the launcher itself may be -daemonize's middle fork, which exits at
+		 * once: it waits a scan. A fork of that fork is the VM: it does not. */
+		parent = discovery_fork_parent(PROC, pids[i]);
+		if (j == lc->nr_unseen && parent > 0 && !discovery_fork_parent(PROC, parent)) {
+			pids[kept++] = pids[i];
+			continue;
+		}
+		if (tracer_add_vm(lc->tracer, pids[i], true))
+			continue;
+		launcher = launcher_of(lc, pids[i]);
+		if (launcher)
+			account_hand_over(lc->account, launcher, pids[i]);
+	}
+	memcpy(lc->unseen, pids, kept * sizeof(pids[0]));
+	lc->nr_unseen = kept;
+}
+
+/*
+ * A VM whose process is gone but whose exit the hooks never saw (it ended while being added)
+ * is retired now and gets its last row at the next drain.
+ */
+size_t lifecycle_after_sinks(struct lifecycle *lc, const struct snapshot *s)
+{
+	const struct kt_vm *vm;
+	size_t i, live = 0;
+
+	for (i = 0; i < s->nr_vms; i++) {
+		vm = &s->vms[i].vm;
+		if (s->vms[i].dead)
+			tracer_forget(lc->tracer, s, vm);
+		else if (!discovery_alive(PROC, vm->tgid))
+			tracer_remove_vm(lc->tracer, vm->tgid);
+		else
+			live++;
+	}
+	return live;
+}
