@@ -5,7 +5,8 @@
  * VMM, the kvm module, tun/tap, the bridge, vhost and the network stack, plus storage and the
  * scheduler).
  *
- * Classification of one text symbol, first rule that applies:
+ * Classification of one text symbol, first rule that applies (rules 1 and 2 are the tables of
+ * ksym_rules.c, applied by ksym_classify.c; rules 3 and 4 are the loader's, ksyms.c):
  *
  * 1. Module symbols ("[name]" in kallsyms) go by the module, whatever the symbol's name:
  *    kvm, kvm_* (kvm_intel, kvm_amd), irqbypass: KVM. vhost*: VHOST. tun, tap, macvtap, ipvtap:
@@ -55,9 +56,10 @@
  *      *_rt and *_dl are not used as suffixes: ip6_del_rt is IPv6 routing.
  *    - OTHER_KERNEL, explicitly: readiness polls (tun_chr_poll, tap_poll, sock_poll,
  *      tcp_poll, ...: an event loop asking, moving no packet; in modules too), Unix sockets
- *      (unix_: local IPC such as a VMM's monitor), tracing glue (__traceiter_*, trace_event_raw_event_*,
- *      perf_trace_*, __bpf_trace_*, ...), retpoline and return thunks, _stext, _etext, and
- *      namesakes of the rules above (vsprintf's ip6_addr_string, SELinux's sock_has_perm).
+ *      (unix_: local IPC such as a VMM's monitor), tracing glue (__traceiter_*,
+ *      trace_event_raw_event_*, perf_trace_*, __bpf_trace_*, ...), retpoline and return thunks,
+ *      _stext, _etext, and namesakes of the rules above (vsprintf's ip6_addr_string, SELinux's
+ *      sock_has_perm).
  *    Section markers (__sched_text_start, ...) are not code and are not symbols here.
  *
  * 3. Static helpers rarely carry their subsystem's prefix (KVM's sync_regs, fair.c's
@@ -82,15 +84,6 @@
 #include <stdint.h>
 
 #include "kvmtrace.h"
-
-/* "qemu_user", "kvm", "vhost", "tap", "bridge", "net", "block", "sched", "other_kernel";
- * NULL if out of range. */
-const char *component_name(enum kt_component c);
-
-/* Component of one kernel text symbol; module is the kallsyms "[module]" name without brackets,
- * or NULL/"" for built-in code. Applies rules 1 and 2 above (not 3 and 4, which need the
- * neighbouring symbols). */
-enum kt_component ksym_classify(const char *name, const char *module);
 
 struct ksym_ranges {
 	struct kt_ksym_range *range;	/* by start; adjacent ranges of one component merged */

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KVM: guest time from kvm_entry to kvm_exit, and exit handling from kvm_exit to the vCPU's next
+ * kvm_entry, charged to the exit's reason.
+ */
+#ifndef KT_KVM_BPF_H
+#define KT_KVM_BPF_H
+
+#include "kt_counters.bpf.h"
+#include "kt_maps.bpf.h"
+
+/* A kvm event of a process we do not track yet makes it a VM, whatever its VMM. */
+static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __u32 tgid)
+{
+	struct kt_vm *vm;
+
+	if (kt_is_tracked(tgid))
+		vm = bpf_map_lookup_elem(&vms, &tgid);
+	else if (discover)
+		vm = kt_track_vm(tgid, now, KT_VM_BY_KVM);
+	else
+		return NULL;
+	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+}
+
+static __always_inline void kt_charge_exit(struct kt_thread *t, __u64 count, __u64 handling_ns)
+{
+	struct kt_exit_key key = {
+		.tgid = t->tgid,
+		.isa = t->isa,
+		.reason = t->exit_reason,
+		.vm_birth_ns = t->vm_birth_ns,
+	};
+	struct kt_exit_stat *stat = bpf_map_lookup_elem(&exit_stats, &key);
+	struct kt_exit_stat fresh = { .count = count, .handling_ns = handling_ns };
+
+	if (stat) {
+		stat->count += count;
+		stat->handling_ns += handling_ns;
+	} else if (bpf_map_update_elem(&exit_stats, &key, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
+		kt_count_drop(KT_DROP_EXIT_FULL);
+	}
+}
+
+/* kvm_entry: the vCPU thread enters guest mode; the pending exit's handling ends here. */
+static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id,
+					    const struct kt_readings *fake)
+{
+	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
+	__u64 handling;
+
+	if (!t)
+		return;
+	kt_counters_take(fake, t, tid, false, tid, now, 0);
+	t->flags |= KT_THREAD_VCPU;
+	t->vcpu_id = vcpu_id;
+	if (t->exit_since) {
+		handling = now - t->exit_since;
+		t->sum.exit_handling_ns += handling;
+		kt_charge_exit(t, 0, handling);
+		t->exit_since = 0;
+	}
+	t->guest_since = now;
+}
+
+/* kvm_exit: guest mode ends; an exit seen without its entry (we attached mid-guest) adds
+ * no time. */
+static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
+					   __u32 reason, const struct kt_readings *fake)
+{
+	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
+
+	if (!t)
+		return;
+	kt_counters_take(fake, t, tid, true, tid, now, 0);
+	t->flags |= KT_THREAD_VCPU;
+	if (t->guest_since)
+		t->sum.guest_ns += now - t->guest_since;
+	t->guest_since = 0;
+	t->sum.exits++;
+	t->exit_since = now;
+	t->isa = isa;
+	t->exit_reason = reason;
+	kt_charge_exit(t, 1, 0);
+}
+
+#endif /* KT_KVM_BPF_H */

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The maps and load-time settings of kvmtrace-bpf, and the helpers of every area: drops, the
+ * tracked bitmap, VM and thread entries, a VM's per-CPU figures, the event's time, names.
+ */
+#ifndef KT_MAPS_BPF_H
+#define KT_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmtrace.h"
+
+#define KT_E2BIG		7	/* errno of a full map (no errno.h for BPF) */
+#define KT_TASK_RUNNING		0
+#define KT_PF_EXITING		0x00000004	/* task_struct.flags */
+#define KT_PF_KTHREAD		0x00200000
+
+#define KT_PID_MAX_LIMIT	(4 * 1024 * 1024)	/* the kernel's PID_MAX_LIMIT on 64-bit */
+#define KT_BITMAP_WORDS		(KT_PID_MAX_LIMIT / 64)
+
+/* One bit per tgid: is this process a tracked VM? 512 KiB covers every possible PID. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_BITMAP_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct kt_vm);
+} vms SEC(".maps");
+
+/* VMs whose process ended, kept until user space has written their last row. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_DEAD_VMS);
+	__type(key, struct kt_vm_key);
+	__type(value, struct kt_vm);
+} dead_vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct kt_thread);
+} threads SEC(".maps");
+
+/* Per-CPU: vCPUs of one VM exit on many CPUs at once; no atomics, user space sums. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KT_MAX_EXIT_KEYS);
+	__type(key, struct kt_exit_key);
+	__type(value, struct kt_exit_stat);
+} exit_stats SEC(".maps");
+
+/* Disk requests of tracked VMs in flight: bio -> who submitted it and when. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_BIOS);
+	__type(key, __u64);
+	__type(value, struct kt_bio);
+} bios SEC(".maps");
+
+/* ifindex -> the VM whose tap it is; filled by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct kt_iface);
+} ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KT_MAX_NET_KEYS);
+	__type(key, struct kt_net_key);
+	__type(value, struct kt_net_stat);
+} net_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KT_NR_DROPS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/*
+ * Per-CPU perf counters opened by user space, counter i of CPU c in slot
+ * c * KT_MAX_COUNTERS + i; the loader sizes the map to the machine.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, KT_MAX_COUNTERS);
+} counters SEC(".maps");
+
+/* The counters as last read on this CPU, and for which thread (0: none tracked). */
+struct kt_counter_base {
+	__u32 tid;
+	__u32 pad;
+	__u64 at_ns;		/* when they were read */
+	struct bpf_perf_event_value v[KT_MAX_COUNTERS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_counter_base);
+} counter_base SEC(".maps");
+
+/* Counters and samples per VM incarnation, live and dead ones awaiting their last row. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KT_MAX_VMS + KT_MAX_DEAD_VMS);
+	__type(key, struct kt_vm_key);
+	__type(value, struct kt_vm_percpu);
+} vm_percpu SEC(".maps");
+
+/* Never written: the zeroes a new vm_percpu entry starts from (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_vm_percpu);
+} vm_percpu_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_shared_samples);
+} shared_samples SEC(".maps");
+
+/* Kernel text by component, sorted by start; user space fills unused slots with start ~0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_MAX_KSYM_RANGES);
+	__type(key, __u32);
+	__type(value, struct kt_ksym_range);
+} ksym_ranges SEC(".maps");
+
+/*
+ * Where the preempt count cannot be read, a per-CPU flag set between softirq_entry and
+ * softirq_exit of the network softirqs tells the sampler it interrupted network softirq.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} in_net_softirq SEC(".maps");
+
+/* Track any process that enters guest mode or execs a VMM binary; false with -p. */
+const volatile bool discover = true;
+/* How many counters user space opened (slots 0..nr_counters-1 of each CPU). */
+const volatile __u32 nr_counters;
+/* Bit i: counter i counts ns of CPU time (cpu-clock, task-clock). */
+const volatile __u32 clock_counters;
+
+static __always_inline void kt_count_drop(enum kt_drop what)
+{
+	__u32 key = what;
+	__u64 *slot = bpf_map_lookup_elem(&drops, &key);
+
+	if (slot)
+		(*slot)++;
+}
+
+static __always_inline bool kt_is_tracked(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked, &word);
+
+	return bits && (*bits & (1ULL << (tgid % 64)));
+}
+
+static __always_inline void kt_set_tracked(__u32 tgid, bool on)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked, &word);
+	__u64 bit = 1ULL << (tgid % 64);
+
+	if (!bits)
+		return;
+	/* Atomic: neighbouring tgids share a word and change on other CPUs. */
+	if (on)
+		__sync_fetch_and_or(bits, bit);
+	else
+		__sync_fetch_and_and(bits, ~bit);
+}
+
+/* Starts tracking tgid (or adds a reason to an existing entry). */
+static __always_inline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how)
+{
+	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+	struct kt_vm fresh = {};
+
+	if (vm) {
+		vm->flags |= how;
+		return vm;
+	}
+	fresh.birth_ns = now;
+	fresh.flags = how;
+	fresh.tgid = tgid;
+	/* NOEXIST: another CPU may have won the race; then we use its entry. */
+	if (bpf_map_update_elem(&vms, &tgid, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
+		kt_count_drop(KT_DROP_VM_FULL);
+		return NULL;
+	}
+	kt_set_tracked(tgid, true);
+	return bpf_map_lookup_elem(&vms, &tgid);
+}
+
+/* The thread's entry, created on first sight; a stale entry of a reused tid is reset. */
+static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm)
+{
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct kt_thread fresh = {};
+
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns)
+		return t;
+	fresh.tgid = tgid;
+	fresh.vm_birth_ns = vm->birth_ns;
+	/* The kernel's counters start at 0 when a thread is born: from birth, 0 is the baseline. */
+	if (!(vm->flags & KT_VM_FROM_BIRTH)) {
+		fresh.run_delay_seen = KT_NO_RUN_DELAY;
+		fresh.exec_seen = KT_NO_COUNTER;
+		fresh.io_read_seen = KT_NO_COUNTER;
+		fresh.io_write_seen = KT_NO_COUNTER;
+		fresh.gtime_seen = KT_NO_COUNTER;
+	}
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
+		kt_count_drop(KT_DROP_THREAD_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/*
+ * The entry of a thread of a tracked VM, or NULL when tgid is not tracked. One lookup in the
+ * common case: entries are deleted when their thread exits, so an entry of this tid with this
+ * tgid belongs to the VM now tracked under it.
+ */
+static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid)
+{
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct kt_vm *vm;
+
+	if (t && t->tgid == tgid)
+		return t;
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+}
+
+/*
+ * The event's time: the real hooks pass 0 and the clock is read only once an event concerns a
+ * tracked VM (a clock read costs more than the bitmap test); the logic tests pass their own.
+ */
+static __always_inline __u64 kt_now(__u64 now)
+{
+	return now ? now : bpf_ktime_get_ns();
+}
+
+static __always_inline struct kt_vm_percpu *kt_vm_percpu_get(__u32 tgid, __u64 birth_ns)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = birth_ns };
+	struct kt_vm_percpu *st = bpf_map_lookup_elem(&vm_percpu, &key);
+	__u32 zero = 0;
+	void *zeroes;
+
+	if (st)
+		return st;
+	zeroes = bpf_map_lookup_elem(&vm_percpu_zero, &zero);
+	if (!zeroes)
+		return NULL;
+	if (bpf_map_update_elem(&vm_percpu, &key, zeroes, BPF_NOEXIST) == -KT_E2BIG)
+		kt_count_drop(KT_DROP_PERCPU_FULL);
+	return bpf_map_lookup_elem(&vm_percpu, &key);
+}
+
+static __always_inline bool kt_comm_has_prefix(const char *comm, const char *prefix, bool exact)
+{
+	int i;
+
+	for (i = 0; i < TASK_COMM_LEN; i++) {
+		if (!prefix[i])
+			return !exact || !comm[i];
+		if (comm[i] != prefix[i])
+			return false;
+	}
+	return true;
+}
+
+#endif /* KT_MAPS_BPF_H */

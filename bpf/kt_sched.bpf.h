@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Scheduler accounting: the kernel's own per-task counters (runtime, run delay, I/O bytes, guest
+ * time) taken at sched_switch, sched_wakeup, sched_process_exit and _exec and at the drain's
+ * flush; a VM found by exec, and retired with its last thread.
+ */
+#ifndef KT_SCHED_BPF_H
+#define KT_SCHED_BPF_H
+
+#include "kt_counters.bpf.h"
+#include "kt_maps.bpf.h"
+
+/*
+ * Run delay from the kernel's own counter where it keeps one: the wait before a slice is added
+ * to it when the slice starts, just after sched_switch, so each reading adds the waits since the
+ * last one. The first reading only sets the baseline.
+ */
+static __always_inline void kt_take_run_delay(struct kt_thread *t, __u64 run_delay_ns)
+{
+	if (t->run_delay_seen != KT_NO_RUN_DELAY && run_delay_ns > t->run_delay_seen)
+		t->sum.run_delay_ns += run_delay_ns - t->run_delay_seen;
+	t->run_delay_seen = run_delay_ns;
+}
+
+/* Advances a cumulative kernel counter: adds its growth since the last reading to *sum. */
+static __always_inline void kt_take_counter(__u64 *seen, __u64 cur, __u64 *sum)
+{
+	if (cur == KT_NO_COUNTER)
+		return;
+	if (*seen != KT_NO_COUNTER && cur > *seen)
+		*sum += cur - *seen;
+	*seen = cur;
+}
+
+/* Disk bytes as the kernel's per-task I/O accounting charges them: reads when submitted,
+ * writes when the pages are dirtied (or submitted, for direct I/O), by whichever thread. */
+static __always_inline void kt_take_io(struct kt_thread *t, const struct kt_task_sample *s)
+{
+	kt_take_counter(&t->io_read_seen, s->io_read_bytes, &t->sum.disk_read_bytes);
+	kt_take_counter(&t->io_write_seen, s->io_write_bytes, &t->sum.disk_write_bytes);
+}
+
+/*
+ * Guest time as the kernel charges it; a thread it charges any is a vCPU by what it does, and
+ * one seen inside KVM_RUN says which vCPU it runs.
+ */
+static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_task_sample *s)
+{
+	__u64 before = t->sum.kernel_guest_ns;
+
+	kt_take_counter(&t->gtime_seen, s->guest_ns, &t->sum.kernel_guest_ns);
+	if (t->sum.kernel_guest_ns > before)
+		t->flags |= KT_THREAD_GUEST_TIME;
+	if (s->in_kvm_run) {
+		t->vcpu_id = s->in_kvm_run - 1;
+		t->flags |= KT_THREAD_IN_KVM_RUN;
+	}
+}
+
+/*
+ * Run by user space on each CPU at every drain (BPF_PROG_TEST_RUN interrupts the CPU), for the
+ * tracked thread running there: its runtime, guest time and counters are taken up to now, so a
+ * vCPU that holds its CPU for a whole interval is not charged all at once when it leaves, and a
+ * slice that began before tracking is counted from now on. The kernel's runtime of a running
+ * thread lags by less than a tick; the next reading gives that back. A clock since the slice
+ * began would not do: it also counts time the thread was off CPU when a switch went unseen.
+ */
+static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_sample *cur,
+					    const struct kt_readings *fake)
+{
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(cur->tgid) || cur->exiting)
+		return;
+	t = kt_tracked_thread(cur->tid, cur->tgid);
+	if (!t)
+		return;
+	now = kt_now(now);
+	if (t->exec_seen != KT_NO_COUNTER && cur->exec_ns > t->exec_seen)
+		t->sum.on_cpu_ns += cur->exec_ns - t->exec_seen;
+	t->exec_seen = cur->exec_ns;
+	if (!t->oncpu_since)
+		t->oncpu_since = now;
+	kt_take_gtime(t, cur);
+	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid, now, 0);
+}
+
+static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
+					  const struct kt_readings *fake)
+{
+	struct kt_thread *t;
+	__u64 slice = 0;
+
+	/*
+	 * After sched_process_exit has settled and freed its entry, an exiting thread's last
+	 * switch must not create a new one; before it (exit can sleep), it is a switch like any.
+	 */
+	if (prev->exiting) {
+		t = bpf_map_lookup_elem(&threads, &prev->tid);
+		if (!t || t->tgid != prev->tgid)
+			return;
+	} else {
+		t = kt_tracked_thread(prev->tid, prev->tgid);
+		if (!t)
+			return;
+	}
+	/*
+	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
+	 * to the ns: its runtime grows only while the thread runs, so its growth since the last
+	 * reading is this slice even when its switch-in went unreported. Unknown before the first
+	 * reading (a slice that began before we attached): nothing is counted.
+	 */
+	if (t->exec_seen != KT_NO_COUNTER && prev->exec_ns > t->exec_seen)
+		slice = prev->exec_ns - t->exec_seen;
+	t->sum.on_cpu_ns += slice;
+	t->exec_seen = prev->exec_ns;
+	t->oncpu_since = 0;
+	kt_counters_take(fake, t, prev->tid, false, 0, now, slice);
+	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
+	if (t->guest_since) {
+		t->guest_since = 0;
+		kt_count_drop(KT_DROP_OPEN_GUEST);
+	}
+	kt_take_io(t, prev);
+	kt_take_gtime(t, prev);
+	if (prev->run_delay_ns != KT_NO_RUN_DELAY)
+		kt_take_run_delay(t, prev->run_delay_ns);
+	else	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
+		t->runnable_since = prev->runnable ? now : 0;
+}
+
+static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next,
+					 const struct kt_readings *fake)
+{
+	struct kt_thread *t = kt_tracked_thread(next->tid, next->tgid);
+
+	if (!t)
+		return;
+	kt_counters_take(fake, NULL, 0, false, next->tid, now, 0);
+	if (next->run_delay_ns != KT_NO_RUN_DELAY) {
+		kt_take_run_delay(t, next->run_delay_ns);
+	} else if (t->runnable_since) {
+		t->sum.run_delay_ns += now - t->runnable_since;
+		t->runnable_since = 0;
+	}
+	kt_take_io(t, next);
+	kt_take_gtime(t, next);
+	t->oncpu_since = now;
+	/* Counted from its birth and not read yet: what it ran before is the VM's too. */
+	if (!t->exec_seen)
+		t->sum.on_cpu_ns += next->exec_ns;
+	t->exec_seen = next->exec_ns;	/* what it was at the last switch-out, if we saw one */
+}
+
+/* sched_switch: prev leaves the CPU, next gets it. fake: synthetic counter readings (tests). */
+static __always_inline void kt_on_switch(__u64 now, const struct kt_task_sample *prev,
+					 const struct kt_task_sample *next,
+					 const struct kt_readings *fake)
+{
+	if (kt_is_tracked(prev->tgid)) {
+		now = kt_now(now);
+		kt_switch_out(now, prev, fake);
+	}
+	if (kt_is_tracked(next->tgid))
+		kt_switch_in(kt_now(now), next, fake);
+}
+
+/* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU (attached only when the
+ * kernel keeps no run_delay of its own). */
+static __always_inline void kt_on_wakeup(__u64 now, __u32 tid, __u32 tgid)
+{
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(tgid))
+		return;
+	t = kt_tracked_thread(tid, tgid);
+	/* A thread woken while still on its CPU is not waiting; switch-out settles its state. */
+	if (t && !t->runnable_since && !t->oncpu_since)
+		t->runnable_since = kt_now(now);
+}
+
+static __always_inline void kt_fold_totals(struct kt_totals *into, const struct kt_totals *from)
+{
+	/* Threads of one VM exit on several CPUs at once. */
+	__sync_fetch_and_add(&into->on_cpu_ns, from->on_cpu_ns);
+	__sync_fetch_and_add(&into->guest_ns, from->guest_ns);
+	__sync_fetch_and_add(&into->kernel_guest_ns, from->kernel_guest_ns);
+	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
+	__sync_fetch_and_add(&into->exits, from->exits);
+	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
+	__sync_fetch_and_add(&into->disk_read_bytes, from->disk_read_bytes);
+	__sync_fetch_and_add(&into->disk_write_bytes, from->disk_write_bytes);
+	__sync_fetch_and_add(&into->disk_read_ops, from->disk_read_ops);
+	__sync_fetch_and_add(&into->disk_write_ops, from->disk_write_ops);
+}
+
+/* The VM's process is gone: park its record for its last row and free its tgid. */
+static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = vm->birth_ns };
+
+	vm->death_ns = now;
+	if (bpf_map_update_elem(&dead_vms, &key, vm, BPF_ANY))
+		kt_count_drop(KT_DROP_DEAD_FULL);
+	bpf_map_delete_elem(&vms, &tgid);
+	kt_set_tracked(tgid, false);
+}
+
+/*
+ * sched_process_exit: the thread's totals move to its VM's "exited" sum; when it was the last
+ * thread (group_dead), the VM is retired so a process that reuses the PID starts afresh.
+ */
+static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *task,
+				       bool group_dead)
+{
+	__u32 tid = task->tid, tgid = task->tgid;
+	struct kt_thread *t;
+	struct kt_vm *vm;
+
+	if (!kt_is_tracked(tgid))
+		return;
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	if (!vm)
+		return;
+	now = kt_now(now);
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
+		/* It is on its CPU now; what runs after this point is too short to matter. */
+		if (t->exec_seen != KT_NO_COUNTER && task->exec_ns > t->exec_seen)
+			t->sum.on_cpu_ns += task->exec_ns - t->exec_seen;
+		if (task->run_delay_ns != KT_NO_RUN_DELAY)
+			kt_take_run_delay(t, task->run_delay_ns);
+		kt_take_io(t, task);
+		kt_take_gtime(t, task);
+		if (t->guest_since)
+			kt_count_drop(KT_DROP_OPEN_GUEST);
+		kt_fold_totals(&vm->exited, &t->sum);
+		bpf_map_delete_elem(&threads, &tid);
+	}
+	if (group_dead)
+		kt_retire_vm(now, tgid, vm);
+}
+
+static __always_inline bool kt_comm_is_vmm(const char *comm)
+{
+	const char prefixes[][TASK_COMM_LEN] = KT_VMM_COMM_PREFIXES;
+	const char exact[][TASK_COMM_LEN] = KT_VMM_COMM_EXACT;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (kt_comm_has_prefix(comm, prefixes[i], false))
+			return true;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (kt_comm_has_prefix(comm, exact[i], true))
+			return true;
+	return false;
+}
+
+/*
+ * sched_process_exec: a tracked process that execs another program is no longer that VM
+ * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
+ * one, tracked from its first instruction.
+ */
+static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *task,
+				       const char *comm)
+{
+	now = kt_now(now);
+	if (kt_is_tracked(task->tgid)) {
+		/* Retires the VM, as if its last thread had exited. */
+		kt_on_exit(now, task, true);
+	}
+	if (discover && kt_comm_is_vmm(comm))
+		kt_track_vm(task->tgid, now, KT_VM_BY_NAME);
+}
+
+#endif /* KT_SCHED_BPF_H */
