@@ -57,3 +57,14 @@ void kt_notice(const char *fmt, ...)
 	emit("", fmt, ap);
 	va_end(ap);
 }
+
+void kt_why(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}

@@ -12,6 +12,12 @@ void kt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * carried out. */
 void kt_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+#include <stddef.h>
+
+/* Fills a caller's "why" buffer (a one-line reason, as the modules' failures give); why may be
+ * NULL. */
+void kt_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Suppresses kt_info (for -q). Errors and warnings are always printed. */
 void kt_log_quiet(bool quiet);
 

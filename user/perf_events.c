@@ -2,12 +2,10 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,227 +17,6 @@
 #define CPU_ONLINE_PATH		"/sys/devices/system/cpu/online"
 #define PMU_SYSFS_DIR		"/sys/bus/event_source/devices"
 #define MAX_SAMPLE_RATE_PATH	"/proc/sys/kernel/perf_event_max_sample_rate"
-
-/* A named generic event; alias is the other spelling perf accepts, or NULL. */
-struct named_event {
-	const char *name;
-	const char *alias;
-	__u32 type;
-	__u64 config;
-};
-
-static const struct named_event named_events[] = {
-	{ "cycles", "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
-	{ "instructions", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
-	{ "cache-references", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES },
-	{ "cache-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES },
-	{ "branches", "branch-instructions", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_BRANCH_INSTRUCTIONS },
-	{ "branch-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES },
-	{ "bus-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES },
-	{ "stalled-cycles-frontend", "idle-cycles-frontend", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_STALLED_CYCLES_FRONTEND },
-	{ "stalled-cycles-backend", "idle-cycles-backend", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_STALLED_CYCLES_BACKEND },
-	{ "ref-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES },
-	{ "cpu-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK },
-	{ "task-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK },
-	{ "page-faults", "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS },
-	{ "context-switches", "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
-	{ "cpu-migrations", "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
-	{ "minor-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN },
-	{ "major-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ },
-	{ "alignment-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS },
-	{ "emulation-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS },
-};
-
-/* Generic cache events are "<cache>-<access>"; perf's spellings of both halves. */
-static const struct {
-	const char *name;
-	__u32 id;
-} cache_names[] = {
-	{ "L1-dcache", PERF_COUNT_HW_CACHE_L1D },
-	{ "L1-icache", PERF_COUNT_HW_CACHE_L1I },
-	{ "LLC", PERF_COUNT_HW_CACHE_LL },
-	{ "dTLB", PERF_COUNT_HW_CACHE_DTLB },
-	{ "iTLB", PERF_COUNT_HW_CACHE_ITLB },
-	{ "branch", PERF_COUNT_HW_CACHE_BPU },
-	{ "node", PERF_COUNT_HW_CACHE_NODE },
-};
-
-static const struct {
-	const char *name;
-	__u32 op;
-	__u32 result;
-} cache_accesses[] = {
-	{ "loads", PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_ACCESS },
-	{ "load-misses", PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_MISS },
-	{ "stores", PERF_COUNT_HW_CACHE_OP_WRITE, PERF_COUNT_HW_CACHE_RESULT_ACCESS },
-	{ "store-misses", PERF_COUNT_HW_CACHE_OP_WRITE, PERF_COUNT_HW_CACHE_RESULT_MISS },
-	{ "prefetches", PERF_COUNT_HW_CACHE_OP_PREFETCH, PERF_COUNT_HW_CACHE_RESULT_ACCESS },
-	{ "prefetch-misses", PERF_COUNT_HW_CACHE_OP_PREFETCH, PERF_COUNT_HW_CACHE_RESULT_MISS },
-};
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-static void set_why(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
-
-/* A user's name made safe to quote in a one-line message: shortened, control bytes as '?'. */
-static void printable(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t i, max = outlen - sizeof("...");
-
-	for (i = 0; i < n && i < max; i++)
-		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	strcpy(out + i, i < n ? "..." : "");
-}
-
-static void fill_spec(struct counter_spec *spec, const char *name, __u32 type, __u64 config)
-{
-	size_t i;
-
-	memset(spec, 0, sizeof(*spec));
-	snprintf(spec->name, sizeof(spec->name), "%s", name);
-	for (i = 0; name[i] && i + 1 < sizeof(spec->column); i++)
-		spec->column[i] = name[i] == '-' ? '_' : tolower((unsigned char)name[i]);
-	/* The clocks count nanoseconds; the unit belongs in the column name. */
-	if (type == PERF_TYPE_SOFTWARE &&
-	    (config == PERF_COUNT_SW_CPU_CLOCK || config == PERF_COUNT_SW_TASK_CLOCK))
-		strcat(spec->column, "_ns");
-	spec->type = type;
-	spec->config = config;
-	spec->needs_pmu = type != PERF_TYPE_SOFTWARE;
-}
-
-static bool parse_named(const char *tok, struct counter_spec *spec)
-{
-	const struct named_event *e;
-
-	for (e = named_events; e < named_events + ARRAY_LEN(named_events); e++) {
-		if (!strcasecmp(tok, e->name) || (e->alias && !strcasecmp(tok, e->alias))) {
-			fill_spec(spec, e->name, e->type, e->config);
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool parse_cache(const char *tok, struct counter_spec *spec)
-{
-	char name[sizeof(spec->name)];
-	size_t c, a, n;
-
-	for (c = 0; c < ARRAY_LEN(cache_names); c++) {
-		n = strlen(cache_names[c].name);
-		if (strncasecmp(tok, cache_names[c].name, n) || tok[n] != '-')
-			continue;
-		for (a = 0; a < ARRAY_LEN(cache_accesses); a++) {
-			if (strcasecmp(tok + n + 1, cache_accesses[a].name))
-				continue;
-			snprintf(name, sizeof(name), "%s-%s", cache_names[c].name,
-				 cache_accesses[a].name);
-			/* The kernel's encoding: cache id, operation and result, a byte each. */
-			fill_spec(spec, name, PERF_TYPE_HW_CACHE,
-				  cache_names[c].id | cache_accesses[a].op << 8 |
-				  cache_accesses[a].result << 16);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* rNNNN: up to 16 hex digits, the config as the PMU takes it. */
-static bool parse_raw(const char *tok, struct counter_spec *spec)
-{
-	char name[sizeof(spec->name)];
-	size_t n, i;
-
-	if (tok[0] != 'r' && tok[0] != 'R')
-		return false;
-	n = strlen(tok + 1);
-	if (!n || n > 16 || strspn(tok + 1, "0123456789abcdefABCDEF") != n)
-		return false;
-	name[0] = 'r';
-	for (i = 0; i <= n; i++)
-		name[i + 1] = tolower((unsigned char)tok[i + 1]);
-	fill_spec(spec, name, PERF_TYPE_RAW, strtoull(tok + 1, NULL, 16));
-	return true;
-}
-
-int counters_parse(const char *list, struct counter_spec *out, size_t max, char *why, size_t len)
-{
-	const char *p = list, *end;
-	char tok[64], shown[48];
-	struct counter_spec spec;
-	size_t n = 0, tokens = 0, tlen, i;
-	bool none = false;
-
-	for (;;) {
-		end = p + strcspn(p, ",");
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		tlen = end - p;
-		while (tlen && isspace((unsigned char)p[tlen - 1]))
-			tlen--;
-		printable(p, tlen, shown, sizeof(shown));
-		if (!tlen) {
-			set_why(why, len, "empty event name in the counter list");
-			return -1;
-		}
-		if (tlen >= sizeof(tok)) {
-			set_why(why, len, "unknown event \"%s\"", shown);
-			return -1;
-		}
-		memcpy(tok, p, tlen);
-		tok[tlen] = '\0';
-		tokens++;
-
-		if (!strcasecmp(tok, "none")) {
-			none = true;
-		} else if (!parse_named(tok, &spec) && !parse_cache(tok, &spec) &&
-			   !parse_raw(tok, &spec)) {
-			set_why(why, len, "unknown event \"%s\"", shown);
-			return -1;
-		} else {
-			/* Aliases and raw spellings with leading zeros are caught here too. */
-			for (i = 0; i < n; i++) {
-				if (out[i].type != spec.type || out[i].config != spec.config)
-					continue;
-				if (strcmp(tok, out[i].name))
-					set_why(why, len, "duplicate event \"%s\" (same as \"%s\")",
-						shown, out[i].name);
-				else
-					set_why(why, len, "duplicate event \"%s\"", shown);
-				return -1;
-			}
-			if (n >= max) {
-				set_why(why, len, "more than %zu events", max);
-				return -1;
-			}
-			out[n++] = spec;
-		}
-		if (none && tokens > 1) {
-			set_why(why, len, "\"none\" cannot be combined with other events");
-			return -1;
-		}
-		if (!*end)
-			break;
-		p = end + 1;
-	}
-	return (int)n;
-}
 
 int cpu_list_parse(const char *list, bool *cpus, int nr)
 {
@@ -361,12 +138,6 @@ static const char *refusal(const struct counter_spec *spec, int err)
 	default:
 		return NULL;
 	}
-}
-
-bool counter_is_clock(const struct counter_spec *spec)
-{
-	return spec->type == PERF_TYPE_SOFTWARE && (spec->config == PERF_COUNT_SW_CPU_CLOCK ||
-						    spec->config == PERF_COUNT_SW_TASK_CLOCK);
 }
 
 struct counter_set {
@@ -565,11 +336,11 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 	bool *online;
 
 	if (nr < 0) {
-		set_why(why, len, "cannot count the possible CPUs: %s", strerror(errno));
+		kt_why(why, len, "cannot count the possible CPUs: %s", strerror(errno));
 		return NULL;
 	}
 	if (!hz || hz > SAMPLER_MAX_HZ) {
-		set_why(why, len, "sampling rate %u Hz is out of range (1 to %u)", hz,
+		kt_why(why, len, "sampling rate %u Hz is out of range (1 to %u)", hz,
 			SAMPLER_MAX_HZ);
 		errno = EINVAL;
 		return NULL;
@@ -577,13 +348,13 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 	/* Above the kernel's limit it throttles the events and samples go missing. */
 	limit = max_sample_rate();
 	if (limit && hz > limit) {
-		set_why(why, len, "sampling rate %u Hz is above the kernel's limit of %u "
+		kt_why(why, len, "sampling rate %u Hz is above the kernel's limit of %u "
 			"(kernel.perf_event_max_sample_rate)", hz, limit);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (prog_fd < 0) {
-		set_why(why, len, "the sampling program is not loaded");
+		kt_why(why, len, "the sampling program is not loaded");
 		errno = EBADF;
 		return NULL;
 	}
@@ -592,7 +363,7 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 	if (!s || !online) {
 		free(s);
 		free(online);
-		set_why(why, len, "out of memory");
+		kt_why(why, len, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -611,7 +382,7 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 			continue;	/* went offline since we looked */
 		if (fd < 0) {
 			err = errno;
-			set_why(why, len, "cannot open a cpu-clock sampling event on CPU %d: %s",
+			kt_why(why, len, "cannot open a cpu-clock sampling event on CPU %d: %s",
 				cpu, strerror(err));
 			goto fail;
 		}
@@ -619,7 +390,7 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 		if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
 		    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
 			err = errno;
-			set_why(why, len, "cannot attach the sampling program on CPU %d: %s", cpu,
+			kt_why(why, len, "cannot attach the sampling program on CPU %d: %s", cpu,
 				strerror(err));
 			goto fail;
 		}
@@ -627,7 +398,7 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 	}
 	if (!opened) {
 		err = ENODEV;
-		set_why(why, len, "no online CPU to sample");
+		kt_why(why, len, "no online CPU to sample");
 		goto fail;
 	}
 	free(online);
@@ -643,7 +414,7 @@ fail:
 struct sampler *sampler_open(struct bpf_program *prog, unsigned int hz, char *why, size_t len)
 {
 	if (!prog) {
-		set_why(why, len, "no sampling program");
+		kt_why(why, len, "no sampling program");
 		errno = EINVAL;
 		return NULL;
 	}

@@ -20,22 +20,12 @@
 #include "log.h"
 #include "perf_events.h"
 #include "tracer.h"
+#include "tracer_priv.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define KALLSYMS "/proc/kallsyms"
 #define MODULES "/proc/modules"
 
-struct tracer {
-	struct kvmtrace *skel;
-	bool guest_observable;
-	bool disk_observable;
-	int nr_cpus;
-	struct counter_set *counters;
-	struct sampler *sampler;
-	uint64_t modules_seen;	/* fingerprint of the modules the kernel text ranges cover */
-	void *buf;		/* keys and values of one batch */
-	size_t buf_len;
-};
 
 static bool verbose_libbpf;
 
@@ -230,6 +220,15 @@ out:
 	free(keys);
 	ksym_ranges_free(&kr);
 	return err;
+}
+
+void tracer_follow_modules(struct tracer *tr)
+{
+	/* A module loaded or unloaded moves kernel text: classify samples by the new layout. */
+	if (tr->sampler && ksym_modules_fingerprint(MODULES) != tr->modules_seen &&
+	    load_ksym_ranges(tr))
+		kt_warn("cannot reload kernel symbols after a module change; samples in moved "
+			"code count as other_kernel");
 }
 
 /*
@@ -468,346 +467,6 @@ void tracer_remove_vm(struct tracer *tr, int pid)
 	run_vm_prog(tr->skel->progs.kt_remove_vm, pid, false);
 }
 
-static void *grow(void *arr, size_t *cap, size_t want, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (want <= *cap)
-		return arr;
-	while (n < want)
-		n *= 2;
-	p = realloc(arr, n * elem);
-	if (p)
-		*cap = n;
-	return p;
-}
-
-typedef int (*entry_fn)(const void *key, const void *value, void *ctx);
-
-/*
- * Calls fn for every entry of a map: in batches where the kernel has them (5.6+), else key by
- * key. Per-CPU values arrive as one value per possible CPU.
- */
-static int walk_map(struct tracer *tr, struct bpf_map *map, entry_fn fn, void *ctx)
-{
-	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
-	size_t max = bpf_map__max_entries(map), i;
-	int fd = bpf_map__fd(map), err;
-	__u64 in_batch = 0, out_batch = 0;
-	bool first = true, done = false;
-	char *keys, *values;
-	__u32 count;
-	void *key = NULL;
-
-	if (bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH)
-		vsz = ((vsz + 7) / 8 * 8) * tr->nr_cpus;
-	if (tr->buf_len < max * (ksz + vsz)) {
-		free(tr->buf);
-		tr->buf_len = max * (ksz + vsz);
-		tr->buf = malloc(tr->buf_len);
-		if (!tr->buf) {
-			tr->buf_len = 0;
-			return -ENOMEM;
-		}
-	}
-	keys = tr->buf;
-	values = keys + max * ksz;
-	while (!done) {
-		count = max;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, values,
-					   &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		done = err != 0;
-		for (i = 0; i < count; i++)
-			fn(keys + i * ksz, values + i * vsz, ctx);
-		in_batch = out_batch;
-		first = false;
-	}
-	if (done)
-		return 0;
-	if (!first || (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP))
-		return -errno;
-	/* No batch operations: walk key by key. */
-	while (!bpf_map_get_next_key(fd, key, keys)) {
-		if (!bpf_map_lookup_elem(fd, keys, values))
-			fn(keys, values, ctx);
-		memcpy(keys + ksz, keys, ksz);
-		key = keys + ksz;
-	}
-	return 0;
-}
-
-struct drain_ctx {
-	struct tracer *tr;
-	struct snapshot *s;
-	bool dead;
-	int err;
-};
-
-static int add_vm_entry(const void *key, const void *value, void *ctx)
-{
-	struct drain_ctx *d = ctx;
-	struct snapshot *s = d->s;
-	struct snap_vm *vms = grow(s->vms, &s->cap_vms, s->nr_vms + 1, sizeof(*vms));
-
-	(void)key;
-	if (!vms)
-		return d->err = -ENOMEM;
-	s->vms = vms;
-	vms[s->nr_vms].dead = d->dead;
-	memcpy(&vms[s->nr_vms].vm, value, sizeof(struct kt_vm));
-	s->nr_vms++;
-	return 0;
-}
-
-static int add_thread_entry(const void *key, const void *value, void *ctx)
-{
-	struct drain_ctx *d = ctx;
-	struct snapshot *s = d->s;
-	struct snap_thread *th = grow(s->threads, &s->cap_threads, s->nr_threads + 1, sizeof(*th));
-
-	if (!th)
-		return d->err = -ENOMEM;
-	s->threads = th;
-	th[s->nr_threads].tid = *(const __u32 *)key;
-	memcpy(&th[s->nr_threads].t, value, sizeof(struct kt_thread));
-	s->nr_threads++;
-	return 0;
-}
-
-static int add_exit_entry(const void *key, const void *value, void *ctx)
-{
-	struct drain_ctx *d = ctx;
-	struct snapshot *s = d->s;
-	struct snap_exit *ex = grow(s->exits, &s->cap_exits, s->nr_exits + 1, sizeof(*ex));
-	const struct kt_exit_stat *per_cpu = value;
-	struct kt_exit_stat sum = {};
-	int cpu;
-
-	if (!ex)
-		return d->err = -ENOMEM;
-	s->exits = ex;
-	for (cpu = 0; cpu < d->tr->nr_cpus; cpu++) {
-		sum.count += per_cpu[cpu].count;
-		sum.handling_ns += per_cpu[cpu].handling_ns;
-	}
-	memcpy(&ex[s->nr_exits].key, key, sizeof(struct kt_exit_key));
-	ex[s->nr_exits].stat = sum;
-	s->nr_exits++;
-	return 0;
-}
-
-static int read_drops(struct tracer *tr, struct snapshot *s)
-{
-	__u64 per_cpu[tr->nr_cpus];
-	__u32 key;
-	int cpu;
-
-	for (key = 0; key < KT_NR_DROPS; key++) {
-		if (bpf_map__lookup_elem(tr->skel->maps.drops, &key, sizeof(key), per_cpu,
-					 sizeof(per_cpu), 0))
-			return -errno;
-		s->drops[key] = 0;
-		for (cpu = 0; cpu < tr->nr_cpus; cpu++)
-			s->drops[key] += per_cpu[cpu];
-	}
-	return 0;
-}
-
-static int add_net_entry(const void *key, const void *value, void *ctx)
-{
-	struct drain_ctx *d = ctx;
-	struct snapshot *s = d->s;
-	struct snap_net *net = grow(s->nets, &s->cap_nets, s->nr_nets + 1, sizeof(*net));
-	const struct kt_net_stat *per_cpu = value;
-	struct kt_net_stat sum = {};
-	int cpu;
-
-	if (!net)
-		return d->err = -ENOMEM;
-	s->nets = net;
-	for (cpu = 0; cpu < d->tr->nr_cpus; cpu++) {
-		sum.rx_bytes += per_cpu[cpu].rx_bytes;
-		sum.rx_packets += per_cpu[cpu].rx_packets;
-		sum.tx_bytes += per_cpu[cpu].tx_bytes;
-		sum.tx_packets += per_cpu[cpu].tx_packets;
-	}
-	memcpy(&net[s->nr_nets].key, key, sizeof(struct kt_net_key));
-	net[s->nr_nets].stat = sum;
-	s->nr_nets++;
-	return 0;
-}
-
-static int add_percpu_entry(const void *key, const void *value, void *ctx)
-{
-	struct drain_ctx *d = ctx;
-	struct snapshot *s = d->s;
-	struct snap_percpu *pc = grow(s->percpu, &s->cap_percpu, s->nr_percpu + 1, sizeof(*pc));
-	const struct kt_vm_percpu *per_cpu = value;
-	struct kt_vm_percpu *sum;
-	int cpu, i;
-
-	if (!pc)
-		return d->err = -ENOMEM;
-	s->percpu = pc;
-	memcpy(&pc[s->nr_percpu].key, key, sizeof(struct kt_vm_key));
-	sum = &pc[s->nr_percpu].sum;
-	memset(sum, 0, sizeof(*sum));
-	for (cpu = 0; cpu < d->tr->nr_cpus; cpu++) {
-		for (i = 0; i < KT_MAX_COUNTERS; i++) {
-			sum->counter_guest[i] += per_cpu[cpu].counter_guest[i];
-			sum->counter_host[i] += per_cpu[cpu].counter_host[i];
-		}
-		for (i = 0; i < KT_NR_COMPONENTS; i++) {
-			sum->samples_own[i] += per_cpu[cpu].samples_own[i];
-			sum->samples_softirq[i] += per_cpu[cpu].samples_softirq[i];
-			sum->samples_ext[i] += per_cpu[cpu].samples_ext[i];
-		}
-	}
-	s->nr_percpu++;
-	return 0;
-}
-
-static int read_shared_samples(struct tracer *tr, struct snapshot *s)
-{
-	struct kt_shared_samples per_cpu[tr->nr_cpus];
-	__u32 key = 0;
-	int cpu, i;
-
-	if (bpf_map__lookup_elem(tr->skel->maps.shared_samples, &key, sizeof(key), per_cpu,
-				 sizeof(per_cpu), 0))
-		return -errno;
-	memset(&s->shared, 0, sizeof(s->shared));
-	for (cpu = 0; cpu < tr->nr_cpus; cpu++)
-		for (i = 0; i < KT_NR_COMPONENTS; i++)
-			s->shared.hits[i] += per_cpu[cpu].hits[i];
-	return 0;
-}
-
-static bool vm_known(const struct snapshot *s, __u32 tgid, __u64 birth)
-{
-	size_t i;
-
-	for (i = 0; i < s->nr_vms; i++)
-		if (s->vms[i].vm.tgid == tgid && s->vms[i].vm.birth_ns == birth)
-			return true;
-	return false;
-}
-
-/* Threads of VMs already forgotten (their exit was never seen) are freed, not reported. */
-static void drop_orphan_threads(struct tracer *tr, struct snapshot *s)
-{
-	size_t i, kept = 0;
-
-	for (i = 0; i < s->nr_threads; i++) {
-		if (vm_known(s, s->threads[i].t.tgid, s->threads[i].t.vm_birth_ns)) {
-			s->threads[kept++] = s->threads[i];
-			continue;
-		}
-		bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid, sizeof(__u32), 0);
-	}
-	s->nr_threads = kept;
-}
-
-/*
- * Bios whose request never reported them (merged behind another bio, split, or on a driver
- * without requests) would fill the in-flight map: entries older than this are dropped.
- */
-#define STALE_BIO_NS (2 * 1000000000ull)
-
-struct bio_sweep {
-	struct tracer *tr;
-	__u64 now_ns;
-};
-
-static int sweep_bio(const void *key, const void *value, void *ctx)
-{
-	const struct kt_bio *pending = value;
-	struct bio_sweep *sw = ctx;
-
-	if (sw->now_ns > pending->start_ns + STALE_BIO_NS)
-		bpf_map__delete_elem(sw->tr->skel->maps.bios, key, sizeof(__u64), 0);
-	return 0;
-}
-
-/* Brings the tracked threads running on the CPUs up to now (kt_on_cpu_flush). */
-static void flush_cpus(struct tracer *tr)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
-	int fd = bpf_program__fd(tr->skel->progs.kt_cpu_flush), cpu;
-
-	/* An offline CPU refuses: nothing runs there to flush. */
-	for (cpu = 0; cpu < tr->nr_cpus; cpu++) {
-		opts.cpu = cpu;
-		bpf_prog_test_run_opts(fd, &opts);
-	}
-}
-
-int tracer_drain(struct tracer *tr, struct snapshot *s)
-{
-	struct drain_ctx d = { .tr = tr, .s = s };
-	struct bio_sweep sw = { .tr = tr };
-	struct timespec ts;
-	int err;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	clock_gettime(CLOCK_REALTIME, &s->wall);
-	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
-	/* A module loaded or unloaded moves kernel text: classify samples by the new layout. */
-	if (tr->sampler && ksym_modules_fingerprint(MODULES) != tr->modules_seen &&
-	    load_ksym_ranges(tr))
-		kt_warn("cannot reload kernel symbols after a module change; samples in moved "
-			"code count as other_kernel");
-	flush_cpus(tr);
-	/* Threads before VMs: every thread drained then has its VM in one of the two VM maps. */
-	err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.net_stats, add_net_entry, &d);
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
-	d.dead = true;
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.vm_percpu, add_percpu_entry, &d);
-	if (!err)
-		err = read_shared_samples(tr, s);
-	if (!err)
-		err = read_drops(tr, s);
-	if (err || d.err)
-		return err ? err : d.err;
-	drop_orphan_threads(tr, s);
-	sw.now_ns = s->mono_ns;
-	walk_map(tr, tr->skel->maps.bios, sweep_bio, &sw);
-	return 0;
-}
-
-void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_vm *vm)
-{
-	struct kt_vm_key key = { .tgid = vm->tgid, .birth_ns = vm->birth_ns };
-	size_t i;
-
-	bpf_map__delete_elem(tr->skel->maps.dead_vms, &key, sizeof(key), 0);
-	bpf_map__delete_elem(tr->skel->maps.vm_percpu, &key, sizeof(key), 0);
-	for (i = 0; i < s->nr_exits; i++)
-		if (s->exits[i].key.tgid == vm->tgid && s->exits[i].key.vm_birth_ns == vm->birth_ns)
-			bpf_map__delete_elem(tr->skel->maps.exit_stats, &s->exits[i].key,
-					     sizeof(s->exits[i].key), 0);
-	for (i = 0; i < s->nr_threads; i++)
-		if (s->threads[i].t.tgid == vm->tgid && s->threads[i].t.vm_birth_ns == vm->birth_ns)
-			bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid,
-					     sizeof(__u32), 0);
-	for (i = 0; i < s->nr_nets; i++)
-		if (s->nets[i].key.tgid == vm->tgid && s->nets[i].key.vm_birth_ns == vm->birth_ns)
-			bpf_map__delete_elem(tr->skel->maps.net_stats, &s->nets[i].key,
-					     sizeof(s->nets[i].key), 0);
-}
-
 int tracer_set_ifaces(struct tracer *tr, const struct iface_binding *b, size_t n)
 {
 	struct bpf_map *map = tr->skel->maps.ifaces;
@@ -853,14 +512,4 @@ void tracer_close(struct tracer *tr)
 	kvmtrace__destroy(tr->skel);
 	free(tr->buf);
 	free(tr);
-}
-
-void snapshot_free(struct snapshot *s)
-{
-	free(s->vms);
-	free(s->threads);
-	free(s->exits);
-	free(s->nets);
-	free(s->percpu);
-	memset(s, 0, sizeof(*s));
 }

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The tracer's state, shared by its two halves: loading (tracer.c) and draining (tracer_drain.c). */
+#ifndef KT_TRACER_PRIV_H
+#define KT_TRACER_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmtrace.skel.h"
+#include "perf_events.h"
+
+struct tracer {
+	struct kvmtrace *skel;
+	bool guest_observable;
+	bool disk_observable;
+	int nr_cpus;
+	struct counter_set *counters;
+	struct sampler *sampler;
+	uint64_t modules_seen;	/* fingerprint of the modules the kernel text ranges cover */
+	void *buf;		/* keys and values of one batch */
+	size_t buf_len;
+};
+
+/* At a drain: reloads the kernel text ranges when modules came or went since they were read. */
+void tracer_follow_modules(struct tracer *tr);
+
+#endif /* KT_TRACER_PRIV_H */
