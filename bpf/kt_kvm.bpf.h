@@ -63,8 +63,14 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 	t->guest_since = now;
 }
 
-/* kvm_exit: guest mode ends; an exit seen without its entry (we attached mid-guest) adds
- * no time. */
+/*
+ * VMX exit reasons carry flags above the basic reason (bits 27-29: pending MTF, exit from VMX
+ * root, enclave mode): one reason is one row. Bit 31, a failed entry, stays: no guest ran.
+ */
+#define KT_ISA_VMX		1
+#define KT_VMX_REASON_KEPT	0x8000ffffu
+
+/* kvm_exit: guest mode ends; an exit seen without its entry (we attached mid-guest) adds no time. */
 static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
 					   __u32 reason, const struct kt_readings *fake)
 {
@@ -72,6 +78,8 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 
 	if (!t)
 		return;
+	if (isa == KT_ISA_VMX)
+		reason &= KT_VMX_REASON_KEPT;
 	kt_counters_take(fake, t, tid, true, tid, now, 0);
 	t->flags |= KT_THREAD_VCPU;
 	if (t->guest_since)

@@ -263,6 +263,24 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
 }
 
+/* VMX reasons with flags above the basic reason (bits 27-29) are one reason; a failed entry
+ * (bit 31) stays apart. */
+static void test_vmx_reason_flags(void **state)
+{
+	struct acct_test *skel = *state;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_kvm_exit, 0, 100, VCPU0, VM, 1, 48);
+	EVENT(skel, t_kvm_exit, 0, 200, VCPU0, VM, 1, 48 | 1u << 27);	/* pending MTF */
+	EVENT(skel, t_kvm_exit, 0, 300, VCPU0, VM, 1, 48 | 1u << 28);	/* from VMX root */
+	EVENT(skel, t_kvm_exit, 0, 400, VCPU0, VM, 1, 48 | 1u << 29);
+	EVENT(skel, t_kvm_exit, 0, 500, VCPU0, VM, 1, 33 | 1u << 31);	/* entry failed */
+	EVENT(skel, t_kvm_exit, 0, 600, VCPU0, VM, 2, 48 | 1u << 28);	/* SVM: as it is */
+	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 48).count, 4);
+	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 33 | 1u << 31).count, 1);
+	assert_int_equal(exit_stat_of(skel, VM, 10, 2, 48 | 1u << 28).count, 1);
+}
+
 /* A drain's flush finds a thread that has run since before tracking: counted from then on. */
 static void test_flush_starts_unknown_slice(void **state)
 {
@@ -891,6 +909,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sampler_classifies, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 		cmocka_unit_test(test_from_birth_counts_whole_life),
+		cmocka_unit_test_setup_teardown(test_vmx_reason_flags, setup_discover, teardown),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();
