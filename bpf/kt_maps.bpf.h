@@ -226,6 +226,7 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 		return t;
 	fresh.tgid = tgid;
 	fresh.vm_birth_ns = vm->birth_ns;
+	fresh.born_ns = bpf_ktime_get_ns();
 	/* The kernel's counters start at 0 when a thread is born: from birth, 0 is the baseline. */
 	if (!(vm->flags & KT_VM_FROM_BIRTH)) {
 		fresh.run_delay_seen = KT_NO_RUN_DELAY;

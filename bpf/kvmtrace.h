@@ -178,6 +178,7 @@ struct kt_thread {
 	__u32 tgid;
 	__u32 flags;		/* enum kt_thread_flags */
 	__u64 vm_birth_ns;	/* incarnation of the VM this thread belongs to */
+	__u64 born_ns;		/* when its entry was made: a reused tid's new thread is told apart */
 	__u64 oncpu_since;	/* on a CPU since; 0 if off CPU or not known */
 	__u64 exec_seen;	/* the kernel's sum_exec_runtime when last read; KT_NO_COUNTER: not yet */
 	__u64 run_delay_seen;	/* the kernel's run_delay when last read; KT_NO_RUN_DELAY: unread */

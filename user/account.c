@@ -226,23 +226,49 @@ static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 	return vs;
 }
 
-struct thread_state *thread_state_get(struct vm_state *vs, uint32_t tid)
+static void thread_state_init(struct thread_state *ts, uint32_t tid, const struct kt_thread *t)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->tid = tid;
+	ts->born_ns = t->born_ns;
+	ts->kvm_index = -1;
+	ts->seen = true;
+}
+
+struct thread_state *thread_state_get(struct vm_state *vs, uint32_t tid, const struct kt_thread *t)
 {
 	struct thread_state *ts;
 	size_t i;
 
-	for (i = 0; i < vs->nr_threads; i++)
-		if (vs->threads[i].tid == tid)
-			return &vs->threads[i];
+	for (i = 0; i < vs->nr_threads; i++) {
+		ts = &vs->threads[i];
+		if (ts->tid != tid)
+			continue;
+		if (ts->born_ns != t->born_ns)
+			thread_state_init(ts, tid, t);
+		ts->seen = true;
+		return ts;
+	}
 	ts = realloc(vs->threads, (vs->nr_threads + 1) * sizeof(*ts));
 	if (!ts)
 		return NULL;
 	vs->threads = ts;
 	ts = &vs->threads[vs->nr_threads++];
-	memset(ts, 0, sizeof(*ts));
-	ts->tid = tid;
-	ts->kvm_index = -1;
+	thread_state_init(ts, tid, t);
 	return ts;
+}
+
+void thread_states_sweep(struct vm_state *vs)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < vs->nr_threads; i++) {
+		if (vs->threads[i].seen) {
+			vs->threads[i].seen = false;
+			vs->threads[kept++] = vs->threads[i];
+		}
+	}
+	vs->nr_threads = kept;
 }
 
 struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint32_t reason)

@@ -57,7 +57,7 @@ size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *
 		t = &s->threads[i].t;
 		if (t->tgid != vs->tgid || t->vm_birth_ns != vs->birth_ns)
 			continue;
-		ts = thread_state_get(vs, s->threads[i].tid);
+		ts = thread_state_get(vs, s->threads[i].tid, t);
 		if (!ts)
 			continue;
 		cur = t->sum;
@@ -84,6 +84,7 @@ size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *
 		snprintf(out[n].thread, sizeof(out[n].thread), "%s", ts->name);
 		n++;
 	}
+	thread_states_sweep(vs);
 	return n;
 }
 

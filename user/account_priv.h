@@ -8,6 +8,8 @@
 
 struct thread_state {
 	uint32_t tid;
+	uint64_t born_ns;		/* the BPF entry's: a reused tid is another thread */
+	bool seen;			/* in the current snapshot */
 	struct kt_totals reported;
 	int kvm_index;			/* vCPU whose KVM exits it reports; -1: none yet */
 	__u64 kvm_exits_reported;
@@ -56,7 +58,10 @@ struct account {
 
 /* The advance of every running total since the last report (guest time capped by on-CPU). */
 struct kt_totals totals_advance(struct kt_totals *reported, const struct kt_totals *cur);
-struct thread_state *thread_state_get(struct vm_state *vs, uint32_t tid);
+/* The state of thread t (tid, as drained): a new one for a tid reused by another thread. */
+struct thread_state *thread_state_get(struct vm_state *vs, uint32_t tid, const struct kt_thread *t);
+/* Forgets the threads the current snapshot no longer has (they exited). */
+void thread_states_sweep(struct vm_state *vs);
 struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint32_t reason);
 
 /* The figures of a VM's record (account_figures.c). */

@@ -397,6 +397,37 @@ static void test_kvm_vm_intervals(void **state)
 	account_free(a);
 }
 
+/* A tid reused by a new thread of the same VM is another thread: its rows start afresh. */
+static void test_tid_reuse(void **state)
+{
+	struct fake_host host = { .thread_names = { NULL, NULL, "CPU 1/KVM" } };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &kvm_host);
+	struct fixture f;
+	struct vm_record *r;
+	struct kt_thread *t;
+
+	(void)state;
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(&f, 103, 100, 5, totals(0, 0, 0, 0, 0));
+	t->born_ns = 900;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(&f, 103, 100, 5, totals(5000, 0, 0, 0, 0));
+	t->born_ns = 900;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->vcpu[0].cpu_total_ns, 5000);
+	/* The thread exited (its 5000 ns folded into the VM) and a new one got its tid. */
+	snapshot_of(&f, 3000, 100, 5, false, totals(5000, 0, 0, 0, 0));
+	t = add_thread(&f, 103, 100, 5, totals(300, 0, 0, 0, 0));
+	t->born_ns = 2500;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(r->cpu_total_ns, 300);
+	assert_int_equal(r->nr_vcpus, 1);
+	assert_int_equal(r->vcpu[0].cpu_total_ns, 300);
+	account_free(a);
+}
+
 /* Without kvm hooks, or for a TCG guest: guest columns are not valid, hyp is all the time,
  * and vCPUs come from QEMU's thread names. */
 static void test_tcg_vm(void **state)
@@ -787,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_split_exact),
 		cmocka_unit_test(test_kvm_vm_intervals),
 		cmocka_unit_test(test_kernel_guest_source),
+		cmocka_unit_test(test_tid_reuse),
 		cmocka_unit_test(test_tcg_vm),
 		cmocka_unit_test(test_end_and_pid_reuse),
 		cmocka_unit_test(test_restart_keeps_name),
