@@ -29,7 +29,6 @@
 #include "vmsource.h"
 
 #define NS_PER_S 1000000000ull
-#define DEFAULT_OUTDIR "logs"
 
 static volatile sig_atomic_t exiting, reopen_files;
 
@@ -251,7 +250,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	kt_log_quiet(opts.quiet);
-	if (outdir_check(opts.outdir, !strcmp(opts.outdir, DEFAULT_OUTDIR), why, sizeof(why))) {
+	if (outdir_check(opts.outdir, true, why, sizeof(why))) {
 		kt_error("%s", why);
 		return 2;
 	}

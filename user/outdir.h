@@ -8,8 +8,9 @@
 
 /*
  * Checks that dir is a folder we can write CSVs into and not a system folder (itself or
- * through a symlink). With create, a missing dir is made (mode 0750). Returns 0, or -1 with a
- * one-line reason that says what to do in why.
+ * through a symlink). With create, a missing dir is made (mode 0750), its missing parents too,
+ * following no symbolic link. Returns 0, or -1 with a one-line reason that says what to do in
+ * why.
  */
 int outdir_check(const char *dir, bool create, char *why, size_t len);
 

@@ -36,13 +36,20 @@ expect 2 "unknown option '--bogus'" "unknown option" -- "$bin" --bogus
 expect 2 "invalid interval '0'" "-i 0" -- "$bin" -i 0
 expect 2 "invalid interval '-1'" "-i -1" -- "$bin" -i -1
 expect 2 "invalid interval 'abc'" "-i abc" -- "$bin" -i abc
-expect 2 "No such file or directory: create it" "missing -o folder" -- "$bin" -o "$work/none"
+ln -s "$work" "$work/self"
+expect 2 "cannot create output folder.*symbolic link" "missing -o folder behind a link" -- \
+	"$bin" -o "$work/self/none"
+t_check "and nothing was made through the link" test ! -e "$work/none"
 ln -s /etc "$work/etc-link"
 expect 2 "-> /etc is a system folder" "-o symlink into /etc" -- "$bin" -o "$work/etc-link"
 mkdir "$work/ro"
 mount -t tmpfs -o ro,size=64k kt-ro "$work/ro"
 expect 2 "cannot write in output folder.*Read-only" "unwritable -o folder" -- "$bin" -o "$work/ro"
 expect 2 "no process with PID" "-p of no process" -- "$bin" -p 4194000 -o "$work"
+"$bin" -q -c 1 -i 0.2 --libvirt-uri none --counters none --sample-hz 0 -o "$work/new/nested" \
+	2>/dev/null
+t_check "a missing -o folder is made, its parents too, mode 0750 ($(stat -c %a "$work/new/nested" 2>&1))" \
+	test "$(stat -c %a "$work/new/nested" "$work/new" 2>/dev/null | sort -u)" = 750
 
 # Faults of the host, each simulated for real in a private mount namespace.
 expect 1 "no BTF.*CONFIG_DEBUG_INFO_BTF" "kernel without BTF" -- \

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -55,6 +56,42 @@ static void test_good_and_created(void **state)
 	assert_non_null(strstr(why, "-o"));
 	assert_int_equal(outdir_check(path, true, why, sizeof(why)), 0);
 	assert_int_equal(access(path, F_OK), 0);
+}
+
+/* A missing folder is made with its parents, mode 0750, following no symbolic link. */
+static void test_created_with_parents(void **state)
+{
+	char why[512], path[256], link[256];
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/a/b/c", base);
+	assert_int_equal(outdir_check(path, true, why, sizeof(why)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0750);
+	snprintf(path, sizeof(path), "%s/a", base);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0750);
+	/* A link in the path of a folder to make is not written through. */
+	snprintf(link, sizeof(link), "%s/link", base);
+	assert_int_equal(symlink(base, link), 0);
+	snprintf(path, sizeof(path), "%s/link/made", base);
+	assert_int_equal(outdir_check(path, true, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "symbolic link"));
+	snprintf(path, sizeof(path), "%s/made", base);
+	assert_int_equal(access(path, F_OK), -1);
+	/* Nor is one into a system folder, and nothing is made there. */
+	assert_int_equal(outdir_check("/etc/kvmtrace-bpf-outdir-test/x", true, why, sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "system folder"));
+	assert_int_equal(access("/etc/kvmtrace-bpf-outdir-test", F_OK), -1);
+	/* A file on the way. */
+	snprintf(path, sizeof(path), "%s/plain", base);
+	assert_int_equal(close(creat(path, 0600)), 0);
+	snprintf(path, sizeof(path), "%s/plain/x", base);
+	assert_int_equal(outdir_check(path, true, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "Not a directory"));
 }
 
 static void test_symlink_into_system(void **state)
@@ -109,6 +146,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_system_folders),
 		cmocka_unit_test(test_good_and_created),
+		cmocka_unit_test(test_created_with_parents),
 		cmocka_unit_test(test_symlink_into_system),
 		cmocka_unit_test(test_not_a_folder),
 		cmocka_unit_test(test_read_only),
