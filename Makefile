@@ -76,8 +76,7 @@ test: all unit fuzz-quick
 	tests/run.sh $(OUTPUT)
 
 bench: all bench-tools
-	scripts/bench.sh $(OUTPUT)
-	$(OUTPUT)/bench/kvm_cost bench/kvm-modes.md
+	scripts/bench/bench.py $(OUTPUT)
 
 demo: all
 	tests/vm/demo.sh $(OUTPUT)

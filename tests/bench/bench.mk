@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# Build rules of the benchmark (make bench); included by the top Makefile, whose variables
-# (CLANG, BPF_CFLAGS, BPFTOOL, CC, CFLAGS, WARNINGS, CPPFLAGS, LIBS, OUTPUT) they use.
+# Build rules of the benchmark's helper programs (make bench-tools); included by the top
+# Makefile, whose variables (CLANG, BPF_CFLAGS, BPFTOOL, CC, CFLAGS, WARNINGS, CPPFLAGS, LIBS,
+# OUTPUT) they use. The benchmark itself, scripts/bench/bench.py (make bench), runs them.
 # Everything goes to $(OUTPUT)/bench; the rules are explicit so that the Makefile's pattern
 # rules for $(OUTPUT)/%.skel.h do not apply here.
 

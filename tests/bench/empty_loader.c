@@ -3,7 +3,7 @@
  * empty_loader [HOOK...]: attaches the empty baseline programs of tests/bench/empty.bpf.c, all
  * of them or only those on the given hooks (tracepoint names such as sched_switch or
  * block_bio_queue), prints "ready" on stdout once they are attached, and holds them until
- * SIGINT or SIGTERM. Used by scripts/bench.sh; needs root.
+ * SIGINT or SIGTERM. Used by scripts/bench/bench.py; needs root.
  */
 #include <errno.h>
 #include <signal.h>

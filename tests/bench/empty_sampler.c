@@ -4,7 +4,7 @@
  * cpu-clock event on every online CPU with a period of 1/HZ s, as kvmtrace-bpf's sampler does,
  * runs the empty program of tests/bench/empty_sample.bpf.c on each of its samples, prints
  * "ready" on stdout once every CPU's event is on, and holds them until SIGINT or SIGTERM.
- * Used by scripts/bench.sh; needs root.
+ * Used by scripts/bench/bench.py; needs root.
  */
 #include <errno.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
  * tap_fwd GUEST_TAP HOST_TAP: the network backend of a pretend VM, for the benchmark (make
  * bench). Creates the two taps, prints "ready" on stdout once both exist, then copies every
  * frame read from one to the other, in both directions (a thread each), until SIGINT or
- * SIGTERM; the taps vanish when it exits. scripts/bench.sh moves GUEST_TAP into a network
+ * SIGTERM; the taps vanish when it exits. scripts/bench/bench.py moves GUEST_TAP into a network
  * namespace, the pretend guest, and puts HOST_TAP on its bridge: HOST_TAP is then what a VM's
  * tap is to the host. Started under a VMM's name (a copy named qemu-system-x86_64), it is a VM
  * to kvmtrace-bpf's discovery, which then counts the frames on HOST_TAP. Needs CAP_NET_ADMIN.

@@ -1,0 +1,422 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the parts of the benchmark share on the host: the knobs, the processes it starts and
+their cleanup, bpf_stats, the programs an attacher holds and kvmtrace-bpf's CSV rows. The
+measuring method (sessions of pre / off / on / post windows) is in session.py."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PROG = "bench"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+# The parts with a section in bench/results.{md,json}, in their order there; "kvm" writes
+# bench/kvm-modes.md.
+RESULT_PARTS = ("sched", "net", "disk", "sampler", "peers")
+PARTS = RESULT_PARTS + ("kvm",)
+# The hooks of kvmtrace-bpf's scheduler handlers, which every workload also runs.
+SCHED_HOOKS = ("sched_switch", "sched_wakeup")
+
+# Targets of the issue, as the results print them.
+TARGET_RATIO = "1.5"
+TARGET_SLOWDOWN = "2"
+TARGET_SAMPLER = "0.5"  # % of one CPU
+
+DEVNULL = subprocess.DEVNULL
+
+
+def say(msg):
+    print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg):
+    say(f"cannot measure: {msg}")
+    sys.exit(1)
+
+
+def is_number(s):
+    return re.fullmatch(r"[0-9]+([.][0-9]+)?", s) is not None
+
+
+def json_number(text):
+    """A knob's text as a JSON number, as the results have always given it."""
+    return int(text) if text.isdigit() else float(text)
+
+
+def usecs():
+    return time.monotonic_ns() // 1000
+
+
+def head(path, n=500):
+    """The start of a file (an error output), for a message."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(n).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def output(args):
+    """A command's stdout, or "" when it cannot run or fails."""
+    try:
+        return subprocess.run(args, stdin=DEVNULL, capture_output=True, text=True).stdout
+    except OSError:
+        return ""
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None
+
+
+def fdinfo(pid, fd):
+    """/proc/PID/fdinfo/FD as a dict of its "key: value" lines."""
+    info = {}
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+            for line in f:
+                kv = line.split(None, 1)
+                if len(kv) == 2 and kv[0].endswith(":"):
+                    info[kv[0][:-1]] = kv[1].strip()
+    except OSError:
+        pass
+    return info
+
+
+def proc_io(pid, *keys):
+    """The sum of the given fields of /proc/PID/io (syscr, syscw: system calls), or None."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            io = dict(line.split(":", 1) for line in f if ":" in line)
+        return sum(int(io[k]) for k in keys)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def has_line(path, text):
+    """Whether the file has a line that is exactly text (a helper's "ready")."""
+    try:
+        with open(path) as f:
+            return text in f.read().splitlines()
+    except OSError:
+        return False
+
+
+def wait_ready(proc, path, what, tries, pause, err):
+    """Waits until proc wrote the line "ready" to path; dies when it exits first."""
+    for _ in range(tries):
+        if has_line(path, "ready"):
+            return True
+        if proc.poll() is not None:
+            die(f"{what}: {head(err, 800)}")
+        time.sleep(pause)
+    return has_line(path, "ready")
+
+
+def child_of(pid):
+    """The first child process of pid, or None."""
+    pids = output(["pgrep", "-P", str(pid)]).split()
+    return int(pids[0]) if pids else None
+
+
+def link_exists(dev):
+    return subprocess.run(["ip", "link", "show", "dev", dev], stdin=DEVNULL,
+                          stdout=DEVNULL, stderr=DEVNULL).returncode == 0
+
+
+def rotated(configs, rnd):
+    """The configurations in round rnd (from 1): the order rotated each round, so that no
+    configuration always runs first or last."""
+    return [configs[(k + rnd - 1) % len(configs)] for k in range(len(configs))]
+
+
+def csv_rows(folder, pid, col=""):
+    """Rows of kvmtrace-bpf's CSV files in folder about process pid (with column col filled,
+    if given)."""
+    rows = 0
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".csv"))
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            with open(os.path.join(folder, name)) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        if not lines:
+            continue
+        header = lines[0].split(",")
+        p = header.index("pid") if "pid" in header else -1
+        n = header.index(col) if col and col in header else -1
+        if p < 0 or (col and n < 0):
+            continue
+        for line in lines[1:]:
+            f = line.split(",")
+            if len(f) > p and f[p] == str(pid) and (not col or (len(f) > n and f[n] != "")):
+                rows += 1
+    return rows
+
+
+class Knobs:
+    """The BENCH_* environment variables (see bench.py), as given and as numbers."""
+
+    NUMBERS = ("ROUNDS", "NET_ROUNDS", "DISK_ROUNDS", "WINDOW", "SETTLE", "SAMPLER_SECONDS",
+               "SAMPLER_TRIAL")
+    COUNTS = ("ROUNDS", "NET_ROUNDS", "DISK_ROUNDS", "PEERS_ROUNDS", "SAMPLER_TRIALS")
+    DEFAULTS = {"ROUNDS": "5", "NET_ROUNDS": "3", "DISK_ROUNDS": "3", "PEERS_ROUNDS": "4",
+                "WINDOW": "2", "SETTLE": "1", "DISK_DIR": "/var/tmp", "SAMPLER_SECONDS": "20",
+                "SAMPLER_TRIALS": "6", "SAMPLER_TRIAL": "3", "SAMPLER_CPU": "0",
+                "PEERS_TRACER_ARGS": ""}
+
+    def __init__(self, env):
+        self.text = {k: env.get("BENCH_" + k) or d for k, d in self.DEFAULTS.items()}
+        self.parts_given = env.get("BENCH_PARTS") or " ".join(PARTS)
+        self.parts = list(dict.fromkeys(self.parts_given.replace(",", " ").split()))
+        self.cpus = env.get("BENCH_CPUS") or str(len(os.sched_getaffinity(0)) - 1)
+        if self.cpus == "all":
+            self.cpus = ""
+        self.results_dir = env.get("BENCH_RESULTS_DIR") or os.path.join(ROOT, "bench")
+
+    def check(self):
+        for k in self.NUMBERS:
+            if not is_number(self.text[k]):
+                die(f"BENCH_{k}='{self.text[k]}' is not a number")
+        for k in self.COUNTS:
+            if not re.fullmatch(r"[1-9][0-9]*", self.text[k]):
+                die(f"BENCH_{k} must be an integer >= 1")
+        t = self.text
+        self.rounds, self.net_rounds = int(t["ROUNDS"]), int(t["NET_ROUNDS"])
+        self.disk_rounds, self.peers_rounds = int(t["DISK_ROUNDS"]), int(t["PEERS_ROUNDS"])
+        self.window, self.settle = float(t["WINDOW"]), float(t["SETTLE"])
+        self.settle_us = int(self.settle * 1e6)
+        self.sampler_seconds, self.sampler_trial = float(t["SAMPLER_SECONDS"]), float(t["SAMPLER_TRIAL"])
+        self.sampler_trials = int(t["SAMPLER_TRIALS"])
+        self.sampler_cpu = t["SAMPLER_CPU"]
+        self.peers_tracer_args = t["PEERS_TRACER_ARGS"].split()
+        # iperf3 runs for whole seconds.
+        self.net_time = max(1, int(f"{self.window:.0f}"))
+
+
+class Bench:
+    """One run of the benchmark: its knobs and paths, the processes it started, bpf_stats,
+    and the attacher (the program whose BPF programs a session measures)."""
+
+    def __init__(self, out, env):
+        self.out = out
+        self.k = Knobs(env)
+        self.tracer = os.path.join(out, "kvmtrace-bpf")
+        self.pin = ["taskset", "-c", self.k.cpus] if self.k.cpus else []
+        self.pin_desc = f"pinned to CPU {self.k.cpus}" if self.k.cpus else "not pinned"
+        self.ncpu = len(os.sched_getaffinity(0))
+        self.tmp = None
+        self.stats_old = None
+        self.procs = []
+        self.parts = {}          # the drivers of this run, by name (each cleans up its own)
+        self.att = None          # the attacher: empty_loader, kvmtrace-bpf or a peer tool
+        self.progs = []          # its programs on the part's hooks: (fd, name, hook)
+        self.all_hooks = []      # every tracepoint it is linked to
+        self.prog_names = {}
+        self.tracer_hooks = []   # the hooks kvmtrace-bpf attaches on this kernel
+        self.discovered = []     # VMs its discovery found, per tracer session
+        self.discovered_names = set()
+        self.elapsed = {}
+
+    def helper(self, name):
+        return os.path.join(self.out, "bench", name)
+
+    def path(self, *names):
+        return os.path.join(self.tmp, *names)
+
+    def begin(self):
+        self.tmp = tempfile.mkdtemp(prefix="kvmtrace-bench.", dir="/tmp")
+        with open(STATS_SYSCTL) as f:
+            self.stats_old = f.read().strip()
+
+    # --- processes ---------------------------------------------------------------------
+
+    def spawn(self, args, out=None, err=None, append=False, pin=False):
+        """Starts a process of ours, stdin /dev/null, stdout and stderr to files of TMP
+        (None: /dev/null; append: stderr appended to; err "stdout": where stdout goes); pin:
+        on the workloads' CPUs."""
+        files = []
+
+        def open_tmp(name, mode):
+            if not name:
+                return DEVNULL
+            files.append(open(self.path(name), mode))
+            return files[-1]
+
+        try:
+            stdout = open_tmp(out, "w")
+            stderr = subprocess.STDOUT if err == "stdout" else open_tmp(err, "a" if append else "w")
+            p = subprocess.Popen((self.pin if pin else []) + list(args), stdin=DEVNULL,
+                                 stdout=stdout, stderr=stderr)
+        except OSError as e:
+            die(f"cannot run {args[0]}: {e}")
+        finally:
+            for f in files:
+                f.close()
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM):
+        """Ends a process we started with sig, then SIGKILL after 5 s; reaps it."""
+        if p is None:
+            return
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            except ProcessLookupError:
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def set_stats(self, on):
+        try:
+            with open(STATS_SYSCTL, "w") as f:
+                f.write(f"{int(on)}\n")
+        except OSError:
+            die(f"cannot write {STATS_SYSCTL}")
+
+    def cleanup(self):
+        """On exit, on failure and on a signal: ends what is left, restores bpf_stats."""
+        for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+        steps = [self.stop_attacher] + [p.cleanup for p in self.parts.values()]
+        steps += [lambda p=p: self.stop(p) for p in list(self.procs)]
+        for step in steps:
+            try:
+                step()
+            except (Exception, SystemExit) as e:  # go on with the rest
+                say(f"cleanup: {e}")
+        if self.stats_old is not None:
+            try:
+                with open(STATS_SYSCTL, "w") as f:
+                    f.write(self.stats_old + "\n")
+            except OSError:
+                pass
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- the attacher and its programs ----------------------------------------------------
+
+    def attach(self, args, err, cfg, scope=(), ready=None, out=None):
+        """Starts the attacher; with ready (a hook), waits until it has a program there."""
+        self.att = self.spawn(args, out=out, err=err)
+        self.att_err = self.path(err)
+        if ready:
+            self.wait_attached(cfg, scope, ready)
+        return self.att
+
+    def stop_attacher(self):
+        self.stop(self.att, signal.SIGINT)
+        self.att = None
+        self.progs = []
+
+    def att_alive(self):
+        return self.att is not None and self.att.poll() is None
+
+    def prog_name(self, prog_id):
+        if prog_id not in self.prog_names:
+            try:
+                name = json.loads(output(["bpftool", "prog", "show", "id", prog_id, "-j"]))["name"]
+            except (ValueError, KeyError, TypeError):
+                return f"prog{prog_id}"
+            self.prog_names[prog_id] = name
+        return self.prog_names[prog_id]
+
+    def find_programs(self, scope, ready):
+        """Fills progs (the attacher's programs linked to a hook of scope) and all_hooks;
+        False while ready (a hook) has no link yet."""
+        pid = self.att.pid
+        link_hook, fd_of_id = {}, {}
+        self.all_hooks = []
+        try:
+            fds = sorted(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:
+            fds = []
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target == "anon_inode:bpf_link":
+                info = fdinfo(pid, fd)
+                tp = info.get("tp_name", "")
+                if tp:
+                    self.all_hooks.append(tp)
+                if info.get("prog_id") and tp in scope:
+                    link_hook[info["prog_id"]] = tp
+            elif target == "anon_inode:bpf-prog":
+                info = fdinfo(pid, fd)
+                if "prog_id" in info:
+                    fd_of_id[info["prog_id"]] = fd
+        self.progs = [(fd_of_id[i], self.prog_name(i), h) for i, h in link_hook.items() if i in fd_of_id]
+        return ready in link_hook.values()
+
+    def wait_attached(self, cfg, scope, ready):
+        for _ in range(600):
+            if not self.att_alive():
+                die(f"the {cfg} program exited: {head(self.att_err, 800)}")
+            if self.find_programs(scope, ready):
+                return
+            time.sleep(0.05)
+        die(f"the {cfg} program did not attach within 30 s")
+
+    def wait_tracked(self, folder, col, pids):
+        """Waits for a row of each process of pids in kvmtrace-bpf's CSV files (with column
+        col filled, if not empty), proof that the tracer tracks them."""
+        for _ in range(200):
+            if all(csv_rows(folder, pid, col) >= 1 for pid in pids):
+                return
+            if not self.att_alive():
+                die(f"kvmtrace-bpf exited: {head(self.att_err, 800)}")
+            time.sleep(0.05)
+        with_col = f" with {col}" if col else ""
+        die(f"kvmtrace-bpf wrote no row{with_col} for PID {' '.join(map(str, pids))} within 10 s")
+
+    def snapshot_progs(self):
+        """(run_time_ns, run_cnt) of each program of progs."""
+        snap = []
+        for fd, _, _ in self.progs:
+            info = fdinfo(self.att.pid, fd)
+            snap.append((int(info.get("run_time_ns", 0)), int(info.get("run_cnt", 0))))
+        return snap
+
+    def probe_tracer(self):
+        """The hooks kvmtrace-bpf attaches on this kernel: a short run of it."""
+        folder = self.path("out-probe")
+        os.makedirs(folder)
+        self.attach([self.tracer, "-q", "-o", folder, "-i", "1"], "tracer.err", "probe",
+                    ("sched_switch",), "sched_switch")
+        time.sleep(0.5)
+        self.find_programs(("sched_switch",), "sched_switch")
+        self.tracer_hooks = list(self.all_hooks)
+        self.stop_attacher()
+
+    def count_discovered(self, folder):
+        """VMs the tracer's discovery found on this host (their events take the tracked path)."""
+        n = 0
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            # Per-vCPU and per-exit files, host-wide ones (@host.csv).
+            if not name.endswith(".csv") or name.endswith((".vcpu.csv", ".exits.csv")) or name.startswith("@"):
+                continue
+            n += 1
+            self.discovered_names.add(name[:-4])
+        self.discovered.append(n)
+
+    def settle(self, t_attach):
+        """Sleeps until SETTLE s after t_attach (µs)."""
+        left = self.k.settle_us - (usecs() - t_attach)
+        if left > 0:
+            time.sleep(left / 1e6)

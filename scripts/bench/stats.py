@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The benchmark's statistics: figures from the raw records of the parts, and verdicts.
+
+A figure is a named list of samples (one per session, round or window), reported as its
+median, min and max. The records, as the drivers collect them:
+  ops        (part, round, cfg, phase, count, usecs): one window's throughput
+  progs      (part, round, cfg, name, hook, run_time_ns, run_cnt, units, usecs): one
+             program's bpf_stats over the "on" window
+  sampler_stats  (phase, run_time_ns, run_cnt, usecs): one bpf_stats window of the sampler
+  sampler_e2e    (trial, cfg, rate, wall_rate, off_cpu_pct): one end-to-end trial
+The sched part's keys have no prefix, the others' start with "net.", "disk.", "peers." or
+"sampler.". Slowdowns compare windows of one session, ratios the sessions of one round.
+Pure functions only: no I/O, so that test_stats.py can check them.
+"""
+
+DECIMALS = 6  # figures are kept to this many decimals, as the results print them
+
+# The hooks whose handler is compared with the empty program on the same hook.
+RATIO_HOOKS = ("sched_switch", "sched_wakeup", "net_dev_start_xmit", "netif_receive_skb",
+               "block_bio_queue", "block_rq_complete")
+
+
+def median(values):
+    """The median; of an even count, the mean of the two middle values."""
+    v = sorted(values)
+    n = len(v)
+    if not n:
+        raise ValueError("median of no values")
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def fixed(x):
+    """x kept to DECIMALS decimals, as printed with %.6f and read back."""
+    return float(f"{x:.{DECIMALS}f}")
+
+
+def summary(values):
+    """(median, min, max, n) of the samples: the figure and its interval over the rounds."""
+    return fixed(median(values)), fixed(min(values)), fixed(max(values)), len(values)
+
+
+class Figures:
+    """Samples by figure key; summaries() gives each key's (median, min, max, n)."""
+
+    def __init__(self):
+        self.samples = {}
+
+    def add(self, key, value):
+        self.samples.setdefault(key, []).append(value)
+
+    def summaries(self):
+        return {k: summary(v) for k, v in sorted(self.samples.items())}
+
+
+def prefix(part):
+    return "" if part == "sched" else part + "."
+
+
+def slowdown_pct(attached, detached):
+    """Throughput drop (%) of attached against detached (rates: higher is faster)."""
+    return 100 * (1 - attached / detached)
+
+
+def change_pct(after, before):
+    """Signed change (%) from before to after."""
+    return 100 * (after / before - 1)
+
+
+def session_figures(ops, progs, units, figures=None):
+    """Figures of the workload parts (sched, net, disk, peers) from their records.
+
+    units: part -> (unit key, rate function of (count, usecs)), e.g. ("iops", c * 1e6 / u);
+    a part not in it is in µs per operation. Per session (a part, round and configuration
+    with pre, off and post windows): the slowdown of off (and of on) against the mean of pre
+    and post, the drift pre -> post and its absolute value, the noise; the throughput in the
+    part's unit, detached (pre and post) and attached; the programs' time as a share of the
+    "on" window. Per program: ns per run and runs per unit of work. Per round: each
+    kvmtrace-bpf handler's ns per run over the empty program's on the same hook (ratio) and
+    minus it (excess)."""
+    fig = figures if figures is not None else Figures()
+    per_s, count, usecs, sessions = {}, {}, {}, {}
+    for part, rnd, cfg, phase, c, u in ops:
+        if c > 0 and u > 0:
+            k = (part, rnd, cfg, phase)
+            per_s[k] = c * 1e6 / u
+            count[k] = c
+            usecs[k] = u
+            sessions[(part, rnd, cfg)] = 1
+    ns, bpf_ns, bpf_usecs, rounds = {}, {}, {}, {}
+    for part, rnd, cfg, name, hook, dtime, dcnt, work, u in progs:
+        if dcnt <= 0:
+            continue
+        p = prefix(part)
+        ns[(part, rnd, cfg, hook)] = dtime / dcnt
+        fig.add(f"{p}ns_per_run.{cfg}.{name}", dtime / dcnt)
+        if work > 0:
+            fig.add(f"{p}runs_per_op.{cfg}.{name}", dcnt / work)
+        bpf_ns[(part, rnd, cfg)] = bpf_ns.get((part, rnd, cfg), 0) + dtime
+        bpf_usecs[(part, rnd, cfg)] = u
+        rounds[(part, rnd)] = 1
+    for part, rnd, cfg in sessions:
+        k = (part, rnd, cfg)
+        if not all(k + (ph,) in per_s for ph in ("pre", "post", "off")):
+            continue
+        p = prefix(part)
+        pre, post = per_s[k + ("pre",)], per_s[k + ("post",)]
+        base = (pre + post) / 2
+        fig.add(f"{p}slowdown_pct.{cfg}", slowdown_pct(per_s[k + ("off",)], base))
+        if k + ("on",) in per_s:
+            fig.add(f"{p}slowdown_stats_pct.{cfg}", slowdown_pct(per_s[k + ("on",)], base))
+        drift = change_pct(post, pre)
+        fig.add(f"{p}drift_pct", drift)
+        fig.add(f"{p}noise_pct", abs(drift))
+        unit, rate = units.get(part, ("usecs_per_op", lambda c, u: u / c))
+        for ph in ("pre", "post"):
+            fig.add(f"{p}{unit}.detached", rate(count[k + (ph,)], usecs[k + (ph,)]))
+        fig.add(f"{p}{unit}.{cfg}", rate(count[k + ("off",)], usecs[k + ("off",)]))
+        if k in bpf_ns:
+            fig.add(f"{p}bpf_share_pct.{cfg}", 100 * bpf_ns[k] / (bpf_usecs[k] * 1000))
+    for part, rnd in rounds:
+        p = prefix(part)
+        for cfg in ("tracer", "tracked"):
+            for h in RATIO_HOOKS:
+                mine, empty = ns.get((part, rnd, cfg, h)), ns.get((part, rnd, "empty", h))
+                if mine is None or not empty:
+                    continue
+                fig.add(f"{p}ratio.{cfg}.{h}", mine / empty)
+                fig.add(f"{p}excess_ns.{cfg}.{h}", mine - empty)
+    return fig
+
+
+def sampler_figures(windows, trials, ncpu, hz, figures=None):
+    """Figures of the sampler part.
+
+    Per bpf_stats window of each phase (untracked, tracked): runs per second and CPU, ns per
+    run and their product as % of one CPU. Per round of trials: the slowdown of on and of
+    empty against off (rates while the loop ran, and of whole runs), the cost per sample, on
+    against empty (excess); between consecutive trials of one configuration, the noise."""
+    fig = figures if figures is not None else Figures()
+    for phase, dtime, dcnt, u in windows:
+        if dcnt > 0 and u > 0:
+            rate = dcnt / (u / 1e6) / ncpu
+            fig.add(f"sampler.hits_per_s_per_cpu.{phase}", rate)
+            fig.add(f"sampler.ns_per_hit.{phase}", dtime / dcnt)
+            fig.add(f"sampler.cpu_pct.{phase}", rate * (dtime / dcnt) / 1e7)
+    rate_of, wall_of, last = {}, {}, 0
+    for trial, cfg, rate, wall, off in trials:
+        rate_of[(trial, cfg)] = rate
+        wall_of[(trial, cfg)] = wall
+        fig.add(f"sampler.e2e_rate.{cfg}", rate)
+        fig.add("sampler.e2e_off_cpu_pct", off)
+        last = max(last, trial)
+    for t in range(1, last + 1):
+        for cfg in ("on", "empty"):
+            if (t, cfg) not in rate_of or (t, "off") not in rate_of:
+                continue
+            slow = slowdown_pct(rate_of[(t, cfg)], rate_of[(t, "off")])
+            fig.add(f"sampler.e2e_slowdown_pct.{cfg}", slow)
+            fig.add(f"sampler.e2e_wall_slowdown_pct.{cfg}",
+                    slowdown_pct(wall_of[(t, cfg)], wall_of[(t, "off")]))
+            if hz > 0:
+                fig.add(f"sampler.e2e_us_per_sample.{cfg}", slow / 100 / hz * 1e6)
+        if (t, "on") in rate_of and (t, "empty") in rate_of:
+            fig.add("sampler.e2e_excess_pct", slowdown_pct(rate_of[(t, "on")], rate_of[(t, "empty")]))
+        for cfg in ("on", "empty", "off"):
+            if t > 1 and (t, cfg) in rate_of and (t - 1, cfg) in rate_of:
+                fig.add("sampler.e2e_noise_pct", abs(change_pct(rate_of[(t, cfg)], rate_of[(t - 1, cfg)])))
+    return fig
+
+
+def met(value, target, noise=None, rule=None):
+    """The verdict of a median against its target: "yes" when at most the target, else "no".
+
+    noise: for a wall-clock figure, the median noise it is read against (0 when the noise
+    was not measured); None for a figure that has none (bpf_stats, ratios). Then the verdict
+    is "inconclusive" when the noise is at least the target: the measurement cannot tell such
+    a slowdown from noise. With rule "margin" (the sampler's end-to-end slowdown), a verdict
+    only when the median is farther from the target than the noise, on either side: a slowdown
+    well above a small target is a "no" even when the noise is as large as the target."""
+    if noise is not None and rule == "margin":
+        if value - noise > target:
+            return "no"
+        return "yes" if value + noise <= target else "inconclusive"
+    if noise is not None and noise >= target:
+        return "inconclusive"
+    return "yes" if value <= target else "no"
+
+
+def peer_ratio(peer, kvmtrace):
+    """A peer's median slowdown over kvmtrace-bpf's, as the report prints it: "1.6×"; "n/a"
+    when either is missing or kvmtrace-bpf's is not above zero (no ratio to a slowdown the
+    method cannot tell from none)."""
+    if peer is None or kvmtrace is None:
+        return "n/a"
+    if kvmtrace <= 0:
+        return "n/a (kvmtrace-bpf ≤ 0)"
+    return f"{peer / kvmtrace:.1f}×"
+
+
+def lowest(peer, kvmtrace, noise):
+    """Is kvmtrace-bpf's median slowdown below this peer's? "no" when the peer's is lower by
+    more than the noise, "inconclusive" when within it or when the peer's is a speedup larger
+    than the noise (no tool speeds the bench up: that run's noise was larger than its windows
+    showed), "yes" otherwise."""
+    if peer < -noise:
+        return "inconclusive"
+    if peer + noise < kvmtrace:
+        return "no"
+    return "inconclusive" if peer - noise <= kvmtrace else "yes"
+
+
+def peers_verdict(kvmtrace, peers, noise, target):
+    """The target "kvmtrace-bpf the lowest, at <= target %": "met", "not met", "inconclusive"
+    or "n/a" (kvmtrace-bpf not measured). kvmtrace: its median slowdown; peers: the other
+    tools' medians (None: not run); noise: the median noise (None: not measured, taken as 0)."""
+    if kvmtrace is None:
+        return "n/a"
+    n = noise or 0
+    m = met(kvmtrace, target, n)
+    low = "yes"
+    for p in peers:
+        if p is None:
+            continue
+        v = lowest(p, kvmtrace, n)
+        if v == "no":
+            low = "no"
+        elif v == "inconclusive" and low == "yes":
+            low = "inconclusive"
+    if "no" in (m, low):
+        return "not met"
+    if "inconclusive" in (m, low):
+        return "inconclusive"
+    return "met"
