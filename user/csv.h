@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * CSV sink: one file per VM (<safe name>.csv) in the output folder, plus <safe name>.vcpu.csv
- * and <safe name>.exits.csv, each with a header row. RFC 4180 quoting. Files are appended to
- * across runs, only ever in whole rows, and never opened through a symlink.
+ * and <safe name>.exits.csv, each with a header row, and the host's file. Files are appended to
+ * across runs, only ever in whole rows, and never opened through a symlink (csv_file.h); the
+ * rows are csv_rows.h's.
  */
 #ifndef KT_CSV_H
 #define KT_CSV_H
@@ -13,16 +14,11 @@
 #include <sys/types.h>
 
 #include "attribution.h"
+#include "csv_rows.h"
 #include "record.h"
 
 /* The host's file beside the VMs': '@' never appears in a VM's file name (csv_safe_name). */
 #define CSV_HOST_FILE "@host.csv"
-
-/* Header rows, in column order (later issues only append columns). */
-extern const char CSV_VM_HEADER[];	/* then one column per counter beyond the default four */
-extern const char CSV_VCPU_HEADER[];
-extern const char CSV_EXITS_HEADER[];
-extern const char CSV_HOST_HEADER[];
 
 /*
  * Writes a file-name-safe form of a VM name into out (size len, at least 16): characters other
@@ -33,24 +29,6 @@ extern const char CSV_HOST_HEADER[];
  * Returns 0, or -1 if len is too small.
  */
 int csv_safe_name(const char *name, char *out, size_t len);
-
-/* Writes one field with RFC 4180 quoting (quoted when it holds , " CR or LF). */
-void csv_field(FILE *f, const char *s);
-
-/* Room for CSV_VM_HEADER and KT_MAX_COUNTERS extra counter columns. */
-#define CSV_VM_HEADER_MAX	2048
-
-/* The VM file's header for the run that made r: CSV_VM_HEADER and its extra counters. */
-const char *csv_vm_header(const struct vm_record *r, char *buf, size_t len);
-
-/* Formats the rows of one record (no file I/O), for tests and for the sink. */
-void csv_format_vm_row(FILE *f, const struct interval_info *iv, const struct vm_record *r);
-void csv_format_vcpu_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
-			 const struct vcpu_record *v);
-void csv_format_exit_row(FILE *f, const struct interval_info *iv, const struct vm_record *r,
-			 const struct exit_record *e);
-
-void csv_format_host_row(FILE *f, const struct interval_info *iv, const struct host_record *h);
 
 struct csv_sink;
 

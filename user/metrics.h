@@ -3,58 +3,14 @@
  * Prometheus sink: the interval's records, served over HTTP at /metrics in the Prometheus text
  * format (0.0.4) or OpenMetrics 1.0.0 when the scraper asks for application/openmetrics-text.
  *
- * Counters (_total) are the sums of the interval deltas since this process first saw the VM,
- * so rate() and increase() work and a restart of the tracer is an ordinary counter reset.
- * Gauges are the latest interval's values. A figure that is not measured is left out, never
- * exported as 0. Times are seconds, sizes bytes. Samples carry no timestamp: each scrape sees
- * the latest publish whole (kvmtrace_last_interval_timestamp_seconds says which).
+ * Counters (_total) are running totals since this process first saw the VM, so rate() and
+ * increase() work and a restart of the tracer is an ordinary counter reset. Gauges are the
+ * latest interval's values. A figure that is not measured is left out, never exported as 0.
+ * Times are seconds, sizes bytes. Samples carry no timestamp: each scrape sees the latest
+ * publish whole (kvmtrace_last_interval_timestamp_seconds says which).
  *
- * Per VM, labels vm and uuid (uuid="" when the VMM has none):
- *   kvmtrace_vm_cpu_seconds_total                counter  on-CPU time of all the VMM's threads
- *   kvmtrace_vm_guest_seconds_total              counter  of which in guest mode (guest_valid)
- *   kvmtrace_vm_hypervisor_seconds_total{mode}   counter  the rest, mode="user"|"kernel"
- *                                                         (hyp_split_valid)
- *   kvmtrace_vm_hypervisor_component_seconds_total{component}
- *                                                counter  the same by component (qemu_user,
- *                                                         kvm, vhost, tap, bridge, net, block,
- *                                                         sched, other_kernel)
- *   kvmtrace_vm_external_seconds_total{component}
- *                                                counter  kernel work outside the VM's threads
- *                                                         (vhost, tap, bridge, net; estimated)
- *   kvmtrace_vm_run_delay_seconds_total          counter  runnable but waiting for a CPU
- *   kvmtrace_vm_exits_total{reason}              counter  VM exits by reason
- *   kvmtrace_vm_exit_handling_seconds_total{reason}
- *                                                counter  exit to next entry, by reason
- *   kvmtrace_vm_network_{receive,transmit}_{bytes,packets}_total
- *                                                counter  the VM's taps, as the guest sees them
- *   kvmtrace_vm_disk_{read,write}_{bytes,ops}_total
- *                                                counter  per-task I/O accounting, bios queued
- *   kvmtrace_vm_disk_latency_average_seconds     gauge    mean bio latency in the interval
- *   kvmtrace_vm_memory_rss_bytes                 gauge    the VMM's resident memory
- *   kvmtrace_vm_memory_guest_bytes               gauge    the guest's memory (balloon)
- *   kvmtrace_vm_vcpus                            gauge    vCPUs
- *   kvmtrace_vm_perf_events_total{event,mode}    counter  perf counters, mode="guest"|"host"
- *   kvmtrace_vm_perf_clock_seconds_total{event,mode}
- *                                                counter  clock events (cpu-clock, task-clock)
- *   kvmtrace_vm_power_watts                      gauge    the VM's share of the host's power
- * Per vCPU, labels vm, uuid, vcpu (the vCPU index):
- *   kvmtrace_vcpu_cpu_seconds_total, kvmtrace_vcpu_guest_seconds_total,
- *   kvmtrace_vcpu_run_delay_seconds_total, kvmtrace_vcpu_exits_total            counters
- * The host, label source ("edimax", "rapl"):
- *   kvmtrace_host_power_watts, kvmtrace_host_idle_power_watts,
- *   kvmtrace_host_rest_power_watts                gauges   power, its idle part, the active
- *                                                         part no VM used (attribution.h)
- *   kvmtrace_host_energy_joules_total            counter
- * The tracer itself:
- *   kvmtrace_build_info{version}                 info (a gauge of 1 in the 0.0.4 format)
- *   kvmtrace_intervals_total                     counter  intervals published
- *   kvmtrace_last_interval_timestamp_seconds     gauge    end of the latest interval, Unix time
- *   kvmtrace_interval_seconds                    gauge    its length
- *   kvmtrace_interval_lag_seconds                gauge    how late its drain was
- *   kvmtrace_drops_total{reason}                 counter  enum kt_drop, named in metrics.c
- *   kvmtrace_power_read_failures_total           counter  failed power readings
- *   kvmtrace_bpf_program_runs_total{program}     counter  kernel.bpf_stats_enabled only
- *   kvmtrace_bpf_program_run_seconds_total{program} counter
+ * The families, their types, labels and help, and the figure each sample comes from are the
+ * table of fields.c; VMs carry the labels vm and uuid (uuid="" when the VMM has none).
  */
 #ifndef KT_METRICS_H
 #define KT_METRICS_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one per-VM record built once per interval from the drained maps. Every sink (CSV files,
- * live table, later Prometheus) formats this record and never recomputes a figure.
+ * live table, Prometheus) formats this record and never recomputes a figure; which of its
+ * members each column and metric family shows, and when, is declared in fields.c.
  */
 #ifndef KT_RECORD_H
 #define KT_RECORD_H
@@ -36,6 +37,14 @@ enum guest_source {
 /* "tracepoint", "kernel", or "" for none: the guest_source column. */
 const char *guest_source_name(enum guest_source source);
 
+/* Running totals of a VM's vCPU of one index (struct vm_totals). */
+struct vcpu_totals {
+	uint64_t cpu_total_ns;
+	uint64_t cpu_guest_ns;
+	uint64_t run_delay_ns;
+	uint64_t exits;
+};
+
 /* One vCPU thread's share of the interval. */
 struct vcpu_record {
 	int tid;
@@ -48,6 +57,7 @@ struct vcpu_record {
 	bool exits_unmeasured;
 	uint64_t exit_handling_ns;
 	uint64_t run_delay_ns;
+	struct vcpu_totals total;
 };
 
 /* One perf counter's growth over the interval, split at VM entry and exit. */
@@ -57,6 +67,14 @@ struct counter_record {
 	bool valid;		/* counted here (a hardware counter needs a PMU) */
 	uint64_t guest;		/* valid with the VM's guest_valid */
 	uint64_t host;		/* everything else; all of it when guest mode is not observed */
+	uint64_t total_guest;	/* running totals of the two, by name (struct vm_totals) */
+	uint64_t total_host;
+};
+
+/* Running totals of a VM's exits of one name (struct vm_totals). */
+struct exit_totals {
+	uint64_t count;
+	uint64_t handling_ns;
 };
 
 /* VM exits of one reason during the interval. */
@@ -66,6 +84,32 @@ struct exit_record {
 	char name[KT_REASON_MAX];
 	uint64_t count;
 	uint64_t handling_ns;
+	struct exit_totals total;
+};
+
+/*
+ * Running totals, for sinks that export counters (Prometheus): the sums of a VM's interval
+ * figures, each over the intervals in which it was measured, since the tracer first saw the
+ * VM (its vm and uuid, across the processes that continue it), this record included. The
+ * vCPU, exit and counter records carry theirs; all are meaningful when valid is set.
+ */
+struct vm_totals {
+	bool valid;		/* the accounting fills them; else sinks sum the interval figures */
+	uint64_t cpu_total_ns;
+	uint64_t cpu_guest_ns;
+	uint64_t cpu_hyp_user_ns;
+	uint64_t cpu_hyp_kernel_ns;
+	uint64_t run_delay_ns;
+	uint64_t net_rx_bytes;
+	uint64_t net_tx_bytes;
+	uint64_t net_rx_packets;
+	uint64_t net_tx_packets;
+	uint64_t disk_read_bytes;
+	uint64_t disk_write_bytes;
+	uint64_t disk_read_ops;
+	uint64_t disk_write_ops;
+	uint64_t hyp_component_ns[KT_NR_COMPONENTS];
+	uint64_t ext_component_ns[KT_NR_COMPONENTS];
 };
 
 struct vm_record {
@@ -141,6 +185,8 @@ struct vm_record {
 	struct vcpu_record *vcpu;
 	size_t nr_exits;
 	struct exit_record *exit;
+
+	struct vm_totals total;
 };
 
 #endif /* KT_RECORD_H */
