@@ -14,6 +14,7 @@
 #define KT_E2BIG		7	/* errno of a full map (no errno.h for BPF) */
 #define KT_TASK_RUNNING		0
 #define KT_PF_EXITING		0x00000004	/* task_struct.flags */
+#define KT_TASK_DEAD		0x00000080	/* task_struct.__state of a task's final switch */
 #define KT_PF_KTHREAD		0x00200000
 
 #define KT_PID_MAX_LIMIT	(4 * 1024 * 1024)	/* the kernel's PID_MAX_LIMIT on 64-bit */
@@ -239,6 +240,7 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 		kt_count_drop(KT_DROP_THREAD_FULL);
 		return NULL;
 	}
+	__sync_fetch_and_add(&vm->nr_threads, 1);
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 

@@ -85,6 +85,55 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid, now, 0);
 }
 
+static __always_inline void kt_fold_totals(struct kt_totals *into, const struct kt_totals *from)
+{
+	/* Threads of one VM exit on several CPUs at once. */
+	__sync_fetch_and_add(&into->on_cpu_ns, from->on_cpu_ns);
+	__sync_fetch_and_add(&into->guest_ns, from->guest_ns);
+	__sync_fetch_and_add(&into->kernel_guest_ns, from->kernel_guest_ns);
+	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
+	__sync_fetch_and_add(&into->exits, from->exits);
+	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
+	__sync_fetch_and_add(&into->disk_read_bytes, from->disk_read_bytes);
+	__sync_fetch_and_add(&into->disk_write_bytes, from->disk_write_bytes);
+	__sync_fetch_and_add(&into->disk_read_ops, from->disk_read_ops);
+	__sync_fetch_and_add(&into->disk_write_ops, from->disk_write_ops);
+}
+
+/* The VM's process is gone: park its record for its last row and free its tgid. */
+static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = vm->birth_ns };
+
+	if (!vm->death_ns)
+		vm->death_ns = now;
+	if (bpf_map_update_elem(&dead_vms, &key, vm, BPF_ANY))
+		kt_count_drop(KT_DROP_DEAD_FULL);
+	bpf_map_delete_elem(&vms, &tgid);
+	kt_set_tracked(tgid, false);
+}
+
+/*
+ * A thread's figures are final: they move to its VM's exited sum and its entry goes. The last
+ * entry of a VM whose process has ended retires it, whichever CPU gets there last.
+ */
+static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_thread *t)
+{
+	__u32 tgid = t->tgid;
+	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+
+	if (t->guest_since)
+		kt_count_drop(KT_DROP_OPEN_GUEST);
+	if (!vm || vm->birth_ns != t->vm_birth_ns) {
+		bpf_map_delete_elem(&threads, &tid);
+		return;
+	}
+	kt_fold_totals(&vm->exited, &t->sum);
+	bpf_map_delete_elem(&threads, &tid);
+	if (__sync_fetch_and_add(&vm->nr_threads, -1) == 1 && (vm->flags & KT_VM_GROUP_DEAD))
+		kt_retire_vm(now, tgid, vm);
+}
+
 static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
 					  const struct kt_readings *fake)
 {
@@ -92,8 +141,8 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 	__u64 slice = 0;
 
 	/*
-	 * After sched_process_exit has settled and freed its entry, an exiting thread's last
-	 * switch must not create a new one; before it (exit can sleep), it is a switch like any.
+	 * An exiting thread's switches (exit can sleep) never create an entry: one it has is
+	 * settled as any, and folded into its VM at the final one.
 	 */
 	if (prev->exiting) {
 		t = bpf_map_lookup_elem(&threads, &prev->tid);
@@ -127,6 +176,8 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		kt_take_run_delay(t, prev->run_delay_ns);
 	else	/* Preempted threads wait for a CPU from now on; sleeping ones wait for a wakeup. */
 		t->runnable_since = prev->runnable ? now : 0;
+	if (prev->exiting == KT_EXIT_DEAD)
+		kt_thread_done(now, prev->tid, t);
 }
 
 static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next,
@@ -179,36 +230,23 @@ static __always_inline void kt_on_wakeup(__u64 now, __u32 tid, __u32 tgid)
 		t->runnable_since = kt_now(now);
 }
 
-static __always_inline void kt_fold_totals(struct kt_totals *into, const struct kt_totals *from)
+/* A thread's figures up to now, at its exit or exec: it is on its CPU. */
+static __always_inline void kt_take_final(struct kt_thread *t, const struct kt_task_sample *task)
 {
-	/* Threads of one VM exit on several CPUs at once. */
-	__sync_fetch_and_add(&into->on_cpu_ns, from->on_cpu_ns);
-	__sync_fetch_and_add(&into->guest_ns, from->guest_ns);
-	__sync_fetch_and_add(&into->kernel_guest_ns, from->kernel_guest_ns);
-	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
-	__sync_fetch_and_add(&into->exits, from->exits);
-	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
-	__sync_fetch_and_add(&into->disk_read_bytes, from->disk_read_bytes);
-	__sync_fetch_and_add(&into->disk_write_bytes, from->disk_write_bytes);
-	__sync_fetch_and_add(&into->disk_read_ops, from->disk_read_ops);
-	__sync_fetch_and_add(&into->disk_write_ops, from->disk_write_ops);
-}
-
-/* The VM's process is gone: park its record for its last row and free its tgid. */
-static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm)
-{
-	struct kt_vm_key key = { .tgid = tgid, .birth_ns = vm->birth_ns };
-
-	vm->death_ns = now;
-	if (bpf_map_update_elem(&dead_vms, &key, vm, BPF_ANY))
-		kt_count_drop(KT_DROP_DEAD_FULL);
-	bpf_map_delete_elem(&vms, &tgid);
-	kt_set_tracked(tgid, false);
+	if (t->exec_seen != KT_NO_COUNTER && task->exec_ns > t->exec_seen)
+		t->sum.on_cpu_ns += task->exec_ns - t->exec_seen;
+	t->exec_seen = task->exec_ns;
+	if (task->run_delay_ns != KT_NO_RUN_DELAY)
+		kt_take_run_delay(t, task->run_delay_ns);
+	kt_take_io(t, task);
+	kt_take_gtime(t, task);
 }
 
 /*
- * sched_process_exit: the thread's totals move to its VM's "exited" sum; when it was the last
- * thread (group_dead), the VM is retired so a process that reuses the PID starts afresh.
+ * sched_process_exit: the thread's figures are taken up to now and it is marked; its final
+ * switch-out, after the rest of do_exit (the address space torn down among it), settles and
+ * folds it. The last thread (group_dead) marks the VM, which its last entry's fold retires, so
+ * that a process reusing the PID starts afresh, whatever order the threads' hooks run in.
  */
 static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *task,
 				       bool group_dead)
@@ -225,19 +263,36 @@ static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *t
 	now = kt_now(now);
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
-		/* It is on its CPU now; what runs after this point is too short to matter. */
-		if (t->exec_seen != KT_NO_COUNTER && task->exec_ns > t->exec_seen)
-			t->sum.on_cpu_ns += task->exec_ns - t->exec_seen;
-		if (task->run_delay_ns != KT_NO_RUN_DELAY)
-			kt_take_run_delay(t, task->run_delay_ns);
-		kt_take_io(t, task);
-		kt_take_gtime(t, task);
-		if (t->guest_since)
-			kt_count_drop(KT_DROP_OPEN_GUEST);
-		kt_fold_totals(&vm->exited, &t->sum);
-		bpf_map_delete_elem(&threads, &tid);
+		kt_take_final(t, task);
+		t->flags |= KT_THREAD_EXITED;
 	}
-	if (group_dead)
+	if (!group_dead)
+		return;
+	vm->death_ns = now;
+	__sync_fetch_and_or(&vm->flags, KT_VM_GROUP_DEAD);
+	/* No entry left to fold (its threads never ran while tracked): none would retire it. */
+	if (!vm->nr_threads)
+		kt_retire_vm(now, tgid, vm);
+}
+
+/* A tracked process that execs another program is no longer that VM: retired now. */
+static __always_inline void kt_exec_retires(__u64 now, const struct kt_task_sample *task)
+{
+	__u32 tid = task->tid, tgid = task->tgid;
+	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+
+	if (!vm)
+		return;
+	vm->death_ns = now;
+	__sync_fetch_and_or(&vm->flags, KT_VM_GROUP_DEAD);
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
+		kt_take_final(t, task);
+		kt_thread_done(now, tid, t);
+	}
+	/* de_thread has ended its other threads; any entry of theirs left goes with the VM. */
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	if (vm)
 		kt_retire_vm(now, tgid, vm);
 }
 
@@ -265,10 +320,8 @@ static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *t
 				       const char *comm)
 {
 	now = kt_now(now);
-	if (kt_is_tracked(task->tgid)) {
-		/* Retires the VM, as if its last thread had exited. */
-		kt_on_exit(now, task, true);
-	}
+	if (kt_is_tracked(task->tgid))
+		kt_exec_retires(now, task);
 	if (discover && kt_comm_is_vmm(comm))
 		kt_track_vm(task->tgid, now, KT_VM_BY_NAME);
 }

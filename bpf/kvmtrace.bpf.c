@@ -17,19 +17,30 @@ struct task_struct___pre_5_14 {
 	long state;
 } __attribute__((preserve_access_index));
 
-/* A task still TASK_RUNNING at sched_switch was preempted: it waits for a CPU from now on. */
-static __always_inline bool kt_task_runnable_btf(struct task_struct *t)
+static __always_inline unsigned int kt_task_state_btf(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return t->__state == KT_TASK_RUNNING;
-	return ((struct task_struct___pre_5_14 *)t)->state == KT_TASK_RUNNING;
+		return t->__state;
+	return ((struct task_struct___pre_5_14 *)t)->state;
 }
 
-static __always_inline bool kt_task_runnable_core(struct task_struct *t)
+static __always_inline unsigned int kt_task_state_core(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state) == KT_TASK_RUNNING;
-	return BPF_CORE_READ((struct task_struct___pre_5_14 *)t, state) == KT_TASK_RUNNING;
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre_5_14 *)t, state);
+}
+
+/*
+ * A task still TASK_RUNNING at sched_switch was preempted: it waits for a CPU from now on. One
+ * in do_exit is exiting; TASK_DEAD, it leaves its CPU for the last time.
+ */
+static __always_inline void kt_sample_state(struct kt_task_sample *s, unsigned int state,
+					    unsigned int flags)
+{
+	s->runnable = state == KT_TASK_RUNNING;
+	if (flags & KT_PF_EXITING)
+		s->exiting = state & KT_TASK_DEAD ? KT_EXIT_DEAD : KT_EXITING;
 }
 
 /* sched_info exists with CONFIG_SCHED_INFO (schedstats or delay accounting). */
@@ -98,8 +109,7 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 		return false;
 	s->exec_ns = t->se.sum_exec_runtime;
 	s->run_delay_ns = kt_run_delay_btf(t);
-	s->runnable = kt_task_runnable_btf(t);
-	s->exiting = !!(t->flags & KT_PF_EXITING);
+	kt_sample_state(s, kt_task_state_btf(t), t->flags);
 	s->guest_ns = t->gtime;
 	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_btf(t, s);
@@ -114,8 +124,7 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 		return false;
 	s->exec_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
 	s->run_delay_ns = kt_run_delay_core(t);
-	s->runnable = kt_task_runnable_core(t);
-	s->exiting = !!(BPF_CORE_READ(t, flags) & KT_PF_EXITING);
+	kt_sample_state(s, kt_task_state_core(t), BPF_CORE_READ(t, flags));
 	s->guest_ns = BPF_CORE_READ(t, gtime);
 	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_core(t, s);

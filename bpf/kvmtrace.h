@@ -37,6 +37,9 @@ enum kt_vm_flags {
 	/* All its threads' time is its own, from their birth: a VMM that forked it and never
 	 * exec'd (QEMU -daemonize). An exec'd VMM's first thread did other work before exec. */
 	KT_VM_FROM_BIRTH = 1 << 3,
+	/* Its last thread has run sched_process_exit: it is retired once every thread entry of
+	 * it is folded, at each one's final switch-out. */
+	KT_VM_GROUP_DEAD = 1 << 4,
 };
 
 /* Per-thread flags (struct kt_thread.flags). */
@@ -46,6 +49,9 @@ enum kt_thread_flags {
 	KT_THREAD_GUEST_TIME = 1 << 1,
 	/* Seen inside KVM_RUN for vCPU vcpu_id: a vCPU thread, and which one. */
 	KT_THREAD_IN_KVM_RUN = 1 << 2,
+	/* Has run sched_process_exit; its entry is folded into its VM at its final switch-out,
+	 * so that tearing down its address space is counted too. */
+	KT_THREAD_EXITED = 1 << 3,
 };
 
 /* Drop and anomaly counters, one slot each in the per-CPU "drops" array. */
@@ -132,6 +138,8 @@ struct kt_vm {
 	struct kt_totals exited; /* totals of the VM's threads that have exited */
 	__u64 disk_lat_ns;	/* summed latency of its completed disk requests */
 	__u64 disk_lat_count;
+	__u32 nr_threads;	/* thread entries made for it and not folded yet */
+	__u32 pad;
 };
 
 /* Key of the dead_vms map: a VM that has exited and awaits its last row. */
@@ -145,6 +153,13 @@ struct kt_vm_key {
 #define KT_NO_RUN_DELAY		(~0ULL)
 /* A counter the kernel does not keep (no CONFIG_TASK_IO_ACCOUNTING), or not read yet. */
 #define KT_NO_COUNTER		(~0ULL)
+
+/* How far a task is in exiting (struct kt_task_sample.exiting). */
+enum kt_exiting {
+	KT_RUNNING_ON,		/* not exiting */
+	KT_EXITING,		/* PF_EXITING: in do_exit, may still sleep */
+	KT_EXIT_DEAD,		/* TASK_DEAD: its final switch-out */
+};
 
 /*
  * What the scheduler hook reads of a task: its IDs always, the rest only when it is tracked.
@@ -160,7 +175,7 @@ struct kt_task_sample {
 	__u64 io_write_bytes;
 	__u64 guest_ns;		/* task->gtime: the kernel's cumulative guest time */
 	__u16 runnable;		/* still TASK_RUNNING when switched out: preempted */
-	__u16 exiting;		/* PF_EXITING: its last switch-out, after sched_process_exit */
+	__u16 exiting;		/* enum kt_exiting */
 	/* 1 + the KVM vCPU id it is in KVM_RUN for; 0 (as a zeroed sample): not in KVM_RUN */
 	__u32 in_kvm_run;
 };

@@ -242,14 +242,19 @@ static bool vm_known(const struct snapshot *s, __u32 tgid, __u64 birth)
 /* Threads of VMs already forgotten (their exit was never seen) are freed, not reported. */
 static void drop_orphan_threads(struct tracer *tr, struct snapshot *s)
 {
+	const struct kt_thread *t;
 	size_t i, kept = 0;
 
 	for (i = 0; i < s->nr_threads; i++) {
-		if (vm_known(s, s->threads[i].t.tgid, s->threads[i].t.vm_birth_ns)) {
+		t = &s->threads[i].t;
+		if (vm_known(s, t->tgid, t->vm_birth_ns)) {
 			s->threads[kept++] = s->threads[i];
 			continue;
 		}
-		bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid, sizeof(__u32), 0);
+		/* A VM tracked since the VMs were walked has it next time; else its VM is gone. */
+		if (t->vm_birth_ns < s->mono_ns)
+			bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid,
+					     sizeof(__u32), 0);
 	}
 	s->nr_threads = kept;
 }
@@ -301,17 +306,20 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
 	tracer_follow_modules(tr);
 	flush_cpus(tr);
-	/* Threads before VMs: every thread drained then has its VM in one of the two VM maps. */
-	err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
+	/*
+	 * VMs before threads: a thread that exits between the two walks is then in neither its
+	 * VM's exited sum nor the threads (the next drain has it), rather than in both.
+	 */
+	err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
+	d.dead = true;
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.net_stats, add_net_entry, &d);
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
-	d.dead = true;
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.vm_percpu, add_percpu_entry, &d);
 	if (!err)

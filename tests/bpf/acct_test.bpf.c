@@ -83,7 +83,22 @@ int BPF_PROG(t_switch_out_exiting, __u64 now, __u64 tid, __u64 tgid)
 {
 	struct kt_task_sample p = {
 		.tid = tid, .tgid = tgid, .exec_ns = now, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER, .exiting = 1,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER, .exiting = KT_EXITING,
+	};
+	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
+
+	kt_on_switch(now, &p, &n, NULL);
+	return 0;
+}
+
+/* An exited thread (TASK_DEAD) leaves its CPU for the last time. */
+SEC("raw_tp")
+int BPF_PROG(t_switch_out_dead, __u64 now, __u64 tid, __u64 tgid, __u64 exec)
+{
+	struct kt_task_sample p = {
+		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+		.exiting = KT_EXIT_DEAD,
 	};
 	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
 

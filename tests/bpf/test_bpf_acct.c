@@ -8,8 +8,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,9 +56,13 @@ static void run_on(struct bpf_program *prog, int cpu, const __u64 *args, size_t 
 	EVENT(skel, t_switch, cpu, now, prev_tid, prev_tgid, runnable, now, KT_NO_RUN_DELAY,  \
 	      next_tid, next_tgid, now, KT_NO_RUN_DELAY)
 
-/* A thread exit whose kernel on-CPU counter follows the event clock. */
+/* A thread exit, and its final switch-out at once; its kernel on-CPU counter follows the event
+ * clock. */
 #define EXIT(skel, cpu, now, tid, tgid, group_dead)                                        \
-	EVENT(skel, t_exit, cpu, now, tid, tgid, now, group_dead)
+	do {                                                                               \
+		EVENT(skel, t_exit, cpu, now, tid, tgid, now, group_dead);                 \
+		EVENT(skel, t_switch_out_dead, cpu, now, tid, tgid, now);                  \
+	} while (0)
 
 static int setup_discover(void **state)
 {
@@ -312,6 +320,95 @@ static void test_exiting_thread_switches(void **state)
 	assert_int_equal(vm.exited.on_cpu_ns, 300);
 }
 
+/*
+ * A group exit of 8 threads whose hooks run in any order on any CPU: each thread's exit hook
+ * comes before its final switch-out, the last thread's hook says group_dead, and nothing else
+ * is ordered. Every time: the VM is retired once, with every thread's time, no entry is left.
+ */
+static void test_group_exit_any_order(void **state)
+{
+	struct acct_test *skel = *state;
+	enum { THREADS = 8, RUNS = 100 };
+	struct kt_vm_key key;
+	struct kt_vm dead, vm;
+	int run, i, j, k, step[2 * THREADS], done[THREADS], hooked[THREADS];
+	unsigned int seed = 12345;
+
+	for (run = 0; run < RUNS; run++) {
+		__u64 now = 1000000 * (run + 1), tgid = 100000 + 100 * run;	/* not OTHER */
+		int last = rand_r(&seed) % THREADS;
+
+		track(skel, now, tgid);
+		for (i = 0; i < THREADS; i++)	/* each runs 100 + i ns, then waits */
+			SWITCH(skel, i % 2, now + 10 + i, OTHER, OTHER, 0, tgid + 1 + i, tgid);
+		for (i = 0; i < THREADS; i++)
+			SWITCH(skel, i % 2, now + 110 + 2 * i, tgid + 1 + i, tgid, 0, OTHER, OTHER);
+		/* A random order of the 16 events that keeps each thread's exit before its
+		 * final switch, and the group_dead exit after every other thread's exit. */
+		memset(done, 0, sizeof(done));
+		memset(hooked, 0, sizeof(hooked));
+		for (k = 0; k < 2 * THREADS; k++) {
+			do {
+				i = rand_r(&seed) % THREADS;
+				j = hooked[i];
+				if (j && done[i])
+					continue;
+				if (!j && i == last) {
+					int others = 0, n;
+
+					for (n = 0; n < THREADS; n++)
+						others += n != last && hooked[n];
+					if (others < THREADS - 1)
+						continue;
+				}
+				break;
+			} while (1);
+			if (!hooked[i])
+				hooked[i] = 1;
+			else
+				done[i] = 1;
+			step[k] = i * 2 + (done[i] ? 1 : 0);
+		}
+		for (k = 0; k < 2 * THREADS; k++) {
+			__u64 tid = tgid + 1 + step[k] / 2, at = now + 500 + k;
+			/* Exited threads do not run again: their runtime stays what it was. */
+			__u64 exec = now + 110 + 2 * (step[k] / 2);
+
+			if (step[k] % 2)
+				EVENT(skel, t_switch_out_dead, k % 2, at, tid, tgid, exec);
+			else
+				EVENT(skel, t_exit, k % 2, at, tid, tgid, exec,
+				      step[k] / 2 == last);
+		}
+		key = (struct kt_vm_key){ .tgid = tgid, .birth_ns = now };
+		assert_false(vm_of(skel, tgid, &vm));
+		assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key),
+						      &dead, sizeof(dead), 0), 0);
+		/* 8 threads of 100 + i ns each, from their switch-in to their switch-out. */
+		assert_int_equal(dead.exited.on_cpu_ns, 8 * 100 + (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7));
+		assert_int_equal(dead.nr_threads, 0);
+		for (i = 0; i < THREADS; i++)
+			assert_false(thread_exists(skel, tgid + 1 + i));
+	}
+}
+
+/* What runs after the exit hook (exit_mm tearing down a large address space) is counted. */
+static void test_exit_teardown_counted(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_key key = { .tgid = VM, .birth_ns = 10 };
+	struct kt_vm dead;
+
+	track(skel, 10, VM);
+	SWITCH(skel, 0, 100, OTHER, OTHER, 0, VM, VM);
+	EVENT(skel, t_exit, 0, 300, VM, VM, 300, 1);			/* 200 up to the hook */
+	EVENT(skel, t_switch_out_dead, 0, 130000300, VM, VM, 130000300);	/* 130 ms after */
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
+					      sizeof(dead), 0), 0);
+	assert_int_equal(dead.exited.on_cpu_ns, 130000200);
+	assert_int_equal(dead.death_ns, 300);
+}
+
 /* A thread that exits while marked in guest mode: the open interval is dropped and counted. */
 static void test_thread_exits_in_guest(void **state)
 {
@@ -454,6 +551,9 @@ static void test_kernel_counters(void **state)
 	/* It exits on its CPU: the kernel's count up to the exit. */
 	EVENT(skel, t_switch, 0, 800, OTHER, OTHER, 0, 0, 0, VCPU0, VM, 5390, 780);
 	EVENT(skel, t_exit, 0, 900, VCPU0, VM, 5470, 0);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.exited.on_cpu_ns, 0);	/* folded at its final switch-out */
+	EVENT(skel, t_switch_out_dead, 0, 950, VCPU0, VM, 5470);
 	assert_true(vm_of(skel, VM, &vm));
 	assert_int_equal(vm.exited.on_cpu_ns, 470);
 	assert_int_equal(vm.exited.run_delay_ns, 80);
@@ -881,6 +981,84 @@ static void test_from_birth_counts_whole_life(void **state)
 	kvmtrace__destroy(skel);
 }
 
+/* A burning thread of the child of test_real_group_exit. */
+static void *burn_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		;
+	return NULL;
+}
+
+/*
+ * A real process of 8 threads that touched 1 GiB, killed with SIGKILL while its threads run:
+ * its VM is retired with every thread's time, the address space's teardown included, within 1%
+ * (or 2 ms) of the rusage wait4 gives; no thread entry is left. Several times, as the exit
+ * hooks' order changes from run to run.
+ */
+static void test_real_group_exit(void **state)
+{
+	struct timespec pause = { .tv_nsec = 150 * 1000 * 1000 };
+	struct kvmtrace *skel = load_raw_twins();
+	int run, fds[2];
+
+	(void)state;
+	for (run = 0; run < 5; run++) {
+		struct kt_vm_key key;
+		struct rusage ru;
+		struct kt_vm dead;
+		__u64 rusage_ns, tid, next;
+		pid_t child;
+		char c;
+
+		assert_int_equal(pipe(fds), 0);
+		child = fork();
+		if (!child) {
+			size_t len = run ? 64ul << 20 : 1ul << 30;	/* the first: 1 GiB */
+			char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			pthread_t t;
+			int i;
+
+			if (mem == MAP_FAILED)
+				_exit(1);
+			memset(mem, 1, len);
+			for (i = 0; i < 7; i++)
+				pthread_create(&t, NULL, burn_thread, NULL);
+			if (write(fds[1], "r", 1) != 1)
+				_exit(1);
+			burn_thread(NULL);
+		}
+		close(fds[1]);
+		assert_int_equal(read(fds[0], &c, 1), 1);
+		close(fds[0]);
+		key = (struct kt_vm_key){ .tgid = child, .birth_ns = add_vm(skel, child, true) };
+		nanosleep(&pause, NULL);
+		kill(child, SIGKILL);
+		assert_int_equal(wait4(child, NULL, 0, &ru), child);
+		rusage_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+		assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
+						      sizeof(dead), 0), 0);
+		print_message("run %d: traced %llu ns, rusage %llu ns\n", run,
+			      (unsigned long long)dead.exited.on_cpu_ns,
+			      (unsigned long long)rusage_ns);
+		assert_true(dead.exited.on_cpu_ns + 2000000 >= rusage_ns &&
+			    dead.exited.on_cpu_ns <= rusage_ns + 2000000 + rusage_ns / 100);
+		assert_true(dead.exited.on_cpu_ns + rusage_ns / 100 + 2000000 >= rusage_ns);
+		for (tid = 0; !bpf_map__get_next_key(skel->maps.threads, tid ? &tid : NULL, &next,
+						     sizeof(next)); tid = next) {
+			struct kt_thread t;
+
+			assert_int_equal(bpf_map__lookup_elem(skel->maps.threads, &next,
+							      sizeof(next), &t, sizeof(t), 0), 0);
+			assert_int_not_equal(t.tgid, (__u32)child);
+		}
+		bpf_map__delete_elem(skel->maps.dead_vms, &key, sizeof(key), 0);
+	}
+	kvmtrace__destroy(skel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -909,7 +1087,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sampler_classifies, setup_discover, teardown),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 		cmocka_unit_test(test_from_birth_counts_whole_life),
+		cmocka_unit_test(test_real_group_exit),
 		cmocka_unit_test_setup_teardown(test_vmx_reason_flags, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_group_exit_any_order, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_teardown_counted, setup_discover,
+						teardown),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();
