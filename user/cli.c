@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Command-line parsing. Every usage error is one line: what was wrong and what to give. */
+/*
+ * Command-line parsing from one table of options (cli_options[]), which also gives the config
+ * file its keys and --help its text. Every usage error is one line: what was wrong and what
+ * to give.
+ */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_values.h"
 #include "metrics.h"
 
 #ifndef KT_VERSION
@@ -21,106 +23,18 @@
 #define MAX_INTERVAL_S		3600.0
 /* About 31 years: far beyond any run, and small enough to turn into ns without overflow. */
 #define MAX_DURATION_S		1e9
+/* getopt's value for a long-only option: this plus its index in cli_options[]. */
+#define LONG_ONLY		1000
+/* --help: the column where an option's text starts. */
+#define HELP_INDENT		26
 
-enum {
-	OPT_VERSION = 1000, OPT_LIBVIRT_URI, OPT_POWER, OPT_IDLE_WATTS, OPT_SYSFS_ROOT,
-	OPT_COUNTERS, OPT_SAMPLE_HZ, OPT_LISTEN, OPT_ROTATE, OPT_KVM_HOOKS,
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
+
+struct cli_ctx {
+	struct cli_opts *o;
+	FILE *out, *err;
 };
-
-static const struct option long_opts[] = {
-	{ "interval", required_argument, NULL, 'i' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "libvirt-uri", required_argument, NULL, OPT_LIBVIRT_URI },
-	{ "power", required_argument, NULL, OPT_POWER },
-	{ "idle-watts", required_argument, NULL, OPT_IDLE_WATTS },
-	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
-	{ "counters", required_argument, NULL, OPT_COUNTERS },
-	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "rotate", required_argument, NULL, OPT_ROTATE },
-	{ "kvm-hooks", required_argument, NULL, OPT_KVM_HOOKS },
-	{ "config", required_argument, NULL, 'C' },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* Leading ':': a missing value is reported as ':' rather than '?'. */
-static const char short_opts[] = ":i:c:d:o:p:qvhC:";
-
-static void usage(FILE *out)
-{
-	/* Kept within 79 columns for an 80-column terminal. */
-	fprintf(out,
-		"Usage: " PROG " [OPTIONS]\n"
-		"\n"
-		"Traces the KVM virtual machines of this host with eBPF. For each VM and\n"
-		"interval it reports CPU time split into guest and hypervisor time, VM exits\n"
-		"by reason, and how long its threads waited for a CPU. Needs root (or\n"
-		"CAP_BPF and CAP_PERFMON).\n"
-		"\n"
-		"Options:\n"
-		"  -C, --config FILE       read options from FILE first (key = value lines,\n"
-		"                          see kvmtrace-bpf(8)); options given here win\n"
-		"  -i, --interval SECONDS  time between rows, > 0 and at most 3600,\n"
-		"                          fractions allowed (default 1)\n"
-		"  -c, --count N           stop after N intervals (default: until Ctrl-C)\n"
-		"  -d, --duration SECONDS  stop after this many seconds (default: until Ctrl-C)\n"
-		"  -o, --output DIR        folder for the CSV files (default logs); each VM\n"
-		"                          gets DIR/<vm>.csv (a row per interval),\n"
-		"                          DIR/<vm>.vcpu.csv (per vCPU thread) and\n"
-		"                          DIR/<vm>.exits.csv (per exit reason)\n"
-		"  -p, --pid PID           trace only this process; repeat for more (up to %d)\n"
-		"      --libvirt-uri URI   libvirt connection for VM names, UUIDs and devices\n"
-		"                          (default qemu:///system; none: do without)\n"
-		"      --power SOURCE      host power: edimax:HOST[:PORT] (smart plug), rapl,\n"
-		"                          or none (default: rapl where readable, else none)\n"
-		"      --idle-watts W      the host's idle power, for the VMs' shares (default:\n"
-		"                          the lowest power seen so far)\n"
-		"      --counters LIST     perf events counted per VM, split at VM entry and\n"
-		"                          exit, as perf stat -e names them, comma-separated\n"
-		"                          (default " COUNTERS_DEFAULT ";\n"
-		"                          none: no counters); up to %d\n"
-		"      --sample-hz N       samples per second and CPU that split each VM's\n"
-		"                          hypervisor time by component (default %d;\n"
-		"                          0: no split)\n"
-		"      --kvm-hooks on|off  off: leave kvm_entry/kvm_exit unhooked, for hosts\n"
-		"                          with many exits: guest time from the kernel's\n"
-		"                          accounting, exits from KVM's statistics (default on)\n"
-		"      --listen [ADDR:]PORT\n"
-		"                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
-		"                          (default: off; ADDR 127.0.0.1 unless given, an\n"
-		"                          IPv6 one in brackets: [::1]:9477)\n"
-		"      --rotate WHEN       start new files daily (at 00:00 UTC) or at a size\n"
-		"                          (e.g. 100M; K, M, G), compressing the old ones\n"
-		"                          to <file>.<UTC time>.gz (default: never; SIGHUP\n"
-		"                          reopens the files, for logrotate)\n"
-		"  -q, --quiet             no live table, only the CSV files\n"
-		"  -v, --verbose           print libbpf debug messages\n"
-		"  -h, --help              print this help and exit\n"
-		"      --version           print the version and exit\n"
-		"\n"
-		"<vm> is the VM's name (libvirt name, QEMU -name, or command-PID) with\n"
-		"characters other than A-Z a-z 0-9 _ . + - replaced by '_' and, if any were,\n"
-		"a hash of the name appended. Files are appended to across runs; a file with\n"
-		"other columns is first renamed to <file>.<unix time>.\n"
-		"\n"
-		"Examples:\n"
-		"  " PROG " -i 1\n"
-		"      live table every second, CSV files in ./logs\n"
-		"  " PROG " -i 0.5 -c 60 -o /var/log/kvmtrace\n"
-		"      60 rows per VM, half a second apart, in /var/log/kvmtrace\n"
-		"  " PROG " -p 4242 -q\n"
-		"      only the VM of process 4242, CSV files only\n"
-		"  " PROG " -q --listen 9477\n"
-		"      CSV files, and metrics for Prometheus at http://127.0.0.1:9477/metrics\n",
-		CLI_MAX_PIDS, KT_MAX_COUNTERS, CLI_DEFAULT_SAMPLE_HZ);
-}
 
 /* Prints a user-given value on our one error line: control characters would break it. */
 static void put_value(FILE *err, const char *s)
@@ -129,207 +43,28 @@ static void put_value(FILE *err, const char *s)
 		fputc(iscntrl((unsigned char)*s) ? '?' : *s, err);
 }
 
-static void bad_value(FILE *err, const char *what, const char *val, const char *opt,
-		      const char *hint)
+/* The option as the user may have typed it, for messages: "-i/--interval" or "--power". */
+static const char *full_name(const struct cli_option *opt, char *buf, size_t len)
 {
-	fprintf(err, PROG ": invalid %s '", what);
+	if (opt->letter)
+		snprintf(buf, len, "-%c/--%s", opt->letter, opt->name);
+	else
+		snprintf(buf, len, "--%s", opt->name);
+	return buf;
+}
+
+/* "invalid interval 'abc' (-i): give ...": hint, or the option's own when NULL. */
+static enum cli_status invalid(const struct cli_option *opt, const char *val, const char *hint,
+			       FILE *err)
+{
+	fprintf(err, PROG ": invalid %s '", opt->what);
 	put_value(err, val);
-	fprintf(err, "' (%s): %s\n", opt, hint);
-}
-
-/* A plain decimal number (no spaces, no "inf" or "nan") within [min, max]. */
-static int parse_decimal(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (!*s || isspace((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Seconds: > 0 and <= max. */
-static int parse_seconds(const char *s, double max, double *out)
-{
-	double v;
-
-	if (parse_decimal(s, 0, max, &v) || v == 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* A positive decimal integer up to max, digits only. */
-static int parse_positive(const char *s, long max, long *out)
-{
-	long v = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (max - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v <= 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* "daily", or a size with an optional K, M or G suffix (powers of 1024), at least 64 KiB. */
-static int parse_rotation(const char *s, struct csv_rotation *r)
-{
-	static const char units[] = "KMG";
-	const char *unit;
-	long n;
-	char *end;
-	int i;
-
-	memset(r, 0, sizeof(*r));
-	if (!strcmp(s, "daily")) {
-		r->daily = true;
-		return 0;
-	}
-	errno = 0;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	n = strtol(s, &end, 10);
-	if (errno || n <= 0)
-		return -1;
-	r->max_bytes = n;
-	if (*end) {
-		unit = strchr(units, toupper((unsigned char)*end));
-		if (!unit || end[1])
-			return -1;
-		for (i = 0; i <= unit - units; i++) {
-			if (r->max_bytes > LONG_MAX / 1024)
-				return -1;
-			r->max_bytes *= 1024;
-		}
-	}
-	return r->max_bytes < 64 * 1024 ? -1 : 0;
-}
-
-/* The option as the user may have typed it, for messages: "-i/--interval". */
-static const char *opt_name(int c)
-{
-	switch (c) {
-	case 'i':
-		return "-i/--interval";
-	case 'c':
-		return "-c/--count";
-	case 'd':
-		return "-d/--duration";
-	case 'o':
-		return "-o/--output";
-	case 'p':
-		return "-p/--pid";
-	case 'q':
-		return "-q/--quiet";
-	case 'v':
-		return "-v/--verbose";
-	case 'h':
-		return "-h/--help";
-	case 'C':
-		return "-C/--config";
-	case OPT_VERSION:
-		return "--version";
-	case OPT_LIBVIRT_URI:
-		return "--libvirt-uri";
-	case OPT_POWER:
-		return "--power";
-	case OPT_IDLE_WATTS:
-		return "--idle-watts";
-	case OPT_SYSFS_ROOT:
-		return "--sysfs-root";
-	case OPT_COUNTERS:
-		return "--counters";
-	case OPT_SAMPLE_HZ:
-		return "--sample-hz";
-	case OPT_LISTEN:
-		return "--listen";
-	case OPT_ROTATE:
-		return "--rotate";
-	case OPT_KVM_HOOKS:
-		return "--kvm-hooks";
-	}
-	return NULL;
-}
-
-static const char *opt_example(int c)
-{
-	switch (c) {
-	case 'i':
-		return "seconds, e.g. -i 0.5";
-	case 'c':
-		return "a number of intervals, e.g. -c 60";
-	case 'd':
-		return "seconds, e.g. -d 30";
-	case 'o':
-		return "a folder, e.g. -o /var/log/kvmtrace";
-	case 'p':
-		return "a process ID, e.g. -p 4242";
-	case 'C':
-		return "a file, e.g. -C /etc/kvmtrace-bpf.conf";
-	case OPT_LIBVIRT_URI:
-		return "a URI, e.g. --libvirt-uri qemu:///system, or none";
-	case OPT_POWER:
-		return "a source, e.g. --power edimax:192.0.2.7 or --power rapl";
-	case OPT_IDLE_WATTS:
-		return "watts, e.g. --idle-watts 45";
-	case OPT_SYSFS_ROOT:
-		return "a folder, e.g. --sysfs-root /sys";
-	case OPT_COUNTERS:
-		return "perf event names, e.g. --counters cycles,instructions";
-	case OPT_SAMPLE_HZ:
-		return "samples per second, e.g. --sample-hz 499";
-	case OPT_LISTEN:
-		return "[ADDR:]PORT, e.g. --listen 9477 or --listen 0.0.0.0:9477";
-	case OPT_ROTATE:
-		return "daily or a size, e.g. --rotate 100M";
-	case OPT_KVM_HOOKS:
-		return "on or off, e.g. --kvm-hooks off";
-	}
-	return "a value";
-}
-
-/* getopt said '?': an unknown or ambiguous option, or a value given to a flag (--quiet=1). */
-static void bad_option(FILE *err, int opt, const char *arg)
-{
-	const char *eq;
-	size_t len, matches = 0;
-	int i;
-
-	if (opt && opt_name(opt)) {
-		fprintf(err, PROG ": option %s takes no value, but got '", opt_name(opt));
-		put_value(err, arg);
-		fputs("': see " PROG " --help\n", err);
-		return;
-	}
-	if (opt) {
-		fprintf(err, PROG ": unknown option '-%c': see " PROG " --help\n",
-			isprint(opt) ? opt : '?');
-		return;
-	}
-	/* A long option: count the options it abbreviates to tell "ambiguous" from "unknown". */
-	if (!strncmp(arg, "--", 2)) {
-		eq = strchr(arg, '=');
-		len = (eq ? (size_t)(eq - arg) : strlen(arg)) - 2;
-		for (i = 0; long_opts[i].name; i++)
-			matches += !strncmp(long_opts[i].name, arg + 2, len);
-	}
-	fprintf(err, PROG ": %s option '", matches > 1 ? "ambiguous" : "unknown");
-	put_value(err, arg);
-	fprintf(err, "': %s, see " PROG " --help\n",
-		matches > 1 ? "write more of its name" : "check the spelling");
+	if (opt->letter)
+		fprintf(err, "' (-%c): ", opt->letter);
+	else
+		fprintf(err, "' (--%s): ", opt->name);
+	fprintf(err, "%s\n", hint ? hint : opt->hint);
+	return CLI_USAGE;
 }
 
 /* --listen: "[ADDR:]PORT" with a numeric address and a real port (0 would be a random one). */
@@ -346,36 +81,392 @@ static int parse_listen(const char *s)
 	return ((const struct sockaddr_in *)&addr)->sin_port ? 0 : -1;
 }
 
-/* Options whose value is text that only has to be there: what it is and where it goes. */
-static const struct {
-	int opt;
-	const char *what;
-	size_t offset;
-} text_opts[] = {
-	{ 'o', "output folder", offsetof(struct cli_opts, outdir) },
-	{ OPT_LIBVIRT_URI, "libvirt URI", offsetof(struct cli_opts, libvirt_uri) },
-	{ OPT_POWER, "power source", offsetof(struct cli_opts, power) },
-	{ OPT_SYSFS_ROOT, "sysfs root", offsetof(struct cli_opts, sysfs_root) },
+/* ---- what each option does with its value ---- */
+
+static enum cli_status set_interval(const struct cli_option *opt, const char *val,
+				    struct cli_ctx *c)
+{
+	if (cli_seconds(val, MAX_INTERVAL_S, &c->o->interval_s))
+		return invalid(opt, val, NULL, c->err);
+	return CLI_RUN;
+}
+
+static enum cli_status set_count(const struct cli_option *opt, const char *val, struct cli_ctx *c)
+{
+	if (cli_positive(val, LONG_MAX, &c->o->count))
+		return invalid(opt, val, NULL, c->err);
+	return CLI_RUN;
+}
+
+static enum cli_status set_duration(const struct cli_option *opt, const char *val,
+				    struct cli_ctx *c)
+{
+	if (cli_seconds(val, MAX_DURATION_S, &c->o->duration_s))
+		return invalid(opt, val, NULL, c->err);
+	return CLI_RUN;
+}
+
+static enum cli_status set_pid(const struct cli_option *opt, const char *val, struct cli_ctx *c)
+{
+	struct cli_opts *o = c->o;
+	long v;
+	int i;
+
+	if (cli_positive(val, INT_MAX, &v))
+		return invalid(opt, val, NULL, c->err);
+	for (i = 0; i < o->nr_pids; i++)
+		if (o->pids[i] == v)
+			return CLI_RUN;	/* given twice: once is enough */
+	if (o->nr_pids == CLI_MAX_PIDS) {
+		fprintf(c->err, PROG ": too many PIDs (-p): give at most %d, or none to trace "
+			"every VM\n", CLI_MAX_PIDS);
+		return CLI_USAGE;
+	}
+	o->pids[o->nr_pids++] = (int)v;
+	return CLI_RUN;
+}
+
+static enum cli_status set_idle_watts(const struct cli_option *opt, const char *val,
+				      struct cli_ctx *c)
+{
+	if (cli_decimal(val, 0, HUGE_VAL, &c->o->idle_watts))
+		return invalid(opt, val, NULL, c->err);
+	return CLI_RUN;
+}
+
+static enum cli_status set_counters(const struct cli_option *opt, const char *val,
+				    struct cli_ctx *c)
+{
+	char why[128];
+	int n;
+
+	n = counters_parse(val, c->o->counters, KT_MAX_COUNTERS, why, sizeof(why));
+	if (n < 0)
+		return invalid(opt, val, why, c->err);
+	c->o->nr_counters = n;
+	return CLI_RUN;
+}
+
+static enum cli_status set_sample_hz(const struct cli_option *opt, const char *val,
+				     struct cli_ctx *c)
+{
+	long v = 0;
+
+	if (strcmp(val, "0") && cli_positive(val, CLI_MAX_SAMPLE_HZ, &v))
+		return invalid(opt, val, NULL, c->err);
+	c->o->sample_hz = (unsigned int)v;
+	return CLI_RUN;
+}
+
+static enum cli_status set_kvm_hooks(const struct cli_option *opt, const char *val,
+				     struct cli_ctx *c)
+{
+	if (strcmp(val, "on") && strcmp(val, "off"))
+		return invalid(opt, val, NULL, c->err);
+	c->o->kvm_hooks = !strcmp(val, "on");
+	return CLI_RUN;
+}
+
+static enum cli_status set_listen(const struct cli_option *opt, const char *val,
+				  struct cli_ctx *c)
+{
+	if (parse_listen(val))
+		return invalid(opt, val, NULL, c->err);
+	c->o->listen = val;
+	return CLI_RUN;
+}
+
+static enum cli_status set_rotate(const struct cli_option *opt, const char *val,
+				  struct cli_ctx *c)
+{
+	if (cli_rotation(val, &c->o->rotation))
+		return invalid(opt, val, NULL, c->err);
+	return CLI_RUN;
+}
+
+/* Text that only has to be there, into the const char * at opt->field. */
+static enum cli_status set_text(const struct cli_option *opt, const char *val, struct cli_ctx *c)
+{
+	char name[48];
+
+	if (!*val) {
+		fprintf(c->err, PROG ": invalid %s '' (%s): give %s\n", opt->what,
+			full_name(opt, name, sizeof(name)), opt->example);
+		return CLI_USAGE;
+	}
+	*(const char **)((char *)c->o + opt->field) = val;
+	return CLI_RUN;
+}
+
+/* A flag: the bool at opt->field becomes true. */
+static enum cli_status set_flag(const struct cli_option *opt, const char *val, struct cli_ctx *c)
+{
+	(void)val;
+	*(bool *)((char *)c->o + opt->field) = true;
+	return CLI_RUN;
+}
+
+/* -C was read before parsing: cli_config_file(). */
+static enum cli_status set_nothing(const struct cli_option *opt, const char *val,
+				   struct cli_ctx *c)
+{
+	(void)opt;
+	(void)val;
+	(void)c;
+	return CLI_RUN;
+}
+
+static enum cli_status print_version(const struct cli_option *opt, const char *val,
+				     struct cli_ctx *c)
+{
+	(void)opt;
+	(void)val;
+	fprintf(c->out, PROG " %s\n", KT_VERSION);
+	return CLI_DONE;
+}
+
+/* ---- --help ---- */
+
+static void usage(FILE *out)
+{
+	const struct cli_option *opt;
+	const char *line, *nl;
+	int n;
+
+	fputs("Usage: " PROG " [OPTIONS]\n"
+	      "\n"
+	      "Traces the KVM virtual machines of this host with eBPF. For each VM and\n"
+	      "interval it reports CPU time split into guest and hypervisor time, VM exits\n"
+	      "by reason, and how long its threads waited for a CPU. Needs root (or\n"
+	      "CAP_BPF and CAP_PERFMON).\n"
+	      "\n"
+	      "Options:\n", out);
+	for (opt = cli_options; opt->name; opt++) {
+		if (!opt->help)
+			continue;
+		if (opt->letter)
+			n = fprintf(out, "  -%c, --%s", opt->letter, opt->name);
+		else
+			n = fprintf(out, "      --%s", opt->name);
+		if (opt->arg)
+			n += fprintf(out, " %s", opt->arg);
+		/* Two blanks at least between an option and its text, else a line of its own. */
+		if (n > HELP_INDENT - 2)
+			fprintf(out, "\n%*s", HELP_INDENT, "");
+		else
+			fprintf(out, "%*s", HELP_INDENT - n, "");
+		for (line = opt->help; (nl = strchr(line, '\n')); line = nl + 1)
+			fprintf(out, "%.*s\n%*s", (int)(nl - line), line, HELP_INDENT, "");
+		fprintf(out, "%s\n", line);
+	}
+	fputs("\n"
+	      "<vm> is the VM's name (libvirt name, QEMU -name, or command-PID) with\n"
+	      "characters other than A-Z a-z 0-9 _ . + - replaced by '_' and, if any were,\n"
+	      "a hash of the name appended. Files are appended to across runs; a file with\n"
+	      "other columns is first renamed to <file>.<unix time>.\n"
+	      "\n"
+	      "Examples:\n"
+	      "  " PROG " -i 1\n"
+	      "      live table every second, CSV files in ./logs\n"
+	      "  " PROG " -i 0.5 -c 60 -o /var/log/kvmtrace\n"
+	      "      60 rows per VM, half a second apart, in /var/log/kvmtrace\n"
+	      "  " PROG " -p 4242 -q\n"
+	      "      only the VM of process 4242, CSV files only\n"
+	      "  " PROG " -q --listen 9477\n"
+	      "      CSV files, and metrics for Prometheus at http://127.0.0.1:9477/metrics\n",
+	      out);
+}
+
+static enum cli_status print_help(const struct cli_option *opt, const char *val,
+				  struct cli_ctx *c)
+{
+	(void)opt;
+	(void)val;
+	usage(c->out);
+	return CLI_DONE;
+}
+
+/* ---- the table ---- */
+
+const struct cli_option cli_options[] = {
+	{ .name = "config", .letter = 'C', .arg = "FILE", .set = set_nothing,
+	  .help = "read options from FILE first (key = value lines,\n"
+		  "see kvmtrace-bpf(8)); options given here win",
+	  .example = "a file, e.g. -C /etc/kvmtrace-bpf.conf" },
+	{ .name = "interval", .letter = 'i', .arg = "SECONDS", .key = CLI_KEY_VALUE,
+	  .set = set_interval,
+	  .help = "time between rows, > 0 and at most 3600,\nfractions allowed (default 1)",
+	  .example = "seconds, e.g. -i 0.5", .what = "interval",
+	  .hint = "give seconds > 0 and at most 3600, e.g. -i 0.5" },
+	{ .name = "count", .letter = 'c', .arg = "N", .key = CLI_KEY_VALUE, .set = set_count,
+	  .help = "stop after N intervals (default: until Ctrl-C)",
+	  .example = "a number of intervals, e.g. -c 60", .what = "count",
+	  .hint = "give a whole number of intervals > 0, e.g. -c 60" },
+	{ .name = "duration", .letter = 'd', .arg = "SECONDS", .key = CLI_KEY_VALUE,
+	  .set = set_duration,
+	  .help = "stop after this many seconds (default: until Ctrl-C)",
+	  .example = "seconds, e.g. -d 30", .what = "duration",
+	  .hint = "give seconds > 0, e.g. -d 30 or -d 0.5" },
+	{ .name = "output", .letter = 'o', .arg = "DIR", .key = CLI_KEY_VALUE, .set = set_text,
+	  .field = offsetof(struct cli_opts, outdir),
+	  .help = "folder for the CSV files (default logs); each VM\n"
+		  "gets DIR/<vm>.csv (a row per interval),\n"
+		  "DIR/<vm>.vcpu.csv (per vCPU thread) and\n"
+		  "DIR/<vm>.exits.csv (per exit reason)",
+	  .example = "a folder, e.g. -o /var/log/kvmtrace", .what = "output folder" },
+	{ .name = "pid", .letter = 'p', .arg = "PID", .key = CLI_KEY_REPEAT, .set = set_pid,
+	  .help = "trace only this process; repeat for more (up to " STR(CLI_MAX_PIDS) ")",
+	  .example = "a process ID, e.g. -p 4242", .what = "PID",
+	  .hint = "give a process ID > 0, e.g. -p 4242" },
+	{ .name = "libvirt-uri", .arg = "URI", .key = CLI_KEY_VALUE, .set = set_text,
+	  .field = offsetof(struct cli_opts, libvirt_uri),
+	  .help = "libvirt connection for VM names, UUIDs and devices\n"
+		  "(default qemu:///system; none: do without)",
+	  .example = "a URI, e.g. --libvirt-uri qemu:///system, or none",
+	  .what = "libvirt URI" },
+	{ .name = "power", .arg = "SOURCE", .key = CLI_KEY_VALUE, .set = set_text,
+	  .field = offsetof(struct cli_opts, power),
+	  .help = "host power: edimax:HOST[:PORT] (smart plug), rapl,\n"
+		  "or none (default: rapl where readable, else none)",
+	  .example = "a source, e.g. --power edimax:192.0.2.7 or --power rapl",
+	  .what = "power source" },
+	{ .name = "idle-watts", .arg = "W", .key = CLI_KEY_VALUE, .set = set_idle_watts,
+	  .help = "the host's idle power, for the VMs' shares (default:\n"
+		  "the lowest power seen so far)",
+	  .example = "watts, e.g. --idle-watts 45", .what = "idle power",
+	  .hint = "give watts >= 0, e.g. --idle-watts 45" },
+	{ .name = "counters", .arg = "LIST", .key = CLI_KEY_VALUE, .set = set_counters,
+	  .help = "perf events counted per VM, split at VM entry and\n"
+		  "exit, as perf stat -e names them, comma-separated\n"
+		  "(default " COUNTERS_DEFAULT ";\n"
+		  "none: no counters); up to " STR(KT_MAX_COUNTERS),
+	  .example = "perf event names, e.g. --counters cycles,instructions",
+	  .what = "counter list" },
+	{ .name = "sample-hz", .arg = "N", .key = CLI_KEY_VALUE, .set = set_sample_hz,
+	  .help = "samples per second and CPU that split each VM's\n"
+		  "hypervisor time by component (default " STR(CLI_DEFAULT_SAMPLE_HZ) ";\n"
+		  "0: no split)",
+	  .example = "samples per second, e.g. --sample-hz 499", .what = "sampling rate",
+	  .hint = "give samples per second from 0 (off) to 10000, e.g. --sample-hz 499" },
+	{ .name = "kvm-hooks", .arg = "on|off", .key = CLI_KEY_VALUE, .set = set_kvm_hooks,
+	  .help = "off: leave kvm_entry/kvm_exit unhooked, for hosts\n"
+		  "with many exits: guest time from the kernel's\n"
+		  "accounting, exits from KVM's statistics (default on)",
+	  .example = "on or off, e.g. --kvm-hooks off", .what = "kvm hooks setting",
+	  .hint = "give on or off, e.g. --kvm-hooks off" },
+	{ .name = "listen", .arg = "[ADDR:]PORT", .key = CLI_KEY_VALUE, .set = set_listen,
+	  .help = "serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		  "(default: off; ADDR 127.0.0.1 unless given, an\n"
+		  "IPv6 one in brackets: [::1]:9477)",
+	  .example = "[ADDR:]PORT, e.g. --listen 9477 or --listen 0.0.0.0:9477",
+	  .what = "listen address",
+	  .hint = "give [ADDR:]PORT with a numeric address and a port from 1 to 65535, e.g. "
+		  "--listen 9477, --listen 0.0.0.0:9477 or --listen [::1]:9477" },
+	{ .name = "rotate", .arg = "WHEN", .key = CLI_KEY_VALUE, .set = set_rotate,
+	  .help = "start new files daily (at 00:00 UTC) or at a size\n"
+		  "(e.g. 100M; K, M, G), compressing the old ones\n"
+		  "to <file>.<UTC time>.gz (default: never; SIGHUP\n"
+		  "reopens the files, for logrotate)",
+	  .example = "daily or a size, e.g. --rotate 100M", .what = "rotation",
+	  .hint = "give daily or a size of at least 64K, e.g. --rotate 100M" },
+	/* For tests (a fake powercap tree): in the man page, not in --help. */
+	{ .name = "sysfs-root", .arg = "DIR", .key = CLI_KEY_VALUE, .set = set_text,
+	  .field = offsetof(struct cli_opts, sysfs_root),
+	  .example = "a folder, e.g. --sysfs-root /sys", .what = "sysfs root" },
+	{ .name = "quiet", .letter = 'q', .key = CLI_KEY_FLAG, .set = set_flag,
+	  .field = offsetof(struct cli_opts, quiet),
+	  .help = "no live table, only the CSV files" },
+	{ .name = "verbose", .letter = 'v', .key = CLI_KEY_FLAG, .set = set_flag,
+	  .field = offsetof(struct cli_opts, verbose),
+	  .help = "print libbpf debug messages" },
+	{ .name = "help", .letter = 'h', .set = print_help,
+	  .help = "print this help and exit" },
+	{ .name = "version", .set = print_version,
+	  .help = "print the version and exit" },
+	{ .name = NULL },
 };
 
-/* Takes optarg for a text option: 0 taken, -1 empty (message printed), 1 not a text option. */
-static int text_option(struct cli_opts *o, int opt, FILE *err)
-{
-	char hint[96];
-	size_t i;
+_Static_assert(sizeof(cli_options) / sizeof(cli_options[0]) <= CLI_MAX_OPTIONS + 1,
+	       "cli_options[] outgrew CLI_MAX_OPTIONS");
 
-	for (i = 0; i < sizeof(text_opts) / sizeof(text_opts[0]); i++) {
-		if (text_opts[i].opt != opt)
-			continue;
-		if (!*optarg) {
-			snprintf(hint, sizeof(hint), "give %s", opt_example(opt));
-			bad_value(err, text_opts[i].what, optarg, opt_name(opt), hint);
-			return -1;
+/* ---- getopt ---- */
+
+struct getopt_tables {
+	struct option longs[CLI_MAX_OPTIONS + 1];
+	char shorts[2 * CLI_MAX_OPTIONS + 2];
+};
+
+static int getopt_val(const struct cli_option *opt)
+{
+	return opt->letter ? opt->letter : LONG_ONLY + (int)(opt - cli_options);
+}
+
+static void build_tables(struct getopt_tables *t)
+{
+	const struct cli_option *opt;
+	char *s = t->shorts;
+	int i = 0;
+
+	/* Leading ':': a missing value is reported as ':' rather than '?'. */
+	*s++ = ':';
+	for (opt = cli_options; opt->name; opt++, i++) {
+		t->longs[i] = (struct option){
+			.name = opt->name,
+			.has_arg = opt->arg ? required_argument : no_argument,
+			.val = getopt_val(opt),
+		};
+		if (opt->letter) {
+			*s++ = opt->letter;
+			if (opt->arg)
+				*s++ = ':';
 		}
-		*(const char **)((char *)o + text_opts[i].offset) = optarg;
-		return 0;
 	}
-	return 1;
+	t->longs[i] = (struct option){ .name = NULL };
+	*s = '\0';
+}
+
+/* The option getopt returned, or said ':' or '?' about; NULL for one it does not know. */
+static const struct cli_option *option_of(int val)
+{
+	const struct cli_option *opt;
+
+	for (opt = cli_options; opt->name; opt++)
+		if (getopt_val(opt) == val)
+			return opt;
+	return NULL;
+}
+
+/* getopt said '?': an unknown or ambiguous option, or a value given to a flag (--quiet=1). */
+static void bad_option(FILE *err, int val, const char *arg)
+{
+	const struct cli_option *opt = val ? option_of(val) : NULL;
+	size_t len, matches = 0;
+	const char *eq;
+	char name[48];
+
+	if (opt) {
+		fprintf(err, PROG ": option %s takes no value, but got '",
+			full_name(opt, name, sizeof(name)));
+		put_value(err, arg);
+		fputs("': see " PROG " --help\n", err);
+		return;
+	}
+	if (val) {
+		fprintf(err, PROG ": unknown option '-%c': see " PROG " --help\n",
+			isprint(val) ? val : '?');
+		return;
+	}
+	/* A long option: count the options it abbreviates to tell "ambiguous" from "unknown". */
+	if (!strncmp(arg, "--", 2)) {
+		eq = strchr(arg, '=');
+		len = (eq ? (size_t)(eq - arg) : strlen(arg)) - 2;
+		for (opt = cli_options; opt->name; opt++)
+			matches += !strncmp(opt->name, arg + 2, len);
+	}
+	fprintf(err, PROG ": %s option '", matches > 1 ? "ambiguous" : "unknown");
+	put_value(err, arg);
+	fprintf(err, "': %s, see " PROG " --help\n",
+		matches > 1 ? "write more of its name" : "check the spelling");
 }
 
 static void defaults(struct cli_opts *o)
@@ -393,134 +484,35 @@ static void defaults(struct cli_opts *o)
 
 enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *out, FILE *err)
 {
-	char why[128];
-	int c, i, text;
-	long v;
+	struct cli_ctx ctx = { .o = opts, .out = out, .err = err };
+	const struct cli_option *opt;
+	struct getopt_tables t;
+	enum cli_status st;
+	char name[48];
+	int c;
 
 	defaults(opts);
+	build_tables(&t);
 	/* 0, not 1: makes glibc reset its internal state, so cli_parse() can run again. */
 	optind = 0;
 	opterr = 0;
 
-	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			if (parse_seconds(optarg, MAX_INTERVAL_S, &opts->interval_s)) {
-				bad_value(err, "interval", optarg, "-i",
-					  "give seconds > 0 and at most 3600, e.g. -i 0.5");
-				return CLI_USAGE;
-			}
-			break;
-		case 'c':
-			if (parse_positive(optarg, LONG_MAX, &opts->count)) {
-				bad_value(err, "count", optarg, "-c",
-					  "give a whole number of intervals > 0, e.g. -c 60");
-				return CLI_USAGE;
-			}
-			break;
-		case 'd':
-			if (parse_seconds(optarg, MAX_DURATION_S, &opts->duration_s)) {
-				bad_value(err, "duration", optarg, "-d",
-					  "give seconds > 0, e.g. -d 30 or -d 0.5");
-				return CLI_USAGE;
-			}
-			break;
-		case 'p':
-			if (parse_positive(optarg, INT_MAX, &v)) {
-				bad_value(err, "PID", optarg, "-p",
-					  "give a process ID > 0, e.g. -p 4242");
-				return CLI_USAGE;
-			}
-			for (i = 0; i < opts->nr_pids && opts->pids[i] != v; i++)
-				;
-			if (i < opts->nr_pids)
-				break;	/* given twice: once is enough */
-			if (opts->nr_pids == CLI_MAX_PIDS) {
-				fprintf(err, PROG ": too many PIDs (-p): give at most %d, "
-					"or none to trace every VM\n", CLI_MAX_PIDS);
-				return CLI_USAGE;
-			}
-			opts->pids[opts->nr_pids++] = (int)v;
-			break;
-		case OPT_IDLE_WATTS:
-			if (parse_decimal(optarg, 0, HUGE_VAL, &opts->idle_watts)) {
-				bad_value(err, "idle power", optarg, "--idle-watts",
-					  "give watts >= 0, e.g. --idle-watts 45");
-				return CLI_USAGE;
-			}
-			break;
-		case OPT_COUNTERS:
-			opts->nr_counters = counters_parse(optarg, opts->counters, KT_MAX_COUNTERS,
-							   why, sizeof(why));
-			if (opts->nr_counters < 0) {
-				bad_value(err, "counter list", optarg, "--counters", why);
-				return CLI_USAGE;
-			}
-			break;
-		case OPT_SAMPLE_HZ:
-			if (strcmp(optarg, "0") &&
-			    parse_positive(optarg, CLI_MAX_SAMPLE_HZ, &v)) {
-				bad_value(err, "sampling rate", optarg, "--sample-hz",
-					  "give samples per second from 0 (off) to 10000, e.g. "
-					  "--sample-hz 499");
-				return CLI_USAGE;
-			}
-			opts->sample_hz = strcmp(optarg, "0") ? (unsigned int)v : 0;
-			break;
-		case OPT_KVM_HOOKS:
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				bad_value(err, "kvm hooks setting", optarg, "--kvm-hooks",
-					  "give on or off, e.g. --kvm-hooks off");
-				return CLI_USAGE;
-			}
-			opts->kvm_hooks = !strcmp(optarg, "on");
-			break;
-		case OPT_ROTATE:
-			if (parse_rotation(optarg, &opts->rotation)) {
-				bad_value(err, "rotation", optarg, "--rotate",
-					  "give daily or a size of at least 64K, e.g. --rotate "
-					  "100M");
-				return CLI_USAGE;
-			}
-			break;
-		case OPT_LISTEN:
-			if (parse_listen(optarg)) {
-				bad_value(err, "listen address", optarg, "--listen",
-					  "give [ADDR:]PORT with a numeric address and a port "
-					  "from 1 to 65535, e.g. --listen 9477, --listen "
-					  "0.0.0.0:9477 or --listen [::1]:9477");
-				return CLI_USAGE;
-			}
-			opts->listen = optarg;
-			break;
-		case 'q':
-			opts->quiet = true;
-			break;
-		case 'v':
-			opts->verbose = true;
-			break;
-		case 'C':
-			break;	/* read before parsing: cli_config_file() */
-		case 'h':
-			usage(out);
-			return CLI_DONE;
-		case OPT_VERSION:
-			fprintf(out, PROG " %s\n", KT_VERSION);
-			return CLI_DONE;
-		case ':':
+	while ((c = getopt_long(argc, argv, t.shorts, t.longs, NULL)) != -1) {
+		if (c == ':') {
+			/* Only options that take a value are missing one: opt is never NULL. */
+			opt = option_of(optopt);
 			fprintf(err, PROG ": option %s needs a value: give %s\n",
-				opt_name(optopt) ? opt_name(optopt) : argv[optind - 1],
-				opt_example(optopt));
+				full_name(opt, name, sizeof(name)), opt->example);
 			return CLI_USAGE;
-		default:
-			text = text_option(opts, c, err);
-			if (text == 0)
-				break;
-			if (text < 0)
-				return CLI_USAGE;
+		}
+		opt = option_of(c);
+		if (!opt) {
 			bad_option(err, optopt, argv[optind - 1]);
 			return CLI_USAGE;
 		}
+		st = opt->set(opt, optarg, &ctx);
+		if (st != CLI_RUN)
+			return st;
 	}
 	if (optind < argc) {
 		fprintf(err, PROG ": unexpected argument '");
@@ -533,13 +525,15 @@ enum cli_status cli_parse(int argc, char **argv, struct cli_opts *opts, FILE *ou
 
 const char *cli_config_file(int argc, char **argv)
 {
+	struct getopt_tables t;
 	const char *path = NULL;
 	int c;
 
 	/* The same tables as cli_parse(), so "-o -C" is an output folder, not a config file. */
+	build_tables(&t);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, t.shorts, t.longs, NULL)) != -1)
 		if (c == 'C')
 			path = optarg;
 	return path;

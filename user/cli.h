@@ -4,6 +4,7 @@
 #define KT_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "csv.h"
@@ -41,6 +42,40 @@ enum cli_status {
 	CLI_DONE,	/* -h or --version printed: exit 0 */
 	CLI_USAGE,	/* bad usage, message printed: exit 2 */
 };
+
+/* How an option is written in the config file (config.h). */
+enum cli_key {
+	CLI_KEY_NONE,		/* not a setting: the command line only */
+	CLI_KEY_VALUE,		/* "key = value", once */
+	CLI_KEY_REPEAT,		/* "key = value", on as many lines as wanted */
+	CLI_KEY_FLAG,		/* "key = yes" gives the option, "key = no" nothing */
+};
+
+struct cli_ctx;
+
+/*
+ * One option as the command line, the config file, --help and the messages know it. The man
+ * page and the shipped config file are written by hand: test_cli checks them against this.
+ */
+struct cli_option {
+	const char *name;	/* --name, and the config file's key */
+	char letter;		/* -letter, or 0 */
+	const char *arg;	/* the value's name in --help ("SECONDS"); NULL: takes none */
+	enum cli_key key;
+	const char *help;	/* --help text, lines split by '\n'; NULL: not listed (for tests) */
+	const char *example;	/* what to give for a missing value: "seconds, e.g. -i 0.5" */
+	const char *what;	/* the value, in "invalid <what> 'VALUE'" */
+	const char *hint;	/* what to give instead of an invalid value */
+	size_t field;		/* where a text or flag option goes in struct cli_opts */
+	/* Takes the value (NULL for a flag): CLI_RUN, or CLI_DONE/CLI_USAGE once it printed why. */
+	enum cli_status (*set)(const struct cli_option *opt, const char *val, struct cli_ctx *c);
+};
+
+/* getopt's tables are built from cli_options[] in arrays of this size. */
+#define CLI_MAX_OPTIONS	32
+
+/* Every option, in --help's order, up to an entry whose name is NULL. */
+extern const struct cli_option cli_options[];
 
 /* Parses argv into *opts (which it first fills with defaults). Help and version go to out,
  * errors (one line, starting "kvmtrace-bpf: ") to err. */

@@ -2,74 +2,35 @@
 /* Configuration file: key = value lines turned into long options for the CLI parser. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
+#include "edimax_conf.h"
+#include "secfile.h"
 
 /* Far beyond any sensible line; a longer one is more likely a wrong file than a setting. */
 #define CONFIG_MAX_LINE	4096
-/* Where the plug's credentials live (edimax.h): they never pass through options. */
-#define PLUG_CREDENTIALS "/etc/kvmtrace-bpf/plug.conf"
 
-enum key_kind {
-	KEY_VALUE,	/* --key VALUE, once */
-	KEY_REPEAT,	/* --key VALUE, as often as given */
-	KEY_FLAG,	/* --key when yes, nothing when no */
-};
+/* This file is group-readable; the plug's password must not be. */
+#define NOT_CREDENTIALS	"plug credentials do not belong here: put user= and password= in " \
+			EDIMAX_CONFIG_DEFAULT " (mode 0600)"
 
-/*
- * The options a file may set, by their long names. Validation of the values stays with the
- * CLI parser; this table only knows which keys exist and how they take a value, so a new
- * option needs a line here too.
- */
-static const struct {
-	const char *name;
-	enum key_kind kind;
-} keys[] = {
-	{ "interval", KEY_VALUE },
-	{ "count", KEY_VALUE },
-	{ "duration", KEY_VALUE },
-	{ "output", KEY_VALUE },
-	{ "pid", KEY_REPEAT },
-	{ "libvirt-uri", KEY_VALUE },
-	{ "power", KEY_VALUE },
-	{ "idle-watts", KEY_VALUE },
-	{ "counters", KEY_VALUE },
-	{ "sample-hz", KEY_VALUE },
-	{ "sysfs-root", KEY_VALUE },
-	{ "listen", KEY_VALUE },
-	{ "rotate", KEY_VALUE },
-	{ "kvm-hooks", KEY_VALUE },
-	{ "quiet", KEY_FLAG },
-	{ "verbose", KEY_FLAG },
-};
-
-#define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
-
-/* Keys that look like settings but are not, and what to do instead. */
+/* Keys that look like settings but are not, and what to do instead. The keys that are settings
+ * are the options of cli_options[] that have one. */
 static const struct {
 	const char *name;
 	const char *why;
 } refused[] = {
 	{ "config", "a config file cannot name another one" },
-	{ "help", "it is not a setting: run kvmtrace-bpf --help" },
-	{ "version", "it is not a setting: run kvmtrace-bpf --version" },
-	/* This file is group-readable; the plug's password must not be. */
-	{ "user", "plug credentials do not belong here: put user= and password= in "
-		  PLUG_CREDENTIALS " (mode 0600)" },
-	{ "password", "plug credentials do not belong here: put user= and password= in "
-		      PLUG_CREDENTIALS " (mode 0600)" },
-	{ "plug-user", "plug credentials do not belong here: put user= and password= in "
-		       PLUG_CREDENTIALS " (mode 0600)" },
-	{ "plug-password", "plug credentials do not belong here: put user= and password= in "
-			   PLUG_CREDENTIALS " (mode 0600)" },
+	{ "user", NOT_CREDENTIALS },
+	{ "password", NOT_CREDENTIALS },
+	{ "plug-user", NOT_CREDENTIALS },
+	{ "plug-password", NOT_CREDENTIALS },
 };
 
 struct args {
@@ -185,52 +146,13 @@ static int parse_bool(const char *s)
 	return -1;
 }
 
-/* Opens path for reading if it is a regular file that only root or we may change. */
-static FILE *open_checked(const char *path, char *why, size_t len)
-{
-	struct stat st;
-	FILE *f;
-	int fd;
-
-	/* O_NONBLOCK: a FIFO given by mistake is refused below instead of waiting for a writer. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(why, len, "cannot read config file '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	/* Checked on the open file, so the file checked is the file read. */
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(why, len, "config file '%s' is not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	/* It tells a root daemon where to write: nobody else may edit it. */
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, len, "config file '%s' is writable by group or others (mode %04o): "
-			 "chmod go-w it", path, (unsigned int)(st.st_mode & 07777));
-		close(fd);
-		return NULL;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(why, len, "config file '%s' belongs to uid %u, not to root or this user",
-			 path, (unsigned int)st.st_uid);
-		close(fd);
-		return NULL;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		snprintf(why, len, "cannot read config file '%s': %s", path, strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
 /* One "key = value" line into a; 0, or -1 with the reason (after "FILE:LINE: ") in why. */
 static int parse_line(char *line, struct args *a, int *first_line, int lineno, char *why,
 		      size_t len)
 {
-	const char *err = NULL;
 	char *key, *val, *eq, shown_key[40], shown_val[40];
+	const struct cli_option *opt;
+	const char *err = NULL;
 	size_t i;
 	int b;
 
@@ -255,13 +177,19 @@ static int parse_line(char *line, struct args *a, int *first_line, int lineno, c
 			return -1;
 		}
 	}
-	for (i = 0; i < NR_KEYS && strcmp(key, keys[i].name); i++)
+	for (opt = cli_options; opt->name && strcmp(key, opt->name); opt++)
 		;
-	if (i == NR_KEYS) {
+	if (!opt->name) {
 		snprintf(why, len, "unknown key '%s': keys are the long options without their "
 			 "dashes (kvmtrace-bpf --help)", shown_key);
 		return -1;
 	}
+	if (opt->key == CLI_KEY_NONE) {
+		snprintf(why, len, "key '%s' is not allowed: it is not a setting: run "
+			 "kvmtrace-bpf --%s", shown_key, opt->name);
+		return -1;
+	}
+	i = (size_t)(opt - cli_options);
 	val = parse_value(eq + 1, &err);
 	if (!val) {
 		snprintf(why, len, "key '%s': %s", shown_key, err);
@@ -271,23 +199,23 @@ static int parse_line(char *line, struct args *a, int *first_line, int lineno, c
 		snprintf(why, len, "key '%s' has no value", shown_key);
 		return -1;
 	}
-	if (keys[i].kind != KEY_REPEAT && first_line[i]) {
+	if (opt->key != CLI_KEY_REPEAT && first_line[i]) {
 		snprintf(why, len, "key '%s' is already set on line %d", shown_key, first_line[i]);
 		return -1;
 	}
 	first_line[i] = lineno;
-	if (keys[i].kind == KEY_FLAG) {
+	if (opt->key == CLI_KEY_FLAG) {
 		b = parse_bool(val);
 		if (b < 0) {
 			snprintf(why, len, "key '%s' takes yes or no, not '%s'", shown_key,
 				 shown(val, shown_val, sizeof(shown_val)));
 			return -1;
 		}
-		if (b && push(a, "--", keys[i].name))
+		if (b && push(a, "--", opt->name))
 			goto nomem;
 		return 0;
 	}
-	if (push(a, "--", keys[i].name) || push(a, "", val))
+	if (push(a, "--", opt->name) || push(a, "", val))
 		goto nomem;
 	return 0;
 nomem:
@@ -297,7 +225,8 @@ nomem:
 
 int config_load(const char *path, int *argc_out, char ***argv_out, char *why, size_t len)
 {
-	int first_line[NR_KEYS] = { 0 }, lineno = 0, ret = -1;
+	/* The line each option was set on, by its index in cli_options[]. */
+	int first_line[CLI_MAX_OPTIONS] = { 0 }, lineno = 0, ret = -1;
 	struct args a = {};
 	char reason[256];
 	char *line = NULL;
@@ -307,7 +236,7 @@ int config_load(const char *path, int *argc_out, char ***argv_out, char *why, si
 
 	*argc_out = 0;
 	*argv_out = NULL;
-	f = open_checked(path, why, len);
+	f = secfile_open(path, SECFILE_SETTINGS, "config file", why, len);
 	if (!f)
 		return -1;
 	errno = 0;

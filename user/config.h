@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Configuration file (-C FILE): "key = value" lines whose keys are the long options without
- * their dashes. The file becomes long options ("--interval", "1") placed before the command
- * line's, so the one option parser checks both and the command line overrides the file.
+ * their dashes (those of cli_options[] with a key, cli.h). The file becomes long options
+ * ("--interval", "1") placed before the command line's, so the one option parser checks both
+ * and the command line overrides the file.
  */
 #ifndef KT_CONFIG_H
 #define KT_CONFIG_H

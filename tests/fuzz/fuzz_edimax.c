@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "edimax.h"
+#include "edimax_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Command-line parsing: defaults, every option, and one-line errors for every bad input. */
+/* Command-line parsing: defaults, every option, one-line errors for every bad input, and the
+ * option table that --help comes from. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -543,6 +544,63 @@ static void test_reentrant(void **state)
 	run_free(&r);
 }
 
+/* ---- the table ---- */
+
+static size_t nr_options(void)
+{
+	size_t n = 0;
+
+	while (cli_options[n].name)
+		n++;
+	return n;
+}
+
+static void test_table(void **state)
+{
+	const struct cli_option *a, *b;
+
+	(void)state;
+	assert_true(nr_options() <= CLI_MAX_OPTIONS);
+	for (a = cli_options; a->name; a++) {
+		assert_non_null(a->set);
+		/* A setting with a value says what to give; a yes/no one takes none. */
+		if (a->key == CLI_KEY_VALUE || a->key == CLI_KEY_REPEAT) {
+			assert_non_null(a->arg);
+			assert_non_null(a->what);
+		}
+		if (a->key == CLI_KEY_FLAG)
+			assert_null(a->arg);
+		if (a->arg)
+			assert_non_null(a->example);
+		for (b = a + 1; b->name; b++) {
+			if (!strcmp(a->name, b->name) || (a->letter && a->letter == b->letter))
+				fail_msg("--%s and --%s share a name or letter", a->name, b->name);
+		}
+	}
+}
+
+/* Every option with help text is in --help, with its letter and value. */
+static void test_help_from_table(void **state)
+{
+	const struct cli_option *opt;
+	char want[64];
+	struct run r;
+
+	(void)state;
+	RUN(&r, "--help");
+	for (opt = cli_options; opt->name; opt++) {
+		if (opt->letter)
+			snprintf(want, sizeof(want), "-%c, --%s%s%s", opt->letter, opt->name,
+				 opt->arg ? " " : "", opt->arg ? opt->arg : "");
+		else
+			snprintf(want, sizeof(want), "      --%s%s%s", opt->name,
+				 opt->arg ? " " : "", opt->arg ? opt->arg : "");
+		if (!strstr(r.out, want) != !opt->help)
+			fail_msg("--help and the table disagree on '%s'", want);
+	}
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +622,8 @@ int main(void)
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_reentrant),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_help_from_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,6 +112,36 @@ static void test_every_key(void **state)
 	unload(&l);
 }
 
+/* Every option of the table is a key as its kind says, or refused as no setting. */
+static void test_table_keys(void **state)
+{
+	const struct cli_option *opt;
+	char text[96], want[40];
+	struct loaded l;
+
+	(void)state;
+	for (opt = cli_options; opt->name; opt++) {
+		snprintf(text, sizeof(text), "%s = %s\n", opt->name,
+			 opt->key == CLI_KEY_FLAG ? "yes" : "x");
+		load(&l, text);
+		snprintf(want, sizeof(want), "--%s", opt->name);
+		switch (opt->key) {
+		case CLI_KEY_NONE:
+			assert_error(&l, 1, "key '");
+			assert_non_null(strstr(l.why, "is not allowed"));
+			break;
+		case CLI_KEY_FLAG:
+			ASSERT_ARGS(&l, want);
+			break;
+		case CLI_KEY_VALUE:
+		case CLI_KEY_REPEAT:
+			ASSERT_ARGS(&l, want, "x");
+			break;
+		}
+		unload(&l);
+	}
+}
+
 static void test_comments_quotes_and_crlf(void **state)
 {
 	struct loaded l;
@@ -418,6 +448,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_table_keys),
 		cmocka_unit_test(test_comments_quotes_and_crlf),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_pid_repeats_others_do_not),
