@@ -34,7 +34,7 @@ int cli_seconds(const char *s, double max, double *out)
 	return 0;
 }
 
-int cli_positive(const char *s, long max, long *out)
+int cli_digits(const char *s, long max, long *out)
 {
 	long v = 0;
 
@@ -47,7 +47,15 @@ int cli_positive(const char *s, long max, long *out)
 			return -1;
 		v = v * 10 + (*s - '0');
 	}
-	if (v <= 0)
+	*out = v;
+	return 0;
+}
+
+int cli_positive(const char *s, long max, long *out)
+{
+	long v;
+
+	if (cli_digits(s, max, &v) || v <= 0)
 		return -1;
 	*out = v;
 	return 0;

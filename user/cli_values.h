@@ -11,6 +11,9 @@ int cli_decimal(const char *s, double min, double max, double *out);
 /* Seconds: a decimal number > 0 and <= max. */
 int cli_seconds(const char *s, double max, double *out);
 
+/* A decimal integer from 0 up to max, digits only (fd numbers, indices in /proc links). */
+int cli_digits(const char *s, long max, long *out);
+
 /* A positive decimal integer up to max, digits only. */
 int cli_positive(const char *s, long max, long *out);
 

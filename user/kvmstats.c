@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "cli_values.h"
 #include "kvmstats.h"
 
 /* Not every libc that builds this has the wrappers (glibc 2.36 does): call the kernel. */
@@ -41,18 +42,9 @@ struct kvm_stats {
 /* The decimal number that is all of s, or -1. */
 static int parse_index(const char *s)
 {
-	long v = 0;
+	long v;
 
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > INT_MAX)
-			return -1;
-	}
-	return (int)v;
+	return cli_digits(s, INT_MAX, &v) ? -1 : (int)v;
 }
 
 static int cmp_int(const void *a, const void *b)
