@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account_totals.h"
 #include "domains.h"
 #include "interval.h"
 #include "log.h"
@@ -18,6 +19,7 @@ struct interval_core {
 	struct lifecycle *lifecycle;
 	struct power_source *power;
 	struct power_model power_model;
+	struct account_totals *totals;	/* the records' running totals, for counter sinks */
 	struct snapshot snap;
 	uint64_t last_drain_ns;
 	struct host_cpu cpu_last;	/* the host's CPU ticks at the last drain */
@@ -39,6 +41,11 @@ struct interval_core *interval_core_new(struct tracer *tr, struct host *host, st
 	c->lifecycle = lc;
 	c->power = power;
 	power_model_init(&c->power_model, idle_watts);
+	c->totals = account_totals_new();
+	if (!c->totals) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -47,6 +54,7 @@ void interval_core_free(struct interval_core *c)
 	if (!c)
 		return;
 	snapshot_free(&c->snap);
+	account_totals_free(c->totals);
 	free(c);
 }
 
@@ -175,6 +183,9 @@ int interval_next(struct interval_core *c, double lag_s, struct interval_record 
 	interval_stamp(&out->iv, &c->snap.wall, c->snap.mono_ns - c->last_drain_ns);
 	c->last_drain_ns = c->snap.mono_ns;
 	attribute_power(c, out);
+	/* From the first interval on: the priming drain's figures are in no row. */
+	if (account_totals_update(c->totals, out->vms, out->nr_vms))
+		kt_warn("out of memory: this interval's counters for Prometheus are summed by it");
 	memcpy(out->health.drops, c->snap.drops, sizeof(out->health.drops));
 	out->health.interval_lag_s = lag_s;
 	out->health.plug_failures = c->power_failures;

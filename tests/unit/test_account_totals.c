@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "account_totals.h"
+
+static struct vcpu_record vcpus[2];
+static struct exit_record exits[1];
+
+static void record(struct vm_record *r, const char *vm, int pid, uint64_t cpu, uint64_t guest)
+{
+	memset(r, 0, sizeof(*r));
+	strcpy(r->vm, vm);
+	strcpy(r->uuid, "6f1e2a3b-0000-4000-8000-00000000a1fa");
+	r->pid = pid;
+	r->cpu_total_ns = cpu;
+	r->cpu_guest_ns = guest;
+	r->guest_valid = guest > 0;
+	r->guest_source = guest ? GUEST_SOURCE_TRACEPOINT : GUEST_SOURCE_NONE;
+	r->run_delay_ns = 5;
+	r->net_rx_bytes = 100;		/* not measured: net_valid is false */
+}
+
+/* Figures add up per identity, each only where measured; the records carry the totals. */
+static void test_sums_where_measured(void **state)
+{
+	struct account_totals *t = account_totals_new();
+	struct vm_record r[2];
+
+	(void)state;
+	record(&r[0], "web", 100, 1000, 600);
+	r[0].nr_vcpus = 1;
+	r[0].vcpu = vcpus;
+	vcpus[0] = (struct vcpu_record){ .tid = 101, .vcpu = 0, .cpu_total_ns = 900,
+					 .cpu_guest_ns = 600, .exits = 7 };
+	r[0].nr_exits = 1;
+	r[0].exit = exits;
+	exits[0] = (struct exit_record){ .name = "HLT", .count = 3, .handling_ns = 30 };
+	r[0].nr_counters = 1;
+	r[0].counter[0] = (struct counter_record){ .name = "cycles", .valid = true, .guest = 10,
+						   .host = 20 };
+	assert_int_equal(account_totals_update(t, r, 1), 0);
+	assert_true(r[0].total.valid);
+	assert_int_equal(r[0].total.cpu_total_ns, 1000);
+	assert_int_equal(r[0].total.net_rx_bytes, 0);
+	assert_int_equal(r[0].vcpu[0].total.exits, 7);
+	assert_int_equal(r[0].exit[0].total.count, 3);
+	assert_int_equal(r[0].counter[0].total_guest, 10);
+
+	/* Next interval: the same again, and a restart of it (another PID, same identity). */
+	record(&r[0], "web", 100, 400, 0);		/* its last row: no guest measured */
+	record(&r[1], "web", 200, 300, 100);	/* the new process */
+	r[0].nr_vcpus = 1;
+	r[0].vcpu = vcpus;
+	vcpus[0].cpu_total_ns = 10;
+	assert_int_equal(account_totals_update(t, r, 2), 0);
+	assert_int_equal(r[0].total.cpu_total_ns, 1000 + 400 + 300);
+	assert_int_equal(r[1].total.cpu_total_ns, 1000 + 400 + 300);
+	assert_int_equal(r[1].total.cpu_guest_ns, 600 + 100);
+	assert_int_equal(r[1].total.run_delay_ns, 15);
+	/* The vCPU's guest time counts only where the VM's guest time is measured. */
+	assert_int_equal(r[0].vcpu[0].total.cpu_total_ns, 910);
+	assert_int_equal(r[0].vcpu[0].total.cpu_guest_ns, 600);
+
+	/* An interval without it: forgotten; it starts again from 0. */
+	record(&r[0], "other", 300, 50, 0);
+	assert_int_equal(account_totals_update(t, r, 1), 0);
+	record(&r[0], "web", 400, 70, 0);
+	assert_int_equal(account_totals_update(t, r, 1), 0);
+	assert_int_equal(r[0].total.cpu_total_ns, 70);
+	account_totals_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sums_where_measured),
+	};
+
+	return cmocka_run_group_tests_name("account_totals", tests, NULL, NULL);
+}
