@@ -8,14 +8,18 @@ build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev l
 libvirt-dev libxml2-dev libcurl4-openssl-dev libmicrohttpd-dev"
 # tests: unit tests and the fuzzer, real QEMU/libvirt guests built from Debian's kernel and
 # busybox, the oracles, the model check's plot, a Prometheus server scraping the endpoint, the
-# install checks (systemd-analyze, man, logrotate)
+# install checks (systemd-analyze, man, logrotate), headless Chromium rendering the report
 tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib python3-pil
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
 libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db
-logrotate bpftrace"
+logrotate bpftrace chromium"
+# rules: the Prometheus rules' checks (promtool comes with prometheus, above), PyYAML
+rules="python3-yaml"
+# package: make deb (dpkg-buildpackage, debhelper) and its test's lintian
+package="dpkg-dev debhelper lintian"
 
 missing=""
-for pkg in $build $tests; do
+for pkg in $build $tests $rules $package; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $pkg"
 	fi
