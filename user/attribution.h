@@ -41,6 +41,10 @@ struct host_record {
 	double rest_w;		/* the active part no VM's threads used */
 	uint64_t cpu_busy_ns;	/* the host's busy CPU time in the interval */
 	uint64_t cpu_capacity_ns;
+	/* The tracer's own cost in the interval: its process's CPU time, and its BPF programs'
+	 * run time as the kernel counts it (kernel.bpf_stats_enabled; -1 while that is off). */
+	uint64_t tracer_cpu_ns;
+	int64_t tracer_bpf_ns;
 };
 
 struct power_model {

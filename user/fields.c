@@ -279,6 +279,8 @@ static const struct field host_table[] = {
 	  .family = FAM_HOST_REST },
 	{ "cpu_busy_ns", "ns", FT_U64, HOST_AT(cpu_busy_ns) },
 	{ "cpu_capacity_ns", "ns", FT_U64, HOST_AT(cpu_capacity_ns) },
+	{ "tracer_cpu_ns", "ns", FT_U64, HOST_AT(tracer_cpu_ns) },
+	{ "tracer_bpf_ns", "ns", FT_I64, HOST_AT(tracer_bpf_ns), .when = WHEN_KNOWN },
 };
 
 static const struct {

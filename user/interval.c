@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,8 @@ struct interval_core {
 	struct host_cpu cpu_last;	/* the host's CPU ticks at the last drain */
 	uint64_t power_failures;	/* intervals whose power could not be read */
 	uint64_t drops_seen[KT_NR_DROPS];
+	uint64_t self_cpu_ns;		/* this process's CPU time at the last drain */
+	uint64_t bpf_run_ns;		/* its BPF programs' run time then; 0: not counted */
 };
 
 struct interval_core *interval_core_new(struct tracer *tr, struct host *host, struct account *a,
@@ -133,6 +136,40 @@ static void attribute_power(struct interval_core *c, struct interval_record *r)
 			power.energy_j, busy_ns, capacity_ns, r->vms, r->nr_vms, &r->host);
 }
 
+/* This process's CPU time so far, user and system. */
+static uint64_t self_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * NS_PER_S +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static uint64_t bpf_run_ns(const struct tracer_health *h)
+{
+	uint64_t ns = 0;
+	size_t i;
+
+	for (i = 0; i < h->nr_progs; i++)
+		ns += h->prog[i].run_time_ns;
+	return ns;
+}
+
+/* The tracer's own cost since the last drain, into the host row. */
+static void tracer_cost(struct interval_core *c, struct interval_record *r)
+{
+	uint64_t cpu = self_cpu_ns(), bpf = bpf_run_ns(&r->health);
+
+	r->host.tracer_cpu_ns = cpu > c->self_cpu_ns ? cpu - c->self_cpu_ns : 0;
+	c->self_cpu_ns = cpu;
+	/* Known over an interval only when the kernel counted at both of its ends. */
+	r->host.tracer_bpf_ns = r->health.nr_progs && c->bpf_run_ns && bpf >= c->bpf_run_ns ?
+				(int64_t)(bpf - c->bpf_run_ns) : -1;
+	c->bpf_run_ns = r->health.nr_progs ? bpf : 0;
+}
+
 /* Drains the maps into this interval's VM records. Returns how many, or -1. */
 static long drain_and_account(struct interval_core *c, struct vm_record **recs)
 {
@@ -160,12 +197,16 @@ static long drain_and_account(struct interval_core *c, struct vm_record **recs)
 
 int interval_prime(struct interval_core *c)
 {
+	struct tracer_health health;
 	struct vm_record *recs;
 
 	if (drain_and_account(c, &recs) < 0)
 		return -1;
 	c->last_drain_ns = c->snap.mono_ns;
 	read_host_cpu("/proc", &c->cpu_last);
+	c->self_cpu_ns = self_cpu_ns();
+	health.nr_progs = tracer_prog_stats(c->tracer, health.prog, METRICS_MAX_PROGS);
+	c->bpf_run_ns = bpf_run_ns(&health);
 	interval_done(c);
 	return 0;
 }
@@ -190,6 +231,7 @@ int interval_next(struct interval_core *c, double lag_s, struct interval_record 
 	out->health.interval_lag_s = lag_s;
 	out->health.plug_failures = c->power_failures;
 	out->health.nr_progs = tracer_prog_stats(c->tracer, out->health.prog, METRICS_MAX_PROGS);
+	tracer_cost(c, out);
 	return 0;
 }
 

@@ -21,7 +21,7 @@
 
 #define README		"README.md"
 #define MAX_ITEMS	128
-#define ITEM_LEN	128
+#define ITEM_LEN	256
 
 /* A list of short strings parsed from the README. */
 struct items {
