@@ -223,7 +223,8 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct kt_thread fresh = {};
 
-	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns)
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
+	    !(t->flags & KT_THREAD_FOLDED))
 		return t;
 	fresh.tgid = tgid;
 	fresh.vm_birth_ns = vm->birth_ns;
@@ -254,7 +255,7 @@ static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid
 	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct kt_vm *vm;
 
-	if (t && t->tgid == tgid)
+	if (t && t->tgid == tgid && !(t->flags & KT_THREAD_FOLDED))
 		return t;
 	vm = bpf_map_lookup_elem(&vms, &tgid);
 	return vm ? kt_thread_get(tid, tgid, vm) : NULL;

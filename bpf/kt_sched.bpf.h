@@ -114,8 +114,9 @@ static __always_inline void kt_retire_vm(__u64 now, __u32 tgid, struct kt_vm *vm
 }
 
 /*
- * A thread's figures are final: they move to its VM's exited sum and its entry goes. The last
- * entry of a VM whose process has ended retires it, whichever CPU gets there last.
+ * A thread's figures are final: they move to its VM's exited sum, and its entry stays, marked,
+ * for its vCPU row's last interval (user space deletes it once drained). The last entry of a VM
+ * whose process has ended retires it, whichever CPU gets there last.
  */
 static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_thread *t)
 {
@@ -129,7 +130,7 @@ static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_threa
 		return;
 	}
 	kt_fold_totals(&vm->exited, &t->sum);
-	bpf_map_delete_elem(&threads, &tid);
+	t->flags |= KT_THREAD_FOLDED;
 	if (__sync_fetch_and_add(&vm->nr_threads, -1) == 1 && (vm->flags & KT_VM_GROUP_DEAD))
 		kt_retire_vm(now, tgid, vm);
 }
@@ -146,7 +147,7 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 	 */
 	if (prev->exiting) {
 		t = bpf_map_lookup_elem(&threads, &prev->tid);
-		if (!t || t->tgid != prev->tgid)
+		if (!t || t->tgid != prev->tgid || (t->flags & KT_THREAD_FOLDED))
 			return;
 	} else {
 		t = kt_tracked_thread(prev->tid, prev->tgid);
@@ -262,7 +263,8 @@ static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *t
 		return;
 	now = kt_now(now);
 	t = bpf_map_lookup_elem(&threads, &tid);
-	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
+	    !(t->flags & KT_THREAD_FOLDED)) {
 		kt_take_final(t, task);
 		t->flags |= KT_THREAD_EXITED;
 	}
@@ -286,7 +288,8 @@ static __always_inline void kt_exec_retires(__u64 now, const struct kt_task_samp
 		return;
 	vm->death_ns = now;
 	__sync_fetch_and_or(&vm->flags, KT_VM_GROUP_DEAD);
-	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns) {
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
+	    !(t->flags & KT_THREAD_FOLDED)) {
 		kt_take_final(t, task);
 		kt_thread_done(now, tid, t);
 	}

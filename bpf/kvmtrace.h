@@ -52,6 +52,9 @@ enum kt_thread_flags {
 	/* Has run sched_process_exit; its entry is folded into its VM at its final switch-out,
 	 * so that tearing down its address space is counted too. */
 	KT_THREAD_EXITED = 1 << 3,
+	/* Folded into its VM: kept until user space has drained its last figures (its vCPU
+	 * row's last interval), otherwise as gone. */
+	KT_THREAD_FOLDED = 1 << 4,
 };
 
 /* Drop and anomaly counters, one slot each in the per-CPU "drops" array. */

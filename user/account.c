@@ -329,7 +329,9 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 		if (belongs(&sv->vm, th->tgid, th->vm_birth_ns)) {
 			struct kt_totals t = th->sum;
 
-			totals_add(&cur, &t);
+			/* A folded thread's figures are in the VM's exited sum already. */
+			if (!(th->flags & KT_THREAD_FOLDED))
+				totals_add(&cur, &t);
 			tracepoint |= (th->flags & KT_THREAD_VCPU) != 0;
 			kernel |= (th->flags & KT_THREAD_GUEST_TIME) != 0;
 		}

@@ -259,6 +259,17 @@ static void drop_orphan_threads(struct tracer *tr, struct snapshot *s)
 	s->nr_threads = kept;
 }
 
+/* Threads folded into their VM leave the map once drained: this snapshot has their last row. */
+static void forget_folded_threads(struct tracer *tr, const struct snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_threads; i++)
+		if (s->threads[i].t.flags & KT_THREAD_FOLDED)
+			bpf_map__delete_elem(tr->skel->maps.threads, &s->threads[i].tid,
+					     sizeof(__u32), 0);
+}
+
 /*
  * Bios whose request never reported them (merged behind another bio, split, or on a driver
  * without requests) would fill the in-flight map: entries older than this are dropped.
@@ -329,6 +340,7 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	if (err || d.err)
 		return err ? err : d.err;
 	drop_orphan_threads(tr, s);
+	forget_folded_threads(tr, s);
 	sw.now_ns = s->mono_ns;
 	walk_map(tr, tr->skel->maps.bios, sweep_bio, &sw);
 	return 0;

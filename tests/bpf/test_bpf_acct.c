@@ -125,11 +125,13 @@ static struct kt_thread thread_of(struct acct_test *skel, __u32 tid)
 	return t;
 }
 
+/* A live entry: a folded one only waits for user space to drain its last figures. */
 static bool thread_exists(struct acct_test *skel, __u32 tid)
 {
 	struct kt_thread t;
 
-	return bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) == 0;
+	return bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) == 0 &&
+	       !(t.flags & KT_THREAD_FOLDED);
 }
 
 static bool vm_of(struct acct_test *skel, __u32 tgid, struct kt_vm *vm)
@@ -912,7 +914,10 @@ static __u64 add_vm(struct kvmtrace *skel, pid_t pid, bool from_birth)
 	return args.birth_ns;
 }
 
-/* Kills pid and returns its VM's figures, retired by its exit: its thread entry is gone. */
+/*
+ * Kills pid and returns its VM's figures, retired by its exit: its thread entry is folded (left
+ * for user space to drain its last figures), or gone.
+ */
 static struct kt_vm kill_and_retire(struct kvmtrace *skel, pid_t pid, __u64 birth_ns)
 {
 	struct kt_vm_key key = { .tgid = pid, .birth_ns = birth_ns };
@@ -922,8 +927,8 @@ static struct kt_vm kill_and_retire(struct kvmtrace *skel, pid_t pid, __u64 birt
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_not_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
-						  sizeof(t), 0), 0);
+	assert_true(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) ||
+		    (t.flags & KT_THREAD_FOLDED));
 	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
 					      sizeof(dead), 0), 0);
 	return dead;
@@ -956,26 +961,31 @@ static void test_from_birth_counts_whole_life(void **state)
 	struct timespec pause = { .tv_nsec = 200 * 1000 * 1000 };
 	struct kvmtrace *skel = load_raw_twins();
 	pid_t child = burner();
-	unsigned long long runtime_ns = 0;
+	unsigned long long runtime_ns = 0, unwatched_ns = 0;
 	struct kt_vm dead;
 	char path[64];
 	__u64 birth;
 	FILE *f;
 
 	(void)state;
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", child);
 	nanosleep(&pause, NULL);		/* runs unwatched */
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu", &unwatched_ns), 1);
+	fclose(f);
 	birth = add_vm(skel, child, true);
 	nanosleep(&pause, NULL);
 	kill(child, SIGSTOP);
 	waitpid(child, NULL, WUNTRACED);
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", child);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%llu", &runtime_ns), 1);
 	fclose(f);
 	dead = kill_and_retire(skel, child, birth);
-	/* Its whole 400 ms burn, to within what a stopped process's exit adds. */
-	assert_true(runtime_ns > 250 * 1000 * 1000);
+	/* Its whole burn, what it ran unwatched too (however loaded the machine), to within what
+	 * a stopped process's exit adds. */
+	assert_true(unwatched_ns > 0 && runtime_ns > unwatched_ns);
 	assert_true(dead.exited.on_cpu_ns >= runtime_ns);
 	assert_true(dead.exited.on_cpu_ns < runtime_ns + 2 * 1000 * 1000);
 	kvmtrace__destroy(skel);
@@ -1052,7 +1062,7 @@ static void test_real_group_exit(void **state)
 
 			assert_int_equal(bpf_map__lookup_elem(skel->maps.threads, &next,
 							      sizeof(next), &t, sizeof(t), 0), 0);
-			assert_int_not_equal(t.tgid, (__u32)child);
+			assert_true(t.tgid != (__u32)child || (t.flags & KT_THREAD_FOLDED));
 		}
 		bpf_map__delete_elem(skel->maps.dead_vms, &key, sizeof(key), 0);
 	}

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""VMs that come and go (issue 15): starts the test bed's VMM (tests/vm/ktvmm) again and again
+with a random exit kind and vCPU count, kills each with SIGKILL after a random time, and reaps
+it with wait4, whose rusage is the oracle of its whole life's CPU time.
+
+    churn.py KTVMM SECONDS OUT [--vms N] [--seed S]
+
+Keeps about N VMMs alive for SECONDS, then kills the rest. Writes OUT: one line per VMM,
+"PID CPU_NS" (user + system time from wait4). Stops by itself.
+"""
+import argparse
+import os
+import random
+import signal
+import subprocess
+import time
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("ktvmm")
+    p.add_argument("seconds", type=float)
+    p.add_argument("out")
+    p.add_argument("--vms", type=int, default=4)
+    p.add_argument("--seed", type=int, default=15)
+    args = p.parse_args()
+    rnd = random.Random(args.seed)
+    end = time.monotonic() + args.seconds
+    alive = {}          # pid -> (Popen, when to kill)
+    done = []
+    kinds = ["hypercall", "io", "none", "hlt"]
+
+    def reap(pid):
+        _, _, ru = os.wait4(pid, 0)
+        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9)))
+
+    while time.monotonic() < end or alive:
+        now = time.monotonic()
+        for pid, (proc, kill_at) in list(alive.items()):
+            if now >= kill_at or now >= end:
+                proc.send_signal(signal.SIGKILL)
+                reap(pid)
+                del alive[pid]
+        while now < end and len(alive) < args.vms:
+            kind = rnd.choice(kinds)
+            proc = subprocess.Popen([args.ktvmm, "--vcpus", str(rnd.randint(1, 2)),
+                                     "--exit", kind, "--loop", str(rnd.choice([100, 2000]))],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0))
+        time.sleep(0.05)
+    with open(args.out, "w") as f:
+        for pid, ns in done:
+            f.write(f"{pid} {ns}\n")
+
+
+if __name__ == "__main__":
+    main()
