@@ -114,6 +114,20 @@ uninstall:
 		echo "kept $(DESTDIR)$(SYSCONFDIR)/kvmtrace-bpf.conf: remove it by hand if unwanted"; \
 	fi
 
+# A Debian package (debian/, debhelper; README "Debian package"): built from a copy of the tree
+# in $(OUTPUT)/deb/src (dpkg-buildpackage writes its products to the folder above the tree),
+# the .deb copied to $(OUTPUT). The copy leaves out .git, logs, build and $(OUTPUT) (if in here).
+.PHONY: deb
+deb:
+	rm -rf $(OUTPUT)/deb
+	mkdir -p $(OUTPUT)/deb/src
+	tar -c --exclude=./.git --exclude=./logs --exclude=./build \
+	    --exclude=.$(patsubst $(CURDIR)%,%,$(abspath $(OUTPUT))) -f - . | \
+	    tar -x -C $(OUTPUT)/deb/src -f -
+	cd $(OUTPUT)/deb/src && dpkg-buildpackage -b -us -uc -Jauto
+	cp $(OUTPUT)/deb/kvmtrace-bpf_[0-9]*.deb $(OUTPUT)/
+	@echo "make deb: $$(ls $(OUTPUT)/kvmtrace-bpf_[0-9]*.deb)"
+
 clean:
 	rm -rf $(OUTPUT)
 
