@@ -60,6 +60,9 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 		kt_charge_exit(t, 0, handling);
 		t->exit_since = 0;
 	}
+	if (t->handling_since)
+		t->sum.exit_handling_cpu_ns += now - t->handling_since;
+	t->handling_since = 0;
 	t->guest_since = now;
 }
 
@@ -87,6 +90,7 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 	t->guest_since = 0;
 	t->sum.exits++;
 	t->exit_since = now;
+	t->handling_since = now;
 	t->isa = isa;
 	t->exit_reason = reason;
 	kt_charge_exit(t, 1, 0);

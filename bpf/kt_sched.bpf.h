@@ -94,6 +94,8 @@ static __always_inline void kt_fold_totals(struct kt_totals *into, const struct 
 	__sync_fetch_and_add(&into->run_delay_ns, from->run_delay_ns);
 	__sync_fetch_and_add(&into->exits, from->exits);
 	__sync_fetch_and_add(&into->exit_handling_ns, from->exit_handling_ns);
+	__sync_fetch_and_add(&into->exit_handling_cpu_ns, from->exit_handling_cpu_ns);
+	__sync_fetch_and_add(&into->exit_wait_ns, from->exit_wait_ns);
 	__sync_fetch_and_add(&into->disk_read_bytes, from->disk_read_bytes);
 	__sync_fetch_and_add(&into->disk_write_bytes, from->disk_write_bytes);
 	__sync_fetch_and_add(&into->disk_read_ops, from->disk_read_ops);
@@ -165,6 +167,13 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 	t->sum.on_cpu_ns += slice;
 	t->exec_seen = prev->exec_ns;
 	t->oncpu_since = 0;
+	/* An exit pending: its handling leaves the CPU, and waits until the thread is back. */
+	if (t->exit_since) {
+		if (t->handling_since)
+			t->sum.exit_handling_cpu_ns += now - t->handling_since;
+		t->handling_since = 0;
+		t->waiting_since = now;
+	}
 	kt_counters_take(fake, t, prev->tid, false, 0, now, slice);
 	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
 	if (t->guest_since) {
@@ -198,6 +207,11 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 	kt_take_io(t, next);
 	kt_take_gtime(t, next);
 	t->oncpu_since = now;
+	if (t->waiting_since && t->exit_since)
+		t->sum.exit_wait_ns += now - t->waiting_since;
+	t->waiting_since = 0;
+	if (t->exit_since)
+		t->handling_since = now;
 	/* Counted from its birth and not read yet: what it ran before is the VM's too. */
 	if (!t->exec_seen)
 		t->sum.on_cpu_ns += next->exec_ns;

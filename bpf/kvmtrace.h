@@ -123,6 +123,11 @@ struct kt_totals {
 	__u64 run_delay_ns;	/* time runnable but waiting for a CPU */
 	__u64 exits;		/* VM exits */
 	__u64 exit_handling_ns;	/* kvm_exit -> next kvm_entry */
+	/* Of which the vCPU thread was on a CPU (KVM's and the VMM's work for the exits), and
+	 * off one (halted, waiting for a CPU, stopped): the two add up to exit_handling_ns once
+	 * each exit's next entry is seen. */
+	__u64 exit_handling_cpu_ns;
+	__u64 exit_wait_ns;
 	__u64 disk_read_bytes;	/* the kernel's per-task I/O accounting (ioac.read_bytes) */
 	__u64 disk_write_bytes;	/* ioac.write_bytes: charged when pages are dirtied */
 	__u64 disk_read_ops;	/* bios the thread submitted */
@@ -206,6 +211,8 @@ struct kt_thread {
 	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
 	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
+	__u64 handling_since;	/* on its CPU handling that exit since; 0: not */
+	__u64 waiting_since;	/* off its CPU with that exit pending since; 0: not */
 	__u32 exit_reason;	/* reason of the exit that awaits its next entry */
 	__u32 isa;		/* 1 = VMX, 2 = SVM */
 	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */

@@ -56,6 +56,9 @@ struct kt_totals totals_advance(struct kt_totals *reported, const struct kt_tota
 		.run_delay_ns = mono_advance(&reported->run_delay_ns, cur->run_delay_ns),
 		.exits = mono_advance(&reported->exits, cur->exits),
 		.exit_handling_ns = mono_advance(&reported->exit_handling_ns, cur->exit_handling_ns),
+		.exit_handling_cpu_ns = mono_advance(&reported->exit_handling_cpu_ns,
+						     cur->exit_handling_cpu_ns),
+		.exit_wait_ns = mono_advance(&reported->exit_wait_ns, cur->exit_wait_ns),
 		.disk_read_bytes = mono_advance(&reported->disk_read_bytes, cur->disk_read_bytes),
 		.disk_write_bytes = mono_advance(&reported->disk_write_bytes, cur->disk_write_bytes),
 		.disk_read_ops = mono_advance(&reported->disk_read_ops, cur->disk_read_ops),
@@ -73,6 +76,8 @@ static void totals_add(struct kt_totals *into, const struct kt_totals *from)
 	into->run_delay_ns += from->run_delay_ns;
 	into->exits += from->exits;
 	into->exit_handling_ns += from->exit_handling_ns;
+	into->exit_handling_cpu_ns += from->exit_handling_cpu_ns;
+	into->exit_wait_ns += from->exit_wait_ns;
 	into->disk_read_bytes += from->disk_read_bytes;
 	into->disk_write_bytes += from->disk_write_bytes;
 	into->disk_read_ops += from->disk_read_ops;
@@ -359,6 +364,8 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 		r->cpu_guest_ns = d.guest_ns;
 		r->exits = d.exits;
 		r->exit_handling_ns = d.exit_handling_ns;
+		r->exit_handling_cpu_ns = d.exit_handling_cpu_ns;
+		r->exit_wait_ns = d.exit_wait_ns;
 	} else {
 		kvm_exit_figures(vs, &kvm_now, r);
 		vs->kvm_last = kvm_now;

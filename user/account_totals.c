@@ -139,6 +139,10 @@ static int add_record(struct identity *id, const struct vm_record *r)
 	t->run_delay_ns += r->run_delay_ns;
 	if (r->guest_valid)
 		t->cpu_guest_ns += r->cpu_guest_ns;
+	if (r->guest_valid && !r->exit_handling_unmeasured) {
+		t->exit_handling_cpu_ns += r->exit_handling_cpu_ns;
+		t->exit_wait_ns += r->exit_wait_ns;
+	}
 	if (r->hyp_split_valid) {
 		t->cpu_hyp_user_ns += r->cpu_hyp_user_ns;
 		t->cpu_hyp_kernel_ns += r->cpu_hyp_kernel_ns;

@@ -59,6 +59,14 @@ const struct family families[NR_FAMILIES] = {
 	[FAM_RUN_DELAY] = { "kvmtrace_vm_run_delay_seconds", METRIC_COUNTER, SCOPE_VM, "seconds",
 			    VM_LABELS,
 			    "Time the VM's threads were runnable but waiting for a CPU." },
+	[FAM_EXIT_HANDLING_CPU] = { "kvmtrace_vm_exit_handling_cpu_seconds", METRIC_COUNTER,
+				    SCOPE_VM, "seconds", VM_LABELS,
+				    "Of the time from VM exits to the next entries, the vCPUs were on "
+				    "a CPU: KVM's and the VMM's work for them." },
+	[FAM_EXIT_WAIT] = { "kvmtrace_vm_exit_wait_seconds", METRIC_COUNTER, SCOPE_VM, "seconds",
+			    VM_LABELS,
+			    "Of the time from VM exits to the next entries, the vCPUs were off a "
+			    "CPU: halted, waiting for one, or stopped." },
 	[FAM_EXITS] = { "kvmtrace_vm_exits", METRIC_COUNTER, SCOPE_EXIT, NULL, VM_LABELS ", reason",
 			"VM exits by reason." },
 	[FAM_EXIT_TIME] = { "kvmtrace_vm_exit_handling_seconds", METRIC_COUNTER, SCOPE_EXIT,
@@ -236,6 +244,10 @@ static const struct field vm_table[] = {
 	{ NULL, "ns", FT_U64, VM_COUNTER(ext_component_ns[0]), .each = EACH_EXT_COMPONENT,
 	  .when = WHEN_EXT_COMPONENTS, .family = FAM_EXT, .label = "component" },
 	{ "guest_source", "", FT_NAME, .src = SRC_VM, .name = guest_source },
+	{ "exit_handling_cpu_ns", "ns", FT_U64, VM_COUNTER(exit_handling_cpu_ns),
+	  .when = WHEN_EXIT_TIME, .family = FAM_EXIT_HANDLING_CPU },
+	{ "exit_wait_ns", "ns", FT_U64, VM_COUNTER(exit_wait_ns), .when = WHEN_EXIT_TIME,
+	  .family = FAM_EXIT_WAIT },
 };
 
 static const struct field vcpu_table[] = {

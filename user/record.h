@@ -110,6 +110,8 @@ struct vm_totals {
 	uint64_t disk_write_ops;
 	uint64_t hyp_component_ns[KT_NR_COMPONENTS];
 	uint64_t ext_component_ns[KT_NR_COMPONENTS];
+	uint64_t exit_handling_cpu_ns;
+	uint64_t exit_wait_ns;
 };
 
 struct vm_record {
@@ -125,6 +127,10 @@ struct vm_record {
 	uint64_t cpu_hyp_kernel_ns;
 	uint64_t exits;
 	uint64_t exit_handling_ns;
+	/* Of it, the vCPUs were on a CPU (KVM's and the VMM's work) or off one (halted, waiting,
+	 * stopped); tracepoint source only. */
+	uint64_t exit_handling_cpu_ns;
+	uint64_t exit_wait_ns;
 	uint64_t run_delay_ns;
 	char top_exit_reason[KT_REASON_MAX];	/* empty when no exit in the interval */
 

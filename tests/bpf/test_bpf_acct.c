@@ -273,6 +273,31 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
 }
 
+/* Exit handling splits into time on a CPU (KVM's work) and off it (a halted vCPU asleep). */
+static void test_exit_handling_split(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	track(skel, 10, VM);
+	SWITCH(skel, 0, 100, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 0, 110, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 200, VCPU0, VM, 1, 12);		/* HLT */
+	SWITCH(skel, 0, 250, VCPU0, VM, 0, OTHER, OTHER);		/* 50 handling, sleeps */
+	SWITCH(skel, 1, 600, OTHER, OTHER, 0, VCPU0, VM);		/* 350 off its CPU */
+	EVENT(skel, t_kvm_entry, 1, 630, VCPU0, VM, 0);		/* 30 more handling */
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.exit_handling_ns, 430);
+	assert_int_equal(t.sum.exit_handling_cpu_ns, 80);
+	assert_int_equal(t.sum.exit_wait_ns, 350);
+	/* A switch with no exit pending adds to neither. */
+	SWITCH(skel, 1, 700, VCPU0, VM, 1, OTHER, OTHER);
+	SWITCH(skel, 1, 800, OTHER, OTHER, 0, VCPU0, VM);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.exit_handling_cpu_ns, 80);
+	assert_int_equal(t.sum.exit_wait_ns, 350);
+}
+
 /* VMX reasons with flags above the basic reason (bits 27-29) are one reason; a failed entry
  * (bit 31) stays apart. */
 static void test_vmx_reason_flags(void **state)
@@ -1099,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(test_from_birth_counts_whole_life),
 		cmocka_unit_test(test_real_group_exit),
 		cmocka_unit_test_setup_teardown(test_vmx_reason_flags, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_handling_split, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_group_exit_any_order, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_teardown_counted, setup_discover,
 						teardown),

@@ -25,7 +25,7 @@ static const struct interval_info iv = {
 	"host_cycles,guest_instructions,host_instructions,cache_misses,branch_misses," \
 	"hyp_qemu_user_ns,hyp_kvm_ns,hyp_vhost_ns,hyp_tap_ns,hyp_bridge_ns,hyp_net_ns," \
 	"hyp_block_ns,hyp_sched_ns,hyp_other_kernel_ns,ext_vhost_ns,ext_tap_ns,ext_bridge_ns," \
-	"ext_net_ns,guest_source"
+	"ext_net_ns,guest_source,exit_handling_cpu_ns,exit_wait_ns"
 #define VCPU_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,tid,vcpu,thread,cpu_total_ns," \
 	"cpu_guest_ns,exits,exit_handling_ns,run_delay_ns"
 #define EXITS_HDR_TEXT "timestamp,epoch_s,interval_s,vm,pid,isa,reason_code,reason,count," \
@@ -34,7 +34,7 @@ static const struct interval_info iv = {
 #define VCPU_HDR VCPU_HDR_TEXT "\n"
 #define EXITS_HDR EXITS_HDR_TEXT "\n"
 /* The counter and component columns of a run without counters or sampler: 19 empty fields. */
-#define UNSAMPLED ",,,,,,,,,,,,,,,,,,,,"
+#define UNSAMPLED ",,,,,,,,,,,,,,,,,,,,,,"
 #define UUID "5f3c2a9e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 
 static struct vcpu_record vcpus[2];
@@ -133,7 +133,7 @@ static void bare_record(struct vm_record *r)
 #define VM_ROW_FULL T "web-01," UUID ",4242,2,1500000000,1200000000,300000000,100000000," \
 	"200000000,12345,45000000,2500000,EPT_VIOLATION,1000,2000,10,20,536870912,1073741824," \
 	"65536,8388608,16,128,412.5,120.500,30.250,rapl,120.500,3000000,1000000,4000000,500000," \
-	"1000,,100000000,150000000,0,0,0,0,0,0,50000000,0,0,2000000,0,tracepoint\n"
+	"1000,,100000000,150000000,0,0,0,0,0,0,50000000,0,0,2000000,0,tracepoint,0,0\n"
 #define VCPU_ROWS_FULL                                                                    \
 	T "web-01,4242,4250,0,CPU 0/KVM,800000000,700000000,6000,20000000,1000000\n"      \
 	T "web-01,4242,4251,,\"vcpu,\"\"x\"\"\",0,0,0,0,0\n"
