@@ -273,6 +273,34 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
 }
 
+/*
+ * A vCPU cannot leave its CPU in guest mode: a switch-out with a guest interval open means a
+ * kvm_exit was missed. The interval is dropped (and counted), so guest time never exceeds the
+ * thread's time on a CPU; the next entry starts afresh.
+ */
+static void test_switch_out_in_guest(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	track(skel, 10, VM);
+	SWITCH(skel, 0, 100, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 0, 150, VCPU0, VM, 0);
+	SWITCH(skel, 0, 400, VCPU0, VM, 1, OTHER, OTHER);		/* no kvm_exit seen */
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.guest_since, 0);
+	assert_int_equal(t.sum.guest_ns, 0);
+	assert_true(t.sum.guest_ns <= t.sum.on_cpu_ns);
+	assert_int_equal(drop_count(skel, KT_DROP_OPEN_GUEST), 1);
+	SWITCH(skel, 1, 500, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 1, 520, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 1, 600, VCPU0, VM, 1, 12);		/* guest 80 */
+	SWITCH(skel, 1, 650, VCPU0, VM, 0, OTHER, OTHER);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.guest_ns, 80);
+	assert_true(t.sum.guest_ns <= t.sum.on_cpu_ns);
+}
+
 /* Exit handling splits into time on a CPU (KVM's work) and off it (a halted vCPU asleep). */
 static void test_exit_handling_split(void **state)
 {
@@ -1125,6 +1153,7 @@ int main(void)
 		cmocka_unit_test(test_real_group_exit),
 		cmocka_unit_test_setup_teardown(test_vmx_reason_flags, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_handling_split, setup_discover, teardown),
+		cmocka_unit_test_setup_teardown(test_switch_out_in_guest, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_group_exit_any_order, setup_discover, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_teardown_counted, setup_discover,
 						teardown),

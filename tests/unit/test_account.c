@@ -428,6 +428,44 @@ static void test_tid_reuse(void **state)
 	account_free(a);
 }
 
+/*
+ * The drain walks the VMs, then the threads: a thread folded into its VM between the walks is
+ * in the threads, marked, but not yet in the VM's exited sum. Its time is counted once, at the
+ * next drain; its vCPU row gets its last interval.
+ */
+static void test_drain_races_exit(void **state)
+{
+	struct fake_host host = { .thread_names = { NULL, "CPU 0/KVM" } };
+	struct vm_source src = fake_source(&host);
+	struct account *a = account_new(&src, &kvm_host);
+	struct fixture f;
+	struct vm_record *r;
+	struct kt_thread *t;
+	uint64_t sum = 0;
+
+	(void)state;
+	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 102, 100, 5, totals(0, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(&f, 102, 100, 5, totals(300, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	sum += r->cpu_total_ns;
+	/* It exits; the VMs were walked before its fold, the threads after. */
+	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(&f, 102, 100, 5, totals(500, 0, 0, 0, 0));
+	t->flags = KT_THREAD_EXITED | KT_THREAD_FOLDED;
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	sum += r->cpu_total_ns;
+	assert_int_equal(r->nr_vcpus, 1);
+	assert_int_equal(r->vcpu[0].cpu_total_ns, 200);	/* its last interval */
+	snapshot_of(&f, 4000, 100, 5, false, totals(500, 0, 0, 0, 0));
+	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	sum += r->cpu_total_ns;
+	assert_int_equal(sum, 500);
+	account_free(a);
+}
+
 /* Without kvm hooks, or for a TCG guest: guest columns are not valid, hyp is all the time,
  * and vCPUs come from QEMU's thread names. */
 static void test_tcg_vm(void **state)
@@ -819,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_vm_intervals),
 		cmocka_unit_test(test_kernel_guest_source),
 		cmocka_unit_test(test_tid_reuse),
+		cmocka_unit_test(test_drain_races_exit),
 		cmocka_unit_test(test_tcg_vm),
 		cmocka_unit_test(test_end_and_pid_reuse),
 		cmocka_unit_test(test_restart_keeps_name),
