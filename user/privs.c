@@ -72,8 +72,7 @@ static int apply(uint64_t permitted, uint64_t effective, bool bounding)
 	return capng_apply(sel) ? -1 : 0;
 }
 
-/* Does /proc/kallsyms show addresses to this process? The kernel decides at open(). */
-static bool kallsyms_visible(void)
+bool privs_kallsyms_visible(void)
 {
 	unsigned long long addr = 0;
 	FILE *f = fopen("/proc/kallsyms", "re");
@@ -155,7 +154,7 @@ int privs_drop(const struct privs_needs *needs, char *why, size_t len)
 	bpf_cap = (have & BIT(CAP_BPF)) ? CAP_BPF : CAP_SYS_ADMIN;
 
 	/* What works with the capabilities of now, to compare with what works without. */
-	syslog_helps = needs->kallsyms && (have & BIT(CAP_SYSLOG)) && kallsyms_visible();
+	syslog_helps = needs->kallsyms && (have & BIT(CAP_SYSLOG)) && privs_kallsyms_visible();
 	dac_helps = needs->outdir && (have & BIT(CAP_DAC_OVERRIDE)) && dir_writable(needs->outdir);
 	maybe = (syslog_helps ? BIT(CAP_SYSLOG) : 0) | (dac_helps ? BIT(CAP_DAC_OVERRIDE) : 0) |
 		(have & BIT(bpf_cap));
@@ -166,7 +165,7 @@ int privs_drop(const struct privs_needs *needs, char *why, size_t len)
 		return -1;
 	}
 	keep = base;
-	if (syslog_helps && !kallsyms_visible())
+	if (syslog_helps && !privs_kallsyms_visible())
 		keep |= BIT(CAP_SYSLOG);
 	if (dac_helps && !dir_writable(needs->outdir))
 		keep |= BIT(CAP_DAC_OVERRIDE);

@@ -33,4 +33,7 @@ struct privs_needs {
  */
 int privs_drop(const struct privs_needs *needs, char *why, size_t len);
 
+/* Does /proc/kallsyms show addresses to this process? The kernel decides at open(). */
+bool privs_kallsyms_visible(void);
+
 #endif /* KT_PRIVS_H */

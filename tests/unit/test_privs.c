@@ -155,19 +155,6 @@ static bool proc_readable(pid_t pid)
 	return true;
 }
 
-static bool kallsyms_visible(void)
-{
-	unsigned long long addr = 0;
-	FILE *f = fopen("/proc/kallsyms", "re");
-	bool seen;
-
-	if (!f)
-		return false;
-	seen = fscanf(f, "%llx", &addr) == 1 && addr != 0;
-	fclose(f);
-	return seen;
-}
-
 /* Takes caps out of the effective set, keeping them permitted: to show a kept one matters. */
 static void lower(uint64_t caps)
 {
@@ -247,7 +234,7 @@ static void drop_child(void *arg)
 {
 	const struct drop_case *c = arg;
 	struct privs_needs needs = { .outdir = c->outdir, .kallsyms = c->kallsyms };
-	bool visible_before = kallsyms_visible();
+	bool visible_before = privs_kallsyms_visible();
 	char why[256], path[256], theirs[256];
 	struct bpf_objs o;
 	struct status s;
@@ -291,12 +278,12 @@ static void drop_child(void *arg)
 		raise_back(BIT(CAP_BPF));
 	}
 	if (c->kallsyms && visible_before)
-		CHECK(kallsyms_visible());
+		CHECK(privs_kallsyms_visible());
 	if (s.eff & BIT(CAP_SYSLOG)) {
 		/* Kept because addresses are hidden without it here. */
 		CHECK(c->kallsyms);
 		lower(BIT(CAP_SYSLOG));
-		CHECK(!kallsyms_visible());
+		CHECK(!privs_kallsyms_visible());
 		raise_back(BIT(CAP_SYSLOG));
 	}
 	snprintf(path, sizeof(path), "%s/row.csv", c->outdir);
