@@ -21,7 +21,7 @@ VERSION := 0.1.0
 CFLAGS ?= -g -O2
 WARNINGS := -Wall -Wextra -Werror
 CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\" $(shell $(PKG_CONFIG) --cflags libxml-2.0)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) $(shell $(PKG_CONFIG) --libs libvirt libxml-2.0) -lcurl -lmicrohttpd -lcap-ng -lelf -lz -lm -lpthread
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) $(shell $(PKG_CONFIG) --libs libvirt libxml-2.0) $(shell $(PKG_CONFIG) --libs ncursesw) -lcurl -lmicrohttpd -lcap-ng -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Ibpf
 

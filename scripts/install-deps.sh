@@ -3,16 +3,17 @@
 # Idempotent: does nothing (and needs no network) when everything is already installed.
 set -eu
 
-# build: compiler, BPF toolchain and libraries
+# build: compiler, BPF toolchain and libraries (ncurses: the live view)
 build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev
-libvirt-dev libxml2-dev libcurl4-openssl-dev libmicrohttpd-dev"
+libvirt-dev libxml2-dev libcurl4-openssl-dev libmicrohttpd-dev libncurses-dev"
 # tests: unit tests and the fuzzer, real QEMU/libvirt guests built from Debian's kernel and
 # busybox, the oracles, the model check's plot, a Prometheus server scraping the endpoint, the
-# install checks (systemd-analyze, man, logrotate), headless Chromium rendering the report
+# install checks (systemd-analyze, man, logrotate), headless Chromium rendering the report, a
+# terminal for the live view (tmux)
 tests="libcmocka-dev libclang-rt-14-dev python3 python3-libvirt python3-matplotlib python3-pil
 qemu-system-x86 qemu-utils busybox-static linux-image-amd64 kmod cpio libvirt-daemon-system
 libvirt-clients iproute2 util-linux procps linux-perf iperf3 fio prometheus curl systemd man-db
-logrotate bpftrace chromium"
+logrotate bpftrace chromium tmux"
 # rules: the Prometheus rules' checks (promtool comes with prometheus, above), PyYAML
 rules="python3-yaml"
 # package: make deb (dpkg-buildpackage, debhelper) and its test's lintian

@@ -19,12 +19,12 @@
 #include "domains.h"
 #include "interval.h"
 #include "lifecycle.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "outdir.h"
 #include "power.h"
 #include "privs.h"
-#include "table.h"
 #include "tracer.h"
 #include "vmsource.h"
 
@@ -89,11 +89,21 @@ static uint64_t mono_now(void)
 	return (uint64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-/* Sleeps until deadline (CLOCK_MONOTONIC ns) or a signal. */
-static void sleep_until(uint64_t deadline)
+/* Sleeps until deadline (CLOCK_MONOTONIC ns) or a signal; the live view reads keys meanwhile. */
+static void sleep_until(uint64_t deadline, bool live)
 {
 	struct timespec ts = { .tv_sec = deadline / NS_PER_S, .tv_nsec = deadline % NS_PER_S };
 
+	switch (live ? live_wait(deadline, &exiting) : LIVE_NONE) {
+	case LIVE_QUIT:
+		/* q: as SIGINT, the interval so far gets its rows and the tracer ends. */
+		exiting = 1;
+		return;
+	case LIVE_WAITED:
+		return;
+	case LIVE_NONE:
+		break;
+	}
 	while (!exiting && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
@@ -151,7 +161,7 @@ static int do_interval(struct run *run)
 	if (run->metrics)
 		metrics_publish(run->metrics, &rec.iv, rec.vms, rec.nr_vms, &rec.host, &rec.health);
 	if (!run->opts->quiet)
-		table_print(stdout, &rec.iv, rec.vms, rec.nr_vms, run->clear_screen);
+		live_show(&rec, run->clear_screen);
 	run->live_vms = interval_done(run->core);
 	return 0;
 }
@@ -168,7 +178,7 @@ static int trace(struct run *run)
 		next += step;
 		if (end && next > start + end)
 			next = start + end;
-		sleep_until(next);
+		sleep_until(next, !o->quiet && run->clear_screen);
 		if (reopen_files) {
 			reopen_files = 0;
 			if (csv_sink_reopen(run->csv))
