@@ -7,7 +7,7 @@ it with wait4, whose rusage is the oracle of its whole life's CPU time.
     churn.py KTVMM SECONDS OUT [--vms N] [--seed S]
 
 Keeps about N VMMs alive for SECONDS, then kills the rest. Writes OUT: one line per VMM,
-"PID CPU_NS" (user + system time from wait4). Stops by itself.
+"PID CPU_NS VCPUS" (user + system time from wait4, and its vCPUs). Stops by itself.
 """
 import argparse
 import os
@@ -27,32 +27,32 @@ def main():
     args = p.parse_args()
     rnd = random.Random(args.seed)
     end = time.monotonic() + args.seconds
-    alive = {}          # pid -> (Popen, when to kill)
+    alive = {}          # pid -> (Popen, when to kill, vCPUs)
     done = []
     kinds = ["hypercall", "io", "none", "hlt"]
 
-    def reap(pid):
+    def reap(pid, vcpus):
         _, _, ru = os.wait4(pid, 0)
-        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9)))
+        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9), vcpus))
 
     while time.monotonic() < end or alive:
         now = time.monotonic()
-        for pid, (proc, kill_at) in list(alive.items()):
+        for pid, (proc, kill_at, vcpus) in list(alive.items()):
             if now >= kill_at or now >= end:
                 proc.send_signal(signal.SIGKILL)
-                reap(pid)
+                reap(pid, vcpus)
                 del alive[pid]
         while now < end and len(alive) < args.vms:
-            kind = rnd.choice(kinds)
-            proc = subprocess.Popen([args.ktvmm, "--vcpus", str(rnd.randint(1, 2)),
+            kind, vcpus = rnd.choice(kinds), rnd.randint(1, 2)
+            proc = subprocess.Popen([args.ktvmm, "--vcpus", str(vcpus),
                                      "--exit", kind, "--loop", str(rnd.choice([100, 2000]))],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0))
+            alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0), vcpus)
         time.sleep(0.05)
     with open(args.out, "w") as f:
-        for pid, ns in done:
-            f.write(f"{pid} {ns}\n")
+        for pid, ns, vcpus in done:
+            f.write(f"{pid} {ns} {vcpus}\n")
 
 
 if __name__ == "__main__":
