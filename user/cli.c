@@ -267,7 +267,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Examples:\n"
 	      "  " PROG " -i 1\n"
-	      "      live table every second, CSV files in ./logs\n"
+	      "      live view every second, CSV files in ./logs\n"
 	      "  " PROG " -i 0.5 -c 60 -o /var/log/kvmtrace\n"
 	      "      60 rows per VM, half a second apart, in /var/log/kvmtrace\n"
 	      "  " PROG " -p 4242 -q\n"
@@ -375,7 +375,7 @@ const struct cli_option cli_options[] = {
 	  .example = "a folder, e.g. --sysfs-root /sys", .what = "sysfs root" },
 	{ .name = "quiet", .letter = 'q', .key = CLI_KEY_FLAG, .set = set_flag,
 	  .field = offsetof(struct cli_opts, quiet),
-	  .help = "no live table, only the CSV files" },
+	  .help = "no live view, only the CSV files" },
 	{ .name = "verbose", .letter = 'v', .key = CLI_KEY_FLAG, .set = set_flag,
 	  .field = offsetof(struct cli_opts, verbose),
 	  .help = "print libbpf debug messages" },
