@@ -20,7 +20,9 @@ VERSION := 0.1.0
 
 CFLAGS ?= -g -O2
 WARNINGS := -Wall -Wextra -Werror
-CPPFLAGS += -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\" $(shell $(PKG_CONFIG) --cflags libxml-2.0)
+# user/ by layer: where data comes from, the interval core, the sinks, the program around them.
+USER_LAYERS := sources core sinks program
+CPPFLAGS += -I$(OUTPUT) -Ibpf $(addprefix -Iuser/,$(USER_LAYERS)) -D_GNU_SOURCE -DKT_VERSION=\"$(VERSION)\" $(shell $(PKG_CONFIG) --cflags libxml-2.0)
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) $(shell $(PKG_CONFIG) --libs libvirt libxml-2.0) $(shell $(PKG_CONFIG) --libs ncursesw) -lcurl -lmicrohttpd -lcap-ng -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Ibpf
@@ -30,11 +32,13 @@ BPF_PROGS := $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c))
 BPF_TEST_PROGS := $(patsubst tests/bpf/%.bpf.c,%,$(wildcard tests/bpf/*.bpf.c))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS) $(BPF_TEST_PROGS))
 
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/*/*.c))
 # Everything but main(): linked into the tool and into every unit test.
-LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/program/main.o,$(USER_OBJS))
 
-UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+# Unit tests sit in their module's layer folder; their binaries in one folder, for tests/run.sh.
+UNIT_TESTS := $(patsubst %.c,$(OUTPUT)/tests/%,$(notdir $(wildcard tests/unit/*/test_*.c)))
+vpath test_%.c $(addprefix tests/unit/,$(USER_LAYERS))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
 
 .PHONY: all test unit bench install uninstall clean demo deps soak
@@ -57,12 +61,13 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/kvmtrace-bpf: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(OUTPUT)/tests $(SKELS)
@@ -131,7 +136,7 @@ deb:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
 
 # The test bed's own VMM (real guest mode on any KVM host) keeps its build rule beside it.
 include tests/vm/ktvmm.mk

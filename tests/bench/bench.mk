@@ -49,7 +49,8 @@ $(BENCH_OUT)/bench_kvm_cost.skel.h: $(BENCH_OUT)/kvm_cost.bpf.o
 $(BENCH_OUT)/kvm_cost.o: tests/bench/kvm_cost.c $(BENCH_OUT)/bench_kvm_cost.skel.h
 	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 
-$(BENCH_OUT)/kvm_cost: $(BENCH_OUT)/kvm_cost.o $(OUTPUT)/user/kvmstats.o $(OUTPUT)/user/cli_values.o
+$(BENCH_OUT)/kvm_cost: $(BENCH_OUT)/kvm_cost.o $(OUTPUT)/user/sources/kvmstats.o \
+	$(OUTPUT)/user/program/cli_values.o
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # The pretend VM's network backend: plain C, no BPF.

@@ -3,7 +3,7 @@
  * What each way of counting VM exits costs (make bench): kvmtrace-bpf's kvm_exit + kvm_entry
  * handlers per exit (tests/bench/kvm_cost.bpf.c: the real helpers in a bpf_loop, against an
  * empty loop), and, with --kvm-hooks off or on software KVM, the per-interval reading of KVM's
- * own statistics for a VM (the fd scan and one pread per vCPU, as user/vmsource.c does).
+ * own statistics for a VM (the fd scan and one pread per vCPU, as user/sources/vmsource.c does).
  * Writes a markdown section to the file given, and prints it.
  *
  * Usage: kvm_cost OUT.md
@@ -30,7 +30,7 @@
 #define VCPUS		8
 #define READS		2000
 #define EXITS_PER_S	10000	/* a busy I/O vCPU on a production host */
-#define RESCAN_S	10	/* user/vmsource.c scans a VMM's fds for new vCPUs this often */
+#define RESCAN_S	10	/* user/sources/vmsource.c scans a VMM's fds for new vCPUs this often */
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -73,7 +73,7 @@ for r in records:
 # Metric names in expressions and runbooks: each exported by the tracer (the family names in
 # user/, with _total for counters and _info for build info); recorded names: each defined.
 families = set()
-for src in glob.glob("user/*.[ch]"):
+for src in glob.glob("user/*/*.[ch]"):
     families |= set(re.findall(r'"(kvmtrace_[a-z0-9_]+)"', open(src).read()))
 check(len(families) > 20, f"{len(families)} metric families found in user/")
 exported = families | {f + "_total" for f in families} | {f + "_info" for f in families}

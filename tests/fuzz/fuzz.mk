@@ -15,7 +15,7 @@ FUZZ_QUICK_RUNS ?= 200000
 FUZZ_QUICK_TIME ?= 30
 FUZZ_TIME ?= 600
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address -fno-omit-frame-pointer -D_GNU_SOURCE \
-	-Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libxml-2.0)
+	-Iuser/sources -Ibpf $(shell $(PKG_CONFIG) --cflags libxml-2.0)
 FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libxml-2.0 2>/dev/null || echo -lxml2)
 # Leaks count as failures; a libxml2 document freed on every path must stay that way.
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -29,9 +29,9 @@ $(FUZZ_OUT) $(FUZZ_OUT)/corpus:
 
 # The parser alone (edimax_proto.c does no I/O and needs only libxml2); a sanitizer build of its
 # own, apart from the tool's objects.
-$(FUZZ_OUT)/fuzz_edimax: tests/fuzz/fuzz_edimax.c user/edimax_proto.c user/edimax_proto.h \
+$(FUZZ_OUT)/fuzz_edimax: tests/fuzz/fuzz_edimax.c user/sources/edimax_proto.c user/sources/edimax_proto.h \
 		| $(FUZZ_OUT)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_edimax.c user/edimax_proto.c $(FUZZ_LIBS) -o $@
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_edimax.c user/sources/edimax_proto.c $(FUZZ_LIBS) -o $@
 
 # Seeds: a real reply and each way the plug answers, so that mutations start from the grammar.
 # (Make joins continued lines with a space: between tags, where XML does not mind.)
