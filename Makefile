@@ -32,7 +32,10 @@ BPF_PROGS := $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c))
 BPF_TEST_PROGS := $(patsubst tests/bpf/%.bpf.c,%,$(wildcard tests/bpf/*.bpf.c))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS) $(BPF_TEST_PROGS))
 
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/*/*.c))
+# The kallsyms rules are data (user/sources/ksym_rules.txt); their C tables are generated.
+KSYM_RULES_C := $(OUTPUT)/gen/ksym_rules.c
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/*/*.c)) \
+	$(OUTPUT)/user/sources/ksym_rules.o
 # Everything but main(): linked into the tool and into every unit test.
 LIB_OBJS := $(filter-out $(OUTPUT)/user/program/main.o,$(USER_OBJS))
 
@@ -61,6 +64,14 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(KSYM_RULES_C): scripts/gen-ksym-rules.awk bpf/kvmtrace.h user/sources/ksym_rules.txt
+	@mkdir -p $(@D)
+	awk -f $^ > $@
+
+$(OUTPUT)/user/sources/ksym_rules.o: $(KSYM_RULES_C) | $(OUTPUT)/user
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Rules 1 and 2 of ksyms.h for one symbol: the longest rule of ksym_rules.c that matches. */
+/* Rules 1 and 2 of ksyms.h for one symbol: the longest rule of ksym_rules.txt that matches. */
 #include <stdbool.h>
 #include <string.h>
 

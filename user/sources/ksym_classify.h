@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Classification of one kernel text symbol by its name and module: rules 1 and 2 of ksyms.h,
- * applied with the tables of ksym_rules.c. Rules 3 and 4 need the neighbouring symbols and are
+ * applied with the tables of ksym_rules.txt. Rules 3 and 4 need the neighbouring symbols and are
  * the loader's (ksyms.c).
  */
 #ifndef KT_KSYM_CLASSIFY_H

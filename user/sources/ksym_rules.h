@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The rule data of kernel symbol classification (rules 1 and 2 of ksyms.h): which module, name
- * prefix, suffix or exact name belongs to which component. Tables only; ksym_classify.c applies
- * them.
+ * prefix, suffix or exact name belongs to which component. Tables only, generated at build time
+ * from ksym_rules.txt by scripts/gen-ksym-rules.awk; ksym_classify.c applies them.
  */
 #ifndef KT_KSYM_RULES_H
 #define KT_KSYM_RULES_H

@@ -6,7 +6,7 @@
  * scheduler).
  *
  * Classification of one text symbol, first rule that applies (rules 1 and 2 are the tables of
- * ksym_rules.c, applied by ksym_classify.c; rules 3 and 4 are the loader's, ksyms.c):
+ * ksym_rules.txt, applied by ksym_classify.c; rules 3 and 4 are the loader's, ksyms.c):
  *
  * 1. Module symbols ("[name]" in kallsyms) go by the module, whatever the symbol's name:
  *    kvm, kvm_* (kvm_intel, kvm_amd), irqbypass: KVM. vhost*: VHOST. tun, tap, macvtap, ipvtap:
