@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <string.h>
 
 #include "cli.h"
@@ -67,18 +66,14 @@ static enum cli_status invalid(const struct cli_option *opt, const char *val, co
 	return CLI_USAGE;
 }
 
-/* --listen: "[ADDR:]PORT" with a numeric address and a real port (0 would be a random one). */
+/* --listen: "[ADDR:]PORT" with a real port (0 would be a random one). */
 static int parse_listen(const char *s)
 {
 	struct sockaddr_storage addr;
 	socklen_t len;
 	char why[128];
 
-	if (metrics_parse_listen(s, &addr, &len, why, sizeof(why)))
-		return -1;
-	if (addr.ss_family == AF_INET6)
-		return ((const struct sockaddr_in6 *)&addr)->sin6_port ? 0 : -1;
-	return ((const struct sockaddr_in *)&addr)->sin_port ? 0 : -1;
+	return metrics_parse_listen(s, 1, &addr, &len, why, sizeof(why));
 }
 
 /* ---- what each option does with its value ---- */

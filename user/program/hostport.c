@@ -10,8 +10,8 @@
 
 #include "hostport.h"
 
-static int parse_port(const char *s, const char *what, unsigned int min, unsigned int *port,
-		      char *why, size_t len)
+int hostport_port(const char *s, const char *what, unsigned int min, unsigned int *port,
+		  char *why, size_t len)
 {
 	size_t n = strlen(s);
 	unsigned int v = 0;
@@ -32,7 +32,6 @@ int hostport_parse(const char *s, const char *what, unsigned int min_port, struc
 		   char *why, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
-	struct in6_addr a6;
 	const char *end;
 
 	memset(hp, 0, sizeof(*hp));
@@ -47,7 +46,7 @@ int hostport_parse(const char *s, const char *what, unsigned int min_port, struc
 		}
 		memcpy(addr, hp->host, hp->host_len);
 		addr[hp->host_len] = '\0';
-		if (inet_pton(AF_INET6, addr, &a6) != 1) {
+		if (inet_pton(AF_INET6, addr, &hp->addr6) != 1) {
 			snprintf(why, len, "bad %s address '%s': not an IPv6 address", what, addr);
 			return -1;
 		}
@@ -69,7 +68,7 @@ int hostport_parse(const char *s, const char *what, unsigned int min_port, struc
 	}
 	if (end && *end == ':') {
 		hp->has_port = true;
-		return parse_port(end + 1, what, min_port, &hp->port, why, len);
+		return hostport_port(end + 1, what, min_port, &hp->port, why, len);
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "hostport.h"
 #include "metrics.h"
 #include "metrics_store.h"
 
@@ -169,79 +170,48 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---------------------------------------------------------------- the listening socket */
 
-static int parse_port(const char *s, int *port)
-{
-	long v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *addrlen,
-			 char *why, size_t len)
+int metrics_parse_listen(const char *listen, unsigned int min_port,
+			 struct sockaddr_storage *addr, socklen_t *addrlen, char *why, size_t len)
 {
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
 	struct sockaddr_in *in = (struct sockaddr_in *)addr;
-	char host[INET6_ADDRSTRLEN];
-	const char *port, *end;
-	size_t n;
-	int p;
+	char host[INET_ADDRSTRLEN];
+	struct hostport hp;
 
 	memset(addr, 0, sizeof(*addr));
-	snprintf(host, sizeof(host), "127.0.0.1");
-	if (listen[0] == '[') {
-		end = strchr(listen, ']');
-		n = end ? (size_t)(end - listen - 1) : 0;
-		if (!end || end[1] != ':' || !n || n >= sizeof(host)) {
-			snprintf(why, len, "an IPv6 address goes in brackets before the port, "
-				 "e.g. [::1]:9477");
-			return -1;
-		}
-		memcpy(host, listen + 1, n);
-		host[n] = '\0';
-		port = end + 2;
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-			snprintf(why, len, "not an IPv6 address in the brackets");
-			return -1;
-		}
-		in6->sin6_family = AF_INET6;
-		*addrlen = sizeof(*in6);
-	} else {
-		end = strrchr(listen, ':');
-		port = end ? end + 1 : listen;
-		n = end ? (size_t)(end - listen) : 0;
-		if (n >= sizeof(host)) {
-			snprintf(why, len, "ADDR is a numeric IPv4 address, or IPv6 in brackets");
-			return -1;
-		}
-		if (n) {
-			memcpy(host, listen, n);
-			host[n] = '\0';
-		}
-		if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
-			snprintf(why, len, "ADDR is a numeric IPv4 address, or IPv6 in brackets");
-			return -1;
-		}
-		in->sin_family = AF_INET;
-		*addrlen = sizeof(*in);
-	}
-	if (parse_port(port, &p)) {
-		snprintf(why, len, "PORT is a number from 1 to 65535");
+	if (hostport_parse(listen, "listen", min_port, &hp, why, len))
+		return -1;
+	if (hp.ipv6 && !hp.has_port) {
+		snprintf(why, len, "bad listen address '%s': it needs a port, e.g. %s:9477", listen,
+			 listen);
 		return -1;
 	}
-	if (addr->ss_family == AF_INET6)
-		in6->sin6_port = htons(p);
-	else
-		in->sin_port = htons(p);
+	/* "[ADDR:]PORT": without a ':', what is given is the port. */
+	if (!hp.has_port) {
+		hp.host_len = 0;
+		if (hostport_port(listen, "listen", min_port, &hp.port, why, len))
+			return -1;
+	}
+	if (hp.ipv6) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = hp.addr6;
+		in6->sin6_port = htons(hp.port);
+		*addrlen = sizeof(*in6);
+		return 0;
+	}
+	/* inet_pton(), as hostport.c for IPv6: no inet_aton forms ("127.1") to guess about. */
+	snprintf(host, sizeof(host), "%.*s", (int)hp.host_len, hp.host);
+	if (!hp.host_len) {
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else if (hp.host_len >= sizeof(host) || inet_pton(AF_INET, host, &in->sin_addr) != 1) {
+		snprintf(why, len, "bad listen address '%.*s': give a numeric one, e.g. "
+			 "0.0.0.0:9477, or an IPv6 one in brackets, [::1]:9477", (int)hp.host_len,
+			 hp.host);
+		return -1;
+	}
+	in->sin_family = AF_INET;
+	in->sin_port = htons(hp.port);
+	*addrlen = sizeof(*in);
 	return 0;
 }
 
@@ -306,7 +276,7 @@ struct metrics_server *metrics_open(const char *listen, char *why, size_t len)
 	char reason[128], where[INET6_ADDRSTRLEN + 16];
 	int fd, err;
 
-	if (metrics_parse_listen(listen, &addr, &addrlen, reason, sizeof(reason))) {
+	if (metrics_parse_listen(listen, 0, &addr, &addrlen, reason, sizeof(reason))) {
 		snprintf(why, len, "invalid listen address '%s': %s", listen, reason);
 		return NULL;
 	}

@@ -31,12 +31,12 @@
 struct metrics_server;
 
 /*
- * Parses "[ADDR:]PORT": "PORT" and ":PORT" mean 127.0.0.1, ADDR is a numeric IPv4 address or an
- * IPv6 one in brackets ("[::1]:9477"); PORT is 0 to 65535 (0: the kernel picks one). Returns 0,
- * or -1 with a short reason in why.
+ * Parses "[ADDR:]PORT" (split by hostport.h): "PORT" and ":PORT" mean 127.0.0.1, ADDR is a
+ * numeric IPv4 address or an IPv6 one in brackets ("[::1]:9477"), without a zone id; PORT is
+ * min_port to 65535 (0: the kernel picks one). Returns 0, or -1 with a one-line reason in why.
  */
-int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *addrlen,
-			 char *why, size_t len);
+int metrics_parse_listen(const char *listen, unsigned int min_port,
+			 struct sockaddr_storage *addr, socklen_t *addrlen, char *why, size_t len);
 
 /*
  * Listens on listen ("[HOST]:PORT"): before privileges are dropped, so that a port below 1024

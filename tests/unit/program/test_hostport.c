@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ static void test_good(void **state)
 		{ "", "", false, false, 0 },
 	};
 	static const char six[] = "[::1]:80";
+	struct in6_addr want;
 	struct hostport hp;
 	char why[128];
 	size_t i;
@@ -46,9 +48,35 @@ static void test_good(void **state)
 		assert_int_equal(hp.has_port, good[i].has_port);
 		assert_int_equal(hp.port, good[i].port);
 	}
-	/* The host points into the string, without its brackets. */
+	/* The host points into the string, without its brackets; the address comes parsed. */
 	assert_int_equal(hostport_parse(six, "test", 1, &hp, why, sizeof(why)), 0);
 	assert_ptr_equal(hp.host, six + 1);
+	assert_int_equal(inet_pton(AF_INET6, "::1", &want), 1);
+	assert_memory_equal(&hp.addr6, &want, sizeof(want));
+}
+
+/* A port alone: the rules and reasons of the one after a ':'. */
+static void test_port(void **state)
+{
+	static const char *const bad[] = { "", "0", "65536", "000080", "-1", "x", "8 0", ":80" };
+	unsigned int port;
+	char why[128];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(hostport_port("9477", "test", 1, &port, why, sizeof(why)), 0);
+	assert_int_equal(port, 9477);
+	assert_int_equal(hostport_port("0", "test", 0, &port, why, sizeof(why)), 0);
+	assert_int_equal(port, 0);
+	assert_int_equal(hostport_port("65535", "test", 1, &port, why, sizeof(why)), 0);
+	assert_int_equal(port, 65535);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		port = 7;
+		if (!hostport_port(bad[i], "test", 1, &port, why, sizeof(why)))
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(port, 7);
+	}
+	assert_string_equal(why, "bad test port ':80': expected 1 to 65535");
 }
 
 static void test_bad(void **state)
@@ -70,6 +98,9 @@ static void test_bad(void **state)
 		{ "[::1", "bad test address '[::1': expected [IPV6] or [IPV6]:PORT" },
 		{ "[]", "bad test address '[]'" },
 		{ "[]:80", "bad test address '[]:80'" },
+		/* Longer than any IPv6 address can be written. */
+		{ "[0000:0000:0000:0000:0000:0000:0000:0000:0000:1]",
+		  "bad test address '[0000:0000:0000:0000:0000:0000:0000:0000:0000:1]': expected" },
 		{ "[plug]:1", "bad test address 'plug': not an IPv6 address" },
 		{ "[1.2.3.4]:80", "bad test address '1.2.3.4': not an IPv6 address" },
 		/* A zone id would need escaping in a URL. */
@@ -98,6 +129,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,26 +44,60 @@ static struct metrics_server *open_server(void)
 	return m;
 }
 
+/* [ADDR:]PORT: a bare number is the port, 127.0.0.1 when no address; numeric addresses only. */
 static void test_parse_listen(void **state)
 {
 	static const struct {
 		const char *in;
+		unsigned int min_port;
 		int family;
 		const char *addr;
 		int port;
 	} good[] = {
-		{ "9477", AF_INET, "127.0.0.1", 9477 },
-		{ ":9477", AF_INET, "127.0.0.1", 9477 },
-		{ "0.0.0.0:80", AF_INET, "0.0.0.0", 80 },
-		{ "192.0.2.7:65535", AF_INET, "192.0.2.7", 65535 },
-		{ "[::1]:9477", AF_INET6, "::1", 9477 },
-		{ "[::]:1", AF_INET6, "::", 1 },
-		{ "0", AF_INET, "127.0.0.1", 0 },
+		{ "9477", 1, AF_INET, "127.0.0.1", 9477 },
+		{ ":9477", 1, AF_INET, "127.0.0.1", 9477 },
+		{ "0.0.0.0:80", 1, AF_INET, "0.0.0.0", 80 },
+		{ "192.0.2.7:65535", 1, AF_INET, "192.0.2.7", 65535 },
+		{ "255.255.255.255:00080", 1, AF_INET, "255.255.255.255", 80 },
+		{ "[::1]:9477", 1, AF_INET6, "::1", 9477 },
+		{ "[::]:1", 1, AF_INET6, "::", 1 },
+		{ "[::ffff:192.0.2.1]:80", 1, AF_INET6, "::ffff:192.0.2.1", 80 },
+		/* Port 0, the kernel's choice, only where the caller takes it. */
+		{ "0", 0, AF_INET, "127.0.0.1", 0 },
+		{ ":0", 0, AF_INET, "127.0.0.1", 0 },
+		{ "[::1]:0", 0, AF_INET6, "::1", 0 },
 	};
-	static const char *const bad[] = {
-		"", ":", "x", "65536", "-1", "94 77", "+80", "localhost:9477", "1.2.3:80",
-		"::1:9477", "[::1]9477", "[::1]", "[]:80", "[1.2.3.4]:80", "1.2.3.4:", "123456",
-		"1.2.3.4:80:90",
+	static const struct {
+		const char *in, *why;
+	} bad[] = {
+		{ "", "bad listen port '': expected 1 to 65535" },
+		{ ":", "bad listen port '': expected 1 to 65535" },
+		{ "x", "bad listen port 'x': expected 1 to 65535" },
+		{ "0", "bad listen port '0': expected 1 to 65535" },
+		{ ":0", "bad listen port '0': expected 1 to 65535" },
+		{ "[::1]:0", "bad listen port '0': expected 1 to 65535" },
+		{ "65536", "bad listen port '65536'" },
+		{ "127.0.0.1:65536", "bad listen port '65536'" },
+		{ "123456", "bad listen port '123456'" },
+		{ "-1", "bad listen port '-1'" },
+		{ "+80", "bad listen port '+80'" },
+		{ "94 77", "bad listen port '94 77'" },
+		{ "1.2.3.4:", "bad listen port ''" },
+		{ "localhost:9477", "bad listen address 'localhost': give a numeric one, e.g. "
+				    "0.0.0.0:9477, or an IPv6 one in brackets, [::1]:9477" },
+		/* inet_aton's forms and what would not fit an IPv4 address. */
+		{ "1.2.3:80", "bad listen address '1.2.3': give a numeric one" },
+		{ "0x7f.0.0.1:80", "bad listen address '0x7f.0.0.1'" },
+		{ "1234567890.1234567890:80", "bad listen address '1234567890.1234567890'" },
+		{ "::1:9477", "bad listen host '::1:9477': an IPv6 address goes in brackets" },
+		{ "1.2.3.4:80:90", "bad listen host '1.2.3.4:80:90'" },
+		{ "[::1]", "bad listen address '[::1]': it needs a port, e.g. [::1]:9477" },
+		{ "[::1]:", "bad listen port ''" },
+		{ "[::1]9477", "bad listen port in '[::1]9477': expected [IPV6]:PORT" },
+		{ "[::1", "bad listen address '[::1': expected [IPV6] or [IPV6]:PORT" },
+		{ "[]:80", "bad listen address '[]:80'" },
+		{ "[1.2.3.4]:80", "bad listen address '1.2.3.4': not an IPv6 address" },
+		{ "[fe80::1%eth0]:80", "bad listen address 'fe80::1%eth0': not an IPv6 address" },
 	};
 	struct sockaddr_storage ss;
 	char why[128], text[64];
@@ -72,7 +106,7 @@ static void test_parse_listen(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		if (metrics_parse_listen(good[i].in, &ss, &len, why, sizeof(why)))
+		if (metrics_parse_listen(good[i].in, good[i].min_port, &ss, &len, why, sizeof(why)))
 			fail_msg("'%s' refused: %s", good[i].in, why);
 		assert_int_equal(ss.ss_family, good[i].family);
 		if (good[i].family == AF_INET) {
@@ -92,9 +126,11 @@ static void test_parse_listen(void **state)
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
-		if (!metrics_parse_listen(bad[i], &ss, &len, why, sizeof(why)))
-			fail_msg("'%s' accepted", bad[i]);
-		assert_true(why[0] && !strchr(why, '\n'));
+		if (!metrics_parse_listen(bad[i].in, 1, &ss, &len, why, sizeof(why)))
+			fail_msg("'%s' accepted", bad[i].in);
+		if (strncmp(why, bad[i].why, strlen(bad[i].why)))
+			fail_msg("'%s': '%s', not '%s'", bad[i].in, why, bad[i].why);
+		assert_null(strchr(why, '\n'));
 	}
 }
 
