@@ -36,6 +36,7 @@ struct identity {
 struct account_totals {
 	struct identity *ids;
 	size_t nr_ids;
+	struct host_totals host;
 };
 
 struct account_totals *account_totals_new(void)
@@ -211,7 +212,6 @@ static void write_back(const struct identity *id, struct vm_record *r)
 	size_t i, j;
 
 	r->total = id->total;
-	r->total.valid = true;
 	for (i = 0; i < r->nr_vcpus; i++)
 		for (j = 0; j < id->nr_vcpus; j++)
 			if (id->vcpus[j].vcpu == r->vcpu[i].vcpu)
@@ -252,4 +252,12 @@ int account_totals_update(struct account_totals *t, struct vm_record *recs, size
 	}
 	t->nr_ids = kept;
 	return 0;
+}
+
+/* As the host file shows it: the energy of the intervals whose power was read. */
+void account_totals_host(struct account_totals *t, struct host_record *h)
+{
+	if (h->valid && h->host_energy_j >= 0)
+		t->host.host_energy_j += h->host_energy_j;
+	h->total = t->host;
 }

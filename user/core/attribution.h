@@ -30,6 +30,14 @@ int parse_host_cpu(const char *line, struct host_cpu *cpu);
 /* Reads PROC/stat. Returns 0 or -1. */
 int read_host_cpu(const char *proc, struct host_cpu *cpu);
 
+/*
+ * The host's running totals since the run began, for sinks that export counters (Prometheus):
+ * each figure summed over the intervals it was measured in (account_totals.h).
+ */
+struct host_totals {
+	double host_energy_j;
+};
+
 /* The host's side of an interval's power, written to the host file beside the VMs'. */
 struct host_record {
 	bool valid;		/* the power of this interval is known */
@@ -45,6 +53,7 @@ struct host_record {
 	 * run time as the kernel counts it (kernel.bpf_stats_enabled; -1 while that is off). */
 	uint64_t tracer_cpu_ns;
 	int64_t tracer_bpf_ns;
+	struct host_totals total;
 };
 
 struct power_model {

@@ -174,6 +174,7 @@ static const char *host_power_source(const struct field_row *row, char *buf, siz
 #define VM_COUNTER(m)		VM_AT(m), .total = offsetof(struct vm_totals, m)
 #define VCPU_COUNTER(m)		VCPU_AT(m), .total = offsetof(struct vcpu_totals, m)
 #define EXIT_COUNTER(m)		EXIT_AT(m), .total = offsetof(struct exit_totals, m)
+#define HOST_COUNTER(m)		HOST_AT(m), .total = offsetof(struct host_totals, m)
 
 /* Every file's first columns: when its interval ended and how long it was. */
 #define INTERVAL_FIELDS									\
@@ -282,7 +283,7 @@ static const struct field host_table[] = {
 	{ "power_source", "", FT_NAME, .src = SRC_HOST, .name = host_power_source },
 	{ "host_power_w", "W", FT_DOUBLE, HOST_AT(host_power_w), .decimals = 3,
 	  .when = WHEN_POWER, .family = FAM_HOST_POWER },
-	{ "host_energy_j", "J", FT_DOUBLE, HOST_AT(host_energy_j), .decimals = 3,
+	{ "host_energy_j", "J", FT_DOUBLE, HOST_COUNTER(host_energy_j), .decimals = 3,
 	  .when = WHEN_POWER, .family = FAM_HOST_ENERGY },
 	{ "idle_w", "W", FT_DOUBLE, HOST_AT(idle_w), .decimals = 3, .when = WHEN_POWER,
 	  .family = FAM_HOST_IDLE },
@@ -499,7 +500,7 @@ bool field_measured(const struct field *f, const struct field_row *row)
 	return false;
 }
 
-const uint64_t *field_total(const struct field *f, const struct field_row *row)
+const void *field_total(const struct field *f, const struct field_row *row)
 {
 	const char *totals;
 
@@ -513,8 +514,11 @@ const uint64_t *field_total(const struct field *f, const struct field_row *row)
 	case SRC_EXIT:
 		totals = (const char *)&row->exit->total;
 		break;
+	case SRC_HOST:
+		totals = (const char *)&row->host->total;
+		break;
 	default:
 		return NULL;
 	}
-	return (const uint64_t *)(totals + f->total);
+	return totals + f->total;
 }

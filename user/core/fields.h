@@ -158,8 +158,8 @@ struct field {
 	enum family_id family;	/* FAM_NONE: a column only */
 	const char *label;	/* a label of its own in the family ("mode"), or NULL */
 	const char *value;	/* the label's value; NULL: the component's name */
-	/* A counter's running total: its offset in the totals of its source (struct vm_totals,
-	 * vcpu_totals or exit_totals); the host has none, its sink sums the intervals. */
+	/* A counter's running total, of the field's type: its offset in the totals of its source
+	 * (struct vm_totals, vcpu_totals, exit_totals or host_totals). */
 	size_t total;
 	bool mean;		/* a gauge that is a mean: two processes' do not add up */
 };
@@ -185,8 +185,8 @@ const char *field_text(const struct field *f, const struct field_row *row, char 
 uint64_t field_u64(const struct field *f, const struct field_row *row);
 double field_double(const struct field *f, const struct field_row *row);
 
-/* The address of a counter field's running total in row's totals. */
-const uint64_t *field_total(const struct field *f, const struct field_row *row);
+/* The address of a counter field's running total in row's totals: a double for FT_DOUBLE. */
+const void *field_total(const struct field *f, const struct field_row *row);
 
 /* The record's counter of that perf name, if it was counted; else NULL. */
 const struct counter_record *record_counter(const struct vm_record *r, const char *name);

@@ -225,8 +225,11 @@ int interval_next(struct interval_core *c, double lag_s, struct interval_record 
 	c->last_drain_ns = c->snap.mono_ns;
 	attribute_power(c, out);
 	/* From the first interval on: the priming drain's figures are in no row. */
-	if (account_totals_update(c->totals, out->vms, out->nr_vms))
-		kt_warn("out of memory: this interval's counters for Prometheus are summed by it");
+	if (account_totals_update(c->totals, out->vms, out->nr_vms)) {
+		kt_error("out of memory");
+		return -1;
+	}
+	account_totals_host(c->totals, &out->host);
 	memcpy(out->health.drops, c->snap.drops, sizeof(out->health.drops));
 	out->health.interval_lag_s = lag_s;
 	out->health.plug_failures = c->power_failures;

@@ -38,7 +38,7 @@ int interval_prime(struct interval_core *c);
 
 /*
  * Drains and builds this interval's record into out; lag_s: how late the drain is against its
- * schedule. Returns 0, or -1 (said why) when the maps cannot be read.
+ * schedule. Returns 0, or -1 (said why) when the maps cannot be read or memory ran out.
  */
 int interval_next(struct interval_core *c, double lag_s, struct interval_record *out);
 

@@ -91,10 +91,9 @@ struct exit_record {
  * Running totals, for sinks that export counters (Prometheus): the sums of a VM's interval
  * figures, each over the intervals in which it was measured, since the tracer first saw the
  * VM (its vm and uuid, across the processes that continue it), this record included. The
- * vCPU, exit and counter records carry theirs; all are meaningful when valid is set.
+ * vCPU, exit and counter records carry theirs.
  */
 struct vm_totals {
-	bool valid;		/* the accounting fills them; else sinks sum the interval figures */
 	uint64_t cpu_total_ns;
 	uint64_t cpu_guest_ns;
 	uint64_t cpu_hyp_user_ns;

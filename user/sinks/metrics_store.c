@@ -88,16 +88,6 @@ struct metrics_store {
 
 /* ---------------------------------------------------------------- taking the figures */
 
-/*
- * A counter's new value: the record's running total where the accounting keeps one, else the
- * interval's figure added to the sum so far (until account.c fills struct vm_totals).
- */
-static void counter_take(struct slot *s, uint64_t delta, const uint64_t *total)
-{
-	s->v = total ? *total : s->v + delta;
-	s->seen = true;
-}
-
 /* The latest interval's value. Two processes of one VM in it (a restart) add up, but a mean
  * does not: the first one measured stands. */
 static void gauge_take(struct slot *s, const struct field *f, const struct field_row *row)
@@ -116,8 +106,8 @@ static void take_fields(struct slot *slot, enum field_file file, const struct fi
 			bool first)
 {
 	const struct field_list *l = fields_of(file);
-	bool totals = row->vm && row->vm->total.valid;
 	const struct field *f;
+	const void *total;
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
@@ -130,13 +120,13 @@ static void take_fields(struct slot *slot, enum field_file file, const struct fi
 			if (field_measured(f, row))
 				gauge_take(&slot[i], f, row);
 		} else if (field_measured(f, row)) {
-			if (f->type == FT_DOUBLE) {
-				slot[i].d += field_double(f, row);
-				slot[i].seen = true;
-			} else {
-				counter_take(&slot[i], field_u64(f, row),
-					     totals ? field_total(f, row) : NULL);
-			}
+			/* The record's running total (account_totals.h), never a sum kept here. */
+			total = field_total(f, row);
+			if (f->type == FT_DOUBLE)
+				slot[i].d = *(const double *)total;
+			else
+				slot[i].v = *(const uint64_t *)total;
+			slot[i].seen = true;
 		}
 	}
 }
@@ -218,8 +208,8 @@ static struct perf_series *perf_get(struct vm_entry *e, const char *event)
 static bool add_details(struct vm_entry *e, const struct field_row *vm_row)
 {
 	const struct vm_record *r = vm_row->vm;
-	bool totals = r->total.valid, ok = true;
 	struct field_row row = *vm_row;
+	bool ok = true;
 	const struct counter_record *c;
 	struct perf_series *p;
 	struct keyed *k;
@@ -233,9 +223,10 @@ static bool add_details(struct vm_entry *e, const struct field_row *vm_row)
 		p = perf_get(e, c->name);
 		if (!p)
 			continue;
+		/* Their running totals, as the fields' are. */
 		if (r->guest_source == GUEST_SOURCE_TRACEPOINT)
-			counter_take(&p->guest, c->guest, totals ? &c->total_guest : NULL);
-		counter_take(&p->host, c->host, totals ? &c->total_host : NULL);
+			p->guest = (struct slot){ .seen = true, .v = c->total_guest };
+		p->host = (struct slot){ .seen = true, .v = c->total_host };
 	}
 	for (i = 0; i < r->nr_exits; i++) {
 		row.exit = &r->exit[i];
@@ -422,7 +413,7 @@ void metrics_store_publish(struct metrics_store *m, const struct interval_info *
 		if (m->vms[i]->seq != m->seq)
 			m->vms[i]->final = true;
 	sweep(m, drop_stale, iv->epoch_s);
-	/* Without a host record, the host's gauges are unknown; its energy stays. */
+	/* Without a host record, the host's gauges are unknown; its energy total stays. */
 	take_fields(m->host, FIELDS_HOST, &(struct field_row){ .iv = iv, .host = h ? h : &no_host },
 		    true);
 	if (h)

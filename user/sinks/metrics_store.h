@@ -4,10 +4,9 @@
  * (vm and uuid), vCPU, exit reason and for the host, rendered for each scrape from the table
  * of fields (fields.h: which family each figure feeds, and when it counts as measured).
  *
- * Counters (_total) are the running totals of the figures since this process first saw the VM:
- * the records' own (struct vm_totals) where the accounting fills them, else the sums of their
- * interval figures. Gauges are the latest publish's. A figure that is not measured is left
- * out, never exported as 0.
+ * Counters (_total) are the records' own running totals (struct vm_totals, struct host_totals),
+ * never sums kept here. Gauges are the latest publish's. A figure that is not measured is left
+ * out, never exported as 0: a counter has a sample once its figure was measured.
  */
 #ifndef KT_METRICS_STORE_H
 #define KT_METRICS_STORE_H

@@ -43,7 +43,6 @@ static void test_sums_where_measured(void **state)
 	r[0].counter[0] = (struct counter_record){ .name = "cycles", .valid = true, .guest = 10,
 						   .host = 20 };
 	assert_int_equal(account_totals_update(t, r, 1), 0);
-	assert_true(r[0].total.valid);
 	assert_int_equal(r[0].total.cpu_total_ns, 1000);
 	assert_int_equal(r[0].total.net_rx_bytes, 0);
 	assert_int_equal(r[0].vcpu[0].total.exits, 7);
@@ -74,10 +73,29 @@ static void test_sums_where_measured(void **state)
 	account_totals_free(t);
 }
 
+/* The host's energy adds up over the intervals whose power was read, and only those. */
+static void test_host_energy(void **state)
+{
+	struct account_totals *t = account_totals_new();
+	struct host_record h = { .valid = true, .host_energy_j = 80.5 };
+
+	(void)state;
+	account_totals_host(t, &h);
+	assert_true(h.total.host_energy_j == 80.5);
+	h = (struct host_record){ .host_energy_j = -1 };
+	account_totals_host(t, &h);
+	assert_true(h.total.host_energy_j == 80.5);
+	h = (struct host_record){ .valid = true, .host_energy_j = 19.5 };
+	account_totals_host(t, &h);
+	assert_true(h.total.host_energy_j == 100);
+	account_totals_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sums_where_measured),
+		cmocka_unit_test(test_host_energy),
 	};
 
 	return cmocka_run_group_tests_name("account_totals", tests, NULL, NULL);

@@ -21,18 +21,6 @@
 #include "metrics.h"
 #include "records.h"
 
-/* What a TCG guest gives: on-CPU time, nothing more. */
-static void tcg_record(struct vm_record *r)
-{
-	memset(r, 0, sizeof(*r));
-	strcpy(r->vm, "web");
-	r->pid = 77;
-	r->vcpus = -1;
-	r->cpu_total_ns = r->cpu_hyp_ns = 250000000;
-	r->mem_rss_bytes = r->mem_guest_bytes = -1;
-	r->host_power_w = r->vm_power_w = r->host_energy_j = -1;
-}
-
 static struct metrics_server *open_server(void)
 {
 	char why[256] = "";
@@ -144,7 +132,8 @@ static void test_render(void **state)
 	size_t n;
 
 	(void)state;
-	tcg_record(&r);
+	tcg_record(&r, "web");
+	assert_int_equal(first_totals(&r, 1), 0);
 	metrics_publish(m, &iv, &r, 1, NULL, NULL);
 	n = metrics_render(m, buf, sizeof(buf), false);
 	assert_int_equal(n, strlen(buf));
@@ -217,7 +206,8 @@ static void test_http(void **state)
 	struct vm_record r;
 
 	(void)state;
-	tcg_record(&r);
+	tcg_record(&r, "web");
+	assert_int_equal(first_totals(&r, 1), 0);
 	metrics_publish(m, &iv, &r, 1, NULL, NULL);
 
 	http(port, "GET", "/metrics", NULL, &rep);

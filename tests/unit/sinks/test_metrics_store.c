@@ -2,8 +2,9 @@
 /*
  * Prometheus series: exact exposition lines over two intervals (counters add up, gauges are
  * the latest), label escaping, unmeasured figures left out, ended VMs dropped after one scrape
- * or after five minutes, OpenMetrics, and counters from the records' running totals where the
- * accounting fills them. Serving them over HTTP is test_metrics.c's.
+ * or after five minutes, OpenMetrics, and counters that are the records' running totals. The
+ * records come with their totals as the interval core gives them (account_totals.h). Serving
+ * them over HTTP is test_metrics.c's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,113 +19,74 @@
 #include "metrics_store.h"
 #include "records.h"
 
-#define UUID "5f3c2a9e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 #define WEB "vm=\"web-01\",uuid=\"" UUID "\""
-
-static struct vcpu_record vcpus[2];
-static struct exit_record exits[2];
-
-/* A VM with every figure measured: 2 vCPU threads, 2 exit reasons, 3 counters. */
-static void full_record(struct vm_record *r)
-{
-	memset(r, 0, sizeof(*r));
-	strcpy(r->vm, "web-01");
-	strcpy(r->uuid, UUID);
-	r->pid = 4242;
-	r->vcpus = 2;
-	r->cpu_total_ns = 1500000000;
-	r->cpu_guest_ns = 1200000000;
-	r->cpu_hyp_ns = 300000000;
-	r->cpu_hyp_user_ns = 100000000;
-	r->cpu_hyp_kernel_ns = 200000000;
-	r->exits = 300;
-	r->exit_handling_ns = 45000000;
-	r->run_delay_ns = 2500000;
-	r->guest_valid = true;
-	r->guest_source = GUEST_SOURCE_TRACEPOINT;
-	r->hyp_split_valid = true;
-	r->net_valid = true;
-	r->net_rx_bytes = 1000;
-	r->net_tx_bytes = 2000;
-	r->net_rx_packets = 10;
-	r->net_tx_packets = 20;
-	r->mem_rss_bytes = 300000000;
-	r->mem_guest_bytes = 268435456;
-	r->disk_valid = true;
-	r->disk_read_bytes = 4096;
-	r->disk_write_bytes = 8192;
-	r->disk_read_ops = 1;
-	r->disk_write_ops = 2;
-	r->disk_lat_avg_us = 250.5;
-	r->host_power_w = 80;
-	r->vm_power_w = 12.25;
-	r->host_energy_j = 80;
-	r->power_source = "rapl";
-	r->nr_counters = 3;
-	r->counter[0] = counter("cycles", "cycles", true, 3000000, 1000000);
-	r->counter[1] = counter("cpu-clock", "cpu_clock_ns", true, 1200000000, 300000000);
-	r->counter[2] = counter("instructions", "instructions", false, 0, 0);
-	r->hyp_components_valid = true;
-	r->hyp_component_ns[KT_COMP_QEMU_USER] = 100000000;
-	r->hyp_component_ns[KT_COMP_KVM] = 150000000;
-	r->hyp_component_ns[KT_COMP_OTHER_KERNEL] = 50000000;
-	r->ext_components_valid = true;
-	r->ext_component_ns[KT_COMP_VHOST] = 2000000;
-	r->ext_component_ns[KT_COMP_NET] = 1000000;
-	vcpus[0] = (struct vcpu_record){ .tid = 4250, .vcpu = 0, .thread = "CPU 0/KVM",
-					 .cpu_total_ns = 700000000, .cpu_guest_ns = 600000000,
-					 .exits = 100, .exit_handling_ns = 1000000,
-					 .run_delay_ns = 1000000 };
-	vcpus[1] = (struct vcpu_record){ .tid = 4251, .vcpu = 1, .thread = "CPU 1/KVM",
-					 .cpu_total_ns = 700000000, .cpu_guest_ns = 600000000,
-					 .exits = 200, .exit_handling_ns = 2000000,
-					 .run_delay_ns = 1500000 };
-	r->nr_vcpus = 2;
-	r->vcpu = vcpus;
-	exits[0] = exits_of(2, 0x78, 200, 40000000);
-	exits[1] = exits_of(2, 0x400, 100, 5000000);
-	r->nr_exits = 2;
-	r->exit = exits;
-}
-
-/* What a TCG guest gives: on-CPU time, run delay and the hypervisor split, nothing more. */
-static void bare_record(struct vm_record *r, const char *name)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->vm, sizeof(r->vm), "%s", name);
-	r->pid = 77;
-	r->vcpus = -1;
-	r->cpu_total_ns = 250000000;
-	r->cpu_hyp_ns = 250000000;
-	r->run_delay_ns = 1000;
-	r->mem_rss_bytes = -1;
-	r->mem_guest_bytes = -1;
-	r->disk_lat_avg_us = -1;
-	r->host_power_w = r->vm_power_w = r->host_energy_j = -1;
-	r->power_source = "none";
-}
-
 
 static const struct host_record host = {
 	.valid = true, .source = "rapl", .host_power_w = 80, .host_energy_j = 80.08,
 	.idle_w = 40, .vms_w = 12.25, .rest_w = 27.75, .cpu_busy_ns = 1, .cpu_capacity_ns = 2,
 };
 
-
-static struct metrics_store *open_store(void)
+/* full_record() with a clock event too, for its family. */
+static void clocked_record(struct vm_record *r)
 {
-	struct metrics_store *m = metrics_store_new();
+	full_record(r);
+	r->counter[r->nr_counters++] = counter("cpu-clock", "cpu_clock_ns", true, 1200000000,
+					       300000000);
+}
 
-	assert_non_null(m);
-	return m;
+/* A store fed as the interval core feeds it, and its latest scrape. */
+struct fixture {
+	struct metrics_store *m;
+	struct account_totals *totals;
+	char *text;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	*state = fx;
+	fx->m = metrics_store_new();
+	fx->totals = account_totals_new();
+	return fx->m && fx->totals ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	free(fx->text);
+	metrics_store_free(fx->m);
+	account_totals_free(fx->totals);
+	free(fx);
+	return 0;
+}
+
+/* The interval that ended at epoch_s, its running totals added as the interval core adds them. */
+static void publish(struct fixture *fx, double epoch_s, struct vm_record *r, size_t n,
+		    const struct host_record *h, const struct tracer_health *health)
+{
+	struct interval_info iv = interval(epoch_s);
+	struct host_record with_total;
+
+	assert_int_equal(account_totals_update(fx->totals, r, n), 0);
+	if (h) {
+		with_total = *h;
+		account_totals_host(fx->totals, &with_total);
+	}
+	metrics_store_publish(fx->m, &iv, r, n, h ? &with_total : NULL, health);
 }
 
 /* The exposition a scrape would get (and, as a scrape, it lets ended VMs go). */
-static char *render(struct metrics_store *m, bool om)
+static char *scrape(struct fixture *fx, bool om)
 {
 	struct expo o = { .om = om };
 
-	metrics_store_render(m, &o);
+	free(fx->text);
+	metrics_store_render(fx->m, &o);
+	fx->text = o.buf;
 	assert_false(o.failed);
 	assert_non_null(o.buf);
 	assert_int_equal(strlen(o.buf), o.len);
@@ -154,27 +116,25 @@ static void assert_no_line(const char *text, const char *prefix)
 
 static void test_two_intervals(void **state)
 {
-	struct interval_info iv1 = interval(1795366056.123), iv2 = interval(1795366057.125);
 	struct tracer_health health = { .interval_lag_s = 0.0015, .plug_failures = 2 };
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r;
 	char *t;
 
-	(void)state;
 	health.drops[KT_DROP_THREAD_FULL] = 7;
 	health.nr_progs = 1;
 	strcpy(health.prog[0].name, "kt_sched_switch");
 	health.prog[0].run_cnt = 1000;
 	health.prog[0].run_time_ns = 2500000;
 
-	full_record(&r);
-	metrics_store_publish(m, &iv1, &r, 1, &host, &health);
-	full_record(&r);
+	clocked_record(&r);
+	publish(fx, 1795366056.123, &r, 1, &host, &health);
+	clocked_record(&r);
 	r.mem_rss_bytes = 310000000;
 	r.vm_power_w = 13.5;
 	health.prog[0].run_cnt = 2100;
-	metrics_store_publish(m, &iv2, &r, 1, &host, &health);
-	t = render(m, false);
+	publish(fx, 1795366057.125, &r, 1, &host, &health);
+	t = scrape(fx, false);
 
 	/* Counters: two intervals added up. */
 	assert_line(t, "# HELP kvmtrace_vm_cpu_seconds_total On-CPU time of all the VMM's "
@@ -190,23 +150,23 @@ static void test_two_intervals(void **state)
 		    ",component=\"kvm\"} 0.300000000");
 	assert_line(t, "kvmtrace_vm_hypervisor_component_seconds_total{" WEB
 		    ",component=\"block\"} 0.000000000");
-	assert_line(t, "kvmtrace_vm_external_seconds_total{" WEB ",component=\"vhost\"} "
+	assert_line(t, "kvmtrace_vm_external_seconds_total{" WEB ",component=\"bridge\"} "
 		    "0.004000000");
-	assert_line(t, "kvmtrace_vm_external_seconds_total{" WEB ",component=\"net\"} 0.002000000");
+	assert_line(t, "kvmtrace_vm_external_seconds_total{" WEB ",component=\"net\"} 0.000000000");
 	assert_no_line(t, "kvmtrace_vm_external_seconds_total{" WEB ",component=\"kvm\"}");
 	assert_line(t, "kvmtrace_vm_run_delay_seconds_total{" WEB "} 0.005000000");
-	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"HLT\"} 400");
-	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"NPF\"} 200");
-	assert_line(t, "kvmtrace_vm_exit_handling_seconds_total{" WEB ",reason=\"HLT\"} "
+	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"EPT_VIOLATION\"} 20000");
+	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"IOIO\"} 4690");
+	assert_line(t, "kvmtrace_vm_exit_handling_seconds_total{" WEB ",reason=\"EPT_VIOLATION\"} "
 		    "0.080000000");
 	assert_line(t, "kvmtrace_vm_network_receive_bytes_total{" WEB "} 2000");
 	assert_line(t, "kvmtrace_vm_network_transmit_bytes_total{" WEB "} 4000");
 	assert_line(t, "kvmtrace_vm_network_receive_packets_total{" WEB "} 20");
 	assert_line(t, "kvmtrace_vm_network_transmit_packets_total{" WEB "} 40");
-	assert_line(t, "kvmtrace_vm_disk_read_bytes_total{" WEB "} 8192");
-	assert_line(t, "kvmtrace_vm_disk_write_bytes_total{" WEB "} 16384");
-	assert_line(t, "kvmtrace_vm_disk_read_ops_total{" WEB "} 2");
-	assert_line(t, "kvmtrace_vm_disk_write_ops_total{" WEB "} 4");
+	assert_line(t, "kvmtrace_vm_disk_read_bytes_total{" WEB "} 131072");
+	assert_line(t, "kvmtrace_vm_disk_write_bytes_total{" WEB "} 16777216");
+	assert_line(t, "kvmtrace_vm_disk_read_ops_total{" WEB "} 32");
+	assert_line(t, "kvmtrace_vm_disk_write_ops_total{" WEB "} 256");
 	assert_line(t, "kvmtrace_vm_perf_events_total{" WEB ",event=\"cycles\",mode=\"guest\"} "
 		    "6000000");
 	assert_line(t, "kvmtrace_vm_perf_events_total{" WEB ",event=\"cycles\",mode=\"host\"} "
@@ -215,20 +175,22 @@ static void test_two_intervals(void **state)
 		    "mode=\"guest\"} 2.400000000");
 	assert_line(t, "kvmtrace_vm_perf_clock_seconds_total{" WEB ",event=\"cpu-clock\","
 		    "mode=\"host\"} 0.600000000");
-	assert_null(strstr(t, "instructions"));
-	assert_line(t, "kvmtrace_vcpu_cpu_seconds_total{" WEB ",vcpu=\"1\"} 1.400000000");
-	assert_line(t, "kvmtrace_vcpu_guest_seconds_total{" WEB ",vcpu=\"0\"} 1.200000000");
-	assert_line(t, "kvmtrace_vcpu_run_delay_seconds_total{" WEB ",vcpu=\"1\"} 0.003000000");
-	assert_line(t, "kvmtrace_vcpu_exits_total{" WEB ",vcpu=\"1\"} 400");
+	assert_null(strstr(t, "branch-misses"));
+	assert_line(t, "kvmtrace_vcpu_cpu_seconds_total{" WEB ",vcpu=\"0\"} 1.600000000");
+	assert_line(t, "kvmtrace_vcpu_guest_seconds_total{" WEB ",vcpu=\"0\"} 1.400000000");
+	assert_line(t, "kvmtrace_vcpu_run_delay_seconds_total{" WEB ",vcpu=\"0\"} 0.002000000");
+	assert_line(t, "kvmtrace_vcpu_exits_total{" WEB ",vcpu=\"0\"} 12000");
+	/* A vCPU thread without an index has no series. */
+	assert_null(strstr(t, "vcpu=\"-1\""));
 	assert_line(t, "kvmtrace_host_energy_joules_total{source=\"rapl\"} 160.160");
 
 	/* Gauges: the latest interval. */
 	assert_line(t, "# TYPE kvmtrace_vm_memory_rss_bytes gauge");
 	assert_line(t, "kvmtrace_vm_memory_rss_bytes{" WEB "} 310000000");
-	assert_line(t, "kvmtrace_vm_memory_guest_bytes{" WEB "} 268435456");
+	assert_line(t, "kvmtrace_vm_memory_guest_bytes{" WEB "} 1073741824");
 	assert_line(t, "kvmtrace_vm_vcpus{" WEB "} 2");
 	assert_line(t, "kvmtrace_vm_power_watts{" WEB "} 13.500");
-	assert_line(t, "kvmtrace_vm_disk_latency_average_seconds{" WEB "} 0.000250500");
+	assert_line(t, "kvmtrace_vm_disk_latency_average_seconds{" WEB "} 0.000412500");
 	assert_line(t, "kvmtrace_host_power_watts{source=\"rapl\"} 80.000");
 	assert_line(t, "kvmtrace_host_idle_power_watts{source=\"rapl\"} 40.000");
 	assert_line(t, "kvmtrace_host_rest_power_watts{source=\"rapl\"} 27.750");
@@ -248,23 +210,17 @@ static void test_two_intervals(void **state)
 	assert_line(t, "kvmtrace_bpf_program_run_seconds_total{program=\"kt_sched_switch\"} "
 		    "0.002500000");
 	assert_null(strstr(t, "# EOF"));
-	free(t);
-	metrics_store_free(m);
 }
 
 /* A whole exposition, exactly: the smallest VM, no host power, no health. */
 static void test_exact_text(void **state)
 {
-	struct interval_info iv = interval(1795366056.5);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r;
-	char *t;
 
-	(void)state;
-	bare_record(&r, "tcg");
-	metrics_store_publish(m, &iv, &r, 1, NULL, NULL);
-	t = render(m, false);
-	assert_string_equal(t,
+	tcg_record(&r, "tcg");
+	publish(fx, 1795366056.5, &r, 1, NULL, NULL);
+	assert_string_equal(scrape(fx, false),
 		"# HELP kvmtrace_build_info The version of kvmtrace-bpf serving these.\n"
 		"# TYPE kvmtrace_build_info gauge\n"
 		"kvmtrace_build_info{version=\"" KT_VERSION "\"} 1\n"
@@ -285,21 +241,17 @@ static void test_exact_text(void **state)
 		"but waiting for a CPU.\n"
 		"# TYPE kvmtrace_vm_run_delay_seconds_total counter\n"
 		"kvmtrace_vm_run_delay_seconds_total{vm=\"tcg\",uuid=\"\"} 0.000001000\n");
-	free(t);
-	metrics_store_free(m);
 }
 
 static void test_openmetrics(void **state)
 {
-	struct interval_info iv = interval(1795366056.5);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r;
 	char *t;
 
-	(void)state;
 	full_record(&r);
-	metrics_store_publish(m, &iv, &r, 1, &host, NULL);
-	t = render(m, true);
+	publish(fx, 1795366056.5, &r, 1, &host, NULL);
+	t = scrape(fx, true);
 	/* Families are named without _total; info is a type of its own; UNIT where there is one. */
 	assert_line(t, "# HELP kvmtrace_vm_cpu_seconds On-CPU time of all the VMM's threads.");
 	assert_line(t, "# TYPE kvmtrace_vm_cpu_seconds counter");
@@ -317,42 +269,30 @@ static void test_openmetrics(void **state)
 	assert_true(strlen(t) > 6);
 	assert_string_equal(t + strlen(t) - 6, "# EOF\n");
 	assert_ptr_equal(strstr(t, "# EOF"), t + strlen(t) - 6);
-	free(t);
-	metrics_store_free(m);
 }
 
 static void test_label_escaping(void **state)
 {
-	struct interval_info iv = interval(100);
-	struct metrics_store *m = open_store();
+	static const char *const line = "kvmtrace_vm_cpu_seconds_total{vm=\"a\\\"b\\\\c\\nd "
+					"\xc3\xa9\xef\xbf\xbd\",uuid=\"u\\\"1\"} 0.250000000";
+	struct fixture *fx = *state;
 	struct vm_record r;
-	char *t;
 
-	(void)state;
 	/* A quote, a backslash, a newline, and a byte that is not UTF-8 after valid UTF-8. */
-	bare_record(&r, "a\"b\\c\nd \xc3\xa9\xff");
+	tcg_record(&r, "a\"b\\c\nd \xc3\xa9\xff");
 	strcpy(r.uuid, "u\"1");
-	metrics_store_publish(m, &iv, &r, 1, NULL, NULL);
-	t = render(m, false);
-	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"a\\\"b\\\\c\\nd \xc3\xa9\xef\xbf\xbd\","
-		    "uuid=\"u\\\"1\"} 0.250000000");
-	free(t);
-	t = render(m, true);
-	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"a\\\"b\\\\c\\nd \xc3\xa9\xef\xbf\xbd\","
-		    "uuid=\"u\\\"1\"} 0.250000000");
-	free(t);
-	metrics_store_free(m);
+	publish(fx, 100, &r, 1, NULL, NULL);
+	assert_line(scrape(fx, false), line);
+	assert_line(scrape(fx, true), line);
 }
 
 static void test_unmeasured_omitted(void **state)
 {
-	struct interval_info iv1 = interval(100), iv2 = interval(101);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r;
 	char *t;
 
-	(void)state;
-	full_record(&r);
+	clocked_record(&r);
 	r.guest_valid = false;
 	r.guest_source = GUEST_SOURCE_NONE;
 	r.hyp_split_valid = false;
@@ -365,8 +305,8 @@ static void test_unmeasured_omitted(void **state)
 	r.vm_power_w = -1;
 	r.nr_exits = 0;
 	r.counter[0].valid = false;
-	metrics_store_publish(m, &iv1, &r, 1, &(struct host_record){ .source = "edimax" }, NULL);
-	t = render(m, false);
+	publish(fx, 100, &r, 1, &(struct host_record){ .source = "edimax" }, NULL);
+	t = scrape(fx, false);
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{" WEB "} 1.500000000");
 	assert_line(t, "kvmtrace_vm_run_delay_seconds_total{" WEB "} 0.002500000");
 	/* Host mode of a counter is all of it without guest mode; the guest share is unknown. */
@@ -385,123 +325,108 @@ static void test_unmeasured_omitted(void **state)
 	assert_null(strstr(t, "kvmtrace_vcpu_guest"));
 	assert_null(strstr(t, "kvmtrace_vcpu_exits"));
 	assert_null(strstr(t, "event=\"cycles\""));
+	/* No power read: no energy either, not 0 J. */
 	assert_null(strstr(t, "kvmtrace_host_"));
-	assert_line(t, "kvmtrace_vcpu_cpu_seconds_total{" WEB ",vcpu=\"0\"} 0.700000000");
-	free(t);
+	assert_line(t, "kvmtrace_vcpu_cpu_seconds_total{" WEB ",vcpu=\"0\"} 0.800000000");
 
 	/* Measured from the second interval on: the counters hold that interval only. */
-	full_record(&r);
+	clocked_record(&r);
 	r.mem_guest_bytes = -1;
-	metrics_store_publish(m, &iv2, &r, 1, NULL, NULL);
-	t = render(m, false);
+	publish(fx, 101, &r, 1, &host, NULL);
+	t = scrape(fx, false);
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{" WEB "} 3.000000000");
 	assert_line(t, "kvmtrace_vm_guest_seconds_total{" WEB "} 1.200000000");
 	assert_line(t, "kvmtrace_vm_network_receive_bytes_total{" WEB "} 1000");
-	assert_line(t, "kvmtrace_vm_memory_rss_bytes{" WEB "} 300000000");
+	assert_line(t, "kvmtrace_vm_memory_rss_bytes{" WEB "} 536870912");
 	assert_null(strstr(t, "kvmtrace_vm_memory_guest_bytes{"));
-	free(t);
-	metrics_store_free(m);
+	assert_line(t, "kvmtrace_host_energy_joules_total{source=\"rapl\"} 80.080");
+
+	/* The host's power unread again: its gauges go, its energy total stays. */
+	publish(fx, 102, &r, 1, &(struct host_record){ .source = "rapl" }, NULL);
+	t = scrape(fx, false);
+	assert_null(strstr(t, "kvmtrace_host_power_watts{"));
+	assert_line(t, "kvmtrace_host_energy_joules_total{source=\"rapl\"} 80.080");
 }
 
 static void test_final_dropped_after_scrape(void **state)
 {
-	struct interval_info iv1 = interval(100), iv2 = interval(101), iv3 = interval(102);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r[2];
 	char *t;
 
-	(void)state;
-	bare_record(&r[0], "ends");
-	bare_record(&r[1], "stays");
-	metrics_store_publish(m, &iv1, r, 2, NULL, NULL);
+	tcg_record(&r[0], "ends");
+	tcg_record(&r[1], "stays");
+	publish(fx, 100, r, 2, NULL, NULL);
 	r[0].final = true;
-	metrics_store_publish(m, &iv2, r, 2, NULL, NULL);
+	publish(fx, 101, r, 2, NULL, NULL);
 	/* Another publish before any scrape: the ended VM's last figures are still there. */
-	metrics_store_publish(m, &iv3, &r[1], 1, NULL, NULL);
-	t = render(m, false);
+	publish(fx, 102, &r[1], 1, NULL, NULL);
+	t = scrape(fx, false);
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"ends\",uuid=\"\"} 0.500000000");
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"stays\",uuid=\"\"} 0.750000000");
-	free(t);
-	t = render(m, false);
+	t = scrape(fx, false);
 	assert_null(strstr(t, "vm=\"ends\""));
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"stays\",uuid=\"\"} 0.750000000");
-	free(t);
-	metrics_store_free(m);
 }
 
 static void test_final_dropped_after_five_minutes(void **state)
 {
-	struct interval_info iv1 = interval(1000), iv2 = interval(1000 + 299.9);
-	struct interval_info iv3 = interval(1000 + 300);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r[2];
 	char *t;
 
-	(void)state;
-	bare_record(&r[0], "ends");
-	bare_record(&r[1], "stays");
+	tcg_record(&r[0], "ends");
+	tcg_record(&r[1], "stays");
 	r[0].final = true;
-	metrics_store_publish(m, &iv1, r, 2, NULL, NULL);
-	metrics_store_publish(m, &iv2, &r[1], 1, NULL, NULL);
-	metrics_store_publish(m, &iv3, &r[1], 1, NULL, NULL);
-	t = render(m, false);
+	publish(fx, 1000, r, 2, NULL, NULL);
+	publish(fx, 1000 + 299.9, &r[1], 1, NULL, NULL);
+	publish(fx, 1000 + 300, &r[1], 1, NULL, NULL);
+	t = scrape(fx, false);
 	assert_null(strstr(t, "vm=\"ends\""));
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"stays\",uuid=\"\"} 0.750000000");
-	free(t);
-	metrics_store_free(m);
 }
 
 /* A VM known by its command line first, then by libvirt's name: the old series goes. */
 static void test_renamed(void **state)
 {
-	struct interval_info iv1 = interval(100), iv2 = interval(101);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r;
 	char *t;
 
-	(void)state;
-	bare_record(&r, "qemu-system-x86-77");
-	metrics_store_publish(m, &iv1, &r, 1, NULL, NULL);
-	bare_record(&r, "web");
-	metrics_store_publish(m, &iv2, &r, 1, NULL, NULL);
-	t = render(m, false);
+	tcg_record(&r, "qemu-system-x86-77");
+	publish(fx, 100, &r, 1, NULL, NULL);
+	tcg_record(&r, "web");
+	publish(fx, 101, &r, 1, NULL, NULL);
+	t = scrape(fx, false);
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"qemu-system-x86-77\",uuid=\"\"} "
 		    "0.250000000");
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"web\",uuid=\"\"} 0.250000000");
-	free(t);
-	t = render(m, false);
+	t = scrape(fx, false);
 	assert_null(strstr(t, "qemu-system-x86-77"));
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"web\",uuid=\"\"} 0.250000000");
-	free(t);
-	metrics_store_free(m);
 }
 
 /* A VMM that restarts keeps its series (same vm and uuid): its last row and its new rows add. */
 static void test_restart_continues(void **state)
 {
-	struct interval_info iv1 = interval(100), iv2 = interval(101);
-	struct metrics_store *m = open_store();
+	struct fixture *fx = *state;
 	struct vm_record r[2];
 	char *t;
 
-	(void)state;
-	bare_record(&r[0], "web");
-	bare_record(&r[1], "web");
+	tcg_record(&r[0], "web");
+	tcg_record(&r[1], "web");
 	r[0].mem_rss_bytes = 1000;
-	metrics_store_publish(m, &iv1, r, 1, NULL, NULL);
+	publish(fx, 100, r, 1, NULL, NULL);
 	r[0].final = true;
 	r[0].mem_rss_bytes = -1;
 	r[1].pid = 78;
 	r[1].mem_rss_bytes = 500;
-	metrics_store_publish(m, &iv2, r, 2, NULL, NULL);
-	t = render(m, false);
+	publish(fx, 101, r, 2, NULL, NULL);
+	t = scrape(fx, false);
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"web\",uuid=\"\"} 0.750000000");
 	assert_line(t, "kvmtrace_vm_memory_rss_bytes{vm=\"web\",uuid=\"\"} 500");
-	free(t);
-	t = render(m, false);
+	t = scrape(fx, false);
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"web\",uuid=\"\"} 0.750000000");
-	free(t);
-	metrics_store_free(m);
 }
 
 static bool is_counter(const struct field *f)
@@ -509,90 +434,31 @@ static bool is_counter(const struct field *f)
 	return f->family != FAM_NONE && families[f->family].type == METRIC_COUNTER;
 }
 
-static void set_total(const struct field *f, const struct field_row *row, uint64_t k)
-{
-	if (is_counter(f) && field_measured(f, row))
-		*(uint64_t *)field_total(f, row) = k * field_u64(f, row);
-}
-
-/*
- * What the accounting is to fill (record.h): each counter's running total. Here k times the
- * record's figures, as after k intervals of the same record.
- */
-static void set_totals(struct vm_record *r, uint64_t k)
-{
-	const struct field_list *vm = fields_of(FIELDS_VM), *vcpu = fields_of(FIELDS_VCPU);
-	const struct field_list *ex = fields_of(FIELDS_EXITS);
-	struct field_row row = { .vm = r };
-	size_t i, j;
-
-	r->total.valid = true;
-	for (i = 0; i < vm->n; i++)
-		set_total(&vm->field[i], &row, k);
-	for (j = 0; j < r->nr_vcpus; j++)
-		for (row.vcpu = &r->vcpu[j], i = 0; i < vcpu->n; i++)
-			set_total(&vcpu->field[i], &row, k);
-	row.vcpu = NULL;
-	for (j = 0; j < r->nr_exits; j++)
-		for (row.exit = &r->exit[j], i = 0; i < ex->n; i++)
-			set_total(&ex->field[i], &row, k);
-	for (i = 0; i < r->nr_counters; i++) {
-		r->counter[i].total_guest = k * r->counter[i].guest;
-		r->counter[i].total_host = k * r->counter[i].host;
-	}
-}
-
-/* Records whose running totals are their figures summed give the same exposition as before. */
-static void test_totals_as_sums(void **state)
-{
-	struct interval_info iv1 = interval(100), iv2 = interval(101);
-	struct metrics_store *sums = open_store(), *totals = open_store();
-	struct vm_record r;
-	char *a, *b;
-
-	(void)state;
-	full_record(&r);
-	metrics_store_publish(sums, &iv1, &r, 1, &host, NULL);
-	metrics_store_publish(sums, &iv2, &r, 1, &host, NULL);
-	set_totals(&r, 1);
-	metrics_store_publish(totals, &iv1, &r, 1, &host, NULL);
-	full_record(&r);
-	set_totals(&r, 2);
-	metrics_store_publish(totals, &iv2, &r, 1, &host, NULL);
-	a = render(sums, false);
-	b = render(totals, false);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	metrics_store_free(sums);
-	metrics_store_free(totals);
-}
-
 /* Every counter's sample is its own running total, not a sum kept here. */
 static void test_totals_taken(void **state)
 {
 	const struct field_list *l = fields_of(FIELDS_VM);
-	struct interval_info iv1 = interval(100), iv2 = interval(101);
-	struct metrics_store *m = open_store();
+	struct interval_info iv = interval(101);
+	struct fixture *fx = *state;
+	struct host_record h = host;
 	char want[256], value[32];
 	struct vm_record r;
 	const struct field *f;
 	size_t i;
 	char *t;
 
-	(void)state;
-	full_record(&r);
-	set_totals(&r, 1);
-	metrics_store_publish(m, &iv1, &r, 1, NULL, NULL);
+	clocked_record(&r);
+	publish(fx, 100, &r, 1, &host, NULL);
 	for (i = 0; i < l->n; i++)
 		if (is_counter(&l->field[i]))
 			*(uint64_t *)field_total(&l->field[i], &(struct field_row){ .vm = &r }) =
 				(i + 1) * 1000000000ull;
-	vcpus[1].total.exits = 123456;
-	exits[0].total.count = 777;
-	r.counter[1].total_host = 86400000000000ull;
-	metrics_store_publish(m, &iv2, &r, 1, NULL, NULL);
-	t = render(m, false);
+	r.vcpu[0].total.exits = 123456;
+	r.exit[0].total.count = 777;
+	r.counter[r.nr_counters - 1].total_host = 86400000000000ull;
+	h.total.host_energy_j = 5000.25;
+	metrics_store_publish(fx->m, &iv, &r, 1, &h, NULL);
+	t = scrape(fx, false);
 	for (i = 0; i < l->n; i++) {
 		f = &l->field[i];
 		if (!is_counter(f))
@@ -609,16 +475,14 @@ static void test_totals_taken(void **state)
 				 families[f->family].name, value);
 		assert_line(t, want);
 	}
-	assert_line(t, "kvmtrace_vcpu_exits_total{" WEB ",vcpu=\"1\"} 123456");
-	assert_line(t, "kvmtrace_vcpu_exits_total{" WEB ",vcpu=\"0\"} 100");
-	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"HLT\"} 777");
-	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"NPF\"} 100");
+	assert_line(t, "kvmtrace_vcpu_exits_total{" WEB ",vcpu=\"0\"} 123456");
+	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"EPT_VIOLATION\"} 777");
+	assert_line(t, "kvmtrace_vm_exits_total{" WEB ",reason=\"IOIO\"} 2345");
 	assert_line(t, "kvmtrace_vm_perf_clock_seconds_total{" WEB ",event=\"cpu-clock\","
 		    "mode=\"host\"} 86400.000000000");
 	assert_line(t, "kvmtrace_vm_perf_events_total{" WEB ",event=\"cycles\",mode=\"guest\"} "
 		    "3000000");
-	free(t);
-	metrics_store_free(m);
+	assert_line(t, "kvmtrace_host_energy_joules_total{source=\"rapl\"} 5000.250");
 }
 
 /* The family a sample line belongs to, by its name (the 0.0.4 format: with its suffix). */
@@ -643,21 +507,19 @@ static int family_of(const char *line, size_t len)
 static void test_samples_as_declared(void **state)
 {
 	struct tracer_health health = { .nr_progs = 1 };
-	struct interval_info iv = interval(100);
-	struct metrics_store *m = open_store();
 	bool seen[NR_FAMILIES] = { false };
-	char labels[128], *t, *line, *save = NULL;
+	char labels[128], *line, *save = NULL;
+	struct fixture *fx = *state;
 	const char *p, *end;
 	struct vm_record r;
 	size_t n, name_len;
 	int id;
 
-	(void)state;
 	strcpy(health.prog[0].name, "kt_sched_switch");
-	full_record(&r);
-	metrics_store_publish(m, &iv, &r, 1, &host, &health);
-	t = render(m, false);
-	for (line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	clocked_record(&r);
+	publish(fx, 100, &r, 1, &host, &health);
+	for (line = strtok_r(scrape(fx, false), "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#')
 			continue;
 		name_len = strcspn(line, "{ ");
@@ -681,25 +543,24 @@ static void test_samples_as_declared(void **state)
 	for (id = FAM_NONE + 1; id < NR_FAMILIES; id++)
 		if (!seen[id])
 			fail_msg("no sample of %s", families[id].name);
-	free(t);
-	metrics_store_free(m);
 }
+
+#define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_two_intervals),
-		cmocka_unit_test(test_exact_text),
-		cmocka_unit_test(test_openmetrics),
-		cmocka_unit_test(test_label_escaping),
-		cmocka_unit_test(test_unmeasured_omitted),
-		cmocka_unit_test(test_final_dropped_after_scrape),
-		cmocka_unit_test(test_final_dropped_after_five_minutes),
-		cmocka_unit_test(test_restart_continues),
-		cmocka_unit_test(test_renamed),
-		cmocka_unit_test(test_totals_as_sums),
-		cmocka_unit_test(test_totals_taken),
-		cmocka_unit_test(test_samples_as_declared),
+		TEST(test_two_intervals),
+		TEST(test_exact_text),
+		TEST(test_openmetrics),
+		TEST(test_label_escaping),
+		TEST(test_unmeasured_omitted),
+		TEST(test_final_dropped_after_scrape),
+		TEST(test_final_dropped_after_five_minutes),
+		TEST(test_restart_continues),
+		TEST(test_renamed),
+		TEST(test_totals_taken),
+		TEST(test_samples_as_declared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
