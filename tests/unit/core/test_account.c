@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -104,6 +105,12 @@ static struct vm_source fake_source(struct fake_host *h)
 
 static const struct account_opts kvm_host = { .guest_observable = true, .disk_observable = true };
 static const struct account_opts tcg_host = { .guest_observable = false, .disk_observable = true };
+/* Runs with two counters, one of them absent (no PMU), and the sampler at 1 ms per hit. */
+static const struct account_opts sampled_host = {
+	.guest_observable = true, .disk_observable = true, .nr_counters = 2,
+	.counter_name = { "cycles", "page-faults" }, .counter_column = { "cycles", "page_faults" },
+	.counter_active = { false, true }, .sample_period_ns = 1000000,
+};
 
 static void test_mono_advance(void **state)
 {
@@ -152,13 +159,68 @@ static void test_split_exact(void **state)
 	assert_int_equal(parts[0] + parts[1], 0);
 }
 
-/* A snapshot builder: one VM with up to four threads and some exit reasons. */
+/*
+ * A test's world: the fake host, an account over it and a snapshot builder for up to two VMs,
+ * four threads and four exit reasons. The per-CPU sums and the taps' counts, once attached,
+ * stay in every snapshot, as a VM's keep coming in each drain.
+ */
 struct fixture {
+	struct fake_host host;
+	struct vm_source src;
+	struct account *a;
 	struct snap_vm vms[2];
 	struct snap_thread threads[4];
 	struct snap_exit exits[4];
+	struct snap_percpu *percpu;
+	size_t nr_percpu;
+	struct snap_net *nets;
+	size_t nr_nets;
 	struct snapshot snap;
 };
+
+static int fixture_open(void **state, const struct account_opts *opts)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->src = fake_source(&f->host);
+	f->a = account_new(&f->src, opts);
+	*state = f;
+	return f->a ? 0 : -1;
+}
+
+static int kvm_setup(void **state)
+{
+	return fixture_open(state, &kvm_host);
+}
+
+static int tcg_setup(void **state)
+{
+	return fixture_open(state, &tcg_host);
+}
+
+static int sampled_setup(void **state)
+{
+	return fixture_open(state, &sampled_host);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	account_free(f->a);
+	free(f);
+	return 0;
+}
+
+/* A new account over the same host: it knows none of the VMs seen so far. */
+static void reopen(struct fixture *f, const struct account_opts *opts)
+{
+	account_free(f->a);
+	f->a = account_new(&f->src, opts);
+	assert_non_null(f->a);
+}
 
 static void fixture_reset(struct fixture *f, uint64_t mono_ns)
 {
@@ -167,6 +229,28 @@ static void fixture_reset(struct fixture *f, uint64_t mono_ns)
 	f->snap.vms = f->vms;
 	f->snap.threads = f->threads;
 	f->snap.exits = f->exits;
+	f->snap.percpu = f->percpu;
+	f->snap.nr_percpu = f->nr_percpu;
+	f->snap.nets = f->nets;
+	f->snap.nr_nets = f->nr_nets;
+}
+
+static void attach_percpu(struct fixture *f, struct snap_percpu *pc)
+{
+	f->percpu = f->snap.percpu = pc;
+	f->nr_percpu = f->snap.nr_percpu = 1;
+}
+
+static void attach_nets(struct fixture *f, struct snap_net *nets, size_t nr)
+{
+	f->nets = f->snap.nets = nets;
+	f->nr_nets = f->snap.nr_nets = nr;
+}
+
+/* Accounts the snapshot built so far; r: its rows. */
+static int update(struct fixture *f, struct vm_record **r)
+{
+	return account_update(f->a, &f->snap, r);
 }
 
 static void add_vm(struct fixture *f, uint32_t tgid, uint64_t birth, bool dead,
@@ -247,32 +331,28 @@ static void set_kvm_exits(struct fake_host *h, uint64_t exits, uint64_t halt, ui
  */
 static void test_kernel_guest_source(void **state)
 {
-	struct fake_host host = { 0 };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &kvm_host);
+	struct fixture *f = *state;
 	struct kt_totals sum = totals(0, 0, 0, 0, 0);
-	struct fixture f;
 	struct vm_record *r;
 	struct kt_thread *t;
 
-	(void)state;
-	set_kvm_exits(&host, 1000, 10, 5);
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 103, 100, 5, sum);
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	set_kvm_exits(&f->host, 1000, 10, 5);
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 103, 100, 5, sum);
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->guest_source, GUEST_SOURCE_NONE);
 	assert_false(r->guest_valid);
 
 	/* A tick of 4 ms charged to a thread that ran 3 ms: 3 ms now, 1 ms carried. */
-	set_kvm_exits(&host, 1600, 30, 25);
+	set_kvm_exits(&f->host, 1600, 30, 25);
 	sum.on_cpu_ns = 3000000;
 	sum.kernel_guest_ns = 4000000;
-	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	t = add_thread(&f, 103, 100, 5, sum);
+	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 103, 100, 5, sum);
 	t->flags = KT_THREAD_GUEST_TIME | KT_THREAD_IN_KVM_RUN;
 	t->vcpu_id = 0;
-	add_thread(&f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	add_thread(f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->guest_source, GUEST_SOURCE_KERNEL);
 	assert_true(r->guest_valid);
 	/* The VM's guest time is capped by the VM's on-CPU time, each vCPU's by its own. */
@@ -298,11 +378,11 @@ static void test_kernel_guest_source(void **state)
 
 	/* The next 2 ms on CPU, no new tick: the carried 1 ms is reported now. */
 	sum.on_cpu_ns = 5000000;
-	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	t = add_thread(&f, 103, 100, 5, sum);
+	snapshot_of(f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 103, 100, 5, sum);
 	t->flags = KT_THREAD_GUEST_TIME | KT_THREAD_IN_KVM_RUN;
-	add_thread(&f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	add_thread(f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->cpu_total_ns, 2000000);
 	assert_int_equal(r->cpu_guest_ns, 999990);
 	assert_int_equal(r->vcpu[0].cpu_guest_ns, 1000000);
@@ -310,49 +390,44 @@ static void test_kernel_guest_source(void **state)
 	assert_int_equal(r->nr_exits, 0);
 
 	/* The VMM's stats fds cannot be read: exits empty, guest time still there. */
-	host.kvm.valid = false;
-	account_free(a);
-	a = account_new(&src, &kvm_host);
-	snapshot_of(&f, 4000, 200, 7, false, totals(0, 0, 0, 0, 0));
-	t = add_thread(&f, 104, 200, 7, totals(1000, 0, 0, 0, 0));
+	f->host.kvm.valid = false;
+	reopen(f, &kvm_host);
+	snapshot_of(f, 4000, 200, 7, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 104, 200, 7, totals(1000, 0, 0, 0, 0));
 	t->sum.kernel_guest_ns = 800;
 	t->flags = KT_THREAD_GUEST_TIME;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->guest_source, GUEST_SOURCE_KERNEL);
 	assert_true(r->exits_unmeasured);
 	assert_string_equal(r->top_exit_reason, "");
-	account_free(a);
 }
 
 /* A KVM VM over two intervals: deltas, in-progress slice, guest/hyp split, exits, vCPU rows. */
 static void test_kvm_vm_intervals(void **state)
 {
-	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/KVM" } };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &kvm_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 	struct kt_thread *t;
 
-	(void)state;
+	f->host = (struct fake_host){ .thread_names = { "qemu-system-x86", "CPU 0/KVM" } };
 	/* Priming drain at start. */
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 102, 100, 5, totals(0, 0, 0, 0, 0));
-	host.ct = (struct proc_cputime){ .utime = 10, .stime = 2, .guest = 6 };
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 102, 100, 5, totals(0, 0, 0, 0, 0));
+	f->host.ct = (struct proc_cputime){ .utime = 10, .stime = 2, .guest = 6 };
+	assert_int_equal(update(f, &r), 1);
 
 	/* Interval 1: the vCPU ran 700 ns (400 in guest), the last 100 of them in the slice it
 	 * is still running, which the drain's flush took. */
-	snapshot_of(&f, 2000, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
-	t = add_thread(&f, 102, 100, 5, totals(700, 400, 30, 3, 90));
+	snapshot_of(f, 2000, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
+	t = add_thread(f, 102, 100, 5, totals(700, 400, 30, 3, 90));
 	t->flags = KT_THREAD_VCPU;
 	t->vcpu_id = 0;
 	t->oncpu_since = 1900;
-	add_thread(&f, 101, 100, 5, totals(200, 0, 10, 0, 0));
-	add_exit(&f, 100, 5, 30, 2, 60);
-	add_exit(&f, 100, 5, 48, 1, 30);
-	host.ct = (struct proc_cputime){ .utime = 16, .stime = 4, .guest = 10 };
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	add_thread(f, 101, 100, 5, totals(200, 0, 10, 0, 0));
+	add_exit(f, 100, 5, 30, 2, 60);
+	add_exit(f, 100, 5, 48, 1, 30);
+	f->host.ct = (struct proc_cputime){ .utime = 16, .stime = 4, .guest = 10 };
+	assert_int_equal(update(f, &r), 1);
 	assert_string_equal(r->vm, "alpha");
 	assert_string_equal(r->uuid, "6f1e2a3b-0000-4000-8000-00000000a1fa");
 	assert_int_equal(r->pid, 100);
@@ -379,13 +454,13 @@ static void test_kvm_vm_intervals(void **state)
 
 	/* Interval 2: the slice ended at 2100 (600 + 200); one more exit; no tick fell, so the
 	 * split falls back to the process's whole life (user 16-10 = 6 : system 4). */
-	snapshot_of(&f, 3000, 100, 5, false, totals(50, 0, 5, 0, 0));
-	t = add_thread(&f, 102, 100, 5, totals(800, 500, 30, 4, 100));
+	snapshot_of(f, 3000, 100, 5, false, totals(50, 0, 5, 0, 0));
+	t = add_thread(f, 102, 100, 5, totals(800, 500, 30, 4, 100));
 	t->flags = KT_THREAD_VCPU;
-	add_thread(&f, 101, 100, 5, totals(200, 0, 10, 0, 0));
-	add_exit(&f, 100, 5, 30, 2, 60);
-	add_exit(&f, 100, 5, 48, 2, 40);
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	add_thread(f, 101, 100, 5, totals(200, 0, 10, 0, 0));
+	add_exit(f, 100, 5, 30, 2, 60);
+	add_exit(f, 100, 5, 48, 2, 40);
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->cpu_total_ns, 100);
 	assert_int_equal(r->cpu_guest_ns, 100);
 	assert_int_equal(r->cpu_hyp_ns, 0);
@@ -394,38 +469,29 @@ static void test_kvm_vm_intervals(void **state)
 	assert_string_equal(r->top_exit_reason, "EPT_VIOLATION");
 	assert_int_equal(r->nr_exits, 1);
 	assert_int_equal(r->vcpu[0].cpu_total_ns, 100);
-	account_free(a);
 }
 
 /* A tid reused by a new thread of the same VM is another thread: its rows start afresh. */
 static void test_tid_reuse(void **state)
 {
-	struct fake_host host = { .thread_names = { NULL, NULL, "CPU 1/KVM" } };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &kvm_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
-	struct kt_thread *t;
 
-	(void)state;
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	t = add_thread(&f, 103, 100, 5, totals(0, 0, 0, 0, 0));
-	t->born_ns = 900;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	t = add_thread(&f, 103, 100, 5, totals(5000, 0, 0, 0, 0));
-	t->born_ns = 900;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	f->host = (struct fake_host){ .thread_names = { NULL, NULL, "CPU 1/KVM" } };
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 103, 100, 5, totals(0, 0, 0, 0, 0))->born_ns = 900;
+	assert_int_equal(update(f, &r), 1);
+	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 103, 100, 5, totals(5000, 0, 0, 0, 0))->born_ns = 900;
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->vcpu[0].cpu_total_ns, 5000);
 	/* The thread exited (its 5000 ns folded into the VM) and a new one got its tid. */
-	snapshot_of(&f, 3000, 100, 5, false, totals(5000, 0, 0, 0, 0));
-	t = add_thread(&f, 103, 100, 5, totals(300, 0, 0, 0, 0));
-	t->born_ns = 2500;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 3000, 100, 5, false, totals(5000, 0, 0, 0, 0));
+	add_thread(f, 103, 100, 5, totals(300, 0, 0, 0, 0))->born_ns = 2500;
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->cpu_total_ns, 300);
 	assert_int_equal(r->nr_vcpus, 1);
 	assert_int_equal(r->vcpu[0].cpu_total_ns, 300);
-	account_free(a);
 }
 
 /*
@@ -435,54 +501,49 @@ static void test_tid_reuse(void **state)
  */
 static void test_drain_races_exit(void **state)
 {
-	struct fake_host host = { .thread_names = { NULL, "CPU 0/KVM" } };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &kvm_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 	struct kt_thread *t;
 	uint64_t sum = 0;
 
-	(void)state;
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 102, 100, 5, totals(0, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 102, 100, 5, totals(300, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	f->host = (struct fake_host){ .thread_names = { NULL, "CPU 0/KVM" } };
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 102, 100, 5, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
+	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 102, 100, 5, totals(300, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	sum += r->cpu_total_ns;
 	/* It exits; the VMs were walked before its fold, the threads after. */
-	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	t = add_thread(&f, 102, 100, 5, totals(500, 0, 0, 0, 0));
+	snapshot_of(f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 102, 100, 5, totals(500, 0, 0, 0, 0));
 	t->flags = KT_THREAD_EXITED | KT_THREAD_FOLDED;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	assert_int_equal(update(f, &r), 1);
 	sum += r->cpu_total_ns;
 	assert_int_equal(r->nr_vcpus, 1);
 	assert_int_equal(r->vcpu[0].cpu_total_ns, 200);	/* its last interval */
-	snapshot_of(&f, 4000, 100, 5, false, totals(500, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 4000, 100, 5, false, totals(500, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	sum += r->cpu_total_ns;
 	assert_int_equal(sum, 500);
-	account_free(a);
 }
 
 /* Without kvm hooks, or for a TCG guest: guest columns are not valid, hyp is all the time,
  * and vCPUs come from QEMU's thread names. */
 static void test_tcg_vm(void **state)
 {
-	struct fake_host host = { .thread_names = { "qemu-system-x86", "CPU 0/TCG", "CPU 1/TCG" } };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &kvm_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 101, 100, 5, totals(100, 0, 0, 0, 0));
-	add_thread(&f, 102, 100, 5, totals(300, 0, 0, 0, 0));
-	add_thread(&f, 103, 100, 5, totals(500, 0, 0, 0, 0));
-	host.ct = (struct proc_cputime){ .utime = 3, .stime = 1 };
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	f->host = (struct fake_host){
+		.thread_names = { "qemu-system-x86", "CPU 0/TCG", "CPU 1/TCG" },
+	};
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 101, 100, 5, totals(100, 0, 0, 0, 0));
+	add_thread(f, 102, 100, 5, totals(300, 0, 0, 0, 0));
+	add_thread(f, 103, 100, 5, totals(500, 0, 0, 0, 0));
+	f->host.ct = (struct proc_cputime){ .utime = 3, .stime = 1 };
+	assert_int_equal(update(f, &r), 1);
 	assert_false(r->guest_valid);
 	assert_int_equal(r->cpu_total_ns, 900);
 	assert_int_equal(r->cpu_guest_ns, 0);
@@ -493,130 +554,109 @@ static void test_tcg_vm(void **state)
 	assert_int_equal(r->vcpu[0].vcpu + r->vcpu[1].vcpu, 1);
 	assert_string_equal(r->top_exit_reason, "");
 	/* libvirt's count, where it has one, is the VM's vCPU count. */
-	host.vcpus = 4;
-	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	f->host.vcpus = 4;
+	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->vcpus, 4);
-	account_free(a);
 }
 
 /* A VM ends: its last row is final; a new process with its PID starts from zero. */
 static void test_end_and_pid_reuse(void **state)
 {
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &tcg_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 101, 100, 5, totals(100, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 101, 100, 5, totals(100, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->cpu_total_ns, 100);
 
 	/* The thread exited (its time moved to the VM), then the VM: one final row. */
-	host.gone = true;
-	snapshot_of(&f, 2000, 100, 5, true, totals(160, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	f->host.gone = true;
+	snapshot_of(f, 2000, 100, 5, true, totals(160, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_true(r->final);
 	assert_int_equal(r->cpu_total_ns, 60);
 
 	/* Same PID, new incarnation: fresh counters, same name (the old one is gone). */
-	host.gone = false;
-	snapshot_of(&f, 3000, 100, 2500, false, totals(0, 0, 0, 0, 0));
-	add_thread(&f, 101, 100, 2500, totals(40, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	f->host.gone = false;
+	snapshot_of(f, 3000, 100, 2500, false, totals(0, 0, 0, 0, 0));
+	add_thread(f, 101, 100, 2500, totals(40, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_false(r->final);
 	assert_string_equal(r->vm, "alpha");
 	assert_int_equal(r->cpu_total_ns, 40);
-	account_free(a);
 }
 
 /* A domain restarted within one interval: the ended process and the new one are in the same
  * snapshot; the new one keeps the name (and so the file). */
 static void test_restart_keeps_name(void **state)
 {
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &tcg_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
-	snapshot_of(&f, 2000, 400, 1500, false, totals(0, 0, 0, 0, 0));	/* listed before the dead one */
-	add_vm(&f, 300, 5, true, totals(70, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	snapshot_of(f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
+	snapshot_of(f, 2000, 400, 1500, false, totals(0, 0, 0, 0, 0));	/* listed before the dead one */
+	add_vm(f, 300, 5, true, totals(70, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 2);
 	assert_string_equal(r[0].vm, "twin");
 	assert_string_equal(r[1].vm, "twin");
 	assert_true(r[0].final != r[1].final);
-	account_free(a);
 }
 
 /* Disk figures: bytes and ops of live and exited threads, mean latency of completed requests. */
 static void test_disk(void **state)
 {
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &tcg_host);
+	struct fixture *f = *state;
 	struct kt_totals io = {};
-	struct fixture f;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_true(r->disk_valid);
 	assert_true(r->disk_lat_avg_us < 0);
 
-	fixture_reset(&f, 2000);
+	fixture_reset(f, 2000);
 	io.disk_write_bytes = 8 << 20;
 	io.disk_write_ops = 8;
-	add_vm(&f, 100, 5, false, io);		/* an exited worker thread's share */
-	f.vms[0].vm.disk_lat_ns = 3000000;	/* 8 requests, 3 ms in all */
-	f.vms[0].vm.disk_lat_count = 8;
+	add_vm(f, 100, 5, false, io);		/* an exited worker thread's share */
+	f->vms[0].vm.disk_lat_ns = 3000000;	/* 8 requests, 3 ms in all */
+	f->vms[0].vm.disk_lat_count = 8;
 	io = (struct kt_totals){ .disk_read_bytes = 4096, .disk_read_ops = 1 };
-	add_thread(&f, 101, 100, 5, io);
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	add_thread(f, 101, 100, 5, io);
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->disk_write_bytes, 8 << 20);
 	assert_int_equal(r->disk_write_ops, 8);
 	assert_int_equal(r->disk_read_bytes, 4096);
 	assert_int_equal(r->disk_read_ops, 1);
 	assert_true(r->disk_lat_avg_us > 374.9 && r->disk_lat_avg_us < 375.1);
-	account_free(a);
 }
 
 /* Traffic on the VM's taps: per-interval deltas of all its taps; empty without a tap. */
 static void test_network_and_memory(void **state)
 {
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &tcg_host);
+	struct fixture *f = *state;
 	struct snap_net nets[2];
-	struct fixture f;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_false(r->net_valid);
 	assert_int_equal(r->mem_rss_bytes, 100 * 4096);
 	assert_int_equal(r->mem_guest_bytes, -1);
 
-	host.taps = 2;
-	host.vcpus = 1;
+	f->host.taps = 2;
+	f->host.vcpus = 1;
 	memset(nets, 0, sizeof(nets));
 	nets[0].key = (struct kt_net_key){ .ifindex = 7, .tgid = 100, .vm_birth_ns = 5 };
 	nets[0].stat = (struct kt_net_stat){ .rx_bytes = 1500, .rx_packets = 1, .tx_bytes = 60,
 					     .tx_packets = 1 };
 	nets[1].key = (struct kt_net_key){ .ifindex = 8, .tgid = 100, .vm_birth_ns = 5 };
 	nets[1].stat = (struct kt_net_stat){ .rx_bytes = 100, .rx_packets = 2 };
-	snapshot_of(&f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	f.snap.nets = nets;
-	f.snap.nr_nets = 2;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	attach_nets(f, nets, 2);
+	assert_int_equal(update(f, &r), 1);
 	assert_true(r->net_valid);
 	assert_int_equal(r->net_rx_bytes, 1600);
 	assert_int_equal(r->net_rx_packets, 3);
@@ -626,32 +666,24 @@ static void test_network_and_memory(void **state)
 
 	nets[0].stat.tx_bytes = 1060;
 	nets[0].stat.tx_packets = 3;
-	snapshot_of(&f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
-	f.snap.nets = nets;
-	f.snap.nr_nets = 2;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->net_rx_bytes, 0);
 	assert_int_equal(r->net_tx_bytes, 1000);
 	assert_int_equal(r->net_tx_packets, 2);
-	account_free(a);
 }
 
 /* Two live VMs with one name get distinct names (and so distinct files). */
 static void test_name_collision(void **state)
 {
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &tcg_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
-	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	snapshot_of(f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
+	add_vm(f, 400, 6, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 2);
 	assert_string_equal(r[0].vm, "twin");
 	assert_string_equal(r[1].vm, "twin-400");
-	account_free(a);
 }
 
 /* A daemonizing VMM (300) hands over to its fork (500): the fork continues under the name, even
@@ -659,65 +691,48 @@ static void test_name_collision(void **state)
  * it ends. */
 static void test_hand_over(void **state)
 {
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &tcg_host);
-	struct fixture f;
+	struct fixture *f = *state;
 	struct vm_record *r;
 
-	(void)state;
-	snapshot_of(&f, 1000, 300, 5, false, totals(40, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 1000, 300, 5, false, totals(40, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r[0].pid, 300);
-	account_hand_over(a, 300, 500);
-	host.gone = true;	/* it ends before its first row: no command line to name it */
-	add_vm(&f, 500, 6, false, totals(90, 0, 0, 0, 0));
-	f.snap.mono_ns = 2000;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	account_hand_over(f->a, 300, 500);
+	f->host.gone = true;	/* it ends before its first row: no command line to name it */
+	add_vm(f, 500, 6, false, totals(90, 0, 0, 0, 0));
+	f->snap.mono_ns = 2000;
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r[0].pid, 500);
 	assert_string_equal(r[0].vm, "twin");
 	assert_int_equal(r[0].cpu_total_ns, 90);	/* its whole life so far */
-	snapshot_of(&f, 3000, 300, 5, true, totals(41, 0, 0, 0, 0));
-	add_vm(&f, 500, 6, false, totals(150, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 3000, 300, 5, true, totals(41, 0, 0, 0, 0));
+	add_vm(f, 500, 6, false, totals(150, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r[0].pid, 500);
 	assert_int_equal(r[0].cpu_total_ns, 60);
-	snapshot_of(&f, 4000, 500, 6, false, totals(200, 0, 0, 0, 0));
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 4000, 500, 6, false, totals(200, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_string_equal(r[0].vm, "twin");
-	account_free(a);
 }
-
-/* Runs with two counters, one of them absent (no PMU), and the sampler at 1 ms per hit. */
-static const struct account_opts sampled_host = {
-	.guest_observable = true, .disk_observable = true, .nr_counters = 2,
-	.counter_name = { "cycles", "page-faults" }, .counter_column = { "cycles", "page_faults" },
-	.counter_active = { false, true }, .sample_period_ns = 1000000,
-};
 
 static void test_counters_and_components(void **state)
 {
 	struct account_opts tcg = sampled_host;
-	struct fake_host host = {};
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &sampled_host);
+	struct fixture *f = *state;
 	struct snap_percpu pc = { .key = { .tgid = 100, .birth_ns = 5 } };
-	struct fixture f;
 	struct vm_record *r;
 	uint64_t sum;
 	int c;
 
-	(void)state;
 	/* 10 ms on CPU, 4 ms of it in guest mode; 3 host hits in user space, 1 in kvm. */
-	snapshot_of(&f, 1000, 100, 5, false, totals(10000000, 4000000, 0, 1, 0));
+	snapshot_of(f, 1000, 100, 5, false, totals(10000000, 4000000, 0, 1, 0));
 	pc.sum.counter_guest[1] = 7;
 	pc.sum.counter_host[1] = 30;
 	pc.sum.samples_own[KT_COMP_QEMU_USER] = 3;
 	pc.sum.samples_own[KT_COMP_KVM] = 1;
 	pc.sum.samples_ext[KT_COMP_VHOST] = 2;
-	f.snap.percpu = &pc;
-	f.snap.nr_percpu = 1;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	attach_percpu(f, &pc);
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->nr_counters, 2);
 	assert_false(r->counter[0].valid);
 	assert_true(r->counter[1].valid);
@@ -732,52 +747,41 @@ static void test_counters_and_components(void **state)
 	assert_int_equal(r->ext_component_ns[KT_COMP_VHOST], 2000000);
 
 	/* No hit in this interval: the shares of the VM's life still split its time exactly. */
-	snapshot_of(&f, 2000, 100, 5, false, totals(10000100, 4000000, 0, 1, 0));
-	f.snap.percpu = &pc;
-	f.snap.nr_percpu = 1;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 2000, 100, 5, false, totals(10000100, 4000000, 0, 1, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->cpu_hyp_ns, 100);
 	for (sum = 0, c = 0; c < KT_NR_COMPONENTS; c++)
 		sum += r->hyp_component_ns[c];
 	assert_int_equal(sum, 100);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 75);
 	assert_int_equal(r->ext_component_ns[KT_COMP_VHOST], 0);
-	account_free(a);
 
 	/* Without guest mode (TCG) every count is the host's; without a sampler, no split. */
 	tcg.guest_observable = false;
 	tcg.sample_period_ns = 0;
-	a = account_new(&src, &tcg);
-	snapshot_of(&f, 1000, 100, 5, false, totals(10000000, 0, 0, 0, 0));
-	f.snap.percpu = &pc;
-	f.snap.nr_percpu = 1;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	reopen(f, &tcg);
+	snapshot_of(f, 1000, 100, 5, false, totals(10000000, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->counter[1].host, 37);
 	assert_false(r->hyp_components_valid);
 	assert_false(r->ext_components_valid);
-	account_free(a);
 }
 
 /* Network softirq run on a VM's thread is its own work only when it moved packets. */
 static void test_softirq_network_work(void **state)
 {
-	struct fake_host host = { .taps = 1 };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &sampled_host);
+	struct fixture *f = *state;
 	struct snap_percpu pc = { .key = { .tgid = 100, .birth_ns = 5 } };
 	struct snap_net net = { .key = { .ifindex = 7, .tgid = 100, .vm_birth_ns = 5 } };
-	struct fixture f;
 	struct vm_record *r;
 
-	(void)state;
+	f->host = (struct fake_host){ .taps = 1 };
 	pc.sum.samples_own[KT_COMP_QEMU_USER] = 2;
 	pc.sum.samples_softirq[KT_COMP_BRIDGE] = 2;
-	snapshot_of(&f, 1000, 100, 5, false, totals(4000, 0, 0, 0, 0));
-	f.snap.percpu = &pc;
-	f.snap.nr_percpu = 1;
-	f.snap.nets = &net;
-	f.snap.nr_nets = 1;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 1000, 100, 5, false, totals(4000, 0, 0, 0, 0));
+	attach_percpu(f, &pc);
+	attach_nets(f, &net, 1);
+	assert_int_equal(update(f, &r), 1);
 	/* No packet of its own: the bridge work was others', done on its time. */
 	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 0);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_OTHER_KERNEL], 2000);
@@ -787,65 +791,49 @@ static void test_softirq_network_work(void **state)
 	pc.sum.samples_softirq[KT_COMP_BRIDGE] = 4;
 	net.stat.tx_packets = 3;
 	net.stat.tx_bytes = 180;
-	snapshot_of(&f, 2000, 100, 5, false, totals(8000, 0, 0, 0, 0));
-	f.snap.percpu = &pc;
-	f.snap.nr_percpu = 1;
-	f.snap.nets = &net;
-	f.snap.nr_nets = 1;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 2000, 100, 5, false, totals(8000, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 2400);	/* 1 own + 2 softirq */
 	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 1600);
 
 	/* No hit and no packet: the lifetime shares lend it no network work. */
-	snapshot_of(&f, 3000, 100, 5, false, totals(8100, 0, 0, 0, 0));
-	f.snap.percpu = &pc;
-	f.snap.nr_percpu = 1;
-	f.snap.nets = &net;
-	f.snap.nr_nets = 1;
-	assert_int_equal(account_update(a, &f.snap, &r), 1);
+	snapshot_of(f, 3000, 100, 5, false, totals(8100, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 100);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 0);
-	account_free(a);
 }
 
 /* Bridge softirq outside any VM goes to the VMs by the bytes they moved. */
 static void test_shared_network_work(void **state)
 {
-	struct fake_host host = { .taps = 1 };
-	struct vm_source src = fake_source(&host);
-	struct account *a = account_new(&src, &sampled_host);
+	struct fixture *f = *state;
 	struct snap_net nets[2];
-	struct fixture f;
 	struct vm_record *r;
 
-	(void)state;
+	f->host = (struct fake_host){ .taps = 1 };
 	memset(nets, 0, sizeof(nets));
 	nets[0].key = (struct kt_net_key){ .ifindex = 7, .tgid = 300, .vm_birth_ns = 5 };
 	nets[1].key = (struct kt_net_key){ .ifindex = 8, .tgid = 400, .vm_birth_ns = 6 };
-	snapshot_of(&f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
-	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
-	f.snap.nets = nets;
-	f.snap.nr_nets = 2;
+	snapshot_of(f, 1000, 300, 5, false, totals(0, 0, 0, 0, 0));
+	add_vm(f, 400, 6, false, totals(0, 0, 0, 0, 0));
+	attach_nets(f, nets, 2);
 	nets[0].stat.rx_bytes = 3000;
 	nets[1].stat.tx_bytes = 1000;
-	f.snap.shared.hits[KT_COMP_BRIDGE] = 8;
-	f.snap.shared.hits[KT_COMP_KVM] = 5;	/* never shared */
-	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	f->snap.shared.hits[KT_COMP_BRIDGE] = 8;
+	f->snap.shared.hits[KT_COMP_KVM] = 5;	/* never shared */
+	assert_int_equal(update(f, &r), 2);
 	assert_int_equal(r[0].ext_component_ns[KT_COMP_BRIDGE], 6000000);
 	assert_int_equal(r[1].ext_component_ns[KT_COMP_BRIDGE], 2000000);
 	assert_int_equal(r[0].ext_component_ns[KT_COMP_KVM] + r[1].ext_component_ns[KT_COMP_KVM],
 			 0);
 
 	/* An interval without traffic shares nothing: the host's own. */
-	snapshot_of(&f, 2000, 300, 5, false, totals(0, 0, 0, 0, 0));
-	add_vm(&f, 400, 6, false, totals(0, 0, 0, 0, 0));
-	f.snap.nets = nets;
-	f.snap.nr_nets = 2;
-	f.snap.shared.hits[KT_COMP_BRIDGE] = 12;
-	assert_int_equal(account_update(a, &f.snap, &r), 2);
+	snapshot_of(f, 2000, 300, 5, false, totals(0, 0, 0, 0, 0));
+	add_vm(f, 400, 6, false, totals(0, 0, 0, 0, 0));
+	f->snap.shared.hits[KT_COMP_BRIDGE] = 12;
+	assert_int_equal(update(f, &r), 2);
 	assert_int_equal(r[0].ext_component_ns[KT_COMP_BRIDGE], 0);
 	assert_int_equal(r[1].ext_component_ns[KT_COMP_BRIDGE], 0);
-	account_free(a);
 }
 
 int main(void)
@@ -854,20 +842,21 @@ int main(void)
 		cmocka_unit_test(test_mono_advance),
 		cmocka_unit_test(test_split_by_ticks),
 		cmocka_unit_test(test_split_exact),
-		cmocka_unit_test(test_kvm_vm_intervals),
-		cmocka_unit_test(test_kernel_guest_source),
-		cmocka_unit_test(test_tid_reuse),
-		cmocka_unit_test(test_drain_races_exit),
-		cmocka_unit_test(test_tcg_vm),
-		cmocka_unit_test(test_end_and_pid_reuse),
-		cmocka_unit_test(test_restart_keeps_name),
-		cmocka_unit_test(test_network_and_memory),
-		cmocka_unit_test(test_disk),
-		cmocka_unit_test(test_name_collision),
-		cmocka_unit_test(test_hand_over),
-		cmocka_unit_test(test_counters_and_components),
-		cmocka_unit_test(test_shared_network_work),
-		cmocka_unit_test(test_softirq_network_work),
+		cmocka_unit_test_setup_teardown(test_kvm_vm_intervals, kvm_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_guest_source, kvm_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tid_reuse, kvm_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_races_exit, kvm_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcg_vm, kvm_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_and_pid_reuse, tcg_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_name, tcg_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_and_memory, tcg_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk, tcg_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_collision, tcg_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hand_over, tcg_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_and_components, sampled_setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shared_network_work, sampled_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_softirq_network_work, sampled_setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("account", tests, NULL, NULL);
