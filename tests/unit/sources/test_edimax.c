@@ -24,33 +24,8 @@
 #include <cmocka.h>
 
 #include "edimax.h"
+#include "edimax_fixture.h"
 #include "power.h"
-
-static char tmp[] = "/tmp/kt-edimax-XXXXXX";
-
-static int make_tmp(void **state)
-{
-	(void)state;
-	return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int remove_tmp(void **state)
-{
-	char cmd[64];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	return system(cmd);
-}
-
-static int clear_env(void **state)
-{
-	(void)state;
-	unsetenv(EDIMAX_ENV_USER);
-	unsetenv(EDIMAX_ENV_PASSWORD);
-	unsetenv(EDIMAX_ENV_CONFIG);
-	return 0;
-}
 
 #define MAX_EMU 4
 
