@@ -39,18 +39,32 @@ static int parse(struct parsed *p, const char *list, size_t max)
 	return p->n;
 }
 
-static void assert_one(const char *list, const char *name, const char *column, __u32 type,
-		       __u64 config)
+/* A list of one event, and what it parses to. */
+struct one_event {
+	const char *in, *name, *column;
+	__u32 type;
+	__u64 config;
+};
+
+static void assert_one(const struct one_event *e)
 {
 	struct parsed p;
 
-	if (parse(&p, list, 8) != 1)
-		fail_msg("\"%s\": %d (%s)", list, p.n, p.why);
-	assert_string_equal(p.spec[0].name, name);
-	assert_string_equal(p.spec[0].column, column);
-	assert_int_equal(p.spec[0].type, type);
-	assert_int_equal(p.spec[0].config, config);
-	assert_int_equal(p.spec[0].needs_pmu, type != PERF_TYPE_SOFTWARE);
+	if (parse(&p, e->in, 8) != 1)
+		fail_msg("\"%s\": %d (%s)", e->in, p.n, p.why);
+	assert_string_equal(p.spec[0].name, e->name);
+	assert_string_equal(p.spec[0].column, e->column);
+	assert_int_equal(p.spec[0].type, e->type);
+	assert_int_equal(p.spec[0].config, e->config);
+	assert_int_equal(p.spec[0].needs_pmu, e->type != PERF_TYPE_SOFTWARE);
+}
+
+static void assert_events(const struct one_event *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_one(&e[i]);
 }
 
 static void assert_error(const char *list, size_t max, const char *why)
@@ -60,6 +74,33 @@ static void assert_error(const char *list, size_t max, const char *why)
 	if (parse(&p, list, max) != -1)
 		fail_msg("\"%s\" was accepted (%d)", list, p.n);
 	assert_string_equal(p.why, why);
+}
+
+/* A list the parser refuses with at most max events, and why. */
+struct bad_list {
+	const char *list;
+	size_t max;
+	const char *why;
+};
+
+static void assert_errors(const struct bad_list *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_error(b[i].list, b[i].max, b[i].why);
+}
+
+/* Names of no event: each refused, quoted as it was given. */
+static void assert_unknown(const char *const *names, size_t n)
+{
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(why, sizeof(why), "unknown event \"%s\"", names[i]);
+		assert_error(names[i], 8, why);
+	}
 }
 
 static void test_parse_default(void **state)
@@ -80,11 +121,7 @@ static void test_parse_default(void **state)
 static void test_parse_named(void **state)
 {
 	/* Every spelling, with the numbers from the perf ABI written out. */
-	static const struct {
-		const char *in, *name, *column;
-		__u32 type;
-		__u64 config;
-	} cases[] = {
+	static const struct one_event cases[] = {
 		{ "cycles", "cycles", "cycles", 0, 0 },
 		{ "cpu-cycles", "cycles", "cycles", 0, 0 },
 		{ "instructions", "instructions", "instructions", 0, 1 },
@@ -117,12 +154,9 @@ static void test_parse_named(void **state)
 		{ "CPU-Cycles", "cycles", "cycles", 0, 0 },
 		{ " \tcs  ", "context-switches", "context_switches", 1, 3 },
 	};
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_LEN(cases); i++)
-		assert_one(cases[i].in, cases[i].name, cases[i].column, cases[i].type,
-			   cases[i].config);
+	assert_events(cases, ARRAY_LEN(cases));
 }
 
 static void test_parse_cache(void **state)
@@ -139,7 +173,19 @@ static void test_parse_cache(void **state)
 		{ "stores", 1, 0 }, { "store-misses", 1, 1 },
 		{ "prefetches", 2, 0 }, { "prefetch-misses", 2, 1 },
 	};
+	/* A few encodings spelled out, so the loop below cannot be wrong the same way. */
+	static const struct one_event spelled[] = {
+		{ "LLC-load-misses", "LLC-load-misses", "llc_load_misses", 3, 0x10002 },
+		{ "dTLB-store-misses", "dTLB-store-misses", "dtlb_store_misses", 3, 0x10103 },
+		{ "L1-icache-prefetches", "L1-icache-prefetches", "l1_icache_prefetches", 3,
+		  0x201 },
+		{ "l1-DCACHE-loads", "L1-dcache-loads", "l1_dcache_loads", 3, 0 },
+	};
+	static const char *const unknown[] = {
+		"LLC", "LLC-", "LLC-misses", "L2-dcache-loads", "LLCloads",
+	};
 	char in[64], column[64];
+	struct one_event e;
 	size_t c, a, i;
 
 	(void)state;
@@ -149,41 +195,40 @@ static void test_parse_cache(void **state)
 			for (i = 0; in[i]; i++)
 				column[i] = in[i] == '-' ? '_' : (char)tolower(in[i]);
 			column[i] = '\0';
-			assert_one(in, in, column, PERF_TYPE_HW_CACHE,
-				   c | accesses[a].op << 8 | accesses[a].result << 16);
+			e = (struct one_event){ in, in, column, PERF_TYPE_HW_CACHE,
+				c | accesses[a].op << 8 | accesses[a].result << 16 };
+			assert_one(&e);
 		}
 	}
-	/* A few encodings spelled out, so the loop above cannot be wrong the same way. */
-	assert_one("LLC-load-misses", "LLC-load-misses", "llc_load_misses", 3, 0x10002);
-	assert_one("dTLB-store-misses", "dTLB-store-misses", "dtlb_store_misses", 3, 0x10103);
-	assert_one("L1-icache-prefetches", "L1-icache-prefetches", "l1_icache_prefetches", 3,
-		   0x201);
-	assert_one("l1-DCACHE-loads", "L1-dcache-loads", "l1_dcache_loads", 3, 0);
-	assert_error("LLC", 8, "unknown event \"LLC\"");
-	assert_error("LLC-", 8, "unknown event \"LLC-\"");
-	assert_error("LLC-misses", 8, "unknown event \"LLC-misses\"");
-	assert_error("L2-dcache-loads", 8, "unknown event \"L2-dcache-loads\"");
-	assert_error("LLCloads", 8, "unknown event \"LLCloads\"");
+	assert_events(spelled, ARRAY_LEN(spelled));
+	assert_unknown(unknown, ARRAY_LEN(unknown));
 }
 
 static void test_parse_raw(void **state)
 {
+	static const struct one_event cases[] = {
+		{ "r01c2", "r01c2", "r01c2", PERF_TYPE_RAW, 0x1c2 },
+		{ "R1C2", "r1c2", "r1c2", PERF_TYPE_RAW, 0x1c2 },
+		{ "r0", "r0", "r0", PERF_TYPE_RAW, 0 },
+		{ "rffffffffffffffff", "rffffffffffffffff", "rffffffffffffffff", PERF_TYPE_RAW,
+		  UINT64_MAX },
+	};
+	static const char *const unknown[] = {
+		"r", "r1ffffffffffffffff", "r01c2g", "r 1", "r0x1c2", "r-1",
+	};
+
 	(void)state;
-	assert_one("r01c2", "r01c2", "r01c2", PERF_TYPE_RAW, 0x1c2);
-	assert_one("R1C2", "r1c2", "r1c2", PERF_TYPE_RAW, 0x1c2);
-	assert_one("r0", "r0", "r0", PERF_TYPE_RAW, 0);
-	assert_one("rffffffffffffffff", "rffffffffffffffff", "rffffffffffffffff", PERF_TYPE_RAW,
-		   UINT64_MAX);
-	assert_error("r", 8, "unknown event \"r\"");
-	assert_error("r1ffffffffffffffff", 8, "unknown event \"r1ffffffffffffffff\"");
-	assert_error("r01c2g", 8, "unknown event \"r01c2g\"");
-	assert_error("r 1", 8, "unknown event \"r 1\"");
-	assert_error("r0x1c2", 8, "unknown event \"r0x1c2\"");
-	assert_error("r-1", 8, "unknown event \"r-1\"");
+	assert_events(cases, ARRAY_LEN(cases));
+	assert_unknown(unknown, ARRAY_LEN(unknown));
 }
 
 static void test_parse_lists(void **state)
 {
+	static const struct bad_list with_none[] = {
+		{ "none,cycles", 8, "\"none\" cannot be combined with other events" },
+		{ "cycles,none", 8, "\"none\" cannot be combined with other events" },
+		{ "none,none", 8, "\"none\" cannot be combined with other events" },
+	};
 	struct parsed p;
 
 	(void)state;
@@ -200,42 +245,41 @@ static void test_parse_lists(void **state)
 	assert_int_equal(parse(&p, "none", 8), 0);
 	assert_int_equal(parse(&p, " none ", 8), 0);
 	assert_int_equal(parse(&p, "NONE", 0), 0);
-	assert_error("none,cycles", 8, "\"none\" cannot be combined with other events");
-	assert_error("cycles,none", 8, "\"none\" cannot be combined with other events");
-	assert_error("none,none", 8, "\"none\" cannot be combined with other events");
+	assert_errors(with_none, ARRAY_LEN(with_none));
 }
 
 static void test_parse_errors(void **state)
 {
+	static const char *const unknown[] = { "foo", "cpu clock", "cycles:u" };
+	static const struct bad_list cases[] = {
+		{ "cycles,foo", 8, "unknown event \"foo\"" },
+		{ "", 8, "empty event name in the counter list" },
+		{ "  ", 8, "empty event name in the counter list" },
+		{ "cycles,", 8, "empty event name in the counter list" },
+		{ ",cycles", 8, "empty event name in the counter list" },
+		{ "cycles, ,instructions", 8, "empty event name in the counter list" },
+
+		{ "cycles,cycles", 8, "duplicate event \"cycles\"" },
+		{ "cycles,cpu-cycles", 8, "duplicate event \"cpu-cycles\" (same as \"cycles\")" },
+		{ "page-faults,faults", 8, "duplicate event \"faults\" (same as \"page-faults\")" },
+		{ "cs , context-switches", 8, "duplicate event \"context-switches\"" },
+		{ "r1c2,r01c2", 8, "duplicate event \"r01c2\" (same as \"r1c2\")" },
+		{ "LLC-loads,llc-loads", 8,
+		  "duplicate event \"llc-loads\" (same as \"LLC-loads\")" },
+
+		{ "cycles,instructions,branches", 2, "more than 2 events" },
+		{ "cycles", 0, "more than 0 events" },
+		{ COUNTERS_DEFAULT ",cs,cpu-clock,faults,migrations,task-clock", 8,
+		  "more than 8 events" },
+
+		/* Names are quoted safely: control bytes replaced, long ones shortened. */
+		{ "cyc\x1b[2Jles", 8, "unknown event \"cyc?[2Jles\"" },
+	};
 	char long_name[200];
 
 	(void)state;
-	assert_error("foo", 8, "unknown event \"foo\"");
-	assert_error("cycles,foo", 8, "unknown event \"foo\"");
-	assert_error("cpu clock", 8, "unknown event \"cpu clock\"");
-	assert_error("cycles:u", 8, "unknown event \"cycles:u\"");
-	assert_error("", 8, "empty event name in the counter list");
-	assert_error("  ", 8, "empty event name in the counter list");
-	assert_error("cycles,", 8, "empty event name in the counter list");
-	assert_error(",cycles", 8, "empty event name in the counter list");
-	assert_error("cycles, ,instructions", 8, "empty event name in the counter list");
-
-	assert_error("cycles,cycles", 8, "duplicate event \"cycles\"");
-	assert_error("cycles,cpu-cycles", 8, "duplicate event \"cpu-cycles\" (same as \"cycles\")");
-	assert_error("page-faults,faults", 8,
-		     "duplicate event \"faults\" (same as \"page-faults\")");
-	assert_error("cs , context-switches", 8, "duplicate event \"context-switches\"");
-	assert_error("r1c2,r01c2", 8, "duplicate event \"r01c2\" (same as \"r1c2\")");
-	assert_error("LLC-loads,llc-loads", 8,
-		     "duplicate event \"llc-loads\" (same as \"LLC-loads\")");
-
-	assert_error("cycles,instructions,branches", 2, "more than 2 events");
-	assert_error("cycles", 0, "more than 0 events");
-	assert_error(COUNTERS_DEFAULT ",cs,cpu-clock,faults,migrations,task-clock", 8,
-		     "more than 8 events");
-
-	/* Names are quoted safely: control bytes replaced, long ones shortened. */
-	assert_error("cyc\x1b[2Jles", 8, "unknown event \"cyc?[2Jles\"");
+	assert_unknown(unknown, ARRAY_LEN(unknown));
+	assert_errors(cases, ARRAY_LEN(cases));
 	memset(long_name, 'x', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	assert_error(long_name, 8,
@@ -256,7 +300,9 @@ static void test_parse_tiny_why(void **state)
 
 static void test_cpu_list(void **state)
 {
+	static const char *const bad[] = { "2-1", "1-", "x", "1;2", "-1" };
 	bool cpus[8];
+	size_t i;
 
 	(void)state;
 	assert_int_equal(cpu_list_parse("0-3,5,7-8\n", cpus, 8), 0);
@@ -268,11 +314,8 @@ static void test_cpu_list(void **state)
 	assert_int_equal(cpu_list_parse("\n", cpus, 8), 0);
 	assert_false(cpus[0]);
 	assert_int_equal(cpu_list_parse("", cpus, 8), 0);
-	assert_int_equal(cpu_list_parse("2-1", cpus, 8), -1);
-	assert_int_equal(cpu_list_parse("1-", cpus, 8), -1);
-	assert_int_equal(cpu_list_parse("x", cpus, 8), -1);
-	assert_int_equal(cpu_list_parse("1;2", cpus, 8), -1);
-	assert_int_equal(cpu_list_parse("-1", cpus, 8), -1);
+	for (i = 0; i < ARRAY_LEN(bad); i++)
+		assert_int_equal(cpu_list_parse(bad[i], cpus, 8), -1);
 }
 
 /* stderr redirected to a temporary file while warnings are expected. */
