@@ -165,16 +165,18 @@ static const struct img_desc descs[] = {
 	{ "io_exits", KVM_STATS_TYPE_CUMULATIVE, 0, 1, 64 },
 };
 #define NR_DESCS (sizeof(descs) / sizeof(descs[0]))
+/* What descs describe, from offset 0: a u64 each, the histogram's four from 24. */
+static const uint64_t descs_values[] = { 42, 1000, 1, 1, 2, 3, 4, 7, 5 };
+#define NR_VALUES (sizeof(descs_values) / sizeof(descs_values[0]))
 
 static void test_parse(void **state)
 {
-	const uint64_t values[] = { 42, 1000, 1, 1, 2, 3, 4, 7, 5 };
 	struct kvm_stats_layout l;
 	char why[256];
 	int fd;
 
 	(void)state;
-	fd = image(48, descs, NR_DESCS, values, 9, NULL);
+	fd = image(48, descs, NR_DESCS, descs_values, NR_VALUES, NULL);
 	assert_int_equal(kvm_stats_parse(fd, &l, why, sizeof(why)), 0);
 	assert_string_equal(l.id, "kvm-4242/vcpu-0");
 	assert_int_equal(l.nr_desc, NR_DESCS);
@@ -194,7 +196,7 @@ static void test_parse(void **state)
 	close(fd);
 
 	/* An odd name_size leaves the descriptors unaligned; the parse does not care. */
-	fd = image(17, descs, NR_DESCS, values, 9, NULL);
+	fd = image(17, descs, NR_DESCS, descs_values, NR_VALUES, NULL);
 	assert_int_equal(kvm_stats_parse(fd, &l, why, sizeof(why)), 0);
 	assert_string_equal(l.desc[5].name, "io_exits");
 	assert_string_equal(l.id, "kvm-4242/vcpu-0");
@@ -202,7 +204,7 @@ static void test_parse(void **state)
 	close(fd);
 
 	/* No descriptors at all is a valid, empty, image. */
-	fd = image(48, descs, 0, values, 0, NULL);
+	fd = image(48, descs, 0, descs_values, 0, NULL);
 	assert_int_equal(kvm_stats_parse(fd, &l, why, sizeof(why)), 0);
 	assert_int_equal(l.nr_desc, 0);
 	assert_int_equal(l.data_size, 0);
@@ -223,14 +225,22 @@ static void refused(int fd, const char *word)
 	close(fd);
 }
 
-static void patch_header(int fd, const struct kvm_stats_header *h)
+/* A header field, by its offset: all of them are __u32. */
+#define HDR(field) offsetof(struct kvm_stats_header, field)
+
+/* A good image whose header then says field is value: refused for a reason holding word. */
+static void refused_header(size_t field, uint32_t value, const char *word)
 {
-	assert_int_equal(pwrite(fd, h, sizeof(*h), 0), sizeof(*h));
+	struct kvm_stats_header h;
+	int fd = image(48, descs, NR_DESCS, descs_values, NR_VALUES, &h);
+
+	memcpy((char *)&h + field, &value, sizeof(value));
+	assert_int_equal(pwrite(fd, &h, sizeof(h), 0), sizeof(h));
+	refused(fd, word);
 }
 
 static void test_parse_malformed(void **state)
 {
-	const uint64_t values[] = { 42, 1000, 1, 1, 2, 3, 4, 7, 5 };
 	struct kvm_stats_header h;
 	struct img_desc bad[2];
 	char name[48];
@@ -240,65 +250,58 @@ static void test_parse_malformed(void **state)
 	fd = memfd_create("empty", MFD_CLOEXEC);
 	refused(fd, "header");
 
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.num_desc = KVM_STATS_MAX_DESC + 1;
-	patch_header(fd, &h);
-	refused(fd, "descriptors");
-
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.num_desc = 0xffffffff;
-	patch_header(fd, &h);
-	refused(fd, "descriptors");
-
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.name_size = 0;
-	patch_header(fd, &h);
-	refused(fd, "name_size 0");
-
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.name_size = KVM_STATS_MAX_NAME + 1;
-	patch_header(fd, &h);
-	refused(fd, "name_size");
-
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.desc_offset = 1u << 30;
-	patch_header(fd, &h);
-	refused(fd, "past the end");
-
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.id_offset = 0xfffffff0;
-	patch_header(fd, &h);
-	refused(fd, "past the end");
+	refused_header(HDR(num_desc), KVM_STATS_MAX_DESC + 1, "descriptors");
+	refused_header(HDR(num_desc), 0xffffffff, "descriptors");
+	refused_header(HDR(name_size), 0, "name_size 0");
+	refused_header(HDR(name_size), KVM_STATS_MAX_NAME + 1, "name_size");
+	refused_header(HDR(desc_offset), 1u << 30, "past the end");
+	refused_header(HDR(id_offset), 0xfffffff0, "past the end");
 
 	/* The values the descriptors describe are not all there. */
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
+	fd = image(48, descs, NR_DESCS, descs_values, NR_VALUES, &h);
 	assert_int_equal(ftruncate(fd, h.data_offset + 8 * 8), 0);
 	refused(fd, "values");
 
-	fd = image(48, descs, NR_DESCS, values, 9, &h);
-	h.data_offset = 0x7fffffff;
-	patch_header(fd, &h);
-	refused(fd, "values");
+	refused_header(HDR(data_offset), 0x7fffffff, "values");
 
 	/* A descriptor whose values would be 4 GiB away. */
 	bad[0] = descs[0];
 	bad[1] = descs[1];
 	bad[1].offset = 0xfffffff0;
-	refused(image(48, bad, 2, values, 2, NULL), "more than");
+	refused(image(48, bad, 2, descs_values, 2, NULL), "more than");
 
 	bad[1] = descs[1];
 	bad[1].name = "";
-	refused(image(48, bad, 2, values, 2, NULL), "no name");
+	refused(image(48, bad, 2, descs_values, 2, NULL), "no name");
 
 	/* A name that fills name_size has no terminating NUL. */
 	memset(name, 'x', sizeof(name));
 	bad[1].name = name;
-	refused(image(sizeof(name), bad, 2, values, 2, NULL), "unterminated");
+	refused(image(sizeof(name), bad, 2, descs_values, 2, NULL), "unterminated");
+}
+
+/* After a read: vCPU i's value of name is known, and is want. */
+static void assert_value(const struct kvm_stats *ks, size_t i, const char *name, uint64_t want)
+{
+	uint64_t v;
+
+	if (!kvm_stats_value(ks, i, name, &v))
+		fail_msg("vCPU %zu: no %s", i, name);
+	assert_int_equal(v, want);
+}
+
+/* After a read: the VM's value of name (a peak's: the highest vCPU's) is known, and is want. */
+static void assert_sum(const struct kvm_stats *ks, const char *name, uint64_t want)
+{
+	uint64_t v;
+
+	if (!kvm_stats_sum(ks, name, &v))
+		fail_msg("VM: no %s", name);
+	assert_int_equal(v, want);
 }
 
 static void test_reader(void **state)
 {
-	const uint64_t v0[] = { 42, 1000, 1, 1, 2, 3, 4, 7, 5 };
 	const uint64_t v1[] = { 8, 500, 0, 0, 0, 0, 1, 9, 0 };
 	const struct kvm_stat_desc *d;
 	struct kvm_stats_header h;
@@ -311,8 +314,8 @@ static void test_reader(void **state)
 	(void)state;
 	ks = kvm_stats_new();
 	assert_non_null(ks);
-	fd0 = image(48, descs, NR_DESCS, v0, 9, &h);
-	fd1 = image(17, descs, NR_DESCS, v1, 9, NULL);
+	fd0 = image(48, descs, NR_DESCS, descs_values, NR_VALUES, &h);
+	fd1 = image(17, descs, NR_DESCS, v1, NR_VALUES, NULL);
 	/* Added out of order, listed by index. */
 	assert_int_equal(kvm_stats_add(ks, 3, fd1, why, sizeof(why)), 0);
 	assert_int_equal(kvm_stats_add(ks, 0, fd0, why, sizeof(why)), 0);
@@ -329,21 +332,14 @@ static void test_reader(void **state)
 	assert_false(kvm_stats_value(ks, 0, "exits", &v));
 	assert_false(kvm_stats_sum(ks, "exits", &v));
 	assert_int_equal(kvm_stats_read(ks), 0);
-	assert_true(kvm_stats_value(ks, 0, "exits", &v));
-	assert_int_equal(v, 42);
-	assert_true(kvm_stats_value(ks, 1, "exits", &v));
-	assert_int_equal(v, 8);
-	assert_true(kvm_stats_value(ks, 1, "io_exits", &v));
-	assert_int_equal(v, 0);
-	assert_true(kvm_stats_sum(ks, "exits", &v));
-	assert_int_equal(v, 50);
-	assert_true(kvm_stats_sum(ks, "halt_wait_ns", &v));
-	assert_int_equal(v, 1500);
-	assert_true(kvm_stats_sum(ks, "blocking", &v));
-	assert_int_equal(v, 1);
+	assert_value(ks, 0, "exits", 42);
+	assert_value(ks, 1, "exits", 8);
+	assert_value(ks, 1, "io_exits", 0);
+	assert_sum(ks, "exits", 50);
+	assert_sum(ks, "halt_wait_ns", 1500);
+	assert_sum(ks, "blocking", 1);
 	/* A peak's VM value is the highest vCPU's; histograms are not read. */
-	assert_true(kvm_stats_sum(ks, "max_wait", &v));
-	assert_int_equal(v, 9);
+	assert_sum(ks, "max_wait", 9);
 	assert_false(kvm_stats_value(ks, 0, "halt_wait_hist", &v));
 	assert_false(kvm_stats_sum(ks, "halt_wait_hist", &v));
 	assert_false(kvm_stats_sum(ks, "hypercalls", &v));
@@ -358,15 +354,13 @@ static void test_reader(void **state)
 	/* Every read is a fresh one. */
 	assert_int_equal(pwrite(fd0, &newer, sizeof(newer), h.data_offset), sizeof(newer));
 	assert_int_equal(kvm_stats_read(ks), 0);
-	assert_true(kvm_stats_sum(ks, "exits", &v));
-	assert_int_equal(v, 58);
+	assert_sum(ks, "exits", 58);
 
 	/* A vCPU whose values cannot be read is left out, not reported as 0 or stale. */
 	assert_int_equal(ftruncate(fd0, h.data_offset + 8), 0);
 	assert_int_equal(kvm_stats_read(ks), -1);
 	assert_false(kvm_stats_value(ks, 0, "exits", &v));
-	assert_true(kvm_stats_sum(ks, "exits", &v));
-	assert_int_equal(v, 8);
+	assert_sum(ks, "exits", 8);
 
 	/* No process to duplicate from. */
 	assert_int_equal(kvm_stats_update_fds(ks, &(struct kvm_fds){ .nr_stats = 1 }, why,
@@ -561,12 +555,9 @@ static void test_real_vm(void **state)
 	print_descriptors(ks);
 
 	assert_int_equal(kvm_stats_read(ks), 0);
-	assert_true(kvm_stats_value(ks, 0, "exits", &v));
-	assert_int_equal(v, 0);
-	assert_true(kvm_stats_value(ks, 1, "exits", &v));
-	assert_int_equal(v, 0);
-	assert_true(kvm_stats_sum(ks, "exits", &v));
-	assert_int_equal(v, 0);
+	assert_value(ks, 0, "exits", 0);
+	assert_value(ks, 1, "exits", 0);
+	assert_sum(ks, "exits", 0);
 
 	if (geteuid() == 0)
 		assert_true(refused_unprivileged(pid, &fds));
