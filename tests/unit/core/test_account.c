@@ -178,31 +178,17 @@ struct fixture {
 	struct snapshot snap;
 };
 
-static int fixture_open(void **state, const struct account_opts *opts)
+/* Setup: *state holds the host's account_opts, and then the fixture. */
+static int fixture_open(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
 	f->src = fake_source(&f->host);
-	f->a = account_new(&f->src, opts);
+	f->a = account_new(&f->src, *state);
 	*state = f;
 	return f->a ? 0 : -1;
-}
-
-static int kvm_setup(void **state)
-{
-	return fixture_open(state, &kvm_host);
-}
-
-static int tcg_setup(void **state)
-{
-	return fixture_open(state, &tcg_host);
-}
-
-static int sampled_setup(void **state)
-{
-	return fixture_open(state, &sampled_host);
 }
 
 static int teardown(void **state)
@@ -836,27 +822,30 @@ static void test_shared_network_work(void **state)
 	assert_int_equal(r[1].ext_component_ns[KT_COMP_BRIDGE], 0);
 }
 
+/* A test of an account over the fake host, on a host of opts. */
+#define ACCOUNT_TEST(test, opts) \
+	cmocka_unit_test_prestate_setup_teardown(test, fixture_open, teardown, (void *)&(opts))
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mono_advance),
 		cmocka_unit_test(test_split_by_ticks),
 		cmocka_unit_test(test_split_exact),
-		cmocka_unit_test_setup_teardown(test_kvm_vm_intervals, kvm_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kernel_guest_source, kvm_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tid_reuse, kvm_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drain_races_exit, kvm_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tcg_vm, kvm_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_end_and_pid_reuse, tcg_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restart_keeps_name, tcg_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_network_and_memory, tcg_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk, tcg_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_name_collision, tcg_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hand_over, tcg_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counters_and_components, sampled_setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_shared_network_work, sampled_setup, teardown),
-		cmocka_unit_test_setup_teardown(test_softirq_network_work, sampled_setup, teardown),
+		ACCOUNT_TEST(test_kvm_vm_intervals, kvm_host),
+		ACCOUNT_TEST(test_kernel_guest_source, kvm_host),
+		ACCOUNT_TEST(test_tid_reuse, kvm_host),
+		ACCOUNT_TEST(test_drain_races_exit, kvm_host),
+		ACCOUNT_TEST(test_tcg_vm, kvm_host),
+		ACCOUNT_TEST(test_end_and_pid_reuse, tcg_host),
+		ACCOUNT_TEST(test_restart_keeps_name, tcg_host),
+		ACCOUNT_TEST(test_network_and_memory, tcg_host),
+		ACCOUNT_TEST(test_disk, tcg_host),
+		ACCOUNT_TEST(test_name_collision, tcg_host),
+		ACCOUNT_TEST(test_hand_over, tcg_host),
+		ACCOUNT_TEST(test_counters_and_components, sampled_host),
+		ACCOUNT_TEST(test_shared_network_work, sampled_host),
+		ACCOUNT_TEST(test_softirq_network_work, sampled_host),
 	};
 
 	return cmocka_run_group_tests_name("account", tests, NULL, NULL);
