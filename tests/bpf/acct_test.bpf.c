@@ -10,21 +10,36 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* A thread as a hook reads it where the kernel keeps no run delay and no I/O counters. */
+static __always_inline struct kt_task_sample kt_task(__u64 tid, __u64 tgid, __u64 exec)
+{
+	struct kt_task_sample task = {
+		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
+		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
+	};
+
+	return task;
+}
+
+/* prev leaves its CPU to the idle task. */
+static __always_inline void kt_switch_to_idle(__u64 now, struct kt_task_sample *prev)
+{
+	struct kt_task_sample idle = { .tid = 0, .tgid = 0 };
+
+	kt_on_switch(now, prev, &idle, NULL);
+}
+
 SEC("raw_tp")
 int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_runnable,
 	     __u64 prev_exec, __u64 prev_delay, __u64 next_tid, __u64 next_tgid, __u64 next_exec,
 	     __u64 next_delay)
 {
-	struct kt_task_sample p = {
-		.tid = prev_tid, .tgid = prev_tgid, .runnable = prev_runnable,
-		.exec_ns = prev_exec, .run_delay_ns = prev_delay,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
-	};
-	struct kt_task_sample n = {
-		.tid = next_tid, .tgid = next_tgid, .exec_ns = next_exec, .run_delay_ns = next_delay,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
-	};
+	struct kt_task_sample p = kt_task(prev_tid, prev_tgid, prev_exec);
+	struct kt_task_sample n = kt_task(next_tid, next_tgid, next_exec);
 
+	p.runnable = prev_runnable;
+	p.run_delay_ns = prev_delay;
+	n.run_delay_ns = next_delay;
 	kt_on_switch(now, &p, &n, NULL);
 	return 0;
 }
@@ -53,10 +68,7 @@ int BPF_PROG(t_kvm_exit, __u64 now, __u64 tid, __u64 tgid, __u64 isa, __u64 reas
 SEC("raw_tp")
 int BPF_PROG(t_exit, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 group_dead)
 {
-	struct kt_task_sample task = {
-		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
-	};
+	struct kt_task_sample task = kt_task(tid, tgid, exec);
 
 	kt_on_exit(now, &task, group_dead);
 	return 0;
@@ -67,10 +79,7 @@ SEC("raw_tp")
 int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 comm_lo,
 	     __u64 comm_hi)
 {
-	struct kt_task_sample task = {
-		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
-	};
+	struct kt_task_sample task = kt_task(tid, tgid, exec);
 	__u64 comm[2] = { comm_lo, comm_hi };
 
 	kt_on_exec(now, &task, (const char *)comm);
@@ -81,13 +90,10 @@ int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 comm_lo
 SEC("raw_tp")
 int BPF_PROG(t_switch_out_exiting, __u64 now, __u64 tid, __u64 tgid)
 {
-	struct kt_task_sample p = {
-		.tid = tid, .tgid = tgid, .exec_ns = now, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER, .exiting = KT_EXITING,
-	};
-	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
+	struct kt_task_sample p = kt_task(tid, tgid, now);
 
-	kt_on_switch(now, &p, &n, NULL);
+	p.exiting = KT_EXITING;
+	kt_switch_to_idle(now, &p);
 	return 0;
 }
 
@@ -95,14 +101,10 @@ int BPF_PROG(t_switch_out_exiting, __u64 now, __u64 tid, __u64 tgid)
 SEC("raw_tp")
 int BPF_PROG(t_switch_out_dead, __u64 now, __u64 tid, __u64 tgid, __u64 exec)
 {
-	struct kt_task_sample p = {
-		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
-		.exiting = KT_EXIT_DEAD,
-	};
-	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
+	struct kt_task_sample p = kt_task(tid, tgid, exec);
 
-	kt_on_switch(now, &p, &n, NULL);
+	p.exiting = KT_EXIT_DEAD;
+	kt_switch_to_idle(now, &p);
 	return 0;
 }
 
@@ -111,13 +113,11 @@ SEC("raw_tp")
 int BPF_PROG(t_switch_io, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 read_bytes,
 	     __u64 write_bytes)
 {
-	struct kt_task_sample p = {
-		.tid = tid, .tgid = tgid, .exec_ns = exec, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = read_bytes, .io_write_bytes = write_bytes,
-	};
-	struct kt_task_sample n = { .tid = 0, .tgid = 0 };
+	struct kt_task_sample p = kt_task(tid, tgid, exec);
 
-	kt_on_switch(now, &p, &n, NULL);
+	p.io_read_bytes = read_bytes;
+	p.io_write_bytes = write_bytes;
+	kt_switch_to_idle(now, &p);
 	return 0;
 }
 
@@ -171,16 +171,8 @@ int BPF_PROG(t_switch_counted, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64
 	     __u64 next_tid, __u64 next_tgid, __u64 next_exec, __u64 c0, __u64 c1, __u64 enabled,
 	     __u64 running)
 {
-	struct kt_task_sample p = {
-		.tid = prev_tid, .tgid = prev_tgid, .exec_ns = prev_exec,
-		.run_delay_ns = KT_NO_RUN_DELAY, .io_read_bytes = KT_NO_COUNTER,
-		.io_write_bytes = KT_NO_COUNTER,
-	};
-	struct kt_task_sample n = {
-		.tid = next_tid, .tgid = next_tgid, .exec_ns = next_exec,
-		.run_delay_ns = KT_NO_RUN_DELAY, .io_read_bytes = KT_NO_COUNTER,
-		.io_write_bytes = KT_NO_COUNTER,
-	};
+	struct kt_task_sample p = kt_task(prev_tid, prev_tgid, prev_exec);
+	struct kt_task_sample n = kt_task(next_tid, next_tgid, next_exec);
 	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
 
 	if (r)
@@ -188,25 +180,19 @@ int BPF_PROG(t_switch_counted, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64
 	return 0;
 }
 
+/* A kvm_entry (is_exit 0) or a kvm_exit (1: an external interrupt, VMX) with counter readings. */
 SEC("raw_tp")
-int BPF_PROG(t_kvm_entry_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u64 enabled,
-	     __u64 running)
+int BPF_PROG(t_kvm_counted, __u64 tid, __u64 tgid, __u64 is_exit, __u64 c0, __u64 c1,
+	     __u64 enabled, __u64 running)
 {
 	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
 
-	if (r)
+	if (!r)
+		return 0;
+	if (is_exit)
+		kt_on_kvm_exit(1, tid, tgid, 1, 1, r);
+	else
 		kt_on_kvm_entry(1, tid, tgid, 0, r);
-	return 0;
-}
-
-SEC("raw_tp")
-int BPF_PROG(t_kvm_exit_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u64 enabled,
-	     __u64 running)
-{
-	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
-
-	if (r)
-		kt_on_kvm_exit(1, tid, tgid, 1 /* VMX */, 1 /* external interrupt */, r);
 	return 0;
 }
 
@@ -214,10 +200,7 @@ int BPF_PROG(t_kvm_exit_counted, __u64 tid, __u64 tgid, __u64 c0, __u64 c1, __u6
 SEC("raw_tp")
 int BPF_PROG(t_cpu_flush, __u64 now, __u64 tid, __u64 tgid, __u64 c0, __u64 c1)
 {
-	struct kt_task_sample cur = {
-		.tid = tid, .tgid = tgid, .exec_ns = now, .run_delay_ns = KT_NO_RUN_DELAY,
-		.io_read_bytes = KT_NO_COUNTER, .io_write_bytes = KT_NO_COUNTER,
-	};
+	struct kt_task_sample cur = kt_task(tid, tgid, now);
 	struct kt_readings *r = kt_fake_readings(c0, c1, c0, c0);
 
 	if (r)

@@ -64,44 +64,32 @@ static void run_on(struct bpf_program *prog, int cpu, const __u64 *args, size_t 
 		EVENT(skel, t_switch_out_dead, cpu, now, tid, tgid, now);                  \
 	} while (0)
 
-static int setup_discover(void **state)
+/* The constants a test loads the test programs with. */
+struct load_opts {
+	bool discover;
+	__u32 nr_counters;
+	__u32 clock_counters;
+};
+
+static const struct load_opts discovering = { .discover = true };
+/* With -p: only the processes given are traced. */
+static const struct load_opts given_pids = { .discover = false };
+/* Two perf counters, as if user space had opened them: counter 0 counts CPU time, 1 events. */
+static const struct load_opts counting = {
+	.discover = true, .nr_counters = 2, .clock_counters = 1,
+};
+
+/* Setup: *state holds the test's load_opts, and then the loaded skeleton. */
+static int setup(void **state)
 {
+	const struct load_opts *o = *state;
 	struct acct_test *skel = acct_test__open();
 
 	if (!skel)
 		return -1;
-	if (acct_test__load(skel)) {
-		acct_test__destroy(skel);
-		return -1;
-	}
-	*state = skel;
-	return 0;
-}
-
-static int setup_no_discover(void **state)
-{
-	struct acct_test *skel = acct_test__open();
-
-	if (!skel)
-		return -1;
-	skel->rodata->discover = false;
-	if (acct_test__load(skel)) {
-		acct_test__destroy(skel);
-		return -1;
-	}
-	*state = skel;
-	return 0;
-}
-
-/* Two perf counters, as if user space had opened them. */
-static int setup_counters(void **state)
-{
-	struct acct_test *skel = acct_test__open();
-
-	if (!skel)
-		return -1;
-	skel->rodata->nr_counters = 2;
-	skel->rodata->clock_counters = 1;	/* counter 0 counts CPU time, counter 1 events */
+	skel->rodata->discover = o->discover;
+	skel->rodata->nr_counters = o->nr_counters;
+	skel->rodata->clock_counters = o->clock_counters;
 	if (acct_test__load(skel)) {
 		acct_test__destroy(skel);
 		return -1;
@@ -137,6 +125,17 @@ static bool thread_exists(struct acct_test *skel, __u32 tid)
 static bool vm_of(struct acct_test *skel, __u32 tgid, struct kt_vm *vm)
 {
 	return bpf_map__lookup_elem(skel->maps.vms, &tgid, sizeof(tgid), vm, sizeof(*vm), 0) == 0;
+}
+
+/* The figures of the VM (tgid, birth_ns) retired at its death, from either skeleton's map. */
+static struct kt_vm dead_vm_of(const struct bpf_map *dead_vms, __u32 tgid, __u64 birth_ns)
+{
+	struct kt_vm_key key = { .tgid = tgid, .birth_ns = birth_ns };
+	struct kt_vm dead;
+
+	assert_int_equal(bpf_map__lookup_elem(dead_vms, &key, sizeof(key), &dead, sizeof(dead), 0),
+			 0);
+	return dead;
 }
 
 static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u64 birth,
@@ -384,7 +383,6 @@ static void test_group_exit_any_order(void **state)
 {
 	struct acct_test *skel = *state;
 	enum { THREADS = 8, RUNS = 100 };
-	struct kt_vm_key key;
 	struct kt_vm dead, vm;
 	int run, i, j, k, step[2 * THREADS], done[THREADS], hooked[THREADS];
 	unsigned int seed = 12345;
@@ -435,10 +433,8 @@ static void test_group_exit_any_order(void **state)
 				EVENT(skel, t_exit, k % 2, at, tid, tgid, exec,
 				      step[k] / 2 == last);
 		}
-		key = (struct kt_vm_key){ .tgid = tgid, .birth_ns = now };
 		assert_false(vm_of(skel, tgid, &vm));
-		assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key),
-						      &dead, sizeof(dead), 0), 0);
+		dead = dead_vm_of(skel->maps.dead_vms, tgid, now);
 		/* 8 threads of 100 + i ns each, from their switch-in to their switch-out. */
 		assert_int_equal(dead.exited.on_cpu_ns, 8 * 100 + (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7));
 		assert_int_equal(dead.nr_threads, 0);
@@ -451,15 +447,13 @@ static void test_group_exit_any_order(void **state)
 static void test_exit_teardown_counted(void **state)
 {
 	struct acct_test *skel = *state;
-	struct kt_vm_key key = { .tgid = VM, .birth_ns = 10 };
 	struct kt_vm dead;
 
 	track(skel, 10, VM);
 	SWITCH(skel, 0, 100, OTHER, OTHER, 0, VM, VM);
 	EVENT(skel, t_exit, 0, 300, VM, VM, 300, 1);			/* 200 up to the hook */
 	EVENT(skel, t_switch_out_dead, 0, 130000300, VM, VM, 130000300);	/* 130 ms after */
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
-					      sizeof(dead), 0), 0);
+	dead = dead_vm_of(skel->maps.dead_vms, VM, 10);
 	assert_int_equal(dead.exited.on_cpu_ns, 130000200);
 	assert_int_equal(dead.death_ns, 300);
 }
@@ -490,7 +484,6 @@ static void test_thread_exits_in_guest(void **state)
 static void test_pid_reuse(void **state)
 {
 	struct acct_test *skel = *state;
-	struct kt_vm_key key = { .tgid = VM, .birth_ns = 10 };
 	struct kt_vm dead, vm;
 
 	track(skel, 10, VM);
@@ -502,8 +495,7 @@ static void test_pid_reuse(void **state)
 	EXIT(skel, 0, 750, VM, VM, 1);				/* 50, last */
 
 	assert_false(vm_of(skel, VM, &vm));
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
-					      sizeof(dead), 0), 0);
+	dead = dead_vm_of(skel->maps.dead_vms, VM, 10);
 	assert_int_equal(dead.exited.on_cpu_ns, 550);
 	assert_int_equal(dead.death_ns, 750);
 
@@ -519,8 +511,7 @@ static void test_pid_reuse(void **state)
 	assert_int_equal(thread_of(skel, VCPU0).vm_birth_ns, 1000);
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 2, 0x78).count, 1);
 	/* The dead incarnation is untouched. */
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
-					      sizeof(dead), 0), 0);
+	dead = dead_vm_of(skel->maps.dead_vms, VM, 10);
 	assert_int_equal(dead.exited.on_cpu_ns, 550);
 }
 
@@ -699,9 +690,9 @@ static struct kt_vm_percpu percpu_of(struct acct_test *skel, __u32 tgid, __u64 b
 	EVENT(skel, t_switch_counted, cpu, 1, prev_tid, prev_tgid, 0, next_tid, next_tgid, 0,  \
 	      c0, c1, c0, c0)
 #define CENTRY(skel, cpu, tid, tgid, c0, c1) \
-	EVENT(skel, t_kvm_entry_counted, cpu, tid, tgid, c0, c1, c0, c0)
+	EVENT(skel, t_kvm_counted, cpu, tid, tgid, 0, c0, c1, c0, c0)
 #define CEXIT(skel, cpu, tid, tgid, c0, c1) \
-	EVENT(skel, t_kvm_exit_counted, cpu, tid, tgid, c0, c1, c0, c0)
+	EVENT(skel, t_kvm_counted, cpu, tid, tgid, 1, c0, c1, c0, c0)
 
 /* Counts between kvm_entry and kvm_exit are the guest's; the rest of a slice the host's. */
 static void test_counters_split_at_entry_exit(void **state)
@@ -973,18 +964,14 @@ static __u64 add_vm(struct kvmtrace *skel, pid_t pid, bool from_birth)
  */
 static struct kt_vm kill_and_retire(struct kvmtrace *skel, pid_t pid, __u64 birth_ns)
 {
-	struct kt_vm_key key = { .tgid = pid, .birth_ns = birth_ns };
 	struct kt_thread t;
-	struct kt_vm dead;
 	__u32 tid = pid;
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_true(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) ||
 		    (t.flags & KT_THREAD_FOLDED));
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
-					      sizeof(dead), 0), 0);
-	return dead;
+	return dead_vm_of(skel->maps.dead_vms, pid, birth_ns);
 }
 
 /* The raw_tp twins pass the verifier and account a real process: a child burning CPU. */
@@ -1101,8 +1088,7 @@ static void test_real_group_exit(void **state)
 		assert_int_equal(wait4(child, NULL, 0, &ru), child);
 		rusage_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
 			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
-		assert_int_equal(bpf_map__lookup_elem(skel->maps.dead_vms, &key, sizeof(key), &dead,
-						      sizeof(dead), 0), 0);
+		dead = dead_vm_of(skel->maps.dead_vms, key.tgid, key.birth_ns);
 		print_message("run %d: traced %llu ns, rusage %llu ns\n", run,
 			      (unsigned long long)dead.exited.on_cpu_ns,
 			      (unsigned long long)rusage_ns);
@@ -1122,41 +1108,38 @@ static void test_real_group_exit(void **state)
 	kvmtrace__destroy(skel);
 }
 
+/* A test of the test programs, loaded afresh with opts. */
+#define LOADED(test, opts) \
+	cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, (void *)&(opts))
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_oncpu_and_run_delay, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_start_mid_slice_and_mid_guest, setup_discover,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_vcpu_migrates, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_starts_unknown_slice, setup_discover,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_exiting_thread_switches, setup_discover,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_thread_exits_in_guest, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_pid_reuse, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_exec_discovery, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_no_discovery, setup_no_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_kernel_counters, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_disk, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_vm_table_full, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_counters_split_at_entry_exit, setup_counters,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_counters_unknown_base, setup_counters,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_counters_multiplexed, setup_counters, teardown),
-		cmocka_unit_test_setup_teardown(test_unreported_switch_in, setup_counters,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sampler_classifies, setup_discover, teardown),
+		LOADED(test_oncpu_and_run_delay, discovering),
+		LOADED(test_start_mid_slice_and_mid_guest, discovering),
+		LOADED(test_vcpu_migrates, discovering),
+		LOADED(test_flush_starts_unknown_slice, discovering),
+		LOADED(test_exiting_thread_switches, discovering),
+		LOADED(test_thread_exits_in_guest, discovering),
+		LOADED(test_pid_reuse, discovering),
+		LOADED(test_exec_discovery, discovering),
+		LOADED(test_no_discovery, given_pids),
+		LOADED(test_kernel_counters, discovering),
+		LOADED(test_disk, discovering),
+		LOADED(test_vm_table_full, discovering),
+		LOADED(test_counters_split_at_entry_exit, counting),
+		LOADED(test_counters_unknown_base, counting),
+		LOADED(test_counters_multiplexed, counting),
+		LOADED(test_unreported_switch_in, counting),
+		LOADED(test_sampler_classifies, discovering),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 		cmocka_unit_test(test_from_birth_counts_whole_life),
 		cmocka_unit_test(test_real_group_exit),
-		cmocka_unit_test_setup_teardown(test_vmx_reason_flags, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_exit_handling_split, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_switch_out_in_guest, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_group_exit_any_order, setup_discover, teardown),
-		cmocka_unit_test_setup_teardown(test_exit_teardown_counted, setup_discover,
-						teardown),
+		LOADED(test_vmx_reason_flags, discovering),
+		LOADED(test_exit_handling_split, discovering),
+		LOADED(test_switch_out_in_guest, discovering),
+		LOADED(test_group_exit_any_order, discovering),
+		LOADED(test_exit_teardown_counted, discovering),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();
