@@ -11,8 +11,8 @@ every CPU (its workload: tests/bench/spin, a CPU-bound loop), two ways:
                 and CPU, ns per hit, and their product, the share of one CPU
   end to end    the rate of a loop pinned to BENCH_SAMPLER_CPU, tracked, for
                 BENCH_SAMPLER_TRIAL s, with kvmtrace-bpf at its default rate (on), at
-                --sample-hz 0 (off), and at --sample-hz 0 beside tests/bench/empty_sampler,
-                an empty program on the same events at the same rate (empty), in
+                --sample-hz 0 (off), and at --sample-hz 0 beside tests/bench/empty_loader
+                --sample, an empty program on the same events at the same rate (empty), in
                 BENCH_SAMPLER_TRIALS rounds (order rotated each round); the rate counts only
                 the time the loop ran (tests/bench/spin.c), so that other tasks on a shared
                 machine do not swamp the figure; the slowdown counts the timer interrupt
@@ -89,7 +89,7 @@ class Sampler(Part):
         ctx = self.ctx
         if not have("taskset"):
             die("the sampler part needs taskset (util-linux)")
-        for h in ("spin", "empty_sampler"):
+        for h in ("spin", "empty_loader"):
             if not os.access(ctx.helper(h), os.X_OK):
                 die(f"no {ctx.helper(h)}: run make bench-tools")
         cpu = ctx.k.sampler_cpu
@@ -240,11 +240,11 @@ class Sampler(Part):
     def start_empty_sampler(self):
         """The floor of the sampler: an empty program on the same events, at the same rate."""
         ctx = self.ctx
-        self.empty = ctx.spawn([ctx.helper("empty_sampler"), self.hz], out="empty-sampler.out",
-                               err="empty-sampler.err")
-        if not wait_ready(self.empty, ctx.path("empty-sampler.out"), "empty_sampler exited", 600,
-                          0.05, ctx.path("empty-sampler.err")):
-            die("empty_sampler did not start within 30 s")
+        self.empty = ctx.spawn([ctx.helper("empty_loader"), "--sample", self.hz],
+                               out="empty-sampler.out", err="empty-sampler.err")
+        if not wait_ready(self.empty, ctx.path("empty-sampler.out"), "the empty sampler exited",
+                          600, 0.05, ctx.path("empty-sampler.err")):
+            die("the empty sampler did not start within 30 s")
 
     def trial(self, cfg, t):
         """One end-to-end trial of cfg: kvmtrace-bpf at its default rate (on), at
@@ -276,7 +276,7 @@ class Sampler(Part):
             die("kvmtrace-bpf exited during the trial")
         if cfg == "empty":
             if self.empty.poll() is not None:
-                die("empty_sampler exited during the trial")
+                die("the empty sampler exited during the trial")
             ctx.stop(self.empty)
             self.empty = None
         ctx.stop_attacher()
@@ -335,8 +335,8 @@ class Sampler(Part):
             "runs per second and CPU × ns per run / 10⁹ × 100; median and min–max over the windows.",
             f"End to end: a tracked loop pinned to CPU {k.sampler_cpu} for {k.text['SAMPLER_TRIAL']} s, with",
             f"kvmtrace-bpf (`-q -i 1 --counters none`) at `--sample-hz {hz}` (on), at",
-            "`--sample-hz 0` (off), and at `--sample-hz 0` beside tests/bench/empty_sampler, an",
-            "empty program on the same cpu-clock events at the same rate (empty: the timer interrupt",
+            "`--sample-hz 0` (off), and at `--sample-hz 0` beside `tests/bench/empty_loader --sample`,",
+            "an empty program on the same cpu-clock events at the same rate (empty: the timer interrupt",
             f"and the call into BPF, what any sampler costs); {k.text['SAMPLER_TRIALS']} rounds of the three, the",
             "order rotated each round; slowdown = 1 − rate / rate off of the same round; median and",
             "min–max over the rounds.",

@@ -9,11 +9,12 @@ BENCH_OUT := $(OUTPUT)/bench
 
 .PHONY: bench-tools
 bench-tools: $(BENCH_OUT)/empty_loader $(BENCH_OUT)/tap_fwd $(BENCH_OUT)/spin \
-	$(BENCH_OUT)/empty_sampler $(BENCH_OUT)/kvm_cost
+	$(BENCH_OUT)/kvm_cost
 
 $(BENCH_OUT):
 	@mkdir -p $@
 
+# The floor of the hooks and of the sampler: empty programs, and their one loader.
 $(BENCH_OUT)/empty.bpf.o: tests/bench/empty.bpf.c | $(BENCH_OUT)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -24,19 +25,6 @@ $(BENCH_OUT)/empty_loader.o: tests/bench/empty_loader.c $(BENCH_OUT)/bench_empty
 	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 
 $(BENCH_OUT)/empty_loader: $(BENCH_OUT)/empty_loader.o
-	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
-
-# The sampler's floor: an empty program on a cpu-clock event per CPU.
-$(BENCH_OUT)/empty_sample.bpf.o: tests/bench/empty_sample.bpf.c | $(BENCH_OUT)
-	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
-
-$(BENCH_OUT)/bench_empty_sample.skel.h: $(BENCH_OUT)/empty_sample.bpf.o
-	$(BPFTOOL) gen skeleton $< name bench_empty_sample > $@
-
-$(BENCH_OUT)/empty_sampler.o: tests/bench/empty_sampler.c $(BENCH_OUT)/bench_empty_sample.skel.h
-	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
-
-$(BENCH_OUT)/empty_sampler: $(BENCH_OUT)/empty_sampler.o
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # The cost per VM exit of the kvm handlers, and of reading KVM's statistics instead.

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Baseline of the benchmark (make bench): empty programs on the hooks that kvmtrace-bpf uses,
- * attached the same way (tp_btf). Their cost per run, as bpf_stats reports it, is the floor that
- * the tracer's handlers are compared with: the trampoline, the stats bookkeeping and the call,
- * with no work at all. empty_loader attaches all of them or those of the hooks it is given.
+ * attached the same way (tp_btf), and an empty program for a cpu-clock event, run on each of its
+ * samples as kvmtrace-bpf runs its sampler. Their cost is the floor that the tracer's programs
+ * are compared with: on a hook, as bpf_stats reports it, the trampoline, the stats bookkeeping
+ * and the call; on the event, the timer interrupt, the perf overflow path and the call into
+ * BPF; with no work at all. empty_loader attaches the hooks' programs, all of them or those of
+ * the hooks it is given, or the sampler's program.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,38 +14,23 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(empty_switch)
-{
-	return 0;
-}
+/* An empty program on the tracepoint hook. */
+#define EMPTY_ON(name, hook)			\
+	SEC("tp_btf/" hook)			\
+	int BPF_PROG(name)			\
+	{					\
+		return 0;			\
+	}
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(empty_wakeup)
-{
-	return 0;
-}
+EMPTY_ON(empty_switch, "sched_switch")
+EMPTY_ON(empty_wakeup, "sched_wakeup")
+EMPTY_ON(empty_net_xmit, "net_dev_start_xmit")
+EMPTY_ON(empty_net_recv, "netif_receive_skb")
+EMPTY_ON(empty_bio_queue, "block_bio_queue")
+EMPTY_ON(empty_rq_done, "block_rq_complete")
 
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(empty_net_xmit)
-{
-	return 0;
-}
-
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(empty_net_recv)
-{
-	return 0;
-}
-
-SEC("tp_btf/block_bio_queue")
-int BPF_PROG(empty_bio_queue)
-{
-	return 0;
-}
-
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(empty_rq_done)
+SEC("perf_event")
+int empty_sample(void *ctx)
 {
 	return 0;
 }
