@@ -341,13 +341,18 @@ def check_counters(args):
     return 1 if bad or not checked else 0
 
 
-def main():
-    p = argparse.ArgumentParser()
-    sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("sample")
+def add_pid_sampler(sub, name):
+    """A subcommand that samples processes (--pid, repeated) into --out every --period s."""
+    s = sub.add_parser(name)
     s.add_argument("--pid", type=int, action="append", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--period", type=float, default=0.01)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    add_pid_sampler(sub, "sample")
     d = sub.add_parser("sample-domstats")
     d.add_argument("--out", required=True)
     d.add_argument("--uri", default="qemu:///system")
@@ -379,10 +384,7 @@ def main():
     n.add_argument("--skip", type=int, default=1)
     n.add_argument("--tol", type=float, default=0.02)
     n.add_argument("--floor", type=float, default=0, help="absolute tolerance for tiny counts")
-    g = sub.add_parser("sample-guest")
-    g.add_argument("--pid", type=int, action="append", required=True)
-    g.add_argument("--out", required=True)
-    g.add_argument("--period", type=float, default=0.01)
+    add_pid_sampler(sub, "sample-guest")
     f = sub.add_parser("from-ktvmm")
     f.add_argument("--trace", required=True)
     f.add_argument("--field", required=True)

@@ -2,11 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bad input and faults (issue 2, acceptance 4): every case gets its one-line message and exit
 # status; a VM that ends mid-interval gets its last row; SIGINT finishes the interval.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 work=$(mktemp -d /tmp/kt-e2e-bad.XXXXXX)
 chmod 0755 "$work"
 cleanup() {
@@ -19,17 +15,7 @@ trap cleanup EXIT
 # expect STATUS PATTERN DESCRIPTION -- COMMAND...: the command exits with STATUS and its stderr
 # is exactly one line, starting "kvmtrace-bpf: " and matching PATTERN.
 expect() {
-	local want=$1 pattern=$2 what=$3 status lines
-	shift 4
-	"$@" >"$work/out" 2>"$work/err"
-	status=$?
-	lines=$(wc -l <"$work/err")
-	if [ "$status" -eq "$want" ] && [ "$lines" -eq 1 ] &&
-		grep -q "^kvmtrace-bpf: .*$pattern" "$work/err"; then
-		t_ok "$what: status $status, '$(cat "$work/err")'"
-	else
-		t_fail "$what: status $status (want $want), stderr ($lines lines): $(cat "$work/err")"
-	fi
+	t_one_message "$1" kvmtrace-bpf "$2" "$3" "$work" "${@:4}"
 }
 
 expect 2 "unknown option '--bogus'" "unknown option" -- "$bin" --bogus
@@ -97,11 +83,7 @@ started() {
 	shift
 	"$@" 2>"$work/err" &
 	tracer=$!
-	for _ in $(seq 100); do
-		[ -s "$dir/@host.csv" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	t_wait_for 100 0.1 test -s "$dir/@host.csv"
 }
 
 # A VM ending mid-interval gets its last row, and no row after it.

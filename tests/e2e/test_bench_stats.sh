@@ -4,9 +4,7 @@
 # intervals, slowdowns, the verdicts, kept sections and the JSON merge of a partial run), one
 # check per test case. Needs neither root nor the build (argument ignored); takes well under a
 # second.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 log=$(mktemp /tmp/kt-e2e-bench-stats.XXXXXX)
 trap 'rm -f "$log"' EXIT
 

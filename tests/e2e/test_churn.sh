@@ -5,30 +5,17 @@
 # summed over its rows is within 0.5% of the rusage wait4 gave for its whole life; in every row
 # guest time is at most the total; the vCPU rows' exits sum to the VM row's (in the rows where
 # every vCPU thread is known by the KVM_RUN it was seen in: until then its exits are empty).
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 
 seconds=${KT_CHURN_SECONDS:-300}
-if [[ ! -w /dev/kvm ]]; then
-	echo "skip: no writable /dev/kvm: the test bed's VMM needs KVM"
-	t_summary
-	exit
-fi
-tb_init || exit 1
-out=$(mktemp -d /tmp/kt-e2e-churn.XXXXXX)
-tb_add_cleanup "rm -rf '$out'"
+[[ -w /dev/kvm ]] || t_skip "no writable /dev/kvm: the test bed's VMM needs KVM"
+t_testbed churn --no-guest
 mkdir "$out/csv"
 
 "$build/kvmtrace-bpf" -i 0.2 -q -o "$out/csv" --libvirt-uri none 2>"$out/stderr" &
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
-for ((i = 0; i < 300; i++)); do
-	[[ $(t_rows "$out/csv/@host.csv" 2>/dev/null) -ge 1 ]] && break
-	sleep 0.05
-done
+t_wait_for 300 0.05 t_has_row "$out/csv/@host.csv"
 "$T_PYTHON" tests/e2e/churn.py "$build/tests/ktvmm" "$seconds" "$out/rusage" &
 churn=$!
 tb_add_cleanup "kill $churn 2>/dev/null || true"

@@ -5,12 +5,7 @@
 # a guest that sends over the test bridge and writes to its disk, whose hypervisor time must
 # split into components that sum to cpu_hyp_ns, with network components only while it moves
 # packets; then the plot script turns the run into a figure.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed components
 burn=$(tb_start_qemu kt-cnt-burn burn:0) || exit 1

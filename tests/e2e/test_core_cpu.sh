@@ -2,11 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # End to end (issue 2, acceptance 3): a real QEMU guest burning CPU and an idle one, traced for
 # 7 one-second intervals. Oracle: the processes' schedstat over exactly the rows' window.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed core
 burn=$(tb_start_qemu kt-burn burn:0) || exit 1

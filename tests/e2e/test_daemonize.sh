@@ -3,21 +3,13 @@
 # A VM started after the tracer by a VMM that forks and never execs (QEMU's -daemonize, as
 # Proxmox starts its VMs) is found and gets rows for its whole life, under its own PID, in the
 # file its parent's rows began.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed daemonize
 "$bin" -q -i 0.5 -o "$out" 2>"$out/err" &
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
-for _ in $(seq 100); do
-	[ -s "$out/@host.csv" ] && break
-	sleep 0.1
-done
+t_wait_for 100 0.1 test -s "$out/@host.csv"
 # The test bed starts QEMU with -daemonize: the process that execs exits at once.
 pid=$(tb_start_qemu kt-late burn:0) || exit 1
 tb_wait_start kt-late burn:0 || exit 1

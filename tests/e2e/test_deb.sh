@@ -10,9 +10,7 @@
 # purged at the end, even after a failure. Skips (saying why) where dpkg-buildpackage cannot
 # run, where this is not root, and where kvmtrace-bpf is already on this host (not ours to
 # replace).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 pkg=kvmtrace-bpf
 bin=/usr/sbin/kvmtrace-bpf
 unit=/lib/systemd/system/kvmtrace-bpf.service
@@ -26,12 +24,6 @@ wants=/etc/systemd/system/multi-user.target.wants/kvmtrace-bpf.service
 dsh=/var/lib/systemd/deb-systemd-helper-enabled/kvmtrace-bpf.service.dsh-also
 version=$(sed -n 's/^VERSION := //p' Makefile)
 
-skip() {
-	echo "skip: $*"
-	t_summary
-	exit 0
-}
-
 # dpkg's view of the package: not-installed (or nothing) when unknown.
 pkg_status() {
 	local s
@@ -39,23 +31,23 @@ pkg_status() {
 	echo "${s:-not-installed}"
 }
 
-[ "$(id -u)" -eq 0 ] || skip "not root: installing and purging the package needs root"
+[ "$(id -u)" -eq 0 ] || t_skip "not root: installing and purging the package needs root"
 for tool in dpkg-buildpackage dpkg-checkbuilddeps dh apt-get; do
 	command -v "$tool" >/dev/null ||
-		skip "$tool not found, dpkg-buildpackage cannot run here:" \
+		t_skip "$tool not found, dpkg-buildpackage cannot run here:" \
 			"apt-get install dpkg-dev debhelper (scripts/install-deps.sh)"
 done
 why=$(dpkg-checkbuilddeps debian/control 2>&1) ||
-	skip "dpkg-buildpackage cannot run here: $why (scripts/install-deps.sh)"
+	t_skip "dpkg-buildpackage cannot run here: $why (scripts/install-deps.sh)"
 
 # One package test at a time on this host, and never over an installation not its own.
 exec 9>/run/lock/kt-e2e-deb.lock
-flock -w 900 9 || skip "another test_deb holds /run/lock/kt-e2e-deb.lock"
+flock -w 900 9 || t_skip "another test_deb holds /run/lock/kt-e2e-deb.lock"
 [ "$(pkg_status)" = not-installed ] ||
-	skip "$pkg is on this host ($(pkg_status)): the test would purge it"
+	t_skip "$pkg is on this host ($(pkg_status)): the test would purge it"
 for path in "$bin" "$unit" "$conf" "$rot" "$man" "$doc" "$logdir" "$etcdir" "$wants" "$dsh"; do
 	[ -e "$path" ] || [ -L "$path" ] &&
-		skip "$path exists (a make install?): the package would replace it and its purge remove it"
+		t_skip "$path exists (a make install?): the package would replace it and its purge remove it"
 done
 
 work=$(mktemp -d /tmp/kt-e2e-deb.XXXXXX)

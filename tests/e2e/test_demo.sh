@@ -2,9 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make demo` from a clean clone (issue 3, acceptance 4): it ends with CSVs in logs/ and leaves
 # no VM, bridge, namespace or daemon it started.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 top=$PWD
 work=$(mktemp -d /tmp/kt-e2e-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT

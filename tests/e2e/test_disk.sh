@@ -3,12 +3,7 @@
 # Disk per VM (issue 4, acceptance 1 and 2): two guests writing and reading different amounts
 # with cache=none, checked against libvirt's block stats; one with cache=writeback, checked
 # against what the guest wrote and the kernel's /proc/PID/io write_bytes.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed disk
 

@@ -5,10 +5,7 @@
 # systemd-analyze accepts the unit; the man page renders without warnings and documents every
 # option; the installed config parses and the command line overrides it; uninstall leaves only
 # the config.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 work=$(mktemp -d /tmp/kt-e2e-install.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 dest=$work/root

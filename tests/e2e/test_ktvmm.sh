@@ -6,38 +6,25 @@
 # Oracles, sampled independently over exactly the rows' window: the kernel's guest time per
 # thread (/proc/PID/task/TID/stat field 43) and the VMM's own counts and KVM's counters, which
 # the VMM reads from its own stats fds every 20 ms.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 
 vmm=$build/tests/ktvmm
-if [[ ! -w /dev/kvm ]]; then
-	echo "skip: no writable /dev/kvm: there is no guest mode on this host"
-	t_summary
-	exit
-fi
-tb_init || exit 1
-out=$(mktemp -d /tmp/kt-e2e-ktvmm.XXXXXX)
+[[ -w /dev/kvm ]] || t_skip "no writable /dev/kvm: there is no guest mode on this host"
+t_testbed ktvmm --no-guest
 mkdir "$out/hc" "$out/busy" "$out/io" "$out/nostats"
-tb_add_cleanup "rm -rf '$out'"
 # The guest source this host has: the tracepoints where they fire, the kernel's elsewhere.
 source=tracepoint
 [[ -d /sys/module/kvm_pvm ]] && source=kernel
 
 # start_vmm NAME ARGS...: the VMM in the background, its PID in $pid once its vCPUs run.
 start_vmm() {
-	local name=$1 i
+	local name=$1
 	shift
 	"$vmm" "$@" --trace "$out/$name.trace" --trace-ms 20 --report "$out/$name.report" \
 		2>"$out/$name.err" &
 	pid=$!
 	tb_add_cleanup "kill $pid 2>/dev/null || true"
-	for ((i = 0; i < 100; i++)); do
-		grep -q "^ktvmm: pid" "$out/$name.err" && return 0
-		sleep 0.05
-	done
+	t_wait_ktvmm "$out/$name.err" && return 0
 	echo "ktvmm did not start: $(cat "$out/$name.err")"
 	return 1
 }
@@ -143,10 +130,7 @@ wait "$hc"
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
 # Started once tracing runs, so that it is found as a new VMM, counted from its birth.
-for ((i = 0; i < 300; i++)); do
-	[[ $(t_rows "$out/busy/@host.csv" 2>/dev/null) -ge 1 ]] && break
-	sleep 0.05
-done
+t_wait_for 300 0.05 t_has_row "$out/busy/@host.csv"
 start_vmm busy --vcpus 1 --exit none --seconds 3.5 || exit 1
 busy=$pid
 # Its on-CPU time over its whole life: schedstat is counted from each thread's birth.

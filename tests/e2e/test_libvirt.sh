@@ -2,12 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # End to end with libvirt (issue 3): domain names and UUIDs, CPU against libvirt's cpu.time,
 # domains destroyed, started and restarted mid-run, and libvirtd killed and restarted.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed libvirt
 mkdir "$out/p1" "$out/p2" "$out/p3"

@@ -10,27 +10,17 @@
 # screen; q ends the tracer with status 0, writing the interval's rows, and leaves the terminal
 # as it was (alternate screen left, cursor shown, the shell's prompt back, the held message
 # printed), as SIGINT and -c do. With stdout in a file: plain lines, no escape character at all.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 
 vmm=$build/tests/ktvmm
 if [[ ! -x $build/kvmtrace-bpf || ! -x $vmm ]]; then
 	echo "FAIL - $build/kvmtrace-bpf or $vmm missing: build them first (make all unit)"
 	exit 1
 fi
-tracer=$(realpath "$build/kvmtrace-bpf")
-if ! command -v tmux >/dev/null; then
-	echo "skip: tmux not found (scripts/install-deps.sh installs it): no terminal to test in"
-	t_summary
-	exit
-fi
-if [[ ! -w /dev/kvm ]]; then
-	echo "skip: no writable /dev/kvm: the test VMs need guest mode"
-	t_summary
-	exit
-fi
+tracer=$bin
+command -v tmux >/dev/null ||
+	t_skip "tmux not found (scripts/install-deps.sh installs it): no terminal to test in"
+[[ -w /dev/kvm ]] || t_skip "no writable /dev/kvm: the test VMs need guest mode"
 out=$(mktemp -d /tmp/kt-e2e-live.XXXXXX)
 # A tmux server of our own: other sessions on the host are not ours to see or end.
 sock=$out/tmux.sock
@@ -56,16 +46,13 @@ tm() {
 
 # start_vmm NAME ARGS...: a test VM in the background, its PID in $pid once its vCPUs run.
 start_vmm() {
-	local name=$1 i
+	local name=$1
 	shift
 	: >"$out/$name.err"
 	"$vmm" "$@" >/dev/null 2>"$out/$name.err" &
 	pid=$!
 	pids+=("$pid")
-	for ((i = 0; i < 100; i++)); do
-		grep -q "^ktvmm: pid" "$out/$name.err" && return 0
-		sleep 0.05
-	done
+	t_wait_ktvmm "$out/$name.err" && return 0
 	echo "ktvmm did not start: $(cat "$out/$name.err")"
 	return 1
 }
@@ -74,14 +61,14 @@ screen() {
 	tm capture-pane -t live -p
 }
 
+# on_screen EGREP: the screen shows a line matching EGREP.
+on_screen() {
+	screen | grep -Eq -- "$1"
+}
+
 # wait_screen SECONDS EGREP: until the screen shows a line matching EGREP.
 wait_screen() {
-	local i
-	for ((i = 0; i < $1 * 5; i++)); do
-		screen | grep -Eq -- "$2" && return 0
-		sleep 0.2
-	done
-	return 1
+	t_wait_for $(($1 * 5)) 0.2 on_screen "$2"
 }
 
 # line_of NAME: the screen line number of the VM's line.

@@ -3,12 +3,7 @@
 # Logs in production (issue 7, acceptance 2): files moved away and SIGHUP sent during a run lose
 # no row and split none across files; a full disk (a small tmpfs as -o) is reported, tracing
 # goes on, and writing resumes when there is space again, with no torn line left behind.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed logs
 tb_start_qemu kt-logs burn:0 >/dev/null || exit 1
@@ -54,10 +49,7 @@ mkdir -p "$hup"
 "$bin" -q -i 0.2 -o "$hup" 2>"$out/hup.err" &
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
-for _ in $(seq 100); do
-	[ -s "$hup/kt-logs.csv" ] && break
-	sleep 0.1
-done
+t_wait_for 100 0.1 test -s "$hup/kt-logs.csv"
 sleep 0.5
 for i in 1 2 3 4 5; do
 	mv "$hup/kt-logs.csv" "$hup/kt-logs.csv.$i"
@@ -83,18 +75,12 @@ tb_add_cleanup "umount -l '$full' 2>/dev/null || true"
 "$bin" -q -i 0.2 -o "$full" 2>"$out/full.err" &
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
-for _ in $(seq 100); do
-	grep -q "cannot write CSV rows" "$out/full.err" && break
-	sleep 0.2
-done
+t_wait_for 100 0.2 grep -q "cannot write CSV rows" "$out/full.err"
 t_check "the full disk is reported" grep -q "cannot write CSV rows in '$full'" "$out/full.err"
 sleep 1
 t_check "tracing goes on while the disk is full" kill -0 "$tracer"
 mount -o remount,size=4m "$full"
-for _ in $(seq 50); do
-	grep -q "writing CSV rows in '$full' again" "$out/full.err" && break
-	sleep 0.2
-done
+t_wait_for 50 0.2 grep -q "writing CSV rows in '$full' again" "$out/full.err"
 t_check "writing resumes when space is back, and says so" \
 	grep -q "writing CSV rows in '$full' again" "$out/full.err"
 before=$(t_rows "$full/kt-logs.csv")

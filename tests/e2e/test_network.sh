@@ -3,12 +3,7 @@
 # Network per VM (issue 4, acceptance 3): one guest sends and one receives 8 MiB over the test
 # bridge; each VM's net_tx/rx_bytes must match its tap's statistics (direction mapped) and
 # libvirt's net.0.tx/rx.bytes within 2%, and neither VM gets the other's traffic.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 t_testbed net
 

@@ -4,9 +4,7 @@
 # vhost-net traffic, "db idle" under TCG with no guest time, plus files the plot must ignore):
 # a valid PNG whose metadata names the VMs and the series drawn, load steps, the fallback without
 # hyp_* components, and the usage errors. Needs neither root nor the build (argument ignored).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 fixture=tests/e2e/fixtures/plot-run
 work=$(mktemp -d /tmp/kt-e2e-plot.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -74,17 +72,7 @@ PY
 # expect_usage STATUS PATTERN DESCRIPTION -- ARGS...: the script exits with STATUS and its stderr
 # is one line starting "plot_components: " and matching PATTERN.
 expect_usage() {
-	local want=$1 pattern=$2 what=$3 status lines
-	shift 4
-	plot "$@" >"$work/out" 2>"$work/err"
-	status=$?
-	lines=$(wc -l <"$work/err")
-	if [ "$status" -eq "$want" ] && [ "$lines" -eq 1 ] &&
-		grep -q "^plot_components: .*$pattern" "$work/err"; then
-		t_ok "$what: status $status, '$(cat "$work/err")'"
-	else
-		t_fail "$what: status $status (want $want), stderr ($lines lines): $(cat "$work/err")"
-	fi
+	t_one_message "$1" plot_components "$2" "$3" "$work" -- plot "${@:5}"
 }
 
 all_series=cpu_guest_ns,hyp_qemu_user_ns,hyp_kvm_ns,hyp_tap_ns,hyp_bridge_ns,hyp_net_ns

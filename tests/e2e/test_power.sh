@@ -4,11 +4,7 @@
 # Basic auth), matched interval by interval with what the plug answered; every fault leaves that
 # interval's power empty and the row on time; RAPL from a fake powercap tree across wraparound;
 # the VMs' shares, the rest and idle add up to the host's power; the model check runs.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 work=$(mktemp -d /tmp/kt-e2e-power.XXXXXX)
 chmod 0755 "$work"
 pids=()
@@ -25,20 +21,12 @@ pids+=($!)
 "$work/qemu-system-x86_64" 30 >/dev/null &
 pids+=($!)
 
-# emulator AUTH LOG STEPS...: starts the plug emulator on a free port, sets $port. (Not in a
-# command substitution: the emulator must be a child of this shell, to be stopped at the end.)
+# emulator AUTH LOG STEPS...: starts the plug emulator on a free port, stopped at the end, and
+# sets $port. (Not in a command substitution: the emulator must be a child of this shell.)
 emulator() {
-	local auth=$1 log=$2
-	shift 2
-	"$T_PYTHON" tests/power/plug_emulator.py --port 0 --auth "$auth" --log "$log" "$@" \
-		>"$log.out" 2>&1 &
-	pids+=($!)
-	port=
-	for _ in $(seq 50); do
-		port=$(sed -n 's/^listening on [^ ]* \([0-9]*\)$/\1/p' "$log.out")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
+	t_plug_start "$@"
+	pids+=("$plug")
+	t_plug_port "$2"
 }
 
 # --- Digest auth, scripted wattages and every fault

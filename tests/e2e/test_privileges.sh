@@ -5,12 +5,7 @@
 # for a burning guest, and a libvirt domain started afterwards, whose QEMU runs as another user,
 # gets its rows, its name from libvirt and its tap's traffic (found in that QEMU's /proc/PID/fd).
 # The CSV files are 0640. The metrics endpoint can have a port below 1024.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 
 # Capability numbers (linux/capability.h).
 CAP_DAC_READ_SEARCH=2
@@ -63,10 +58,7 @@ mkdir "$out/run"
 tracer=$!
 tb_add_cleanup "kill $tracer 2>/dev/null || true"
 # The drop comes after start-up, which a loaded machine makes slow: wait for the first row.
-for ((i = 0; i < 300; i++)); do
-	[[ $(t_rows "$out/run/kt-priv.csv" 2>/dev/null) -ge 1 ]] && break
-	sleep 0.1
-done
+t_wait_for 300 0.1 t_has_row "$out/run/kt-priv.csv"
 checked=$(date +%s.%N)
 cp "/proc/$tracer/status" "$out/status"
 for task in /proc/"$tracer"/task/*; do

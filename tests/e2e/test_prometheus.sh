@@ -5,12 +5,7 @@
 # one idle). Through Prometheus's HTTP API: each VM's CPU series has the right labels; the raw
 # counter samples equal the CSV rows summed up to the publish each scrape saw (exact); rate()
 # over a window matches the CSV's rate within 2%.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
 # Seconds of scraping before the queries, and the span of raw samples they look at.
@@ -63,13 +58,7 @@ stop_pid() {
 
 # wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s until it succeeds.
 wait_for() {
-	local i n=$(($1 * 5))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	return 1
+	t_wait_for $(($1 * 5)) 0.2 "${@:2}"
 }
 
 burn=kt-prom-burn

@@ -9,12 +9,7 @@
 # usage fail with one line and status 1 or 2. Then headless Chromium renders the page and the
 # screenshot must show every section with its charts (skipped, saying so, without chromium).
 # KT_REPORT_SAVE=DIR keeps a copy of the run, the report and the screenshot in DIR.
-set -u
-build=${1:-build}
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
-bin=$(realpath "$build/kvmtrace-bpf")
+. "$(dirname "$0")/prelude.sh" "$@"
 vmm=$build/tests/ktvmm
 report=scripts/kvmtrace-bpf-report
 
@@ -26,15 +21,9 @@ qname='kt-rep <b>&web'
 
 # --- the run: a plug emulator, the guests, the tracer
 steps=(88 91 96 104 110 112 109 115 118 120 117 121 119 114 116 113)
-"$T_PYTHON" tests/power/plug_emulator.py --port 0 --auth digest --log "$out/plug.log" \
-	"${steps[@]}" >"$out/plug.out" 2>&1 &
-tb_add_cleanup "kill $! 2>/dev/null || true"
-port=
-for _ in $(seq 50); do
-	port=$(sed -n 's/^listening on [^ ]* \([0-9]*\)$/\1/p' "$out/plug.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+t_plug_start digest "$out/plug.log" "${steps[@]}"
+tb_add_cleanup "kill $plug 2>/dev/null || true"
+t_plug_port "$out/plug.log"
 t_check "plug emulator listening (port ${port:-none})" test -n "$port"
 
 # Writing and sending over and over, whenever the tracer starts.
@@ -45,10 +34,7 @@ if [[ -w /dev/kvm && -x $vmm ]]; then
 	"$vmm" --vcpus 2 --exit io --seconds 16 2>"$out/ktvmm.err" &
 	ktvmm=$!
 	tb_add_cleanup "kill $ktvmm 2>/dev/null || true"
-	for _ in $(seq 100); do
-		grep -q "^ktvmm: pid" "$out/ktvmm.err" && break
-		sleep 0.05
-	done
+	t_wait_ktvmm "$out/ktvmm.err"
 	pids+=(-p "$ktvmm")
 else
 	echo "note: no writable /dev/kvm or no $vmm: the run has the QEMU guest only"
@@ -361,22 +347,41 @@ PY
 	t_check "ktvmm: hypervisor components drawn" inspect "$html" "$run" "has-image:$kname:components"
 fi
 
-# --- a VM with one row, and columns not measured
-one=$out/one
-mkdir "$one"
-"$T_PYTHON" - "$run" "$one" <<'PY'
-import csv, glob, os, shutil, sys
-src, dst = sys.argv[1:]
+# rerun SRC DST HOW: each CSV of the run SRC that has rows, again in DST (same name, same header)
+# with other rows: HOW "one", only those of its first row's interval; "long", its intervals
+# repeated for 3 hours at 1 s, with a 10-minute stop in it.
+rerun() {
+	"$T_PYTHON" - "$@" <<'PY'
+import collections, csv, glob, os, sys
+src, dst, how = sys.argv[1:]
 for path in glob.glob(os.path.join(src, "*.csv")):
     rows = list(csv.DictReader(open(path, newline="")))
     if not rows:
         continue
-    first = rows[0]["epoch_s"]
     with open(os.path.join(dst, os.path.basename(path)), "w", newline="") as f:
         w = csv.DictWriter(f, list(rows[0]), lineterminator="\n")
         w.writeheader()
-        w.writerows(r for r in rows if r["epoch_s"] == first)
+        if how == "one":
+            first = rows[0]["epoch_s"]
+            w.writerows(r for r in rows if r["epoch_s"] == first)
+            continue
+        by = collections.defaultdict(list)
+        for r in rows:
+            by[r["epoch_s"]].append(r)
+        epochs = sorted(by, key=float)
+        first = float(epochs[0])
+        for i in range(10800):
+            if 4000 <= i < 4600:
+                continue
+            for r in by[epochs[i % len(epochs)]]:
+                w.writerow(dict(r, epoch_s=f"{first + i:.3f}", interval_s="1.000000"))
 PY
+}
+
+# --- a VM with one row, and columns not measured
+one=$out/one
+mkdir "$one"
+rerun "$run" "$one" one
 "$T_PYTHON" "$report" "$one" -o "$out/one.html" >/dev/null 2>"$out/one.err"
 status=$?
 t_check "one row per VM: status $status $(head -c 200 "$out/one.err")" test "$status" -eq 0
@@ -421,27 +426,7 @@ t_check "a VM file without rows is named, not drawn" \
 # --- a long run: the real intervals repeated for 3 hours at 1 s, with a 10-minute stop in it
 long=$out/long
 mkdir "$long"
-"$T_PYTHON" - "$run" "$long" <<'PY'
-import collections, csv, glob, os, sys
-src, dst = sys.argv[1:]
-for path in glob.glob(os.path.join(src, "*.csv")):
-    rows = list(csv.DictReader(open(path, newline="")))
-    if not rows:
-        continue
-    by = collections.defaultdict(list)
-    for r in rows:
-        by[r["epoch_s"]].append(r)
-    epochs = sorted(by, key=float)
-    first = float(epochs[0])
-    with open(os.path.join(dst, os.path.basename(path)), "w", newline="") as f:
-        w = csv.DictWriter(f, list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        for i in range(10800):
-            if 4000 <= i < 4600:
-                continue
-            for r in by[epochs[i % len(epochs)]]:
-                w.writerow(dict(r, epoch_s=f"{first + i:.3f}", interval_s="1.000000"))
-PY
+rerun "$run" "$long" long
 SECONDS=0
 "$T_PYTHON" "$report" "$long" -o "$out/long.html" >/dev/null 2>"$out/long.err"
 status=$?

@@ -8,18 +8,13 @@
 # catch broken rules: each alert made never to fire, to fire without its for:, without its
 # thresholds (and two exclusions removed) makes promtool test rules fail.
 # Skips (0 failed) only where promtool is absent.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 rules=dist/prometheus/kvmtrace-bpf.rules.yml
 tests=dist/prometheus/kvmtrace-bpf.rules.test.yml
 
-if ! command -v promtool >/dev/null; then
-	echo "skip: promtool not found (Debian's prometheus package has it: scripts/install-deps.sh);" \
+command -v promtool >/dev/null ||
+	t_skip "promtool not found (Debian's prometheus package has it: scripts/install-deps.sh);" \
 		"the rules are not checked"
-	t_summary
-	exit
-fi
 work=$(mktemp -d /tmp/kt-e2e-rules.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

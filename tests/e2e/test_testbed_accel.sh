@@ -3,10 +3,7 @@
 # The test bed's choice of accelerator (issue 12, acceptance 1), on fake inputs: KVM only where
 # it can boot a stock kernel (a writable /dev/kvm, vmx or svm, and QEMU's probe passing), else
 # TCG with the reason; KT_ACCEL forces either. Needs no VM and no root.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-. tests/vm/testbed.sh
-. tests/e2e/lib.sh
+. "$(dirname "$0")/prelude.sh" "$@"
 
 fake=$(mktemp -d)
 trap 'rm -rf "$fake"' EXIT

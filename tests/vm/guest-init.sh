@@ -144,22 +144,26 @@ dd_bytes() {
 	fi
 }
 
-disk_write() {
+# disk_dd WHAT KEY DD_ARGS...: dd with DD_ARGS (on the disk, which must be there); adds
+# "KEY=BYTES" (dd_bytes) to EXTRA; when dd fails, says "dd WHAT failed" and its last line.
+disk_dd() {
 	need_disk || return 1
-	dd if=/dev/zero of=/dev/vda bs=1M count="$1" oflag=direct conv=notrunc 2>/tmp/dd.err
+	dd_what=$1
+	dd_key=$2
+	shift 2
+	dd "$@" 2>/tmp/dd.err
 	rc=$?
-	EXTRA="$EXTRA wbytes=$(dd_bytes)"
-	[ "$rc" -eq 0 ] || FAIL_REASON="dd write failed: $(tail -n 1 /tmp/dd.err)"
+	EXTRA="$EXTRA $dd_key=$(dd_bytes)"
+	[ "$rc" -eq 0 ] || FAIL_REASON="dd $dd_what failed: $(tail -n 1 /tmp/dd.err)"
 	return "$rc"
 }
 
+disk_write() {
+	disk_dd write wbytes if=/dev/zero of=/dev/vda bs=1M count="$1" oflag=direct conv=notrunc
+}
+
 disk_read() {
-	need_disk || return 1
-	dd if=/dev/vda of=/dev/null bs=1M count="$1" iflag=direct 2>/tmp/dd.err
-	rc=$?
-	EXTRA="$EXTRA rbytes=$(dd_bytes)"
-	[ "$rc" -eq 0 ] || FAIL_REASON="dd read failed: $(tail -n 1 /tmp/dd.err)"
-	return "$rc"
+	disk_dd read rbytes if=/dev/vda of=/dev/null bs=1M count="$1" iflag=direct
 }
 
 net_send() {
