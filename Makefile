@@ -35,7 +35,7 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS) $(BPF_TEST_PROGS))
 # The kallsyms rules are data (user/sources/ksym_rules.txt); their C tables are generated.
 KSYM_RULES_C := $(OUTPUT)/gen/ksym_rules.c
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/*/*.c)) \
-	$(OUTPUT)/user/sources/ksym_rules.o
+	$(OUTPUT)/gen/ksym_rules.o
 # Everything but main(): linked into the tool and into every unit test.
 LIB_OBJS := $(filter-out $(OUTPUT)/user/program/main.o,$(USER_OBJS))
 
@@ -71,8 +71,7 @@ $(KSYM_RULES_C): scripts/gen-ksym-rules.awk bpf/kvmtrace.h user/sources/ksym_rul
 	@mkdir -p $(@D)
 	awk -f $^ > $@
 
-$(OUTPUT)/user/sources/ksym_rules.o: $(KSYM_RULES_C) | $(OUTPUT)/user
-	@mkdir -p $(@D)
+$(OUTPUT)/gen/ksym_rules.o: $(KSYM_RULES_C)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/kvmtrace-bpf: $(USER_OBJS)
@@ -147,7 +146,7 @@ deb:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/gen/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
 
 # The test bed's own VMM (real guest mode on any KVM host) keeps its build rule beside it.
 include tests/vm/ktvmm.mk
