@@ -20,7 +20,7 @@ static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __
 		vm = kt_track_vm(tgid, now, KT_VM_BY_KVM);
 	else
 		return NULL;
-	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+	return vm ? kt_thread_get(tid, tgid, vm, 0) : NULL;
 }
 
 static __always_inline void kt_charge_exit(struct kt_thread *t, __u64 count, __u64 handling_ns)

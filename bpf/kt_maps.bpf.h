@@ -12,6 +12,8 @@
 #include "kvmtrace.h"
 
 #define KT_E2BIG		7	/* errno of a full map (no errno.h for BPF) */
+#define KT_ENOENT		2
+#define KT_EEXIST		17
 #define KT_TASK_RUNNING		0
 #define KT_PF_EXITING		0x00000004	/* task_struct.flags */
 #define KT_TASK_DEAD		0x00000080	/* task_struct.__state of a task's final switch */
@@ -217,11 +219,16 @@ static __always_inline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 ho
 	return bpf_map_lookup_elem(&vms, &tgid);
 }
 
-/* The thread's entry, created on first sight; a stale entry of a reused tid is reset. */
-static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm)
+/*
+ * The thread's entry, created on first sight; a stale entry of a reused tid is reset. start_ns:
+ * when the thread began (0: unknown); one born after its VM was tracked is counted from birth.
+ */
+static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm,
+						       __u64 start_ns)
 {
 	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct kt_thread fresh = {};
+	long err;
 
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
 	    !(t->flags & KT_THREAD_FOLDED))
@@ -230,14 +237,23 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 	fresh.vm_birth_ns = vm->birth_ns;
 	fresh.born_ns = bpf_ktime_get_ns();
 	/* The kernel's counters start at 0 when a thread is born: from birth, 0 is the baseline. */
-	if (!(vm->flags & KT_VM_FROM_BIRTH)) {
+	if (!(vm->flags & KT_VM_FROM_BIRTH) && !(start_ns && start_ns >= vm->birth_ns)) {
 		fresh.run_delay_seen = KT_NO_RUN_DELAY;
 		fresh.exec_seen = KT_NO_COUNTER;
 		fresh.io_read_seen = KT_NO_COUNTER;
 		fresh.io_write_seen = KT_NO_COUNTER;
 		fresh.gtime_seen = KT_NO_COUNTER;
 	}
-	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) {
+	/*
+	 * NOEXIST where there was none: the task iterator and the thread's own exit hook may make
+	 * it at once on two CPUs, and the one that loses takes the winner's entry.
+	 */
+	err = bpf_map_update_elem(&threads, &tid, &fresh, t ? BPF_EXIST : BPF_NOEXIST);
+	if (err == -KT_ENOENT)	/* the stale entry went meanwhile */
+		err = bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+	if (err == -KT_EEXIST)
+		return bpf_map_lookup_elem(&threads, &tid);
+	if (err) {
 		kt_count_drop(KT_DROP_THREAD_FULL);
 		return NULL;
 	}
@@ -250,7 +266,7 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
  * common case: entries are deleted when their thread exits, so an entry of this tid with this
  * tgid belongs to the VM now tracked under it.
  */
-static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid)
+static __always_inline struct kt_thread *kt_thread_of(__u32 tid, __u32 tgid, __u64 start_ns)
 {
 	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct kt_vm *vm;
@@ -258,7 +274,18 @@ static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid
 	if (t && t->tgid == tgid && !(t->flags & KT_THREAD_FOLDED))
 		return t;
 	vm = bpf_map_lookup_elem(&vms, &tgid);
-	return vm ? kt_thread_get(tid, tgid, vm) : NULL;
+	return vm ? kt_thread_get(tid, tgid, vm, start_ns) : NULL;
+}
+
+static __always_inline struct kt_thread *kt_tracked_thread(__u32 tid, __u32 tgid)
+{
+	return kt_thread_of(tid, tgid, 0);
+}
+
+/* The same, for a task whose counters were read: its birth is known. */
+static __always_inline struct kt_thread *kt_sampled_thread(const struct kt_task_sample *s)
+{
+	return kt_thread_of(s->tid, s->tgid, s->start_ns);
 }
 
 /*

@@ -2,7 +2,8 @@
 /*
  * Scheduler accounting: the kernel's own per-task counters (runtime, run delay, I/O bytes, guest
  * time) taken at sched_switch, sched_wakeup, sched_process_exit and _exec and at the drain's
- * flush; a VM found by exec, and retired with its last thread.
+ * flush, or, where nothing needs a program at context switches, by a task iterator at the drain
+ * and at sched_process_exit, _exec and _free; a VM found by exec, retired with its last thread.
  */
 #ifndef KT_SCHED_BPF_H
 #define KT_SCHED_BPF_H
@@ -11,25 +12,40 @@
 #include "kt_maps.bpf.h"
 
 /*
+ * Advances a cumulative kernel counter: adds its growth since the last reading to *sum. The
+ * task iterator reads a thread from another CPU while the thread's own exit hook may read it
+ * too: *seen only moves forward, by compare-and-swap, and each step of it is added once.
+ */
+static __always_inline void kt_take_counter(__u64 *seen, __u64 cur, __u64 *sum)
+{
+	__u64 old = *seen, was;
+	int i;
+
+	if (cur == KT_NO_COUNTER)
+		return;
+	for (i = 0; i < 4; i++) {
+		if (old != KT_NO_COUNTER && cur <= old)
+			return;
+		was = __sync_val_compare_and_swap(seen, old, cur);
+		if (was == old) {
+			if (old != KT_NO_COUNTER)
+				__sync_fetch_and_add(sum, cur - old);
+			return;
+		}
+		old = was;
+	}
+	/* Not lost: the next reading takes the growth from where *seen is. */
+	kt_count_drop(KT_DROP_READING_RACE);
+}
+
+/*
  * Run delay from the kernel's own counter where it keeps one: the wait before a slice is added
  * to it when the slice starts, just after sched_switch, so each reading adds the waits since the
  * last one. The first reading only sets the baseline.
  */
 static __always_inline void kt_take_run_delay(struct kt_thread *t, __u64 run_delay_ns)
 {
-	if (t->run_delay_seen != KT_NO_RUN_DELAY && run_delay_ns > t->run_delay_seen)
-		t->sum.run_delay_ns += run_delay_ns - t->run_delay_seen;
-	t->run_delay_seen = run_delay_ns;
-}
-
-/* Advances a cumulative kernel counter: adds its growth since the last reading to *sum. */
-static __always_inline void kt_take_counter(__u64 *seen, __u64 cur, __u64 *sum)
-{
-	if (cur == KT_NO_COUNTER)
-		return;
-	if (*seen != KT_NO_COUNTER && cur > *seen)
-		*sum += cur - *seen;
-	*seen = cur;
+	kt_take_counter(&t->run_delay_seen, run_delay_ns, &t->sum.run_delay_ns);
 }
 
 /* Disk bytes as the kernel's per-task I/O accounting charges them: reads when submitted,
@@ -49,11 +65,13 @@ static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_t
 	__u64 before = t->sum.kernel_guest_ns;
 
 	kt_take_counter(&t->gtime_seen, s->guest_ns, &t->sum.kernel_guest_ns);
-	if (t->sum.kernel_guest_ns > before)
-		t->flags |= KT_THREAD_GUEST_TIME;
+	/* Atomic: the thread's exit hook may set its own flag at the same time. */
+	if (t->sum.kernel_guest_ns > before && !(t->flags & KT_THREAD_GUEST_TIME))
+		__sync_fetch_and_or(&t->flags, KT_THREAD_GUEST_TIME);
 	if (s->in_kvm_run) {
 		t->vcpu_id = s->in_kvm_run - 1;
-		t->flags |= KT_THREAD_IN_KVM_RUN;
+		if (!(t->flags & KT_THREAD_IN_KVM_RUN))
+			__sync_fetch_and_or(&t->flags, KT_THREAD_IN_KVM_RUN);
 	}
 }
 
@@ -72,7 +90,7 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 
 	if (!kt_is_tracked(cur->tgid) || cur->exiting)
 		return;
-	t = kt_tracked_thread(cur->tid, cur->tgid);
+	t = kt_sampled_thread(cur);
 	if (!t)
 		return;
 	now = kt_now(now);
@@ -132,9 +150,25 @@ static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_threa
 		return;
 	}
 	kt_fold_totals(&vm->exited, &t->sum);
-	t->flags |= KT_THREAD_FOLDED;
+	__sync_fetch_and_or(&t->flags, KT_THREAD_FOLDED);
 	if (__sync_fetch_and_add(&vm->nr_threads, -1) == 1 && (vm->flags & KT_VM_GROUP_DEAD))
 		kt_retire_vm(now, tgid, vm);
+}
+
+/*
+ * The entry of a thread a hook has read. An exiting thread's readings (exit can sleep) never
+ * make one: one it has is settled as any, and folded at its final switch-out or freeing.
+ */
+static __always_inline struct kt_thread *kt_reading_thread(const struct kt_task_sample *s)
+{
+	struct kt_thread *t;
+
+	if (!s->exiting)
+		return kt_sampled_thread(s);
+	t = bpf_map_lookup_elem(&threads, &s->tid);
+	if (!t || t->tgid != s->tgid || (t->flags & KT_THREAD_FOLDED))
+		return NULL;
+	return t;
 }
 
 static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
@@ -143,19 +177,9 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 	struct kt_thread *t;
 	__u64 slice = 0;
 
-	/*
-	 * An exiting thread's switches (exit can sleep) never create an entry: one it has is
-	 * settled as any, and folded into its VM at the final one.
-	 */
-	if (prev->exiting) {
-		t = bpf_map_lookup_elem(&threads, &prev->tid);
-		if (!t || t->tgid != prev->tgid || (t->flags & KT_THREAD_FOLDED))
-			return;
-	} else {
-		t = kt_tracked_thread(prev->tid, prev->tgid);
-		if (!t)
-			return;
-	}
+	t = kt_reading_thread(prev);
+	if (!t)
+		return;
 	/*
 	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
 	 * to the ns: its runtime grows only while the thread runs, so its growth since the last
@@ -193,7 +217,7 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next,
 					 const struct kt_readings *fake)
 {
-	struct kt_thread *t = kt_tracked_thread(next->tid, next->tgid);
+	struct kt_thread *t = kt_sampled_thread(next);
 
 	if (!t)
 		return;
@@ -245,14 +269,12 @@ static __always_inline void kt_on_wakeup(__u64 now, __u32 tid, __u32 tgid)
 		t->runnable_since = kt_now(now);
 }
 
-/* A thread's figures up to now, at its exit or exec: it is on its CPU. */
-static __always_inline void kt_take_final(struct kt_thread *t, const struct kt_task_sample *task)
+/* A thread's counters up to the reading: at its exit or exec, at its freeing, by the iterator. */
+static __always_inline void kt_take_readings(struct kt_thread *t,
+					     const struct kt_task_sample *task)
 {
-	if (t->exec_seen != KT_NO_COUNTER && task->exec_ns > t->exec_seen)
-		t->sum.on_cpu_ns += task->exec_ns - t->exec_seen;
-	t->exec_seen = task->exec_ns;
-	if (task->run_delay_ns != KT_NO_RUN_DELAY)
-		kt_take_run_delay(t, task->run_delay_ns);
+	kt_take_counter(&t->exec_seen, task->exec_ns, &t->sum.on_cpu_ns);
+	kt_take_run_delay(t, task->run_delay_ns);
 	kt_take_io(t, task);
 	kt_take_gtime(t, task);
 }
@@ -266,7 +288,7 @@ static __always_inline void kt_take_final(struct kt_thread *t, const struct kt_t
 static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *task,
 				       bool group_dead)
 {
-	__u32 tid = task->tid, tgid = task->tgid;
+	__u32 tgid = task->tgid;
 	struct kt_thread *t;
 	struct kt_vm *vm;
 
@@ -276,11 +298,11 @@ static __always_inline void kt_on_exit(__u64 now, const struct kt_task_sample *t
 	if (!vm)
 		return;
 	now = kt_now(now);
-	t = bpf_map_lookup_elem(&threads, &tid);
-	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
-	    !(t->flags & KT_THREAD_FOLDED)) {
-		kt_take_final(t, task);
-		t->flags |= KT_THREAD_EXITED;
+	/* Made here for a thread that began and ends between two task iterations. */
+	t = kt_sampled_thread(task);
+	if (t && t->vm_birth_ns == vm->birth_ns) {
+		kt_take_readings(t, task);
+		__sync_fetch_and_or(&t->flags, KT_THREAD_EXITED);
 	}
 	if (!group_dead)
 		return;
@@ -304,13 +326,52 @@ static __always_inline void kt_exec_retires(__u64 now, const struct kt_task_samp
 	__sync_fetch_and_or(&vm->flags, KT_VM_GROUP_DEAD);
 	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
 	    !(t->flags & KT_THREAD_FOLDED)) {
-		kt_take_final(t, task);
+		kt_take_readings(t, task);
 		kt_thread_done(now, tid, t);
 	}
 	/* de_thread has ended its other threads; any entry of theirs left goes with the VM. */
 	vm = bpf_map_lookup_elem(&vms, &tgid);
 	if (vm)
 		kt_retire_vm(now, tgid, vm);
+}
+
+/*
+ * Without a program at context switches, the task iterator run by user space at every drain
+ * reads each tracked thread's counters (the kernel's runtime of a running thread lags by less
+ * than a tick, as at the flush; the next reading gives it back). Its exit hook has marked an
+ * exiting thread, which gets no new entry; one dead and off its CPU for good (a group leader
+ * awaiting its reaping) is settled and folded here, any other at its freeing.
+ */
+static __always_inline void kt_on_task_seen(__u64 now, const struct kt_task_sample *task)
+{
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(task->tgid))
+		return;
+	t = kt_reading_thread(task);
+	if (!t)
+		return;
+	kt_take_readings(t, task);
+	if (task->exiting == KT_EXIT_DEAD)
+		kt_thread_done(kt_now(now), task->tid, t);
+}
+
+/*
+ * sched_process_free, an RCU grace period after the thread's final switch-out and its release:
+ * where no program runs at context switches, its final figures (the address space torn down
+ * among them) are read here.
+ */
+static __always_inline void kt_on_task_free(__u64 now, const struct kt_task_sample *task)
+{
+	struct kt_thread *t;
+
+	if (!kt_is_tracked(task->tgid))
+		return;
+	t = kt_reading_thread(task);	/* dead: never made anew */
+	if (!t)
+		return;
+	kt_take_readings(t, task);
+	kt_thread_done(kt_now(now), task->tid, t);
 }
 
 static __always_inline bool kt_comm_is_vmm(const char *comm)

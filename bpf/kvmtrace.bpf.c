@@ -111,6 +111,7 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 	s->run_delay_ns = kt_run_delay_btf(t);
 	kt_sample_state(s, kt_task_state_btf(t), t->flags);
 	s->guest_ns = t->gtime;
+	s->start_ns = t->start_time;
 	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_btf(t, s);
 	return true;
@@ -126,6 +127,7 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 	s->run_delay_ns = kt_run_delay_core(t);
 	kt_sample_state(s, kt_task_state_core(t), BPF_CORE_READ(t, flags));
 	s->guest_ns = BPF_CORE_READ(t, gtime);
+	s->start_ns = BPF_CORE_READ(t, start_time);
 	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_core(t, s);
 	return true;
@@ -190,6 +192,34 @@ int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
 
 	kt_sample_btf(p, &task);
 	kt_exec(&task);
+	return 0;
+}
+
+/*
+ * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
+ * drain. Dead is done only once off its CPU: its final switch-out has counted its last slice.
+ */
+SEC("iter/task")
+int kt_task_iter(struct bpf_iter__task *ctx)
+{
+	struct task_struct *p = ctx->task;
+	struct kt_task_sample task = {};
+
+	if (!p || !kt_sample_btf(p, &task))
+		return 0;
+	if (task.exiting == KT_EXIT_DEAD && p->on_cpu)
+		task.exiting = KT_EXITING;
+	kt_on_task_seen(0, &task);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(kt_sched_process_free, struct task_struct *p)
+{
+	struct kt_task_sample task = {};
+
+	if (kt_sample_btf(p, &task))
+		kt_on_task_free(0, &task);
 	return 0;
 }
 

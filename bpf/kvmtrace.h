@@ -68,6 +68,7 @@ enum kt_drop {
 	KT_DROP_BIO_FULL,	/* bios map full: a disk request's latency was not measured */
 	KT_DROP_PERCPU_FULL,	/* vm_percpu map full: a VM's counters or samples were lost */
 	KT_DROP_UNSEEN_SWITCH_IN, /* a slice's switch-in was not reported: its non-clock counts lost */
+	KT_DROP_READING_RACE,	/* a counter reading lost four races in a row: its growth waits */
 	KT_NR_DROPS,
 };
 
@@ -166,7 +167,7 @@ struct kt_vm_key {
 enum kt_exiting {
 	KT_RUNNING_ON,		/* not exiting */
 	KT_EXITING,		/* PF_EXITING: in do_exit, may still sleep */
-	KT_EXIT_DEAD,		/* TASK_DEAD: its final switch-out */
+	KT_EXIT_DEAD,		/* TASK_DEAD: its final switch-out, or (task iterator) done with it */
 };
 
 /*
@@ -182,6 +183,7 @@ struct kt_task_sample {
 	__u64 io_read_bytes;	/* ioac.read_bytes, ioac.write_bytes; KT_NO_COUNTER without */
 	__u64 io_write_bytes;
 	__u64 guest_ns;		/* task->gtime: the kernel's cumulative guest time */
+	__u64 start_ns;		/* task->start_time (CLOCK_MONOTONIC); 0: unknown */
 	__u16 runnable;		/* still TASK_RUNNING when switched out: preempted */
 	__u16 exiting;		/* enum kt_exiting */
 	/* 1 + the KVM vCPU id it is in KVM_RUN for; 0 (as a zeroed sample): not in KVM_RUN */

@@ -74,6 +74,18 @@ int BPF_PROG(t_exit, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 group_d
 	return 0;
 }
 
+/* The exit of a thread born at start, which no hook has seen before. */
+SEC("raw_tp")
+int BPF_PROG(t_exit_born, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 start,
+	     __u64 group_dead)
+{
+	struct kt_task_sample task = kt_task(tid, tgid, exec);
+
+	task.start_ns = start;
+	kt_on_exit(now, &task, group_dead);
+	return 0;
+}
+
 /* The new comm arrives as two u64 arguments (16 bytes). */
 SEC("raw_tp")
 int BPF_PROG(t_exec, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 comm_lo,
@@ -118,6 +130,30 @@ int BPF_PROG(t_switch_io, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 re
 	p.io_read_bytes = read_bytes;
 	p.io_write_bytes = write_bytes;
 	kt_switch_to_idle(now, &p);
+	return 0;
+}
+
+/* The task iterator reads a thread born at start (0: unknown), exiting as enum kt_exiting says. */
+SEC("raw_tp")
+int BPF_PROG(t_task_seen, __u64 now, __u64 tid, __u64 tgid, __u64 exec, __u64 start,
+	     __u64 exiting)
+{
+	struct kt_task_sample task = kt_task(tid, tgid, exec);
+
+	task.start_ns = start;
+	task.exiting = exiting;
+	kt_on_task_seen(now, &task);
+	return 0;
+}
+
+/* sched_process_free: the thread's final figures. */
+SEC("raw_tp")
+int BPF_PROG(t_task_free, __u64 now, __u64 tid, __u64 tgid, __u64 exec)
+{
+	struct kt_task_sample task = kt_task(tid, tgid, exec);
+
+	task.exiting = KT_EXIT_DEAD;
+	kt_on_task_free(now, &task);
 	return 0;
 }
 

@@ -458,6 +458,73 @@ static void test_exit_teardown_counted(void **state)
 	assert_int_equal(dead.death_ns, 300);
 }
 
+/* The task iterator reads tid of the VM, born at start (0: unknown), exiting as enum kt_exiting. */
+#define SEEN(skel, now, tid, exec, start, exiting) \
+	EVENT(skel, t_task_seen, 0, now, tid, VM, exec, start, exiting)
+
+/*
+ * Without a program at context switches: the iterator counts a thread that was there before
+ * the VM was tracked from its first reading, one born since from its birth; a reading older
+ * than one already taken (the thread's exit hook ran on its CPU meanwhile) adds nothing; an
+ * exiting thread gets no new entry; its freeing settles it, once.
+ */
+static void test_task_iter_readings(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm;
+
+	track(skel, 10, VM);
+	SEEN(skel, 100, VCPU0, 1000, 5, KT_RUNNING_ON);		/* baseline */
+	SEEN(skel, 200, VCPU0, 1500, 5, KT_RUNNING_ON);		/* +500 */
+	SEEN(skel, 200, VCPU1, 300, 20, KT_RUNNING_ON);		/* born at 20: +300 */
+	assert_int_equal(thread_of(skel, VCPU0).sum.on_cpu_ns, 500);
+	assert_int_equal(thread_of(skel, VCPU1).sum.on_cpu_ns, 300);
+	EVENT(skel, t_exit, 1, 300, VCPU1, VM, 400, 0);		/* +100 */
+	SEEN(skel, 310, VCPU1, 380, 20, KT_EXITING);		/* older: nothing */
+	SEEN(skel, 320, VCPU1, 450, 20, KT_EXITING);		/* +50 */
+	assert_int_equal(thread_of(skel, VCPU1).sum.on_cpu_ns, 450);
+	assert_true(thread_of(skel, VCPU1).flags & KT_THREAD_EXITED);
+	SEEN(skel, 330, IOTHR, 70, 30, KT_EXITING);
+	assert_false(thread_exists(skel, IOTHR));
+	EVENT(skel, t_task_free, 1, 400, VCPU1, VM, 480);	/* final: +30 */
+	assert_false(thread_exists(skel, VCPU1));
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.exited.on_cpu_ns, 480);
+	EVENT(skel, t_task_free, 1, 410, VCPU1, VM, 500);
+	assert_true(vm_of(skel, VM, &vm));
+	assert_int_equal(vm.exited.on_cpu_ns, 480);
+	assert_int_equal(drop_count(skel, KT_DROP_READING_RACE), 0);
+}
+
+/*
+ * The end of a VM without switch hooks: a thread born and ended between two iterations is
+ * made at its exit and settled at its freeing; the leader, dead and off its CPU (a zombie
+ * awaiting its reaping), is settled by the iterator; the last of them retires the VM with every
+ * thread's time.
+ */
+static void test_task_iter_group_end(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm vm, dead;
+
+	track(skel, 10, VM);
+	SEEN(skel, 100, VM, 1000, 5, KT_RUNNING_ON);
+	SEEN(skel, 100, VCPU0, 2000, 5, KT_RUNNING_ON);
+	EVENT(skel, t_exit_born, 1, 200, IOTHR, VM, 70, 30, 0);	/* born at 30: +70 */
+	EVENT(skel, t_exit, 0, 300, VCPU0, VM, 2400, 0);		/* +400 */
+	EVENT(skel, t_exit, 1, 310, VM, VM, 1200, 1);			/* +200, the last exit */
+	SEEN(skel, 400, VM, 1250, 5, KT_EXIT_DEAD);			/* zombie: +50 */
+	assert_true(vm_of(skel, VM, &vm));
+	assert_true(vm.flags & KT_VM_GROUP_DEAD);
+	EVENT(skel, t_task_free, 1, 450, IOTHR, VM, 90);		/* +20 */
+	assert_true(vm_of(skel, VM, &vm));
+	EVENT(skel, t_task_free, 0, 460, VCPU0, VM, 2450);		/* +50, retires */
+	assert_false(vm_of(skel, VM, &vm));
+	dead = dead_vm_of(skel->maps.dead_vms, VM, 10);
+	assert_int_equal(dead.exited.on_cpu_ns, 90 + 450 + 250);
+	assert_int_equal(dead.death_ns, 310);
+}
+
 /* A thread that exits while marked in guest mode: the open interval is dropped and counted. */
 static void test_thread_exits_in_guest(void **state)
 {
@@ -946,6 +1013,42 @@ static struct kvmtrace *load_raw_twins(void)
 	return skel;
 }
 
+/*
+ * The product as it runs where nothing needs a program at context switches: the task iterator,
+ * sched_process_exit, _exec and _free, no sched_switch.
+ */
+static struct kvmtrace *load_task_iter(void)
+{
+	struct kvmtrace *skel = kvmtrace__open();
+	struct bpf_program *prog;
+
+	assert_non_null(skel);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+
+		if (!strncmp(name, "kt_kvm_", 7) || !strncmp(name, "kt_sample", 9) ||
+		    !strncmp(name, "kt_sched_switch", 15) || !strncmp(name, "kt_sched_wakeup", 15))
+			bpf_program__set_autoload(prog, false);
+		else if (!strncmp(name, "kt_sched_", 9))
+			bpf_program__set_autoload(prog, !strstr(name, "_raw"));
+	}
+	assert_int_equal(kvmtrace__load(skel), 0);
+	assert_int_equal(kvmtrace__attach(skel), 0);
+	return skel;
+}
+
+/* One drain's pass of the task iterator over every task. */
+static void iterate_tasks(struct kvmtrace *skel)
+{
+	int fd = bpf_iter_create(bpf_link__fd(skel->links.kt_task_iter));
+	char buf[64];
+
+	assert_true(fd >= 0);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
 /* Tracks pid through the product's own kt_add_vm syscall program; returns the VM's birth. */
 static __u64 add_vm(struct kvmtrace *skel, pid_t pid, bool from_birth)
 {
@@ -1046,13 +1149,11 @@ static void *burn_thread(void *arg)
  * (or 2 ms) of the rusage wait4 gives; no thread entry is left. Several times, as the exit
  * hooks' order changes from run to run.
  */
-static void test_real_group_exit(void **state)
+static void real_group_exits(struct kvmtrace *skel, bool task_iter)
 {
-	struct timespec pause = { .tv_nsec = 150 * 1000 * 1000 };
-	struct kvmtrace *skel = load_raw_twins();
-	int run, fds[2];
+	struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	int run, fds[2], i;
 
-	(void)state;
 	for (run = 0; run < 5; run++) {
 		struct kt_vm_key key;
 		struct rusage ru;
@@ -1083,11 +1184,20 @@ static void test_real_group_exit(void **state)
 		assert_int_equal(read(fds[0], &c, 1), 1);
 		close(fds[0]);
 		key = (struct kt_vm_key){ .tgid = child, .birth_ns = add_vm(skel, child, true) };
-		nanosleep(&pause, NULL);
+		for (i = 0; i < 3; i++) {
+			nanosleep(&pause, NULL);
+			if (task_iter)
+				iterate_tasks(skel);
+		}
 		kill(child, SIGKILL);
 		assert_int_equal(wait4(child, NULL, 0, &ru), child);
 		rusage_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
 			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+		/* Without sched_switch, the last figures come at the threads' freeing, an RCU
+		 * grace period after their release. */
+		for (i = 0; task_iter && i < 200 && !bpf_map__lookup_elem(skel->maps.vms,
+				&key.tgid, sizeof(key.tgid), &dead, sizeof(dead), 0); i++)
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 		dead = dead_vm_of(skel->maps.dead_vms, key.tgid, key.birth_ns);
 		print_message("run %d: traced %llu ns, rusage %llu ns\n", run,
 			      (unsigned long long)dead.exited.on_cpu_ns,
@@ -1106,6 +1216,19 @@ static void test_real_group_exit(void **state)
 		bpf_map__delete_elem(skel->maps.dead_vms, &key, sizeof(key), 0);
 	}
 	kvmtrace__destroy(skel);
+}
+
+static void test_real_group_exit(void **state)
+{
+	(void)state;
+	real_group_exits(load_raw_twins(), false);
+}
+
+/* The same where no program runs at context switches: the task iterator reads the threads. */
+static void test_real_group_exit_task_iter(void **state)
+{
+	(void)state;
+	real_group_exits(load_task_iter(), true);
 }
 
 /* A test of the test programs, loaded afresh with opts. */
@@ -1135,11 +1258,14 @@ int main(void)
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 		cmocka_unit_test(test_from_birth_counts_whole_life),
 		cmocka_unit_test(test_real_group_exit),
+		cmocka_unit_test(test_real_group_exit_task_iter),
 		LOADED(test_vmx_reason_flags, discovering),
 		LOADED(test_exit_handling_split, discovering),
 		LOADED(test_switch_out_in_guest, discovering),
 		LOADED(test_group_exit_any_order, discovering),
 		LOADED(test_exit_teardown_counted, discovering),
+		LOADED(test_task_iter_readings, discovering),
+		LOADED(test_task_iter_group_end, discovering),
 	};
 
 	nr_cpus = libbpf_num_possible_cpus();

@@ -87,12 +87,14 @@ static const char *const drop_what[KT_NR_DROPS] = {
 	[KT_DROP_UNSEEN_SWITCH_IN] = "thread slices whose switch-in the kernel did not report "
 		"(sched_switch): their on-CPU time and clock counters are exact, their other "
 		"counters uncounted",
+	[KT_DROP_READING_RACE] = "thread counter readings left to the next one: they lost four "
+		"races in a row with other readings of the same thread",
 };
 
 /* Kernel quirks, not overflows: said once, when first seen, rather than every interval. */
 static bool drop_is_quirk(int i)
 {
-	return i == KT_DROP_UNSEEN_SWITCH_IN;
+	return i == KT_DROP_UNSEEN_SWITCH_IN || i == KT_DROP_READING_RACE;
 }
 
 /* Overflow is reported, never silent: one line per counter that grew in this interval. */

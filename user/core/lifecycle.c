@@ -142,9 +142,20 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
 }
 
 /*
- * A VM whose process is gone but whose exit the hooks never saw (it ended while being added)
- * is retired now and gets its last row at the next drain.
+ * How long a VM whose exit was seen may wait for its threads' final figures once its process
+ * is reaped: they come at each thread's freeing, an RCU grace period later.
  */
+#define FINAL_FIGURES_NS	(2 * 1000000000ull)
+
+/* Gone, and its exit never seen (it ended while being added) or its last figures overdue. */
+static bool ended_unseen(const struct kt_vm *vm, uint64_t now_ns)
+{
+	if (discovery_alive(PROC, vm->tgid))
+		return false;
+	return !(vm->flags & KT_VM_GROUP_DEAD) || now_ns > vm->death_ns + FINAL_FIGURES_NS;
+}
+
+/* A VM that ended unseen is retired now and gets its last row at the next drain. */
 size_t lifecycle_after_sinks(struct lifecycle *lc, const struct snapshot *s)
 {
 	const struct kt_vm *vm;
@@ -154,7 +165,7 @@ size_t lifecycle_after_sinks(struct lifecycle *lc, const struct snapshot *s)
 		vm = &s->vms[i].vm;
 		if (s->vms[i].dead)
 			tracer_forget(lc->tracer, s, vm);
-		else if (!discovery_alive(PROC, vm->tgid))
+		else if (ended_unseen(vm, s->mono_ns))
 			tracer_remove_vm(lc->tracer, vm->tgid);
 		else
 			live++;

@@ -33,6 +33,7 @@ static const char *const drop_name[KT_NR_DROPS] = {
 	[KT_DROP_BIO_FULL] = "bio_table_full",
 	[KT_DROP_PERCPU_FULL] = "percpu_table_full",
 	[KT_DROP_UNSEEN_SWITCH_IN] = "unseen_switch_in",
+	[KT_DROP_READING_RACE] = "reading_race",
 };
 
 /* One field's series. */

@@ -87,6 +87,10 @@ static bool kvm_hooks_usable(const struct btf *vmlinux, char *why, size_t len)
 	struct btf *kvm_btf = NULL;
 	bool typed;
 
+	if (!access("/sys/module/kvm_pvm", F_OK)) {
+		snprintf(why, len, "software KVM (PVM) has no call sites for them");
+		return false;
+	}
 	if (!tracefs_ready()) {
 		snprintf(why, len, "cannot mount tracefs on %s: %s", TRACEFS, strerror(errno));
 		return false;
@@ -124,12 +128,12 @@ static void say_guest_sources(bool wanted, bool hooked, const char *why)
 			"and exit columns will be empty");
 	else if (!wanted)
 		kt_info("kvm_entry/kvm_exit not hooked (--kvm-hooks off): %s", fallback);
-	else if (!hooked)
-		kt_warn("cannot attach kvm:kvm_exit: %s; %s", why, fallback);
 	else if (!access("/sys/module/kvm_pvm", F_OK))
 		kt_warn("this host's KVM is software KVM (PVM), which does not fire kvm_entry/"
-			"kvm_exit: %s; guests without KVM (QEMU TCG) have empty guest columns",
-			fallback);
+			"kvm_exit (left unhooked): %s; guests without KVM (QEMU TCG) have empty "
+			"guest columns", fallback);
+	else if (!hooked)
+		kt_warn("cannot attach kvm:kvm_exit: %s; %s", why, fallback);
 }
 
 struct hook {
@@ -142,7 +146,7 @@ struct hook {
 /*
  * The scheduler, network and block hooks in their tp_btf form, or the raw_tp twins for kernels without
  * tp_btf. The wakeup hooks only where the kernel keeps no run delay of its own: sched_switch
- * reads it.
+ * reads it. sched_switch comes first, so that it can be left unattached (see choose_sched_source).
  */
 static size_t core_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struct hook *out)
 {
@@ -178,6 +182,51 @@ static int attach_hook(const struct hook *h)
 {
 	*h->link = bpf_program__attach(h->prog);
 	return *h->link ? 0 : -errno;
+}
+
+/* Can the scheduler figures come from a task iterator (Linux 5.8) and the task's freeing? */
+static bool task_iter_usable(const struct btf *vmlinux, bool tp_btf, bool wakeups)
+{
+	return tp_btf && !wakeups && btf_has(vmlinux, "bpf_iter__task", BTF_KIND_STRUCT) &&
+	       btf_has(vmlinux, "btf_trace_sched_process_free", BTF_KIND_TYPEDEF);
+}
+
+/*
+ * No program at context switches unless one needs it: the kvm hooks (an exit's handling, split
+ * where the vCPU leaves its CPU) and the counters (read at every switch of a VM thread). The
+ * kernel's per-task counters are then read once per interval by the task iterator, and a
+ * thread's final figures at its freeing. Says once which it is and why.
+ */
+static bool choose_sched_source(struct tracer *tr, bool usable, bool kvm)
+{
+	const char *why = NULL;
+	bool counters = false;
+	size_t i;
+
+	for (i = 0; i < KT_MAX_COUNTERS; i++)
+		counters |= tracer_counter_active(tr, i);
+	if (!usable)
+		why = "this kernel has no task iterator or no run delay of its own";
+	else if (kvm)
+		why = "kvm_entry/kvm_exit are hooked (--kvm-hooks off leaves them)";
+	else if (counters)
+		why = "--counters are counted per VM thread (--counters none leaves them)";
+	if (!why) {
+		struct hook iter = HOOK(tr->skel, kt_task_iter);
+		struct hook freeing = HOOK(tr->skel, kt_sched_process_free);
+		int err = attach_hook(&iter);
+
+		if (!err)
+			err = attach_hook(&freeing);
+		if (!err) {
+			kt_info("scheduler figures: the kernel's per-task counters, read once per "
+				"interval; no program runs at context switches");
+			return true;
+		}
+		why = "cannot attach the task iterator";
+	}
+	kt_info("scheduler figures: read at every context switch (%s)", why);
+	return false;
 }
 
 /*
@@ -298,7 +347,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	char kvm_why[256];
 	struct bpf_program *sample_prog;
 	struct hook softirq_hooks[2];
-	bool kvm, tp_btf, wakeups;
+	bool kvm, tp_btf, wakeups, task_iter;
 	size_t i, n;
 	int err;
 
@@ -324,6 +373,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	wakeups = !kernel_keeps_run_delay(vmlinux);
 	tr->disk_observable = btf_has(vmlinux, "task_io_accounting", BTF_KIND_STRUCT);
 	kvm = opts->kvm_hooks && kvm_hooks_usable(vmlinux, kvm_why, sizeof(kvm_why));
+	task_iter = task_iter_usable(vmlinux, tp_btf, wakeups);
 	btf__free(vmlinux);
 
 	tr->skel = kvmtrace__open();
@@ -333,6 +383,8 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	}
 	tr->skel->rodata->discover = opts->discover;
 	n = core_hooks(tr->skel, tp_btf, wakeups, hooks);
+	bpf_program__set_autoload(tr->skel->progs.kt_task_iter, task_iter);
+	bpf_program__set_autoload(tr->skel->progs.kt_sched_process_free, task_iter);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_entry, kvm);
 	bpf_program__set_autoload(tr->skel->progs.kt_kvm_exit, kvm);
 	tr->skel->rodata->nr_counters = opts->nr_counters;
@@ -346,14 +398,6 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		snprintf(why, len, "cannot load the BPF programs: %s; run with -v for the "
 			 "verifier's log", strerror(-err));
 		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		err = attach_hook(&hooks[i]);
-		if (err) {
-			snprintf(why, len, "cannot attach %s: %s",
-				 bpf_program__section_name(hooks[i].prog), strerror(-err));
-			goto fail;
-		}
 	}
 	/* kvm_exit first: an entry we see is then always closed by an exit we see. */
 	if (kvm) {
@@ -375,6 +419,16 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 					     bpf_map__fd(tr->skel->maps.counters));
 		if (!tr->counters) {
 			snprintf(why, len, "cannot set up the perf counters: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	tr->task_iter = choose_sched_source(tr, task_iter, kvm);
+	/* hooks[0] is sched_switch. */
+	for (i = tr->task_iter ? 1 : 0; i < n; i++) {
+		err = attach_hook(&hooks[i]);
+		if (err) {
+			snprintf(why, len, "cannot attach %s: %s",
+				 bpf_program__section_name(hooks[i].prog), strerror(-err));
 			goto fail;
 		}
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -291,17 +292,36 @@ static int sweep_bio(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-/* Brings the tracked threads running on the CPUs up to now (kt_on_cpu_flush). */
-static void flush_cpus(struct tracer *tr)
+/*
+ * Brings the tracked threads up to now: by the task iterator (kt_on_task_seen), or, where
+ * sched_switch keeps them, those running on the CPUs (kt_on_cpu_flush).
+ */
+static int flush_threads(struct tracer *tr)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
-	int fd = bpf_program__fd(tr->skel->progs.kt_cpu_flush), cpu;
+	ssize_t got;
+	int fd, cpu;
 
+	if (tr->task_iter) {
+		char buf[64];
+
+		/* The program writes nothing: reading to the end runs it over every task. */
+		fd = bpf_iter_create(bpf_link__fd(tr->skel->links.kt_task_iter));
+		if (fd < 0)
+			return -errno;
+		while ((got = read(fd, buf, sizeof(buf))) > 0)
+			;
+		got = got < 0 ? -errno : 0;
+		close(fd);
+		return got;
+	}
+	fd = bpf_program__fd(tr->skel->progs.kt_cpu_flush);
 	/* An offline CPU refuses: nothing runs there to flush. */
 	for (cpu = 0; cpu < tr->nr_cpus; cpu++) {
 		opts.cpu = cpu;
 		bpf_prog_test_run_opts(fd, &opts);
 	}
+	return 0;
 }
 
 int tracer_drain(struct tracer *tr, struct snapshot *s)
@@ -316,7 +336,9 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
 	tracer_follow_modules(tr);
-	flush_cpus(tr);
+	err = flush_threads(tr);
+	if (err)
+		return err;
 	/*
 	 * VMs before threads: a thread that exits between the two walks is then in neither its
 	 * VM's exited sum nor the threads (the next drain has it), rather than in both.

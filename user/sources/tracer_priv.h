@@ -14,6 +14,7 @@ struct tracer {
 	struct kvmtrace *skel;
 	bool guest_observable;
 	bool disk_observable;
+	bool task_iter;		/* scheduler figures by the task iterator, none at context switches */
 	int nr_cpus;
 	struct counter_set *counters;
 	struct sampler *sampler;
