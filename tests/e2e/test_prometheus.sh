@@ -4,7 +4,8 @@
 # tracer's --listen endpoint every second while it traces two libvirt guests (one burning CPU,
 # one idle). Through Prometheus's HTTP API: each VM's CPU series has the right labels; the raw
 # counter samples equal the CSV rows summed up to the publish each scrape saw (exact); rate()
-# over a window matches the CSV's rate within 2%.
+# over a window matches the CSV's rate within 2%. The tracer's own cost is there, its BPF
+# programs' time only once kernel.bpf_stats_enabled is on.
 . "$(dirname "$0")/prelude.sh" "$@"
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
@@ -108,11 +109,25 @@ curl -s --max-time 5 "$endpoint" -o "$out/lint.txt"
 t_check "promtool check metrics finds nothing to say about the exposition" \
 	"$PROMTOOL" check metrics <"$out/lint.txt"
 
-# The tracer's own cost: per-program figures while the kernel counts them, by full names (the
-# kernel keeps 15 characters: kt_sched_process_exec and _exit would be one label).
+# The tracer's own cost: its CPU time always; its BPF programs' time in all and per program
+# while the kernel counts them, by full names (the kernel keeps 15 characters:
+# kt_sched_process_exec and _exit would be one label).
 stats_were=$(cat /proc/sys/kernel/bpf_stats_enabled)
 tb_add_cleanup "echo $stats_were >/proc/sys/kernel/bpf_stats_enabled"
+t_check "the tracer's CPU time is a counter without labels" \
+	grep -q '^kvmtrace_tracer_cpu_seconds_total [0-9.]*$' "$out/lint.txt"
+if [ "$stats_were" = 0 ]; then
+	t_check "kernel.bpf_stats_enabled never on: no sample of the BPF programs' time" \
+		eval '! grep -q "^kvmtrace_tracer_bpf_seconds_total" "$out/lint.txt"'
+fi
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
+bpf_time() {
+	curl -sf --max-time 2 "$endpoint" -o "$out/bpf.txt" &&
+		awk '/^kvmtrace_tracer_bpf_seconds_total / && $2 > 0 { f = 1 } END { exit !f }' \
+			"$out/bpf.txt"
+}
+t_check "with kernel.bpf_stats_enabled, the time in the BPF programs is counted" \
+	wait_for 5 bpf_time
 switch_runs() {
 	curl -sf --max-time 2 "$endpoint" -o "$out/stats.txt" &&
 		awk '/^kvmtrace_bpf_program_runs_total\{program="kt_sched_switch/ && $2 > 0 { f = 1 }

@@ -254,10 +254,14 @@ int account_totals_update(struct account_totals *t, struct vm_record *recs, size
 	return 0;
 }
 
-/* As the host file shows it: the energy of the intervals whose power was read. */
+/* As the host file shows it: the energy of the intervals whose power was read, the BPF
+ * programs' time of those the kernel counted it in. */
 void account_totals_host(struct account_totals *t, struct host_record *h)
 {
 	if (h->valid && h->host_energy_j >= 0)
 		t->host.host_energy_j += h->host_energy_j;
+	t->host.tracer_cpu_ns += h->tracer_cpu_ns;
+	if (h->tracer_bpf_ns >= 0)
+		t->host.tracer_bpf_ns += h->tracer_bpf_ns;
 	h->total = t->host;
 }

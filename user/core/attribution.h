@@ -36,6 +36,8 @@ int read_host_cpu(const char *proc, struct host_cpu *cpu);
  */
 struct host_totals {
 	double host_energy_j;
+	uint64_t tracer_cpu_ns;
+	uint64_t tracer_bpf_ns;	/* of the intervals bpf_stats counted in */
 };
 
 /* The host's side of an interval's power, written to the host file beside the VMs'. */

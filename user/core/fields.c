@@ -39,6 +39,12 @@ const struct family families[NR_FAMILIES] = {
 			    "seconds", "program",
 			    "Time spent in each BPF program (only while kernel.bpf_stats_enabled "
 			    "is on)." },
+	[FAM_TRACER_CPU] = { "kvmtrace_tracer_cpu_seconds", METRIC_COUNTER, SCOPE_TRACER,
+			     "seconds", "", "CPU time of the tracer's process, user and system." },
+	[FAM_TRACER_BPF] = { "kvmtrace_tracer_bpf_seconds", METRIC_COUNTER, SCOPE_TRACER,
+			     "seconds", "",
+			     "Time spent in all the tracer's BPF programs (only while "
+			     "kernel.bpf_stats_enabled is on)." },
 
 	[FAM_CPU] = { "kvmtrace_vm_cpu_seconds", METRIC_COUNTER, SCOPE_VM, "seconds", VM_LABELS,
 		      "On-CPU time of all the VMM's threads." },
@@ -292,8 +298,9 @@ static const struct field host_table[] = {
 	  .family = FAM_HOST_REST },
 	{ "cpu_busy_ns", "ns", FT_U64, HOST_AT(cpu_busy_ns) },
 	{ "cpu_capacity_ns", "ns", FT_U64, HOST_AT(cpu_capacity_ns) },
-	{ "tracer_cpu_ns", "ns", FT_U64, HOST_AT(tracer_cpu_ns) },
-	{ "tracer_bpf_ns", "ns", FT_I64, HOST_AT(tracer_bpf_ns), .when = WHEN_KNOWN },
+	{ "tracer_cpu_ns", "ns", FT_U64, HOST_COUNTER(tracer_cpu_ns), .family = FAM_TRACER_CPU },
+	{ "tracer_bpf_ns", "ns", FT_I64, HOST_COUNTER(tracer_bpf_ns), .when = WHEN_KNOWN,
+	  .family = FAM_TRACER_BPF },
 };
 
 static const struct {

@@ -64,7 +64,7 @@ enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_INFO };
 
 /* What a family's samples are of: which labels come before a field's own. */
 enum family_scope {
-	SCOPE_TRACER,	/* the tracer itself: drops, programs, the publishes */
+	SCOPE_TRACER,	/* the tracer itself: drops, programs, the publishes, its cost */
 	SCOPE_VM,	/* vm, uuid */
 	SCOPE_PERF,	/* vm, uuid, event, mode: the record's perf counters, fields or not */
 	SCOPE_VCPU,	/* vm, uuid, vcpu */
@@ -84,6 +84,8 @@ enum family_id {
 	FAM_POWER_FAILURES,
 	FAM_PROG_RUNS,
 	FAM_PROG_TIME,
+	FAM_TRACER_CPU,
+	FAM_TRACER_BPF,
 	FAM_CPU,
 	FAM_GUEST,
 	FAM_HYP,
@@ -158,8 +160,9 @@ struct field {
 	enum family_id family;	/* FAM_NONE: a column only */
 	const char *label;	/* a label of its own in the family ("mode"), or NULL */
 	const char *value;	/* the label's value; NULL: the component's name */
-	/* A counter's running total, of the field's type: its offset in the totals of its source
-	 * (struct vm_totals, vcpu_totals, exit_totals or host_totals). */
+	/* A counter's running total, of the field's type (a uint64_t for FT_I64: the sum of its
+	 * known values): its offset in the totals of its source (struct vm_totals, vcpu_totals,
+	 * exit_totals or host_totals). */
 	size_t total;
 	bool mean;		/* a gauge that is a mean: two processes' do not add up */
 };

@@ -231,12 +231,13 @@ int interval_next(struct interval_core *c, double lag_s, struct interval_record 
 		kt_error("out of memory");
 		return -1;
 	}
-	account_totals_host(c->totals, &out->host);
 	memcpy(out->health.drops, c->snap.drops, sizeof(out->health.drops));
 	out->health.interval_lag_s = lag_s;
 	out->health.plug_failures = c->power_failures;
 	out->health.nr_progs = tracer_prog_stats(c->tracer, out->health.prog, METRICS_MAX_PROGS);
+	/* The host's totals take the tracer's cost too: after it is known. */
 	tracer_cost(c, out);
+	account_totals_host(c->totals, &out->host);
 	return 0;
 }
 

@@ -102,7 +102,8 @@ static void gauge_take(struct slot *s, const struct field *f, const struct field
 	s->seen = true;
 }
 
-/* The row's figures into its series' slots; first: the first record of this publish. */
+/* The row's figures into its series' slots; first: the first record of this publish. row
+ * NULL: no record, so the gauges are unknown and the counters stay. */
 static void take_fields(struct slot *slot, enum field_file file, const struct field_row *row,
 			bool first)
 {
@@ -118,9 +119,9 @@ static void take_fields(struct slot *slot, enum field_file file, const struct fi
 		if (families[f->family].type == METRIC_GAUGE) {
 			if (first)
 				slot[i].seen = false;
-			if (field_measured(f, row))
+			if (row && field_measured(f, row))
 				gauge_take(&slot[i], f, row);
-		} else if (field_measured(f, row)) {
+		} else if (row && field_measured(f, row)) {
 			/* The record's running total (account_totals.h), never a sum kept here. */
 			total = field_total(f, row);
 			if (f->type == FT_DOUBLE)
@@ -395,7 +396,6 @@ void metrics_store_publish(struct metrics_store *m, const struct interval_info *
 			   const struct vm_record *r, size_t n, const struct host_record *h,
 			   const struct tracer_health *health)
 {
-	static const struct host_record no_host;
 	struct vm_entry *e;
 	bool ok = true;
 	size_t i;
@@ -414,8 +414,8 @@ void metrics_store_publish(struct metrics_store *m, const struct interval_info *
 		if (m->vms[i]->seq != m->seq)
 			m->vms[i]->final = true;
 	sweep(m, drop_stale, iv->epoch_s);
-	/* Without a host record, the host's gauges are unknown; its energy total stays. */
-	take_fields(m->host, FIELDS_HOST, &(struct field_row){ .iv = iv, .host = h ? h : &no_host },
+	/* Without a host record, the host's gauges are unknown; its counters stay. */
+	take_fields(m->host, FIELDS_HOST, h ? &(struct field_row){ .iv = iv, .host = h } : NULL,
 		    true);
 	if (h)
 		snprintf(m->host_source, sizeof(m->host_source), "%s",
@@ -530,8 +530,11 @@ static void render_family(const struct metrics_store *m, struct expo *o, enum fa
 	const struct vm_entry *e;
 	size_t i, k;
 
-	if (families[id].scope == SCOPE_TRACER)
+	/* The tracer's cost is a figure of the host's record: in its slots, without a source. */
+	if (families[id].scope == SCOPE_TRACER) {
 		render_tracer(m, o, id);
+		render_slots(o, id, FIELDS_HOST, m->host, "", NULL, NULL);
+	}
 	if (families[id].scope == SCOPE_HOST)
 		render_slots(o, id, FIELDS_HOST, m->host, "", "source", m->host_source);
 	for (i = 0; i < m->nr_vms; i++) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define TRACEFS "/sys/kernel/tracing"
 #define KALLSYMS "/proc/kallsyms"
 #define MODULES "/proc/modules"
+#define BPF_STATS "/proc/sys/kernel/bpf_stats_enabled"
 
 
 static bool verbose_libbpf;
@@ -367,6 +369,8 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		snprintf(why, len, "out of memory");
 		return NULL;
 	}
+	/* Kept open: each interval asks whether bpf_stats is on with one pread(), no open(). */
+	tr->bpf_stats_fd = open(BPF_STATS, O_RDONLY | O_CLOEXEC);
 	tr->nr_cpus = libbpf_num_possible_cpus();
 	vmlinux = btf__load_vmlinux_btf();
 	tp_btf = btf_has(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
@@ -472,17 +476,12 @@ static int run_vm_prog(struct bpf_program *prog, int pid, bool from_birth)
 	return opts.retval ? -ENOSPC : 0;
 }
 
-static bool bpf_stats_on(void)
+/* A sysctl file is read afresh at every read from offset 0: one turned on later is seen. */
+static bool bpf_stats_on(const struct tracer *tr)
 {
-	char c = '0';
-	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	char c;
 
-	if (!f)
-		return false;
-	if (fread(&c, 1, 1, f) != 1)
-		c = '0';
-	fclose(f);
-	return c != '0';
+	return tr->bpf_stats_fd >= 0 && pread(tr->bpf_stats_fd, &c, 1, 0) == 1 && c != '0';
 }
 
 size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t max)
@@ -493,7 +492,7 @@ size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t 
 	size_t n = 0;
 	int fd;
 
-	if (!bpf_stats_on())
+	if (!bpf_stats_on(tr))
 		return 0;
 	bpf_object__for_each_program(prog, tr->skel->obj) {
 		fd = bpf_program__fd(prog);
@@ -564,6 +563,8 @@ void tracer_close(struct tracer *tr)
 	sampler_close(tr->sampler);
 	counters_close(tr->counters);
 	kvmtrace__destroy(tr->skel);
+	if (tr->bpf_stats_fd >= 0)
+		close(tr->bpf_stats_fd);
 	free(tr->buf);
 	free(tr);
 }

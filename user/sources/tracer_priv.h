@@ -18,6 +18,7 @@ struct tracer {
 	int nr_cpus;
 	struct counter_set *counters;
 	struct sampler *sampler;
+	int bpf_stats_fd;	/* kernel.bpf_stats_enabled, read again at each drain; -1: none */
 	uint64_t modules_seen;	/* fingerprint of the modules the kernel text ranges cover */
 	void *buf;		/* keys and values of one batch */
 	size_t buf_len;

@@ -91,11 +91,38 @@ static void test_host_energy(void **state)
 	account_totals_free(t);
 }
 
+/* The tracer's CPU time adds up every interval, power read or not; its BPF programs' time over
+ * the intervals bpf_stats counted it in (-1: off), so turning it off keeps the total. */
+static void test_tracer_cost(void **state)
+{
+	static const struct { uint64_t cpu; int64_t bpf; uint64_t cpu_total, bpf_total; } iv[] = {
+		{ 4000000, -1, 4000000, 0 },
+		{ 6000000, 300000, 10000000, 300000 },
+		{ 0, -1, 10000000, 300000 },
+		{ 2000000, 200000, 12000000, 500000 },
+	};
+	struct account_totals *t = account_totals_new();
+	struct host_record h;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
+		h = (struct host_record){ .host_energy_j = -1, .tracer_cpu_ns = iv[i].cpu,
+					  .tracer_bpf_ns = iv[i].bpf };
+		account_totals_host(t, &h);
+		assert_int_equal(h.total.tracer_cpu_ns, iv[i].cpu_total);
+		assert_int_equal(h.total.tracer_bpf_ns, iv[i].bpf_total);
+		assert_true(h.total.host_energy_j == 0);
+	}
+	account_totals_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sums_where_measured),
 		cmocka_unit_test(test_host_energy),
+		cmocka_unit_test(test_tracer_cost),
 	};
 
 	return cmocka_run_group_tests_name("account_totals", tests, NULL, NULL);

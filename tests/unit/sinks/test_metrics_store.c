@@ -2,9 +2,9 @@
 /*
  * Prometheus series: exact exposition lines over two intervals (counters add up, gauges are
  * the latest), label escaping, unmeasured figures left out, ended VMs dropped after one scrape
- * or after five minutes, OpenMetrics, and counters that are the records' running totals. The
- * records come with their totals as the interval core gives them (account_totals.h). Serving
- * them over HTTP is test_metrics.c's.
+ * or after five minutes, OpenMetrics, the tracer's own cost, and counters that are the records'
+ * running totals. The records come with their totals as the interval core gives them
+ * (account_totals.h). Serving them over HTTP is test_metrics.c's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +24,7 @@
 static const struct host_record host = {
 	.valid = true, .source = "rapl", .host_power_w = 80, .host_energy_j = 80.08,
 	.idle_w = 40, .vms_w = 12.25, .rest_w = 27.75, .cpu_busy_ns = 1, .cpu_capacity_ns = 2,
+	.tracer_cpu_ns = 4000000, .tracer_bpf_ns = 300000,
 };
 
 /* full_record() with a clock event too, for its family. */
@@ -209,6 +210,12 @@ static void test_two_intervals(void **state)
 	assert_line(t, "kvmtrace_bpf_program_runs_total{program=\"kt_sched_switch\"} 2100");
 	assert_line(t, "kvmtrace_bpf_program_run_seconds_total{program=\"kt_sched_switch\"} "
 		    "0.002500000");
+	assert_line(t, "# HELP kvmtrace_tracer_cpu_seconds_total CPU time of the tracer's process, "
+		    "user and system.");
+	assert_line(t, "# TYPE kvmtrace_tracer_cpu_seconds_total counter");
+	assert_line(t, "kvmtrace_tracer_cpu_seconds_total 0.008000000");
+	assert_line(t, "# TYPE kvmtrace_tracer_bpf_seconds_total counter");
+	assert_line(t, "kvmtrace_tracer_bpf_seconds_total 0.000600000");
 	assert_null(strstr(t, "# EOF"));
 }
 
@@ -264,6 +271,9 @@ static void test_openmetrics(void **state)
 	assert_line(t, "# UNIT kvmtrace_vm_memory_rss_bytes bytes");
 	assert_line(t, "# UNIT kvmtrace_host_energy_joules joules");
 	assert_line(t, "kvmtrace_host_energy_joules_total{source=\"rapl\"} 80.080");
+	assert_line(t, "# TYPE kvmtrace_tracer_cpu_seconds counter");
+	assert_line(t, "# UNIT kvmtrace_tracer_cpu_seconds seconds");
+	assert_line(t, "kvmtrace_tracer_cpu_seconds_total 0.004000000");
 	assert_no_line(t, "# TYPE kvmtrace_vm_cpu_seconds_total");
 	/* The exposition ends with # EOF, and only there. */
 	assert_true(strlen(t) > 6);
@@ -429,6 +439,37 @@ static void test_restart_continues(void **state)
 	assert_line(t, "kvmtrace_vm_cpu_seconds_total{vm=\"web\",uuid=\"\"} 0.750000000");
 }
 
+/* The tracer's cost: its CPU every interval, its BPF programs' time once bpf_stats counted an
+ * interval (none before, not 0); neither resets while bpf_stats or the host record is missing. */
+static void test_tracer_cost(void **state)
+{
+	struct host_record h = { .source = "none", .tracer_cpu_ns = 5000000, .tracer_bpf_ns = -1 };
+	struct fixture *fx = *state;
+	struct vm_record r;
+	char *t;
+
+	tcg_record(&r, "tcg");
+	publish(fx, 100, &r, 1, &h, NULL);
+	t = scrape(fx, false);
+	assert_line(t, "kvmtrace_tracer_cpu_seconds_total 0.005000000");
+	assert_null(strstr(t, "kvmtrace_tracer_bpf"));
+
+	h.tracer_bpf_ns = 300000;
+	publish(fx, 101, &r, 1, &h, NULL);
+	t = scrape(fx, false);
+	assert_line(t, "kvmtrace_tracer_cpu_seconds_total 0.010000000");
+	assert_line(t, "# TYPE kvmtrace_tracer_bpf_seconds_total counter");
+	assert_line(t, "kvmtrace_tracer_bpf_seconds_total 0.000300000");
+
+	/* bpf_stats off again, then an interval without a host record: the totals stay. */
+	h.tracer_bpf_ns = -1;
+	publish(fx, 102, &r, 1, &h, NULL);
+	publish(fx, 103, &r, 1, NULL, NULL);
+	t = scrape(fx, false);
+	assert_line(t, "kvmtrace_tracer_cpu_seconds_total 0.015000000");
+	assert_line(t, "kvmtrace_tracer_bpf_seconds_total 0.000300000");
+}
+
 static bool is_counter(const struct field *f)
 {
 	return f->family != FAM_NONE && families[f->family].type == METRIC_COUNTER;
@@ -457,6 +498,8 @@ static void test_totals_taken(void **state)
 	r.exit[0].total.count = 777;
 	r.counter[r.nr_counters - 1].total_host = 86400000000000ull;
 	h.total.host_energy_j = 5000.25;
+	h.total.tracer_cpu_ns = 7200000000000ull;
+	h.total.tracer_bpf_ns = 1500000000;
 	metrics_store_publish(fx->m, &iv, &r, 1, &h, NULL);
 	t = scrape(fx, false);
 	for (i = 0; i < l->n; i++) {
@@ -483,6 +526,8 @@ static void test_totals_taken(void **state)
 	assert_line(t, "kvmtrace_vm_perf_events_total{" WEB ",event=\"cycles\",mode=\"guest\"} "
 		    "3000000");
 	assert_line(t, "kvmtrace_host_energy_joules_total{source=\"rapl\"} 5000.250");
+	assert_line(t, "kvmtrace_tracer_cpu_seconds_total 7200.000000000");
+	assert_line(t, "kvmtrace_tracer_bpf_seconds_total 1.500000000");
 }
 
 /* The family a sample line belongs to, by its name (the 0.0.4 format: with its suffix). */
@@ -559,6 +604,7 @@ int main(void)
 		TEST(test_final_dropped_after_five_minutes),
 		TEST(test_restart_continues),
 		TEST(test_renamed),
+		TEST(test_tracer_cost),
 		TEST(test_totals_taken),
 		TEST(test_samples_as_declared),
 	};
