@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "discovery.h"
 #include "lifecycle.h"
 #include "log.h"
 
 #define PROC "/proc"
+
+/*
+ * Every process's descriptors are looked at for a KVM VM every FULL_SCAN_S; in between only
+ * those of processes younger than that at the last full scan (a VMM makes its VM soon after it
+ * starts): a late one is found within FULL_SCAN_S, counted from its birth all the same.
+ */
+#define FULL_SCAN_S	10
 
 struct lifecycle {
 	struct tracer *tracer;
@@ -16,6 +24,7 @@ struct lifecycle {
 	size_t nr_pids;
 	int unseen[KT_MAX_VMS];	/* untracked VMMs the last scan found, waiting a scan */
 	size_t nr_unseen;
+	uint64_t full_scan_ticks;	/* when every process's descriptors were last looked at */
 };
 
 struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct domains *doms,
@@ -49,7 +58,8 @@ void lifecycle_start(struct lifecycle *lc)
 				kt_warn("cannot track PID %d: the VM table is full", lc->pids[i]);
 		return;
 	}
-	n = discovery_scan(PROC, pids, KT_MAX_VMS);
+	lc->full_scan_ticks = discovery_now_ticks();
+	n = discovery_scan(PROC, NULL, pids, KT_MAX_VMS);
 	for (i = 0; i < n; i++)
 		if (tracer_add_vm(lc->tracer, pids[i], false))
 			kt_warn("cannot track PID %d: the VM table is full", pids[i]);
@@ -63,6 +73,11 @@ static bool is_tracked(const struct snapshot *s, int pid)
 		if (s->vms[i].vm.tgid == (uint32_t)pid)
 			return true;
 	return false;
+}
+
+static bool tracked_in(int pid, void *snapshot)
+{
+	return is_tracked(snapshot, pid);
 }
 
 /* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). libvirt
@@ -115,13 +130,17 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
 	int pids[KT_MAX_VMS], parent;
 	size_t i, j, n, kept = 0;
 	uint32_t launcher;
+	struct discovery_filter f = { .known = tracked_in, .ctx = (void *)s };
+	uint64_t now = discovery_now_ticks(), full = FULL_SCAN_S * sysconf(_SC_CLK_TCK);
 
 	if (lc->nr_pids)
 		return;
-	n = discovery_scan(PROC, pids, KT_MAX_VMS);
+	if (now >= lc->full_scan_ticks + full)
+		lc->full_scan_ticks = now;
+	else if (lc->full_scan_ticks > full)
+		f.started_after = lc->full_scan_ticks - full;
+	n = discovery_scan(PROC, &f, pids, KT_MAX_VMS);
 	for (i = 0; i < n; i++) {
-		if (is_tracked(s, pids[i]))
-			continue;
 		for (j = 0; j < lc->nr_unseen && lc->unseen[j] != pids[i]; j++)
 			;
 		/* A fork of the launcher itself may be -daemonize's middle fork, which exits at
@@ -147,12 +166,20 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
  */
 #define FINAL_FIGURES_NS	(2 * 1000000000ull)
 
-/* Gone, and its exit never seen (it ended while being added) or its last figures overdue. */
+/*
+ * Gone, and its exit never seen (it ended while being added) or its last figures overdue. The
+ * hooks see every other end, so a VM whose exit was not seen is looked at in /proc once every
+ * FULL_SCAN_S only (VMs spread by PID): a read of its stat per VM and interval saved.
+ */
 static bool ended_unseen(const struct kt_vm *vm, uint64_t now_ns)
 {
+	bool exit_seen = vm->flags & KT_VM_GROUP_DEAD;
+
+	if (!exit_seen && (now_ns / 1000000000 + vm->tgid) % FULL_SCAN_S)
+		return false;
 	if (discovery_alive(PROC, vm->tgid))
 		return false;
-	return !(vm->flags & KT_VM_GROUP_DEAD) || now_ns > vm->death_ns + FINAL_FIGURES_NS;
+	return !exit_seen || now_ns > vm->death_ns + FINAL_FIGURES_NS;
 }
 
 /* A VM that ended unseen is retired now and gets its last row at the next drain. */

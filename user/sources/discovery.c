@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvmtrace.h"
@@ -207,7 +208,16 @@ static bool holds_kvm_vm(const char *proc, int pid)
 	return !kvm_fds_scan(proc, pid, &fds) && fds.nr_vms > 0;
 }
 
-size_t discovery_scan(const char *proc, int *pids, size_t max)
+/* Did an earlier scan look at pid's descriptors? Unreadable start times say no. */
+static bool fds_seen(const char *proc, int pid, const struct discovery_filter *f)
+{
+	struct proc_cputime ct;
+
+	return f && f->started_after && !discovery_cputime(proc, pid, &ct) && ct.start &&
+	       ct.start <= f->started_after;
+}
+
+size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max)
 {
 	DIR *dir = opendir(proc);
 	struct dirent *de;
@@ -221,14 +231,27 @@ size_t discovery_scan(const char *proc, int *pids, size_t max)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = atoi(de->d_name);
+		if (f && f->known && f->known(pid, f->ctx))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s/comm", proc, de->d_name);
 		if (read_comm(path, comm, sizeof(comm)))
 			continue;
-		if ((vmm_comm_matches(comm) || holds_kvm_vm(proc, pid)) && discovery_alive(proc, pid))
+		if (!vmm_comm_matches(comm) && (fds_seen(proc, pid, f) || !holds_kvm_vm(proc, pid)))
+			continue;
+		if (discovery_alive(proc, pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);
 	return n;
+}
+
+uint64_t discovery_now_ticks(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * sysconf(_SC_CLK_TCK) +
+	       (uint64_t)ts.tv_nsec * sysconf(_SC_CLK_TCK) / 1000000000;
 }
 
 int discovery_identify(const char *proc, int pid, char *name, size_t name_len, char *uuid,
@@ -268,7 +291,7 @@ int parse_proc_stat(const char *line, struct proc_cputime *ct)
 			p++;
 		if (!*p)
 			return -1;
-		if (field == 14 || field == 15 || field == 43) {
+		if (field == 14 || field == 15 || field == 22 || field == 43) {
 			errno = 0;
 			v = strtoull(p, &end, 10);
 			if (errno || end == p)
@@ -277,6 +300,8 @@ int parse_proc_stat(const char *line, struct proc_cputime *ct)
 				ct->utime = v;
 			else if (field == 15)
 				ct->stime = v;
+			else if (field == 22)
+				ct->start = v;
 			else
 				ct->guest = v;
 		}

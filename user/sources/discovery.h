@@ -16,6 +16,7 @@ struct proc_cputime {
 	uint64_t utime;		/* includes guest time */
 	uint64_t stime;
 	uint64_t guest;
+	uint64_t start;		/* when it began: clock ticks since boot */
 };
 
 /* Does a process name (comm) belong to a VMM? The same list as the BPF exec hook's. */
@@ -41,9 +42,28 @@ int discovery_fork_parent(const char *proc, int pid);
 /* Whether processes a and b have the same, readable, command line (a fork that never exec'd). */
 bool discovery_same_cmdline(const char *proc, int a, int b);
 
-/* Fills pids with the running processes under proc whose comm is a VMM's or that hold a KVM VM
- * (an anon_inode:kvm-vm fd): a VMM found by what it does. Returns how many. */
-size_t discovery_scan(const char *proc, int *pids, size_t max);
+/*
+ * What a scan passes over: the processes known already (tracked VMs), and the descriptors of
+ * those that began at or before started_after (clock ticks since boot, /proc/PID/stat's
+ * starttime; 0: every process's), which an earlier scan looked at: a process rarely makes its
+ * KVM VM long after it starts, so reading every process's descriptors at every interval would
+ * cost much for nothing.
+ */
+struct discovery_filter {
+	bool (*known)(int pid, void *ctx);
+	void *ctx;
+	uint64_t started_after;
+};
+
+/*
+ * Fills pids with the running processes under proc whose comm is a VMM's or that hold a KVM VM
+ * (an anon_inode:kvm-vm fd): a VMM found by what it does. f may be NULL: every process. Returns
+ * how many.
+ */
+size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max);
+
+/* Now, in clock ticks since boot: the clock of /proc/PID/stat's starttime. */
+uint64_t discovery_now_ticks(void);
 
 /* The UUID in a VMM command line (QEMU's "-uuid U"): 0 and out filled (37 bytes), or -1. */
 int vm_uuid_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen);

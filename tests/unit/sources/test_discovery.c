@@ -104,6 +104,7 @@ static void test_parse_proc_stat(void **state)
 	assert_int_equal(ct.utime, 1500);
 	assert_int_equal(ct.stime, 300);
 	assert_int_equal(ct.guest, 1200);
+	assert_int_equal(ct.start, 100);
 	assert_int_equal(parse_proc_stat("12 (x) S 1 2 3", &ct), -1);
 	assert_int_equal(parse_proc_stat("garbage", &ct), -1);
 }
@@ -166,7 +167,7 @@ static void test_scan_and_describe(void **state)
 	snprintf(path, sizeof(path), "%s/self", root);
 	mkdir(path, 0755);
 
-	n = discovery_scan(root, pids, 8);
+	n = discovery_scan(root, NULL, pids, 8);
 	assert_int_equal(n, 2);
 	assert_true((pids[0] == 100 && pids[1] == 300) || (pids[0] == 300 && pids[1] == 100));
 	assert_true(discovery_alive(root, 100));
@@ -180,6 +181,49 @@ static void test_scan_and_describe(void **state)
 	assert_string_equal(uuid, "");
 	assert_int_equal(discovery_identify(root, 999, name, sizeof(name), uuid, sizeof(uuid)),
 			 -1);
+
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
+static bool is_600(int pid, void *ctx)
+{
+	(void)ctx;
+	return pid == 600;
+}
+
+/*
+ * A process under no VMM's name that holds a KVM VM, begun at tick 100: found when its
+ * descriptors are looked at (every process's, or those begun after a tick before 100), passed
+ * over when an earlier scan looked at them, and when it is known already.
+ */
+static void test_scan_filter(void **state)
+{
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512], text[256];
+	struct discovery_filter f = { 0 };
+	int pids[8];
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	fake_process(root, 600, "myvmm", 'S', NULL, 0);
+	snprintf(path, sizeof(path), "%s/600/stat", root);
+	snprintf(text, sizeof(text), "600 (myvmm) S 1 600 600 0 -1 4194560 10 0 0 0 3 4 0 0 20 0 "
+		 "2 0 100 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0");
+	write_file(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/600/fd", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/600/fd/3", root);
+	assert_int_equal(symlink("anon_inode:kvm-vm", path), 0);
+
+	assert_int_equal(discovery_scan(root, NULL, pids, 8), 1);
+	assert_int_equal(pids[0], 600);
+	f.started_after = 99;
+	assert_int_equal(discovery_scan(root, &f, pids, 8), 1);
+	f.started_after = 100;
+	assert_int_equal(discovery_scan(root, &f, pids, 8), 0);
+	f.started_after = 0;
+	f.known = is_600;
+	assert_int_equal(discovery_scan(root, &f, pids, 8), 0);
 
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	assert_int_equal(system(path), 0);
@@ -270,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_parse_proc_stat),
 		cmocka_unit_test(test_vcpu_index),
 		cmocka_unit_test(test_scan_and_describe),
+		cmocka_unit_test(test_scan_filter),
 		cmocka_unit_test(test_awaits_exec),
 		cmocka_unit_test(test_same_cmdline),
 		cmocka_unit_test(test_taps),
