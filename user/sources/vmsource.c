@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "discovery.h"
 #include "kvmstats.h"
@@ -73,8 +74,12 @@ static void host_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int6
 	*guest = dom ? (int64_t)dom->memory_bytes : -1;
 }
 
-/* Hot-plugged vCPUs are looked for this often: a scan of a VMM's fds costs ~0.1 ms. */
-#define KVM_RESCAN_S	10
+/*
+ * A scan of a VMM's fds (for hot-plugged vCPUs, for taps) costs ~0.2 ms: 40 ms an interval for
+ * 200 VMs if each were scanned at every interval. One is due when the number of its fds
+ * changed (Linux 6.2 gives it as the size of /proc/PID/fd: one stat), else every RESCAN_S.
+ */
+#define RESCAN_S	10
 
 static time_t mono_s(void)
 {
@@ -82,6 +87,29 @@ static time_t mono_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/* How many fds pid holds, or 0 where the kernel does not say. */
+static long long fd_count(int pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), PROC "/%d/fd", pid);
+	return stat(path, &st) ? 0 : (long long)st.st_size;
+}
+
+/* Is a scan due? If so, it is taken as done now. */
+static bool rescan_due(int pid, struct fd_scan *last)
+{
+	long long n = fd_count(pid);
+	time_t now = mono_s();
+
+	if (n > 0 ? n == last->nr_fds : last->at && now - last->at < RESCAN_S)
+		return false;
+	last->nr_fds = n;
+	last->at = now;
+	return true;
 }
 
 /* The VMM's KVM statistics reader, opened at the first ask; NULL when it has none. */
@@ -104,7 +132,9 @@ static struct host_kvm_stats *kvm_stats_of(struct host *h, int pid)
 	h->kvm = e;
 	e = &h->kvm[h->nr_kvm++];
 	e->pid = pid;
-	e->scanned = mono_s();
+	/* This scan for the vCPUs; the taps' is due. */
+	e->vcpus = (struct fd_scan){ .nr_fds = fd_count(pid), .at = mono_s() };
+	e->taps = (struct fd_scan){ 0 };
 	e->ks = fds.nr_vms ? kvm_stats_open(pid, &fds, why, sizeof(why)) : NULL;
 	if (fds.nr_vms && !e->ks)
 		kt_warn("VM pid %d: %s; its exit columns stay empty", pid, why);
@@ -123,8 +153,7 @@ static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 	if (!e || !e->ks)
 		return -1;
 	/* vCPUs hot-plugged since: KVM counts from their creation, so none of theirs is lost. */
-	if (mono_s() - e->scanned >= KVM_RESCAN_S) {
-		e->scanned = mono_s();
+	if (rescan_due(pid, &e->vcpus)) {
 		if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks))
 			kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
 	}
@@ -192,17 +221,40 @@ void host_release(struct host *h)
 	h->nr_kvm = h->nr_taps = 0;
 }
 
+/* The VM's taps as last scanned stand until its next scan is due. */
+static bool taps_kept(struct host *h, const struct iface_binding *b)
+{
+	size_t i;
+
+	for (i = 0; i < h->nr_kvm; i++)
+		if (h->kvm[i].pid == (int)b->tgid)
+			return !h->kvm[i].taps_due;
+	return false;
+}
+
 void host_find_taps(struct host *h, const struct snapshot *s)
 {
 	char names[DOMAIN_MAX_TAPS][TAP_NAME_LEN];
+	struct host_kvm_stats *e;
 	struct iface_binding *b;
-	size_t i, j, n;
+	size_t i, j, n, kept = 0;
 	unsigned int ifindex;
 
 	release_gone_kvm_stats(h, s);
-	h->nr_taps = 0;
+	for (i = 0; i < s->nr_vms; i++)
+		if (!s->vms[i].dead)
+			kvm_stats_of(h, s->vms[i].vm.tgid);	/* made here for a new VM */
+	for (i = 0; i < h->nr_kvm; i++)
+		h->kvm[i].taps_due = rescan_due(h->kvm[i].pid, &h->kvm[i].taps);
+	for (i = 0; i < h->nr_taps; i++)
+		if (taps_kept(h, &h->taps[i]))
+			h->taps[kept++] = h->taps[i];
+	h->nr_taps = kept;
 	for (i = 0; i < s->nr_vms; i++) {
 		if (s->vms[i].dead)
+			continue;
+		e = kvm_stats_of(h, s->vms[i].vm.tgid);
+		if (!e || !e->taps_due)
 			continue;
 		n = discovery_taps(PROC, s->vms[i].vm.tgid, names, DOMAIN_MAX_TAPS);
 		for (j = 0; j < n; j++) {

@@ -10,10 +10,18 @@
 #include "tracer.h"
 
 /* A VMM's KVM statistics reader, kept while the process lives. */
+/* A scan of a VMM's fds: how many it held then, and when (CLOCK_MONOTONIC s). */
+struct fd_scan {
+	long long nr_fds;
+	time_t at;
+};
+
 struct host_kvm_stats {
 	int pid;
 	struct kvm_stats *ks;	/* NULL: no KVM VM, or none readable (and why was said once) */
-	time_t scanned;		/* when its fds were last scanned for new vCPUs (CLOCK_MONOTONIC) */
+	struct fd_scan vcpus;	/* the last scan of its fds for hot-plugged vCPUs */
+	struct fd_scan taps;	/* and for taps */
+	bool taps_due;		/* this interval's host_find_taps scans them */
 };
 
 /*
