@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,6 +236,21 @@ static void account_options(const struct run *run, struct account_opts *a)
 	a->sample_period_ns = tracer_sample_period_ns(run->tracer);
 }
 
+/*
+ * Up to the hard limit (at most 65536): the CSV sink keeps 3 files open per VM, and a host of
+ * hundreds of VMs needs more than the usual soft limit of 1024 descriptors.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit fds;
+
+	if (getrlimit(RLIMIT_NOFILE, &fds) || fds.rlim_cur >= fds.rlim_max ||
+	    fds.rlim_cur >= 65536)
+		return;
+	fds.rlim_cur = fds.rlim_max < 65536 ? fds.rlim_max : 65536;
+	setrlimit(RLIMIT_NOFILE, &fds);
+}
+
 int main(int argc, char **argv)
 {
 	struct tracer_opts topts = {};
@@ -266,6 +282,7 @@ int main(int argc, char **argv)
 	}
 	if (!pids_exist(&opts))
 		return 2;
+	raise_fd_limit();
 	run.opts = &opts;
 	topts.verbose = opts.verbose;
 	topts.discover = opts.nr_pids == 0;

@@ -17,6 +17,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +33,13 @@
 #define HASH_SUFFIX_LEN	9	/* '-' and 8 hex digits */
 #define SAFE_NAME_SIZE	(NAME_KEEP_MAX + HASH_SUFFIX_LEN + 1)
 
-/* Open VMs are bounded so that 3 files each stay well below the usual 1024 fd limit. */
-#define CSV_MAX_OPEN_VMS	128
+/*
+ * VMs whose files stay open: one per VM the tracer can track, as far as the fd limit allows
+ * (3 files each, with room for the tracer's other descriptors); beyond, the least recently
+ * written VM's files are closed and reopened when needed.
+ */
+#define CSV_MAX_OPEN_VMS	KT_MAX_VMS
+#define CSV_FDS_KEPT		256
 
 /* FNV-1a, 32 bits: tiny, and good enough to tell sanitized names apart. */
 static uint32_t fnv1a32(const char *s)
@@ -118,6 +124,7 @@ struct csv_sink {
 	struct csv_rotation rotation;
 	int err;	/* first write error since the last csv_sink_flush(), reported there */
 	unsigned long long clock;
+	int max_open;	/* VMs whose files may be open at once */
 	struct csv_vm vms[CSV_MAX_OPEN_VMS];
 	struct csv_file host;	/* CSV_HOST_FILE */
 };
@@ -228,7 +235,7 @@ static struct csv_vm *vm_find(struct csv_sink *s, const char *vm)
 {
 	int i;
 
-	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+	for (i = 0; i < s->max_open; i++) {
 		/* Compared as stored: at most KT_NAME_MAX - 1 characters. */
 		if (s->vms[i].in_use && !strncmp(s->vms[i].vm, vm, KT_NAME_MAX - 1))
 			return &s->vms[i];
@@ -244,7 +251,7 @@ static struct csv_vm *vm_get(struct csv_sink *s, const char *vm)
 
 	if (v)
 		return v;
-	for (i = 0; i < CSV_MAX_OPEN_VMS && !v; i++) {
+	for (i = 0; i < s->max_open && !v; i++) {
 		if (!s->vms[i].in_use)
 			v = &s->vms[i];
 		else if (!lru || s->vms[i].used < lru->used)
@@ -265,6 +272,17 @@ static struct csv_vm *vm_get(struct csv_sink *s, const char *vm)
 	return v;
 }
 
+static int open_vms_allowed(void)
+{
+	struct rlimit fds;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &fds) || fds.rlim_cur == RLIM_INFINITY)
+		return CSV_MAX_OPEN_VMS;
+	n = fds.rlim_cur > 2 * CSV_FDS_KEPT ? (fds.rlim_cur - CSV_FDS_KEPT) / CSV_NR_KINDS : 16;
+	return n < CSV_MAX_OPEN_VMS ? (int)n : CSV_MAX_OPEN_VMS;
+}
+
 struct csv_sink *csv_sink_open(const char *dir)
 {
 	struct csv_sink *s;
@@ -273,6 +291,7 @@ struct csv_sink *csv_sink_open(const char *dir)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->max_open = open_vms_allowed();
 	s->dir = strdup(dir);
 	s->dirfd = s->dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (s->dirfd < 0) {
@@ -295,7 +314,7 @@ static void close_files(struct csv_sink *s)
 {
 	int i;
 
-	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+	for (i = 0; i < s->max_open; i++) {
 		if (s->vms[i].in_use)
 			vm_close(s, &s->vms[i]);
 	}
@@ -358,7 +377,7 @@ int csv_sink_flush(struct csv_sink *s)
 {
 	int i, k, err;
 
-	for (i = 0; i < CSV_MAX_OPEN_VMS; i++) {
+	for (i = 0; i < s->max_open; i++) {
 		struct csv_vm *v = &s->vms[i];
 
 		if (!v->in_use)
