@@ -128,13 +128,14 @@ bpf_time() {
 }
 t_check "with kernel.bpf_stats_enabled, the time in the BPF programs is counted" \
 	wait_for 5 bpf_time
-switch_runs() {
+# The scheduler's program: sched_switch's where it is attached, else the task iterator's.
+sched_runs() {
 	curl -sf --max-time 2 "$endpoint" -o "$out/stats.txt" &&
-		awk '/^kvmtrace_bpf_program_runs_total\{program="kt_sched_switch/ && $2 > 0 { f = 1 }
-		     END { exit !f }' "$out/stats.txt"
+		awk '/^kvmtrace_bpf_program_runs_total\{program="(kt_sched_switch|kt_task_iter)"/ &&
+		     $2 > 0 { f = 1 } END { exit !f }' "$out/stats.txt"
 }
-t_check "with kernel.bpf_stats_enabled, the sched_switch program's runs are counted" \
-	wait_for 5 switch_runs
+t_check "with kernel.bpf_stats_enabled, the scheduler program's runs are counted" \
+	wait_for 5 sched_runs
 t_check "program labels are full names (kt_sched_process_exec and _exit both there)" \
 	eval 'grep -q "program=\"kt_sched_process_exec" "$out/stats.txt" &&
 	      grep -q "program=\"kt_sched_process_exit" "$out/stats.txt"'
