@@ -10,6 +10,7 @@ root. Python 3 with its standard library only. One driver per part, each beside 
   sampler  sampler.py  the cost of kvmtrace-bpf's perf_event sampler at its default rate
   peers    peers.py    the pipe bench under kvmtrace-bpf and the tools it replaces
   kvm      kvm.py      the cost of each way of counting VM exits (bench/kvm-modes.md)
+  scale    scale.py    the loader at -i 1 with 200 real VMs of the test bed (bench/scale.md)
 with what they share in lib.py (processes, cleanup, bpf_stats, the attached programs) and
 session.py (the sessions: the method), the statistics in stats.py (tested by test_stats.py)
 and the results in report.py.
@@ -43,7 +44,7 @@ detached windows of a session) is at least the target.
 Results: bench/results.md (markdown tables) and bench/results.json, with the date and
 machine. A run of some parts (BENCH_PARTS) keeps the other parts' sections and figures from
 the earlier results, each section with the date of its run.
-Knobs (environment): BENCH_PARTS ("sched net disk sampler peers kvm"), BENCH_ROUNDS (sched, 5),
+Knobs (environment): BENCH_PARTS ("sched net disk sampler peers kvm scale"), BENCH_ROUNDS (sched, 5),
 BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_PEERS_ROUNDS (4), BENCH_WINDOW (seconds, 2;
 whole seconds for iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of
 the workloads, or "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary
@@ -67,13 +68,15 @@ import report  # noqa: E402
 import stats  # noqa: E402
 from disk import Disk  # noqa: E402
 from kvm import Kvm  # noqa: E402
+from scale import Scale  # noqa: E402
 from lib import RESULT_PARTS, STATS_SYSCTL, die, have, say  # noqa: E402
 from net import Net  # noqa: E402
 from peers import Peers  # noqa: E402
 from sampler import Sampler  # noqa: E402
 from sched import Sched  # noqa: E402
 
-DRIVERS = {"sched": Sched, "net": Net, "disk": Disk, "sampler": Sampler, "peers": Peers, "kvm": Kvm}
+DRIVERS = {"sched": Sched, "net": Net, "disk": Disk, "sampler": Sampler, "peers": Peers, "kvm": Kvm,
+           "scale": Scale}
 
 
 def loadavg():
@@ -97,6 +100,8 @@ def estimate(ctx):
         t += k.peers_rounds * len(parts["peers"].configs) * (3 * (w + 0.2) + s + 2.5)
     if "kvm" in parts:
         t += 5
+    if "scale" in parts:
+        t += parts["scale"].seconds + 20
     return int(t)
 
 
@@ -186,8 +191,9 @@ def main(argv):
         ctx.begin()
         if any(p in RESULT_PARTS for p in ctx.parts):
             measure(ctx)
-        if "kvm" in ctx.parts:
-            ctx.parts["kvm"].run()
+        for name in ("kvm", "scale"):
+            if name in ctx.parts:
+                ctx.parts[name].run()
     finally:
         ctx.cleanup()
     return 0

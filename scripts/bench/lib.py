@@ -19,7 +19,7 @@ STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
 # The parts with a section in bench/results.{md,json}, in their order there; "kvm" writes
 # bench/kvm-modes.md.
 RESULT_PARTS = ("sched", "net", "disk", "sampler", "peers")
-PARTS = RESULT_PARTS + ("kvm",)
+PARTS = RESULT_PARTS + ("kvm", "scale")
 # The hooks of kvmtrace-bpf's scheduler handlers, which every workload also runs.
 SCHED_HOOKS = ("sched_switch", "sched_wakeup")
 

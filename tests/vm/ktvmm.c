@@ -7,6 +7,7 @@
  *
  *   ktvmm [--vcpus N] [--seconds S] [--loop N] [--exit hypercall|io|hlt|none]
  *         [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]] [--no-stats-fd]
+ *         [--pause-ms MS]
  *
  * Two kinds of host:
  *   pvm      the PVM fork of KVM (/sys/module/kvm_pvm exists; no vmx/svm in /proc/cpuinfo):
@@ -170,6 +171,7 @@ static struct {
 	const char *trace_path;
 	long trace_ms;
 	bool no_stats;		/* hold no KVM stats fd, as some VMMs do: no kvm_* figures */
+	long pause_ms;		/* a vCPU sleeps this long after each exit to user space */
 } cfg = {
 	.exit = EXIT_HYPERCALL,
 	.nr_vcpus = 1,
@@ -203,7 +205,7 @@ static void __attribute__((noreturn)) usage(FILE *f, int status)
 	fprintf(f,
 		"usage: ktvmm [--vcpus N] [--seconds S] [--loop N] [--exit hypercall|io|hlt|none]\n"
 		"             [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]]\n"
-		"             [--no-stats-fd]\n"
+		"             [--no-stats-fd] [--pause-ms MS]\n"
 		"  --vcpus N        vCPUs, 1..%d (default 1)\n"
 		"  --seconds S      run time, fractions allowed (default: until SIGTERM/SIGINT)\n"
 		"  --loop N         busy-loop iterations between two exits (default 1000)\n"
@@ -211,7 +213,8 @@ static void __attribute__((noreturn)) usage(FILE *f, int status)
 		"  --host KIND      force the kind of KVM host (default: detected)\n"
 		"  --report FILE    final report (default stdout)\n"
 		"  --trace FILE     append the counters every --trace-ms MS (default 100)\n"
-		"  --no-stats-fd    hold no KVM stats fd, as some VMMs do (no kvm_* figures)\n",
+		"  --no-stats-fd    hold no KVM stats fd, as some VMMs do (no kvm_* figures)\n"
+		"  --pause-ms MS    sleep MS after each exit to user space: a mostly idle VM\n",
 		MAX_VCPUS);
 	exit(status);
 }
@@ -687,6 +690,11 @@ static void *vcpu_thread(void *arg)
 			bump(&v->exit_other, 1);
 			break;
 		}
+		if (cfg.pause_ms) {
+			struct timespec nap = { cfg.pause_ms / 1000, cfg.pause_ms % 1000 * 1000000 };
+
+			nanosleep(&nap, NULL);	/* the stop kick cuts it short */
+		}
 	}
 	return NULL;
 }
@@ -892,6 +900,7 @@ static void parse_args(int argc, char **argv)
 		{ "trace", required_argument, NULL, 't' },
 		{ "trace-ms", required_argument, NULL, 'm' },
 		{ "no-stats-fd", no_argument, NULL, 'S' },
+		{ "pause-ms", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -941,6 +950,11 @@ static void parse_args(int argc, char **argv)
 			if (*end || errno || cfg.trace_ms < 1 || cfg.trace_ms > 3600000)
 				usage(stderr, 2);
 			trace_ms_set = true;
+			break;
+		case 'p':
+			cfg.pause_ms = strtol(optarg, &end, 10);
+			if (*end || errno || cfg.pause_ms < 0 || cfg.pause_ms > 3600000)
+				usage(stderr, 2);
 			break;
 		case 'S':
 			cfg.no_stats = true;
