@@ -2,18 +2,22 @@
 """The peers part (issue 7): the pipe bench of the sched part, in BENCH_PEERS_ROUNDS rounds
 (order rotated) of sessions pre / off / post, without bpf_stats, with nothing attached (none: an
 A/A check), kvmtrace-bpf tracking the bench's two processes (kvmtrace; kvmtrace0 the same at
---sample-hz 0, its scheduler hooks alone), `perf stat -p` of them with software events
-(perfstat: the seed tracker's method), `perf record -a -g` at perf's default rate (perfrecord:
-the paper's method; perf kvm record needs /dev/kvm) and bpftrace running tests/bench/peer.bt
-(bpftrace; left out, and said so, when not installed); each tool's median slowdown and its
-ratio to kvmtrace-bpf's."""
+--sample-hz 0, its scheduler programs alone; kvmtrace_switch, when the sched part's second mode
+is measured (BENCH_SCHED_SWITCH), the same with --counters task-clock, which hooks sched_switch
+where the defaults read the kernel's per-task counters by a task iterator), `perf stat -p` of
+them with software events (perfstat: the seed tracker's method), `perf record -a -g` at perf's
+default rate (perfrecord: the paper's method; perf kvm record needs /dev/kvm) and bpftrace
+running tests/bench/peer.bt (bpftrace; left out, and said so, when not installed); each tool's
+median slowdown and its ratio to kvmtrace-bpf's. The table says, of each kvmtrace-bpf
+configuration, whether it hooked sched_switch."""
 
 import os
 import re
 import time
 
 import stats
-from lib import ROOT, TARGET_SLOWDOWN as SLOW, die, have, head, rotated, say, usecs
+from lib import ROOT, SWITCH_ARGS, TRACER_READY, TARGET_SLOWDOWN as SLOW
+from lib import die, have, head, rotated, say, usecs
 from session import Part
 from sched import Sched
 
@@ -32,11 +36,13 @@ class Peers(Part):
         super().__init__(ctx)
         self.bench = Sched(ctx)
         self.note = ""
+        self.linked = {}   # kvmtrace-bpf's configuration -> whether it hooked sched_switch, per session
         args = ctx.k.text["PEERS_TRACER_ARGS"]
         self.labels = {
             "none": "nothing attached (A/A: the method's own error)",
             "kvmtrace": "kvmtrace-bpf -q -i 1 --libvirt-uri none -p (both bench processes)" + (f" {args}" if args else ""),
-            "kvmtrace0": "the same with --sample-hz 0 (no component split: its scheduler hooks alone)",
+            "kvmtrace0": "the same with --sample-hz 0 (no component split: its scheduler programs alone)",
+            "kvmtrace_switch": f"kvmtrace-bpf as above (sampler at its default rate), with {' '.join(SWITCH_ARGS)}",
             "perfstat": "perf stat -p (both) -e cpu-clock,task-clock,context-switches,page-faults -I 1000 (seed tracker)",
             "perfrecord": "perf record -a -g at perf's default rate (the paper's method; stand-in for perf kvm record)",
             "bpftrace": "bpftrace tests/bench/peer.bt (on-CPU time per pid from sched_switch, printed every second)",
@@ -52,6 +58,19 @@ class Peers(Part):
             self.note = "bpftrace is not installed (apt-get install bpftrace): its configuration was left out."
             say(f"peers: {self.note}")
 
+    def prepare(self):
+        # After the tracer's probe: kvmtrace-bpf's second mode when the sched part measures it.
+        if self.ctx.switch_configs and "kvmtrace_switch" not in self.configs:
+            at = self.configs.index("kvmtrace0") + 1
+            self.configs = self.configs[:at] + ("kvmtrace_switch",) + self.configs[at:]
+
+    def mode(self, cfg):
+        """Whether kvmtrace-bpf in cfg hooked sched_switch, as the table says it."""
+        seen = set(self.linked.get(cfg, []))
+        if len(seen) != 1:
+            return "sched_switch hooked in some rounds only" if seen else ""
+        return "sched_switch hooked" if seen.pop() else "sched_switch not attached: task iterator"
+
     def attach(self, cfg, folder):
         """Starts the peer tool of cfg on the running bench and returns once it is at work:
         kvmtrace-bpf once it wrote a row for both processes, perf stat once it printed its
@@ -62,14 +81,18 @@ class Peers(Part):
         out = None
         if cfg == "none":
             return
-        if cfg in ("kvmtrace", "kvmtrace0"):
+        if cfg.startswith("kvmtrace"):
             extra = list(ctx.k.peers_tracer_args)
-            # kvmtrace0: the scheduler hooks alone, to tell their cost from the sampler's.
+            # kvmtrace0: the scheduler programs alone, to tell their cost from the sampler's.
             if cfg == "kvmtrace0":
                 extra += ["--sample-hz", "0"]
+            if cfg == "kvmtrace_switch":
+                extra += list(SWITCH_ARGS)
             ctx.attach([ctx.tracer, "-q", "-i", "1", "-o", folder, "--libvirt-uri", "none",
                         "-p", str(pids[0]), "-p", str(pids[1])] + extra, "tracer.err", cfg)
             ctx.wait_tracked(folder, "", pids)
+            ctx.find_programs((), TRACER_READY)
+            self.linked.setdefault(cfg, []).append("sched_switch" in ctx.all_hooks)
             return
         if cfg == "perfstat":
             # The seed tracker's method. No hardware events on a machine without a PMU.
@@ -151,7 +174,8 @@ class Peers(Part):
 
     def method(self):
         return {"bench": "perf bench sched pipe", "rounds": self.ctx.k.peers_rounds,
-                "configurations": list(self.configs)}
+                "configurations": list(self.configs),
+                "sched_switch_hooked": {c: (v[0] if len(set(v)) == 1 else None) for c, v in self.linked.items()}}
 
     def summary_json(self, rep):
         return {"verdict_lowest_at_most_2pct": self.verdict(rep), "ratios_to_kvmtrace": self.ratios(rep),
@@ -163,15 +187,17 @@ class Peers(Part):
     def table(self, rep):
         lines = ["| configuration | slowdown, median | rounds min–max | ratio to kvmtrace-bpf |",
                  "| --- | ---: | ---: | ---: |"]
-        for c in ("none", "kvmtrace", "kvmtrace0") + TOOLS:
+        shown = ("none", "kvmtrace", "kvmtrace0") + (("kvmtrace_switch",) if "kvmtrace_switch" in self.configs else ())
+        for c in shown + TOOLS:
             key = f"peers.slowdown_pct.{c}"
+            label = self.labels[c] + (f" ({self.mode(c)})" if self.mode(c) else "")
             if key not in rep.fig:
-                lines.append(f"| {self.labels[c]} | not run | | |")
+                lines.append(f"| {label} | not run | | |")
                 continue
             med, lo, hi, _ = rep.fig[key]
             r = stats.peer_ratio(med, self.slowdown(rep, "kvmtrace"))
             r = {"none": "", "kvmtrace0": "", "kvmtrace": "1×"}.get(c, r)
-            lines.append(f"| {self.labels[c]} | {rep.f2(med)}% | {rep.f2(lo)}% – {rep.f2(hi)}% | {r} |")
+            lines.append(f"| {label} | {rep.f2(med)}% | {rep.f2(lo)}% – {rep.f2(hi)}% | {r} |")
         med, lo, hi, _ = rep.fig.get("peers.noise_pct", (0, 0, 0, 0))
         lines.append("| noise: change between the detached windows of a session, absolute | "
                      f"{rep.f2(med)}% | {rep.f2(lo)}% – {rep.f2(hi)}% | |")

@@ -10,8 +10,8 @@ import sys
 import time
 
 import stats
-from lib import RESULT_PARTS, ROOT, TARGET_RATIO, TARGET_SAMPLER, TARGET_SLOWDOWN
-from lib import die, json_number, output, say
+from lib import RESULT_PARTS, ROOT, TARGET_BPF_SHARE, TARGET_RATIO, TARGET_SAMPLER, TARGET_SLOWDOWN
+from lib import SWITCH_ARGS, die, json_number, output, say
 
 WAKEUP_NOTE = "not attached (CONFIG_SCHED_INFO)"
 
@@ -82,8 +82,15 @@ def merge(old, new, run_parts):
 
 
 def row_fields(row):
-    """A table row's (key, label, unit, decimals, target, noise key, rule), "" when not given."""
+    """A table row's (key, label, unit, decimals, target, noise key, rule), "" when not given.
+    A target is a number (the figure's median must be at most it), or, with rule
+    "floor:KEY", the text of a peer's cost that was not measured but is at least figure KEY's
+    (stats.below_floor)."""
     return (tuple(row) + ("", "", ""))[:7]
+
+
+def target_text(target, rule):
+    return target if rule.startswith("floor:") else f"≤ {target}"
 
 
 def json_figure(v):
@@ -99,6 +106,11 @@ class Report:
         self.ctx, self.parts, self.fig, self.info, self.heads = ctx, parts, fig, run_info, heads
         self.date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.wakeup = "sched_wakeup" in ctx.tracer_hooks
+        # What the parts print for a figure they did not measure, and its verdict: the rows
+        # of a hook the tracer left alone.
+        self.notes = {}
+        for part in parts.values():
+            self.notes.update(part.notes())
         try:
             max_rate = int(read("/proc/sys/kernel/perf_event_max_sample_rate").split()[0])
         except (IndexError, ValueError):
@@ -123,8 +135,13 @@ class Report:
         return f2(value, decimals)
 
     def verdict(self, row):
-        """met() of a table row with a target: "yes", "no" or "inconclusive"."""
+        """met() of a table row with a target: "yes", "no" or "inconclusive" (a row of a
+        figure not measured: its note's verdict, "" when it has none)."""
         key, _, _, _, target, noise, rule = row_fields(row)
+        if key not in self.fig:
+            return self.notes.get(key, ("", ""))[1]
+        if rule.startswith("floor:"):
+            return stats.below_floor(self.med(key), self.med(rule[len("floor:"):]))
         n = (self.med(noise) or 0) if noise else None
         return stats.met(self.med(key), float(target), n, rule or None)
 
@@ -132,11 +149,15 @@ class Report:
         lines = ["| figure | median | rounds min–max | unit | target | met |",
                  "| --- | ---: | ---: | --- | ---: | --- |"]
         for row in rows:
-            key, label, unit, dec, target, _, _ = row_fields(row)
-            t = f"≤ {target}" if target else ""
+            key, label, unit, dec, target, _, rule = row_fields(row)
+            t = target_text(target, rule) if target else ""
             if key not in self.fig:
-                what = WAKEUP_NOTE if "wakeup" in key and not self.wakeup else "n/a"
-                lines.append(f"| {label} | {what} | | {unit} | {t} | |")
+                if key in self.notes:
+                    what, m = self.notes[key]
+                else:
+                    what, m = (WAKEUP_NOTE if "wakeup" in key and not self.wakeup else "n/a"), ""
+                verdict = f" {m} |" if m and target else " |"
+                lines.append(f"| {label} | {what} | | {unit} | {t} |{verdict}")
                 continue
             med, lo, hi, _ = self.fig[key]
             m = self.verdict(row) if target else ""
@@ -193,7 +214,8 @@ class Report:
             "off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the "
             f"detached windows; medians over rounds; workloads {ctx.pin_desc} (the sampler part: see its section) |",
             "| empty programs | tests/bench/empty.bpf.c, on the hooks of each part that kvmtrace-bpf attaches on "
-            f"this kernel (it attaches {', '.join(ctx.tracer_hooks)}), and on its scheduler hooks |",
+            f"this kernel (it attaches {self.tracer_attaches()}), and on its scheduler hooks where it attaches "
+            "them; the sched part's on sched_switch in every mode (the floor of any scheduler tracer) |",
             f"| load average | start {info['load_start']}, end {info['load_end']} |",
             f"| VMs found by discovery in \"not tracked\" | {info['discovered']}{f' ({names})' if names else ''}: "
             "their events take the tracked path |",
@@ -225,10 +247,24 @@ class Report:
             lines += [
                 f"\"{WAKEUP_NOTE}\": kvmtrace-bpf attaches no sched_wakeup program on",
                 "kernels that keep each task's run delay (CONFIG_SCHED_INFO, as this one); it reads that",
-                "at sched_switch, and the empty programs leave that hook alone too.",
+                "at sched_switch, or by its task iterator where nothing needs a program at context",
+                "switches, and the empty programs leave that hook alone too.",
             ]
         lines.append("Targets are reported, not enforced.")
         return "\n".join(lines) + "\n"
+
+    def tracer_attaches(self):
+        """What kvmtrace-bpf attaches here with its defaults (and with --counters task-clock,
+        when that mode was measured), for the header."""
+        ctx = self.ctx
+        text = ", ".join(ctx.tracer_hooks + [f"a {t} iterator" for t in ctx.tracer_iters])
+        if ctx.switch_configs:
+            more = [h for h in ctx.switch_hooks if h not in ctx.tracer_hooks]
+            less = [h for h in ctx.tracer_hooks if h not in ctx.switch_hooks] + \
+                [f"the {t} iterator" for t in ctx.tracer_iters]
+            text += f"; with `{' '.join(SWITCH_ARGS)}` {', '.join(more) or 'nothing more'}"
+            text += f" instead of {', '.join(less)}" if less else ""
+        return text
 
     # --- JSON -------------------------------------------------------------------------
 
@@ -250,6 +286,9 @@ class Report:
             "kvmtrace_version": self.versions["kvmtrace"],
             "commit": mach["commit"],
             "tracer_hooks": list(ctx.tracer_hooks),
+            "tracer_iterators": list(ctx.tracer_iters),
+            "sched_switch_attached": "sched_switch" in ctx.tracer_hooks,
+            "scheduler_figures": ctx.sched_source,
             "sched_wakeup_attached": self.wakeup,
             "method": method,
         }
@@ -265,6 +304,7 @@ class Report:
             "fio_self_iops": disk.fio_self if disk else None,
             "targets": {"handler_ratio_max": json_number(TARGET_RATIO),
                         "slowdown_pct_max": json_number(TARGET_SLOWDOWN),
+                        "bpf_share_pct_max": json_number(TARGET_BPF_SHARE),
                         "sampler_cpu_pct_max": json_number(TARGET_SAMPLER)},
             "figures": {key: {"median": json_figure(med), "min": json_figure(lo), "max": json_figure(hi)}
                         for key, (med, lo, hi, _) in sorted(self.fig.items())},
@@ -273,7 +313,7 @@ class Report:
         for part in (self.parts[n] for n in RESULT_PARTS if n in self.parts):
             for row in part.rows():
                 key, target = row_fields(row)[0], row_fields(row)[4]
-                if target and key in self.fig:
+                if target and (key in self.fig or self.notes.get(key, ("", ""))[1]):
                     out["met"][key] = {"yes": True, "no": False}.get(self.verdict(row))
         return out
 

@@ -27,15 +27,14 @@ import subprocess
 import time
 
 import stats
-from lib import ROOT, TARGET_SAMPLER, DEVNULL, csv_rows, die, fdinfo, have, head, is_number
-from lib import output, rotated, say, usecs, wait_ready
+from lib import PROG_TYPE_PERF_EVENT, ROOT, TARGET_SAMPLER, DEVNULL, csv_rows, die, fdinfo, have
+from lib import head, is_number, output, rotated, say, usecs, wait_ready
 from session import Part
 
 WINDOWS = 4                  # bpf_stats windows in each half of the program-time measure
 SPIN_PLAIN = "kt-bench-spin"  # the loop under a name discovery ignores
 SPIN_VMM = "qemu-system-bench"  # and under a VMM's name
 SPIN_CUT_DESC = 8            # SPIN_CUT of tests/bench/spin.c, for the results' text
-PROG_TYPE_PERF_EVENT = "7"   # BPF_PROG_TYPE_PERF_EVENT in fdinfo: the sampler, its only one
 
 
 def default_hz(help_text):

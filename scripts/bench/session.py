@@ -6,7 +6,7 @@ import os
 import time
 
 import stats
-from lib import SCHED_HOOKS, die, has_line, rotated, say, usecs
+from lib import SCHED_HOOKS, SWITCH_ARGS, die, has_line, rotated, say, usecs
 
 
 class Part:
@@ -44,6 +44,11 @@ class Part:
         """The table rows: (key, label, unit, decimals, target or "", noise key or "", rule)."""
         return []
 
+    def notes(self):
+        """What the table prints for figures not measured, with their verdict ("" for none):
+        key -> (text, verdict)."""
+        return {}
+
     def measure(self, rnd, cfg, phase, stats_on, window):
         """One measuring window of phase (pre, off, on, post); window() gives (count, µs,
         units of work). With bpf_stats on, the attacher's programs' deltas too."""
@@ -78,11 +83,34 @@ class Workload(Part):
       empty     empty tp_btf programs on the hooks kvmtrace-bpf attaches (tests/bench/empty.bpf.c)
       tracer    kvmtrace-bpf attached, the workload not tracked
       tracked   kvmtrace-bpf tracking the workload
+      tracer_switch, tracked_switch  where a driver lists them (sched): those two with
+                SWITCH_ARGS, which make kvmtrace-bpf hook sched_switch where its defaults leave it
     in rounds, the order rotated each round. A driver gives the workload: start(cfg), window(),
-    stop(), tracked() and its hooks (the first one tells that a program attached)."""
+    stop(), tracked() and its hooks (the first one tells that a program attached, unless
+    ready() says otherwise). With all_programs, a session measures every program of the
+    attacher that runs, not only those on the hooks."""
 
     hooks = ()
     unit_label = "usecs/op"
+    all_programs = False
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.linked = {}   # configuration -> the hooks its attacher was linked to, per session
+
+    @staticmethod
+    def is_tracer(cfg):
+        return cfg.startswith(("tracer", "tracked"))
+
+    def ready(self, cfg):
+        """The hook whose link tells that the attacher of cfg has attached."""
+        return self.hooks[0]
+
+    def hooked(self, cfg, hook):
+        """Whether the attacher of cfg was linked to hook: True or False when it was in every
+        session or in none, None when not measured or when the sessions differ."""
+        seen = {hook in h for h in self.linked.get(cfg, [])}
+        return seen.pop() if len(seen) == 1 else None
 
     def rounds(self):
         raise NotImplementedError
@@ -113,11 +141,12 @@ class Workload(Part):
 
     def run(self):
         self.setup()
+        width = max(8, *map(len, self.configs))
         for rnd in range(1, self.rounds() + 1):
             for cfg in rotated(self.configs, rnd):
                 self.session(cfg, rnd)
                 v = self.phase_rates(rnd, cfg)
-                say(f"{self.name} round {rnd} {cfg:<8} {self.unit_label}: pre {v.get('pre', 0):.2f}, "
+                say(f"{self.name} round {rnd} {cfg:<{width}} {self.unit_label}: pre {v.get('pre', 0):.2f}, "
                     f"attached {v.get('off', 0):.2f} (bpf_stats on {v.get('on', 0):.2f}), "
                     f"post {v.get('post', 0):.2f}")
         self.teardown()
@@ -129,18 +158,20 @@ class Workload(Part):
         return [h for h in want if h in self.ctx.tracer_hooks]
 
     def attach(self, cfg, folder):
-        ctx, ready = self.ctx, self.hooks[0]
+        ctx = self.ctx
         if cfg == "empty":
             ctx.attach([ctx.helper("empty_loader")] + self.empty_hooks(), "loader.err", cfg,
-                       self.hooks, ready, out="loader.out")
+                       self.hooks, self.ready(cfg), out="loader.out", every=self.all_programs)
             if not has_line(ctx.path("loader.out"), "ready"):
                 die("empty_loader attached but did not say ready")
-        elif cfg in ("tracer", "tracked"):
+        elif self.is_tracer(cfg):
             os.makedirs(folder, exist_ok=True)
-            extra, col, pids = self.tracked() if cfg == "tracked" else ([], "", [])
+            extra, col, pids = self.tracked() if cfg.startswith("tracked") else ([], "", [])
+            if cfg.endswith("_switch"):
+                extra = list(SWITCH_ARGS) + extra
             ctx.attach([ctx.tracer, "-q", "-o", folder, "-i", "1"] + extra, "tracer.err", cfg,
-                       self.hooks, ready)
-            if cfg == "tracked":
+                       self.hooks, self.ready(cfg), every=self.all_programs)
+            if cfg.startswith("tracked"):
                 ctx.wait_tracked(folder, col, pids)
 
     def session(self, cfg, rnd):
@@ -158,8 +189,10 @@ class Workload(Part):
         self.attach(cfg, folder)
         ctx.settle(t_attach)
         # All of its programs by now, not only the first one seen attached.
-        if ctx.att is not None and not ctx.find_programs(self.hooks, self.hooks[0]):
-            die(f"the {cfg} program has no program on {self.hooks[0]} any more")
+        if ctx.att is not None:
+            if not ctx.find_programs(self.hooks, self.ready(cfg), self.all_programs):
+                die(f"the {cfg} program has no program on {self.ready(cfg)} any more")
+            self.linked.setdefault(cfg, []).append(frozenset(ctx.all_hooks))
         self.measure(rnd, cfg, "off", 0, self.window)
         self.measure(rnd, cfg, "on", 1, self.window)
         ctx.stop_attacher()

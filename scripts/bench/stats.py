@@ -74,9 +74,10 @@ def session_figures(ops, progs, units, figures=None):
     with pre, off and post windows): the slowdown of off (and of on) against the mean of pre
     and post, the drift pre -> post and its absolute value, the noise; the throughput in the
     part's unit, detached (pre and post) and attached; the programs' time as a share of the
-    "on" window. Per program: ns per run and runs per unit of work. Per round: each
-    kvmtrace-bpf handler's ns per run over the empty program's on the same hook (ratio) and
-    minus it (excess)."""
+    "on" window (all the programs recorded for it). Per program: ns per run, runs per unit of
+    work and per second. Per round: each kvmtrace-bpf handler's ns per run (any configuration
+    but empty: tracer, tracked, tracer_switch, ...) over the empty program's on the same hook
+    (ratio) and minus it (excess)."""
     fig = figures if figures is not None else Figures()
     per_s, count, usecs, sessions = {}, {}, {}, {}
     for part, rnd, cfg, phase, c, u in ops:
@@ -86,7 +87,7 @@ def session_figures(ops, progs, units, figures=None):
             count[k] = c
             usecs[k] = u
             sessions[(part, rnd, cfg)] = 1
-    ns, bpf_ns, bpf_usecs, rounds = {}, {}, {}, {}
+    ns, bpf_ns, bpf_usecs = {}, {}, {}
     for part, rnd, cfg, name, hook, dtime, dcnt, work, u in progs:
         if dcnt <= 0:
             continue
@@ -95,9 +96,10 @@ def session_figures(ops, progs, units, figures=None):
         fig.add(f"{p}ns_per_run.{cfg}.{name}", dtime / dcnt)
         if work > 0:
             fig.add(f"{p}runs_per_op.{cfg}.{name}", dcnt / work)
+        if u > 0:
+            fig.add(f"{p}runs_per_s.{cfg}.{name}", dcnt * 1e6 / u)
         bpf_ns[(part, rnd, cfg)] = bpf_ns.get((part, rnd, cfg), 0) + dtime
         bpf_usecs[(part, rnd, cfg)] = u
-        rounds[(part, rnd)] = 1
     for part, rnd, cfg in sessions:
         k = (part, rnd, cfg)
         if not all(k + (ph,) in per_s for ph in ("pre", "post", "off")):
@@ -117,15 +119,13 @@ def session_figures(ops, progs, units, figures=None):
         fig.add(f"{p}{unit}.{cfg}", rate(count[k + ("off",)], usecs[k + ("off",)]))
         if k in bpf_ns:
             fig.add(f"{p}bpf_share_pct.{cfg}", 100 * bpf_ns[k] / (bpf_usecs[k] * 1000))
-    for part, rnd in rounds:
+    for (part, rnd, cfg, h), mine in ns.items():
+        empty = ns.get((part, rnd, "empty", h))
+        if cfg == "empty" or h not in RATIO_HOOKS or not empty:
+            continue
         p = prefix(part)
-        for cfg in ("tracer", "tracked"):
-            for h in RATIO_HOOKS:
-                mine, empty = ns.get((part, rnd, cfg, h)), ns.get((part, rnd, "empty", h))
-                if mine is None or not empty:
-                    continue
-                fig.add(f"{p}ratio.{cfg}.{h}", mine / empty)
-                fig.add(f"{p}excess_ns.{cfg}.{h}", mine - empty)
+        fig.add(f"{p}ratio.{cfg}.{h}", mine / empty)
+        fig.add(f"{p}excess_ns.{cfg}.{h}", mine - empty)
     return fig
 
 
@@ -184,6 +184,16 @@ def met(value, target, noise=None, rule=None):
     if noise is not None and noise >= target:
         return "inconclusive"
     return "yes" if value <= target else "no"
+
+
+def below_floor(value, floor):
+    """The verdict of "below a peer whose cost was not measured but is at least floor" (the
+    empty program on the peer's hook: bpftrace's minimal script on sched_switch costs that and
+    more): "yes" when value is at most floor, "inconclusive" above it (between the floor and
+    the peer's unknown cost), "n/a" without both figures."""
+    if value is None or floor is None:
+        return "n/a"
+    return "yes" if value <= floor else "inconclusive"
 
 
 def peer_ratio(peer, kvmtrace):

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unit tests of the benchmark's statistics (stats.py) and of its report's pure parts
-(report.py): python3 -m unittest discover -s scripts/bench (tests/e2e/test_bench_stats.sh)."""
+(report.py, and the sched part's rows, notes and required figures in both modes of
+kvmtrace-bpf's scheduler figures): python3 -m unittest discover -s scripts/bench
+(tests/e2e/test_bench_stats.sh)."""
 
 import os
 import sys
+import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -11,6 +14,8 @@ sys.dont_write_bytecode = True
 
 import report  # noqa: E402
 import stats  # noqa: E402
+from peers import Peers  # noqa: E402
+from sched import Sched  # noqa: E402  (this folder's, not the standard library's)
 
 GBIT = ("gbit_per_s", lambda c, u: c * 8 / u / 1000)
 
@@ -98,6 +103,24 @@ class TestSessions(unittest.TestCase):
         self.assertNotIn("ns_per_run.tracer.kt_other", fig)
         self.assertEqual(fig["bpf_share_pct.tracer"][0], 0.015)
 
+    def test_every_program_in_the_share_and_a_ratio_in_every_tracer_configuration(self):
+        progs = [
+            ("sched", 1, "empty", "empty_switch", "sched_switch", 50000, 1000, 500, 10**6),
+            # The default mode: no sched_switch; the iterator, the sampler, a program run by
+            # user space: all in the share, none with a ratio.
+            ("sched", 1, "tracer", "kt_task_iter", "iter/task", 20000, 400, 500, 2 * 10**6),
+            ("sched", 1, "tracer", "kt_sample", "perf_event", 8000, 20, 500, 2 * 10**6),
+            ("sched", 1, "tracer", "kt_cpu_flush", "", 2000, 2, 500, 2 * 10**6),
+            ("sched", 1, "tracer_switch", "kt_sched_switch", "sched_switch", 120000, 1000, 500, 10**6),
+        ]
+        fig = stats.session_figures(self.ops() + self.ops(cfg="tracer_switch"), progs, {}).summaries()
+        self.assertEqual(fig["bpf_share_pct.tracer"][0], 0.0015)
+        self.assertEqual(fig["ns_per_run.tracer.kt_task_iter"][0], 50.0)
+        self.assertEqual(fig["runs_per_s.tracer.kt_task_iter"][0], 200.0)
+        self.assertEqual(fig["ratio.tracer_switch.sched_switch"][0], 2.4)
+        self.assertEqual(fig["excess_ns.tracer_switch.sched_switch"][0], 70.0)
+        self.assertFalse([k for k in fig if k.startswith(("ratio.tracer.", "ratio.empty", "excess_ns.tracer."))])
+
     def test_no_ratio_without_the_empty_program_of_that_round(self):
         progs = [("disk", 1, "empty", "empty_bio_queue", "block_bio_queue", 50, 1, 1, 10**6),
                  ("disk", 2, "tracked", "kt_bio_queue", "block_bio_queue", 500, 1, 1, 10**6)]
@@ -154,6 +177,14 @@ class TestVerdicts(unittest.TestCase):
         self.assertEqual(stats.met(0.1, 0.5, 0.3, "margin"), "yes")
         self.assertEqual(stats.met(0.3, 0.5, 0.3, "margin"), "inconclusive")
 
+    def test_below_a_peer_known_by_its_floor(self):
+        self.assertEqual(stats.below_floor(0.05, 0.9), "yes")
+        self.assertEqual(stats.below_floor(0.9, 0.9), "yes")
+        # Above the floor, the peer's own cost would tell: not measured.
+        self.assertEqual(stats.below_floor(5.0, 0.9), "inconclusive")
+        self.assertEqual(stats.below_floor(None, 0.9), "n/a")
+        self.assertEqual(stats.below_floor(0.1, None), "n/a")
+
     def test_peer_ratio(self):
         self.assertEqual(stats.peer_ratio(16.47, 10.55), "1.6×")
         self.assertEqual(stats.peer_ratio(5, 0), "n/a (kvmtrace-bpf ≤ 0)")
@@ -176,9 +207,9 @@ class TestVerdicts(unittest.TestCase):
 
 
 class TestReport(unittest.TestCase):
-    def report(self, fig, wakeup=False):
+    def report(self, fig, wakeup=False, notes=None):
         rep = report.Report.__new__(report.Report)
-        rep.fig, rep.wakeup = fig, wakeup
+        rep.fig, rep.wakeup, rep.notes = fig, wakeup, notes or {}
         return rep
 
     def test_table_rows(self):
@@ -189,6 +220,35 @@ class TestReport(unittest.TestCase):
         self.assertEqual(lines[3], "| noise | 0.5 | 0.1 – 0.9 | % |  |  |")
         self.assertEqual(lines[4], "| G | n/a | | × | ≤ 1.5 | |")
         self.assertEqual(lines[5], "| W | not attached (CONFIG_SCHED_INFO) | | runs |  | |")
+
+    def test_a_note_instead_of_a_figure_and_its_verdict(self):
+        rep = self.report({}, notes={"r": ("not attached (task iterator)", "yes"), "x": ("not attached", "")})
+        rows = [("r", "R", "×", 2, "1.2"), ("x", "X", "ns/run", 1), ("x.sched_wakeup", "W", "×", 2, "1.2")]
+        lines = rep.table(rows)
+        self.assertEqual(lines[2], "| R | not attached (task iterator) | | × | ≤ 1.2 | yes |")
+        self.assertEqual(lines[3], "| X | not attached | | ns/run |  | |")
+        self.assertEqual(lines[4], "| W | not attached (CONFIG_SCHED_INFO) | | × | ≤ 1.2 | |")
+        self.assertEqual([rep.verdict(r) for r in rows], ["yes", "", ""])
+
+    def test_floor_rule(self):
+        rep = self.report({"s": (0.05, 0.04, 0.06, 2), "e": (0.9, 0.8, 1.0, 2), "t": (5.0, 4.0, 6.0, 2)})
+        rows = [("s", "S", "%", 3, "< bpftrace's minimal script", "", "floor:e"),
+                ("t", "T", "%", 3, "< bpftrace's minimal script", "", "floor:e")]
+        lines = rep.table(rows)
+        self.assertEqual(lines[2], "| S | 0.050 | 0.040 – 0.060 | % | < bpftrace's minimal script | yes |")
+        self.assertEqual(lines[3], "| T | 5.000 | 4.000 – 6.000 | % | < bpftrace's minimal script | inconclusive |")
+
+    def test_what_the_tracer_attaches_in_both_modes(self):
+        rep = self.report({})
+        rep.ctx = types.SimpleNamespace(
+            tracer_hooks=["sched_process_free", "sched_process_exit", "net_dev_start_xmit"], tracer_iters=["task"],
+            switch_configs=True, switch_hooks=["sched_switch", "sched_process_exit", "net_dev_start_xmit"])
+        self.assertEqual(rep.tracer_attaches(), "sched_process_free, sched_process_exit, net_dev_start_xmit, a task "
+                         "iterator; with `--counters task-clock` sched_switch instead of sched_process_free, the task "
+                         "iterator")
+        rep.ctx.switch_configs = False
+        self.assertEqual(rep.tracer_attaches(), "sched_process_free, sched_process_exit, net_dev_start_xmit, a task "
+                         "iterator")
 
     def test_kept_section_says_its_date(self):
         old = "# t\n\n## Disk: fio\n\nfio 3.33, text\n\n| table |\n\n## Sampler: x\n\nRun of D1.\nmore\n\n" \
@@ -217,6 +277,112 @@ class TestReport(unittest.TestCase):
         # A part not run keeps its self-check.
         out = report.merge(old, dict(new, perf_self_usecs_per_op=None), ["net"])
         self.assertEqual(out["perf_self_usecs_per_op"], 13.4)
+
+
+def sched_part(switch_configs=False, linked=None, tracer_hooks=()):
+    """The sched part as the report sees it after a run: its configurations (with the second
+    mode when measured) and the hooks each configuration's attacher was linked to."""
+    knobs = types.SimpleNamespace(text={"SCHED_SWITCH": "auto", "ROUNDS": "1"}, rounds=1)
+    ctx = types.SimpleNamespace(k=knobs, switch_configs=switch_configs, tracer_hooks=list(tracer_hooks),
+                                switch_hooks=["sched_switch"] if switch_configs else [])
+    part = Sched(ctx)
+    if switch_configs:
+        part.configs = part.configs + ("tracer_switch", "tracked_switch")
+    part.linked = {c: [frozenset(h)] for c, h in (linked or {}).items()}
+    return part
+
+
+ITER_MODE = ("sched_process_exit", "sched_process_exec", "sched_process_free")
+SWITCH_MODE = ("sched_switch", "sched_process_exit", "sched_process_exec")
+
+
+class TestSchedModes(unittest.TestCase):
+    """The sched part's rows where kvmtrace-bpf leaves sched_switch alone (the task iterator)
+    and where it hooks it (--counters task-clock)."""
+
+    def both(self):
+        return sched_part(True, {"tracer": ITER_MODE, "tracked": ITER_MODE,
+                                 "tracer_switch": SWITCH_MODE, "tracked_switch": SWITCH_MODE})
+
+    def rows(self, part):
+        return {report.row_fields(r)[0]: report.row_fields(r) for r in part.rows()}
+
+    def test_not_hooked_is_met_and_not_required(self):
+        part = self.both()
+        notes = part.notes()
+        self.assertEqual(notes["ratio.tracer.sched_switch"], ("not attached (task iterator)", "yes"))
+        self.assertEqual(notes["ratio.tracked.sched_switch"], ("not attached (task iterator)", "yes"))
+        self.assertEqual(notes["ns_per_run.tracked.kt_sched_switch"], ("not attached (task iterator)", ""))
+        self.assertEqual(notes["excess_ns.tracer.sched_switch"], ("not attached (task iterator)", ""))
+        self.assertNotIn("ratio.tracer_switch.sched_switch", notes)
+        self.assertEqual(sorted(part.required), [
+            "ratio.tracer_switch.sched_switch", "ratio.tracked_switch.sched_switch", "slowdown_pct.tracer",
+            "slowdown_pct.tracer_switch", "slowdown_pct.tracked", "slowdown_pct.tracked_switch",
+            "usecs_per_op.detached"])
+        rep = report.Report.__new__(report.Report)
+        rep.fig, rep.wakeup, rep.notes = {"ratio.tracer_switch.sched_switch": (2.5, 2.0, 3.0, 2)}, False, notes
+        rows = self.rows(part)
+        lines = rep.table([rows["ratio.tracer.sched_switch"], rows["ratio.tracer_switch.sched_switch"]])
+        self.assertEqual(lines[2], "| kt_sched_switch vs empty program, ns/run ratio, kvmtrace-bpf, bench not tracked "
+                         "| not attached (task iterator) | | × | ≤ 1.2 | yes |")
+        self.assertEqual(lines[3], "| kt_sched_switch vs empty program, ns/run ratio, kvmtrace-bpf --counters task-clock "
+                         "(sched_switch hooked), bench not tracked | 2.50 | 2.00 – 3.00 | × | ≤ 1.2 | no |")
+        # The JSON's verdict of a note: met.
+        self.assertEqual(rep.verdict(rows["ratio.tracked.sched_switch"]), "yes")
+
+    def test_targets_of_the_time_in_the_programs(self):
+        rows = self.rows(self.both())
+        self.assertEqual(rows["bpf_share_pct.tracer"][4:], ("0.1", "", ""))
+        self.assertEqual(rows["bpf_share_pct.tracer_switch"][4:], ("0.1", "", ""))
+        floor = ("< bpftrace's minimal script", "", "floor:bpf_share_pct.empty")
+        self.assertEqual(rows["bpf_share_pct.tracked"][4:], floor)
+        self.assertEqual(rows["bpf_share_pct.tracked_switch"][4:], floor)
+        self.assertEqual(rows["slowdown_pct.tracked_switch"][4:6], ("2", "noise_pct"))
+        # The iterator's own rows, of the default mode.
+        for key in ("ns_per_run.tracer.kt_task_iter", "runs_per_s.tracked.kt_task_iter"):
+            self.assertIn(key, rows)
+        self.assertNotIn("ns_per_run.tracer_switch.kt_task_iter", rows)
+
+    def test_one_mode_only(self):
+        # BENCH_SCHED_SWITCH=0, or defaults that hook sched_switch (a PMU, kvm hooks).
+        part = sched_part(False, {"tracer": SWITCH_MODE, "tracked": SWITCH_MODE}, tracer_hooks=SWITCH_MODE)
+        rows = self.rows(part)
+        self.assertFalse([k for k in rows if {"tracer_switch", "tracked_switch"} & set(k.split("."))])
+        self.assertIn("ratio.tracer.sched_switch", part.required)
+        self.assertEqual(part.notes()["ns_per_run.tracer.kt_task_iter"], ("not attached (sched_switch hooked)", ""))
+        self.assertNotIn("ratio.tracer.sched_switch", part.notes())
+
+    def test_a_mode_not_measured_or_mixed_stays_required(self):
+        part = sched_part(False, {"tracer": ITER_MODE})
+        part.linked["tracked"] = [frozenset(ITER_MODE), frozenset(SWITCH_MODE)]
+        self.assertIsNone(part.hooked("tracked", "sched_switch"))
+        self.assertNotIn("ratio.tracer.sched_switch", part.required)
+        self.assertIn("ratio.tracked.sched_switch", part.required)
+        self.assertNotIn("ratio.tracked.sched_switch", part.notes())
+
+    def test_empty_programs_on_sched_switch_in_every_mode(self):
+        self.assertEqual(sched_part(tracer_hooks=ITER_MODE).empty_hooks(), ["sched_switch"])
+        self.assertEqual(sched_part(tracer_hooks=SWITCH_MODE + ("sched_wakeup",)).empty_hooks(),
+                         ["sched_switch", "sched_wakeup"])
+
+
+    def test_peers_say_the_mode_of_each_kvmtrace_configuration(self):
+        ctx = sched_part(True).ctx
+        ctx.k.text["PEERS_TRACER_ARGS"], ctx.k.peers_rounds = "", 1
+        peers = Peers(ctx)
+        peers.prepare()
+        self.assertEqual(peers.configs[:4], ("none", "kvmtrace", "kvmtrace0", "kvmtrace_switch"))
+        peers.linked = {"kvmtrace": [False, False], "kvmtrace0": [False], "kvmtrace_switch": [True]}
+        rep = report.Report.__new__(report.Report)
+        rep.fig = {f"peers.slowdown_pct.{c}": (v, v, v, 1) for c, v in
+                   (("none", 0.1), ("kvmtrace", 1.0), ("kvmtrace0", 0.5), ("kvmtrace_switch", 12.0))}
+        lines = peers.table(rep)
+        self.assertTrue(lines[3].startswith("| kvmtrace-bpf -q -i 1 --libvirt-uri none -p (both bench processes) "
+                                            "(sched_switch not attached: task iterator) | 1.00% |"), lines[3])
+        self.assertEqual(lines[5], "| kvmtrace-bpf as above (sampler at its default rate), with --counters task-clock "
+                         "(sched_switch hooked) | 12.00% | 12.00% – 12.00% | 12.0× |")
+        self.assertEqual(peers.method()["sched_switch_hooked"],
+                         {"kvmtrace": False, "kvmtrace0": False, "kvmtrace_switch": True})
 
 
 if __name__ == "__main__":
