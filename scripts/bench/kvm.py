@@ -19,12 +19,7 @@ class Kvm(Part):
             die(f"no {self.ctx.helper('kvm_cost')}: run make bench-tools")
 
     def run(self):
-        folder = self.ctx.k.results_dir
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError:
-            die(f"cannot create {folder}")
-        out = os.path.join(folder, "kvm-modes.md")
+        out = self.ctx.results_file("kvm-modes.md")
         if subprocess.run([self.ctx.helper("kvm_cost"), out], stdin=DEVNULL).returncode:
             die(f"kvm_cost could not write {out}")
 

@@ -252,6 +252,15 @@ class Bench:
     def path(self, *names):
         return os.path.join(self.tmp, *names)
 
+    def results_file(self, name):
+        """A file of BENCH_RESULTS_DIR, which is made if missing."""
+        folder = self.k.results_dir
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            die(f"cannot create {folder}")
+        return os.path.join(folder, name)
+
     def begin(self):
         self.tmp = tempfile.mkdtemp(prefix="kvmtrace-bench.", dir="/tmp")
         with open(STATS_SYSCTL) as f:

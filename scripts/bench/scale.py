@@ -113,11 +113,7 @@ class Scale(Part):
         die("kvmtrace-bpf wrote no row in 30 s")
 
     def run(self):
-        folder = self.ctx.k.results_dir
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError:
-            die(f"cannot create {folder}")
+        out = self.ctx.results_file("scale.md")
         say(f"scale: {self.nr_vms} VMs, {self.seconds:.0f} s at -i 1")
         self.start_vms()
         self.start_tracer()
@@ -134,7 +130,7 @@ class Scale(Part):
         tracked = vms_with_rows(self.folder, [p.pid for p in self.vms])
         self.tracer.send_signal(signal.SIGINT)
         self.tracer.wait(timeout=30)
-        self.write(os.path.join(folder, "scale.md"), {
+        self.write(out, {
             "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0), "window": t1 - t0,
             "rss": rss / 1024, "hwm": hwm / 1024, "rows": rows, "tracked": tracked,
         })
