@@ -83,16 +83,18 @@ static bool tracefs_ready(void)
 	return true;
 }
 
+/* PVM: its kvm tracepoints exist, but nothing fires them. */
+static bool software_kvm(void)
+{
+	return !access("/sys/module/kvm_pvm", F_OK);
+}
+
 /* Can the kvm hooks load and attach here? Says why not in why. */
 static bool kvm_hooks_usable(const struct btf *vmlinux, char *why, size_t len)
 {
 	struct btf *kvm_btf = NULL;
 	bool typed;
 
-	if (!access("/sys/module/kvm_pvm", F_OK)) {
-		snprintf(why, len, "software KVM (PVM) has no call sites for them");
-		return false;
-	}
 	if (!tracefs_ready()) {
 		snprintf(why, len, "cannot mount tracefs on %s: %s", TRACEFS, strerror(errno));
 		return false;
@@ -100,6 +102,10 @@ static bool kvm_hooks_usable(const struct btf *vmlinux, char *why, size_t len)
 	if (access(TRACEFS "/events/kvm/kvm_exit", F_OK) ||
 	    access(TRACEFS "/events/kvm/kvm_entry", F_OK)) {
 		snprintf(why, len, "no kvm tracepoints (is the kvm module loaded?)");
+		return false;
+	}
+	if (software_kvm()) {
+		snprintf(why, len, "software KVM (PVM) has no call sites for them");
 		return false;
 	}
 	/* On distribution kernels kvm is a module whose types live in its own BTF. */
@@ -130,7 +136,7 @@ static void say_guest_sources(bool wanted, bool hooked, const char *why)
 			"and exit columns will be empty");
 	else if (!wanted)
 		kt_info("kvm_entry/kvm_exit not hooked (--kvm-hooks off): %s", fallback);
-	else if (!access("/sys/module/kvm_pvm", F_OK))
+	else if (!hooked && software_kvm() && !access(TRACEFS "/events/kvm/kvm_exit", F_OK))
 		kt_warn("this host's KVM is software KVM (PVM), which does not fire kvm_entry/"
 			"kvm_exit (left unhooked): %s; guests without KVM (QEMU TCG) have empty "
 			"guest columns", fallback);
