@@ -7,17 +7,18 @@
 
 /*
  * block_bio_queue, in the submitter's context: a bio of a tracked VM is an operation, and is
- * remembered until its request completes, for the latency.
+ * remembered until its request completes, for the latency. start_ns: when the submitter began
+ * (0: unknown), for an entry made here (an I/O worker born since the last task iteration).
  */
-static __always_inline void kt_on_bio_queue(__u64 now, __u32 tid, __u32 tgid, __u64 bio,
-					    bool write)
+static __always_inline void kt_on_bio_queue(__u64 now, __u32 tid, __u32 tgid, __u64 start_ns,
+					    __u64 bio, bool write)
 {
 	struct kt_bio pending = {};
 	struct kt_thread *t;
 
 	if (!kt_is_tracked(tgid))
 		return;
-	t = kt_tracked_thread(tid, tgid);
+	t = kt_thread_of(tid, tgid, start_ns);
 	if (!t)
 		return;
 	if (write)

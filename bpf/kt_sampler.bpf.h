@@ -111,10 +111,11 @@ static __always_inline __u32 kt_vhost_owner(const char *comm)
  * host mode counts for its own component (its user-space code, or the kernel code it ran);
  * before Linux 6.4 vhost workers are kernel threads "vhost-<VMM PID>" outside the VM's process;
  * network code run in softirq for nobody in particular is pooled and shared by user space.
+ * start_ns: when the thread began (0: unknown), for an entry made here.
  */
-static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool in_softirq,
-					 bool kthread, const char *comm, void *ctx,
-					 const __u64 *fake_stack, __u32 nr_fake)
+static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 start_ns, __u64 ip,
+					 bool in_softirq, bool kthread, const char *comm,
+					 void *ctx, const __u64 *fake_stack, __u32 nr_fake)
 {
 	struct kt_shared_samples *shared;
 	struct kt_vm_percpu *st;
@@ -123,7 +124,7 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 ip, bool i
 	__u32 comp, owner, zero = 0;
 
 	if (kt_is_tracked(tgid)) {
-		t = kt_tracked_thread(tid, tgid);
+		t = kt_thread_of(tid, tgid, start_ns);
 		/* In guest mode the time is the guest's own. */
 		if (!t || t->guest_since)
 			return;

@@ -279,10 +279,13 @@ static __always_inline void kt_queue_bio(__u64 bio, __u32 opf)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 op = opf & KT_REQ_OP_MASK;
+	__u64 start_ns;
 
 	/* Reads and writes only: flushes, discards and the like move no data. */
-	if (op == REQ_OP_READ || op == REQ_OP_WRITE)
-		kt_on_bio_queue(0, (__u32)id, id >> 32, bio, op == REQ_OP_WRITE);
+	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || !kt_is_tracked(id >> 32))
+		return;
+	start_ns = BPF_CORE_READ(bpf_get_current_task_btf(), start_time);
+	kt_on_bio_queue(0, (__u32)id, id >> 32, start_ns, bio, op == REQ_OP_WRITE);
 }
 
 SEC("tp_btf/block_bio_queue")
@@ -403,7 +406,7 @@ static __always_inline void kt_sample_task(struct bpf_perf_event_data *ctx, bool
 	char comm[TASK_COMM_LEN];
 
 	bpf_get_current_comm(comm, sizeof(comm));
-	kt_on_sample((__u32)id, id >> 32, PT_REGS_IP(&ctx->regs), in_softirq,
+	kt_on_sample((__u32)id, id >> 32, task->start_time, PT_REGS_IP(&ctx->regs), in_softirq,
 		     task->flags & KT_PF_KTHREAD, comm, ctx, NULL, 0);
 }
 

@@ -160,7 +160,7 @@ int BPF_PROG(t_task_free, __u64 now, __u64 tid, __u64 tgid, __u64 exec)
 SEC("raw_tp")
 int BPF_PROG(t_bio_queue, __u64 now, __u64 tid, __u64 tgid, __u64 bio, __u64 write)
 {
-	kt_on_bio_queue(now, tid, tgid, bio, write);
+	kt_on_bio_queue(now, tid, tgid, 0, bio, write);
 	return 0;
 }
 
@@ -252,6 +252,6 @@ int BPF_PROG(t_sample, __u64 tid, __u64 tgid, __u64 ip, __u64 in_softirq, __u64 
 	__u64 comm[2] = { comm_lo, comm_hi };
 	__u64 stack[3] = { ip, caller, caller2 };
 
-	kt_on_sample(tid, tgid, ip, in_softirq, kthread, (const char *)comm, ctx, stack, 3);
+	kt_on_sample(tid, tgid, 0, ip, in_softirq, kthread, (const char *)comm, ctx, stack, 3);
 	return 0;
 }
