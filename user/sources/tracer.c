@@ -19,6 +19,7 @@
 #include "kvmtrace.skel.h"
 #include "ksyms.h"
 #include "log.h"
+#include "netdev.h"
 #include "perf_events.h"
 #include "tracer.h"
 #include "tracer_priv.h"
@@ -190,6 +191,33 @@ static int attach_hook(const struct hook *h)
 {
 	*h->link = bpf_program__attach(h->prog);
 	return *h->link ? 0 : -errno;
+}
+
+/*
+ * The taps' traffic from their own counters, read once per interval, where rtnetlink answers;
+ * else a program counts each packet of the host. Says which.
+ */
+static int open_netdev(void)
+{
+	struct netdev_counts probe = { .ifindex = 1 };
+	int fd = netdev_open(), err = fd < 0 ? -errno : netdev_read(fd, &probe, 1);
+
+	if (!err) {
+		kt_info("network figures: the taps' own counters, read once per interval; no "
+			"program runs per packet");
+		return fd;
+	}
+	kt_warn("cannot read the devices' counters (rtnetlink): %s; a program counts each "
+		"packet instead", strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static bool is_net_hook(const struct kvmtrace *skel, const struct bpf_program *prog)
+{
+	return prog == skel->progs.kt_net_xmit || prog == skel->progs.kt_net_receive ||
+	       prog == skel->progs.kt_net_xmit_raw || prog == skel->progs.kt_net_receive_raw;
 }
 
 /* Can the scheduler figures come from a task iterator (Linux 5.8) and the task's freeing? */
@@ -377,6 +405,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	}
 	/* Kept open: each interval asks whether bpf_stats is on with one pread(), no open(). */
 	tr->bpf_stats_fd = open(BPF_STATS, O_RDONLY | O_CLOEXEC);
+	tr->netdev_fd = open_netdev();
 	tr->nr_cpus = libbpf_num_possible_cpus();
 	vmlinux = btf__load_vmlinux_btf();
 	tp_btf = btf_has(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
@@ -435,6 +464,8 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 	tr->task_iter = choose_sched_source(tr, task_iter, kvm);
 	/* hooks[0] is sched_switch. */
 	for (i = tr->task_iter ? 1 : 0; i < n; i++) {
+		if (tr->netdev_fd >= 0 && is_net_hook(tr->skel, hooks[i].prog))
+			continue;
 		err = attach_hook(&hooks[i]);
 		if (err) {
 			snprintf(why, len, "cannot attach %s: %s",
@@ -526,6 +557,61 @@ void tracer_remove_vm(struct tracer *tr, int pid)
 	run_vm_prog(tr->skel->progs.kt_remove_vm, pid, false);
 }
 
+static bool same_tap(const struct kt_net_key *k, const struct iface_binding *b)
+{
+	return k->ifindex == b->ifindex && k->tgid == b->tgid && k->vm_birth_ns == b->vm_birth_ns;
+}
+
+/*
+ * Readings of the devices' counters: new taps are added, based on their counters now (a hook
+ * would count from now on), unbound ones kept as they last were.
+ */
+static int bind_taps(struct tracer *tr, const struct iface_binding *b, size_t n)
+{
+	size_t i, j, first_new = tr->nr_taps;
+	struct tap_reading *more;
+	struct netdev_counts *c;
+
+	for (j = 0; j < tr->nr_taps; j++) {
+		for (i = 0; i < n && !same_tap(&tr->taps[j].key, &b[i]); i++)
+			;
+		tr->taps[j].bound = i < n;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < tr->nr_taps && !same_tap(&tr->taps[j].key, &b[i]); j++)
+			;
+		if (j < tr->nr_taps)
+			continue;
+		more = realloc(tr->taps, (tr->nr_taps + 1) * sizeof(*more));
+		if (!more)
+			return -ENOMEM;
+		tr->taps = more;
+		tr->taps[tr->nr_taps++] = (struct tap_reading){
+			.key = { .ifindex = b[i].ifindex, .tgid = b[i].tgid,
+				 .vm_birth_ns = b[i].vm_birth_ns },
+			.bound = true,
+		};
+	}
+	if (first_new == tr->nr_taps)
+		return 0;
+	c = calloc(tr->nr_taps - first_new, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (i = first_new; i < tr->nr_taps; i++)
+		c[i - first_new].ifindex = tr->taps[i].key.ifindex;
+	/* Unread now: the first drain that reads them takes their base. */
+	if (!netdev_read(tr->netdev_fd, c, tr->nr_taps - first_new)) {
+		for (i = first_new; i < tr->nr_taps; i++) {
+			if (!c[i - first_new].found)
+				continue;
+			tr->taps[i].base = tap_guest_view(&c[i - first_new]);
+			tr->taps[i].based = true;
+		}
+	}
+	free(c);
+	return 0;
+}
+
 int tracer_set_ifaces(struct tracer *tr, const struct iface_binding *b, size_t n)
 {
 	struct bpf_map *map = tr->skel->maps.ifaces;
@@ -533,6 +619,9 @@ int tracer_set_ifaces(struct tracer *tr, const struct iface_binding *b, size_t n
 	size_t i, nr_stale = 0;
 	struct kt_iface val;
 	int err = 0;
+
+	if (tr->netdev_fd >= 0)
+		return bind_taps(tr, b, n);
 
 	/* Taps no VM holds any more (deleted, or moved to another VM) leave the map. */
 	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
@@ -571,6 +660,9 @@ void tracer_close(struct tracer *tr)
 	kvmtrace__destroy(tr->skel);
 	if (tr->bpf_stats_fd >= 0)
 		close(tr->bpf_stats_fd);
+	if (tr->netdev_fd >= 0)
+		close(tr->netdev_fd);
+	free(tr->taps);
 	free(tr->buf);
 	free(tr);
 }

@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "log.h"
+#include "netdev.h"
 #include "tracer.h"
 #include "tracer_priv.h"
 
@@ -292,6 +294,75 @@ static int sweep_bio(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+struct kt_net_stat tap_guest_view(const struct netdev_counts *c)
+{
+	return (struct kt_net_stat){
+		.rx_bytes = c->tx_bytes, .rx_packets = c->tx_packets,
+		.tx_bytes = c->rx_bytes, .tx_packets = c->rx_packets,
+	};
+}
+
+/* Counts since the base; a device's counters that went back (a new device of that index)
+ * give a new base, so that what was counted stays. */
+static void advance_tap(struct tap_reading *r, const struct kt_net_stat *cur)
+{
+	if (!r->based || cur->rx_bytes < r->base.rx_bytes + r->now.rx_bytes ||
+	    cur->tx_bytes < r->base.tx_bytes + r->now.tx_bytes ||
+	    cur->rx_packets < r->base.rx_packets + r->now.rx_packets ||
+	    cur->tx_packets < r->base.tx_packets + r->now.tx_packets) {
+		r->base = (struct kt_net_stat){
+			.rx_bytes = cur->rx_bytes - r->now.rx_bytes,
+			.rx_packets = cur->rx_packets - r->now.rx_packets,
+			.tx_bytes = cur->tx_bytes - r->now.tx_bytes,
+			.tx_packets = cur->tx_packets - r->now.tx_packets,
+		};
+		r->based = true;
+	}
+	r->now = (struct kt_net_stat){
+		.rx_bytes = cur->rx_bytes - r->base.rx_bytes,
+		.rx_packets = cur->rx_packets - r->base.rx_packets,
+		.tx_bytes = cur->tx_bytes - r->base.tx_bytes,
+		.tx_packets = cur->tx_packets - r->base.tx_packets,
+	};
+}
+
+/*
+ * The taps' traffic from their own counters: one dump for all, into the snapshot's entries as
+ * the network hooks would have made them. A failed dump leaves the figures as they were.
+ */
+static int read_taps(struct tracer *tr, struct snapshot *s)
+{
+	struct netdev_counts *c = calloc(tr->nr_taps + 1, sizeof(*c));
+	struct snap_net *nets;
+	struct kt_net_stat cur;
+	size_t i;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	for (i = 0; i < tr->nr_taps; i++)
+		c[i].ifindex = tr->taps[i].key.ifindex;
+	err = tr->nr_taps ? netdev_read(tr->netdev_fd, c, tr->nr_taps) : 0;
+	if (err && !tr->netdev_failures++)
+		kt_warn("cannot read the taps' counters (rtnetlink): %s; their figures stay as "
+			"they were until a reading succeeds", strerror(-err));
+	for (i = 0; i < tr->nr_taps; i++) {
+		if (tr->taps[i].bound && c[i].found) {
+			cur = tap_guest_view(&c[i]);
+			advance_tap(&tr->taps[i], &cur);
+		}
+	}
+	free(c);
+	nets = grow(s->nets, &s->cap_nets, tr->nr_taps + 1, sizeof(*nets));
+	if (!nets)
+		return -ENOMEM;
+	s->nets = nets;
+	for (i = 0; i < tr->nr_taps; i++)
+		nets[i] = (struct snap_net){ .key = tr->taps[i].key, .stat = tr->taps[i].now };
+	s->nr_nets = tr->nr_taps;
+	return 0;
+}
+
 /*
  * Brings the tracked threads up to now: by the task iterator (kt_on_task_seen), or, where
  * sched_switch keeps them, those running on the CPUs (kt_on_cpu_flush).
@@ -352,7 +423,8 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
 	if (!err)
-		err = walk_map(tr, tr->skel->maps.net_stats, add_net_entry, &d);
+		err = tr->netdev_fd >= 0 ? read_taps(tr, s) :
+		      walk_map(tr, tr->skel->maps.net_stats, add_net_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.vm_percpu, add_percpu_entry, &d);
 	if (!err)
@@ -366,6 +438,16 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	sw.now_ns = s->mono_ns;
 	walk_map(tr, tr->skel->maps.bios, sweep_bio, &sw);
 	return 0;
+}
+
+static void forget_taps(struct tracer *tr, const struct kt_vm *vm)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < tr->nr_taps; i++)
+		if (tr->taps[i].key.tgid != vm->tgid || tr->taps[i].key.vm_birth_ns != vm->birth_ns)
+			tr->taps[kept++] = tr->taps[i];
+	tr->nr_taps = kept;
 }
 
 void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_vm *vm)
@@ -387,6 +469,7 @@ void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_
 		if (s->nets[i].key.tgid == vm->tgid && s->nets[i].key.vm_birth_ns == vm->birth_ns)
 			bpf_map__delete_elem(tr->skel->maps.net_stats, &s->nets[i].key,
 					     sizeof(s->nets[i].key), 0);
+	forget_taps(tr, vm);
 }
 
 void snapshot_free(struct snapshot *s)

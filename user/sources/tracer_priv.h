@@ -10,11 +10,24 @@
 #include "kvmtrace.skel.h"
 #include "perf_events.h"
 
+/* A VM's tap, counted from the device's own counters since it was bound. */
+struct tap_reading {
+	struct kt_net_key key;
+	bool bound;			/* still the VM's: read at each drain */
+	bool based;			/* base taken */
+	struct kt_net_stat base;	/* the device's counters when first read, guest's view */
+	struct kt_net_stat now;		/* since then */
+};
+
 struct tracer {
 	struct kvmtrace *skel;
 	bool guest_observable;
 	bool disk_observable;
 	bool task_iter;		/* scheduler figures by the task iterator, none at context switches */
+	int netdev_fd;		/* taps' traffic from their own counters (rtnetlink); -1: hooks */
+	struct tap_reading *taps;	/* with netdev_fd: each VM tap's, until its VM is forgotten */
+	size_t nr_taps;
+	unsigned long netdev_failures;	/* dumps that failed (the first is said) */
 	int nr_cpus;
 	struct counter_set *counters;
 	struct sampler *sampler;
@@ -23,6 +36,11 @@ struct tracer {
 	void *buf;		/* keys and values of one batch */
 	size_t buf_len;
 };
+
+struct netdev_counts;
+
+/* The guest's view of a tap's counters: the host sends what the guest receives. */
+struct kt_net_stat tap_guest_view(const struct netdev_counts *c);
 
 /* At a drain: reloads the kernel text ranges when modules came or went since they were read. */
 void tracer_follow_modules(struct tracer *tr);
