@@ -31,7 +31,9 @@ by a task iterator (kt_task_iter) once per interval; so, when the defaults do th
 adds kvmtrace_switch) and report, as medians over the rounds:
   - each program's cost per run from kernel.bpf_stats_enabled (run_time_ns / run_cnt),
     and the ratio of kvmtrace-bpf's handler to the empty program on the same hook ("not
-    attached (task iterator)" where sched_switch was left alone: no cost per switch);
+    attached (task iterator)" where sched_switch was left alone: no cost per switch; "not
+    attached (device counters)" where it reads the taps' own counters, rtnetlink, instead of
+    a program per packet on net_dev_start_xmit and netif_receive_skb);
   - sched: the time in kvmtrace-bpf's programs per bench loop, every program of the tracer
     that ran (its hooks', the task iterator's, the sampler's), and the iterator's own cost;
   - the workload's slowdown with the programs attached versus without.

@@ -31,6 +31,13 @@ TRACER_READY = "sched_process_exit"
 SWITCH_ARGS = ("--counters", "task-clock")
 # kvmtrace-bpf's start-up line that says where its scheduler figures come from.
 SCHED_SOURCE_LINE = "scheduler figures: "
+# The hooks of kvmtrace-bpf's per-packet programs (kt_net_xmit, kt_net_receive), which it
+# attaches only where it cannot read the devices' own counters (rtnetlink).
+NET_HOOKS = ("net_dev_start_xmit", "netif_receive_skb")
+# Its start-up line on where the taps' traffic comes from, and its warning when a program
+# counts each packet instead.
+NET_SOURCE_LINE = "network figures: "
+NET_FALLBACK_LINE = "cannot read the devices' counters (rtnetlink)"
 
 # Targets of the issue (14), as the results print them.
 TARGET_RATIO = "1.2"      # a handler's ns/run over the empty program's on its hook
@@ -145,9 +152,28 @@ def rotated(configs, rnd):
     return [configs[(k + rnd - 1) % len(configs)] for k in range(len(configs))]
 
 
+def startup_line(text, *markers):
+    """kvmtrace-bpf's first start-up line of text with one of markers, from the marker on (a
+    "warning: " just before it kept), or ""."""
+    for line in text.splitlines():
+        for m in markers:
+            if m in line:
+                i = line.index(m)
+                if line[:i].endswith("warning: "):
+                    i -= len("warning: ")
+                return line[i:].strip()
+    return ""
+
+
+def columns(col):
+    """A CSV column or columns to be filled (col: a name, "" or a sequence of names) as a tuple."""
+    return tuple(c for c in ((col,) if isinstance(col, str) else col) if c)
+
+
 def csv_rows(folder, pid, col=""):
     """Rows of kvmtrace-bpf's CSV files in folder about process pid (with column col filled,
-    if given)."""
+    if given; a sequence of names: all of them filled)."""
+    cols = columns(col)
     rows = 0
     try:
         names = sorted(n for n in os.listdir(folder) if n.endswith(".csv"))
@@ -163,12 +189,12 @@ def csv_rows(folder, pid, col=""):
             continue
         header = lines[0].split(",")
         p = header.index("pid") if "pid" in header else -1
-        n = header.index(col) if col and col in header else -1
-        if p < 0 or (col and n < 0):
+        ns = [header.index(c) for c in cols if c in header]
+        if p < 0 or len(ns) < len(cols):
             continue
         for line in lines[1:]:
             f = line.split(",")
-            if len(f) > p and f[p] == str(pid) and (not col or (len(f) > n and f[n] != "")):
+            if len(f) > p and f[p] == str(pid) and all(len(f) > n and f[n] != "" for n in ns):
                 rows += 1
     return rows
 
@@ -238,6 +264,7 @@ class Bench:
         self.tracer_hooks = []   # the hooks kvmtrace-bpf attaches on this kernel
         self.tracer_iters = []   # and its iterators
         self.sched_source = ""   # its start-up line on where its scheduler figures come from
+        self.net_source = ""     # and on where the taps' traffic comes from (or its warning)
         # The same with SWITCH_ARGS, probed when a part measures that mode (switch_configs).
         self.switch_hooks = []
         self.switch_source = ""
@@ -417,14 +444,15 @@ class Bench:
 
     def wait_tracked(self, folder, col, pids):
         """Waits for a row of each process of pids in kvmtrace-bpf's CSV files (with column
-        col filled, if not empty), proof that the tracer tracks them."""
+        col filled, if not empty; a sequence of columns: all of them), proof that the tracer
+        tracks them (and, with the net columns, counts their taps)."""
         for _ in range(200):
             if all(csv_rows(folder, pid, col) >= 1 for pid in pids):
                 return
             if not self.att_alive():
                 die(f"kvmtrace-bpf exited: {head(self.att_err, 800)}")
             time.sleep(0.05)
-        with_col = f" with {col}" if col else ""
+        with_col = f" with {' and '.join(columns(col))}" if columns(col) else ""
         die(f"kvmtrace-bpf wrote no row{with_col} for PID {' '.join(map(str, pids))} within 10 s")
 
     def snapshot_progs(self):
@@ -437,7 +465,9 @@ class Bench:
 
     def probe(self, name, extra=()):
         """A short run of kvmtrace-bpf (not quiet, for its start-up lines): the hooks and the
-        iterators it attaches, and its line on where its scheduler figures come from."""
+        iterators it attaches, its line on where its scheduler figures come from and its line
+        on where its network figures come from (or its warning that a program counts each
+        packet)."""
         folder = self.path(f"out-{name}")
         os.makedirs(folder)
         err = f"{name}.err"
@@ -446,25 +476,24 @@ class Bench:
         self.find_programs((), TRACER_READY)
         hooks, iters = list(self.all_hooks), list(self.all_iters)
         self.stop_attacher()
-        source = ""
-        for line in head(self.path(err), 20000).splitlines():
-            if SCHED_SOURCE_LINE in line:
-                source = line[line.index(SCHED_SOURCE_LINE):].strip()
-        return hooks, iters, source
+        text = head(self.path(err), 20000)
+        return (hooks, iters, startup_line(text, SCHED_SOURCE_LINE),
+                startup_line(text, NET_SOURCE_LINE, NET_FALLBACK_LINE))
 
     def probe_tracer(self, switch_wanted=False):
         """The hooks kvmtrace-bpf attaches on this kernel, with its defaults and, when a part
         would measure it (switch_wanted), with SWITCH_ARGS; whether the parts measure that
         second mode (switch_configs): BENCH_SCHED_SWITCH 1, or auto and the defaults leave
         sched_switch alone."""
-        self.tracer_hooks, self.tracer_iters, self.sched_source = self.probe("probe")
-        say(f"kvmtrace-bpf with its defaults: {self.sched_source or 'it says nothing of its scheduler figures'}")
+        self.tracer_hooks, self.tracer_iters, self.sched_source, self.net_source = self.probe("probe")
+        say(f"kvmtrace-bpf with its defaults: {self.sched_source or 'it says nothing of its scheduler figures'}; "
+            f"{self.net_source or 'it says nothing of its network figures'}")
         knob = self.k.text["SCHED_SWITCH"]
         default_hooked = "sched_switch" in self.tracer_hooks
         if not switch_wanted or knob == "0" or (knob == "auto" and default_hooked):
             return
         switch = " ".join(SWITCH_ARGS)
-        self.switch_hooks, _, self.switch_source = self.probe("probe-switch", SWITCH_ARGS)
+        self.switch_hooks, _, self.switch_source, _ = self.probe("probe-switch", SWITCH_ARGS)
         if "sched_switch" not in self.switch_hooks:
             say(f"kvmtrace-bpf {switch} does not hook sched_switch either "
                 f"({self.switch_source or 'no word why'}): its configurations are left out")

@@ -2,11 +2,20 @@
 """The net part: iperf3 over TCP from one network namespace to another, through a veth pair, a
 Linux bridge and a tap held by a pretend VMM (tests/bench/tap_fwd) that copies the frames to a
 tap in the other namespace, its pretend guest; under empty, tracer and tracked (the pretend
-VMM started under a VMM's name, so that discovery finds it and counts its tap). A window's
+VMM started under a VMM's name, so that discovery finds it and counts its tap: a tracked
+session starts once kvmtrace-bpf's CSV has net_rx_bytes and net_tx_bytes for it). A window's
 throughput: bits per second received, from one `iperf3 -J` run per window; the pretend VMM and
 its taps live for the whole session. Pinned to one CPU (the default), iperf3's two ends and the
 pretend VMM share it: every frame's whole path, hooks included, runs on it and throughput is
 bound by it.
+
+Where kvmtrace-bpf can read the devices' own counters (rtnetlink; its start-up line "network
+figures: ..."), it attaches no per-packet program (kt_net_xmit on net_dev_start_xmit,
+kt_net_receive on netif_receive_skb) and reads the taps' counters once per interval: those
+programs' rows then say "not attached (device counters)" (met for the per-packet target, not
+required), and what it costs is in the slowdown rows. The empty programs stay on both hooks
+in every mode: the floor of a tracer that counts each packet (and of kvmtrace-bpf where it
+must).
 
 It creates network namespaces kt-bench-peer and kt-bench-guest, bridge kt-bench-br, veth pair
 kt-bench-veth/kt-bench-vpeer and taps kt-bench-tap/kt-bench-gtap (10.214.0.0/24, IPv6 off: only
@@ -19,7 +28,7 @@ import shutil
 import subprocess
 import time
 
-from lib import TARGET_RATIO as RATIO, TARGET_SLOWDOWN as SLOW
+from lib import NET_HOOKS, SCHED_HOOKS, TARGET_RATIO as RATIO, TARGET_SLOWDOWN as SLOW, TRACER_READY
 from lib import DEVNULL, die, have, head, link_exists, output, say, wait_ready
 from session import Workload
 
@@ -40,6 +49,11 @@ IP_GUEST = "10.214.0.1"
 IPERF_PORT = 5201
 FWD_PLAIN = "kt-bench-fwd"        # the pretend VMM's name when it must not be found
 FWD_VMM = "qemu-system-x86_64"    # and when it must: a VMM's name for kvmtrace-bpf's discovery
+# kvmtrace-bpf's program on each hook, when it attaches one.
+PROGS = {"net_dev_start_xmit": "kt_net_xmit", "netif_receive_skb": "kt_net_receive"}
+# The columns a row of the tracked pretend VMM must fill: proof that its tap is counted.
+TRACKED_COLUMNS = ("net_rx_bytes", "net_tx_bytes")
+NOT_HOOKED = "not attached (device counters)"
 
 
 def ip(*args):
@@ -63,10 +77,7 @@ class Net(Workload):
     name = "net"
     head = "## Network"
     configs = ("empty", "tracer", "tracked")
-    hooks = ("net_dev_start_xmit", "netif_receive_skb")
-    required = ("net.slowdown_pct.tracer", "net.slowdown_pct.tracked",
-                "net.ratio.tracer.net_dev_start_xmit", "net.ratio.tracked.net_dev_start_xmit",
-                "net.gbit_per_s.detached")
+    hooks = NET_HOOKS
     unit = ("gbit_per_s", lambda c, u: c * 8 / u / 1000)
     unit_label = "Gbit/s"
 
@@ -77,6 +88,50 @@ class Net(Workload):
 
     def rounds(self):
         return self.ctx.k.net_rounds
+
+    def ready(self, cfg):
+        # kvmtrace-bpf hooks the network only where it cannot read the devices' counters.
+        return TRACER_READY if self.is_tracer(cfg) else self.hooks[0]
+
+    def empty_hooks(self):
+        """The empty programs on both network hooks in every mode (the floor of a tracer that
+        counts each packet), and on kvmtrace-bpf's scheduler hooks where it attaches them."""
+        return list(self.hooks) + [h for h in SCHED_HOOKS if h in self.ctx.tracer_hooks]
+
+    def tracer_configs(self):
+        return [c for c in self.configs if self.is_tracer(c)]
+
+    def per_packet(self):
+        """Whether kvmtrace-bpf counted each packet by a program: True or False when it did or
+        did not in every session of tracer and tracked, on both hooks; None when not measured
+        or mixed."""
+        seen = {self.hooked(c, h) for c in self.tracer_configs() for h in self.hooks}
+        return seen.pop() if len(seen) == 1 else None
+
+    @property
+    def required(self):
+        """The figures without which the part did not measure: the slowdowns, the detached
+        throughput and, of each configuration whose tracer hooked net_dev_start_xmit, its
+        ratio to the empty program."""
+        return ([f"net.slowdown_pct.{c}" for c in self.tracer_configs()]
+                + [f"net.ratio.{c}.{self.hooks[0]}" for c in self.tracer_configs()
+                   if self.hooked(c, self.hooks[0]) is not False]
+                + ["net.gbit_per_s.detached"])
+
+    def notes(self):
+        """The rows of kvmtrace-bpf's per-packet programs in a configuration whose tracer left
+        their hooks alone (it read the devices' counters): met, no program per packet."""
+        out = {}
+        for c in self.tracer_configs():
+            off = [h for h in self.hooks if self.hooked(c, h) is False]
+            for h in off:
+                out[f"net.ratio.{c}.{h}"] = (NOT_HOOKED, "yes")
+                for key in (f"net.excess_ns.{c}.{h}", f"net.ns_per_run.{c}.{PROGS[h]}",
+                            f"net.runs_per_op.{c}.{PROGS[h]}"):
+                    out[key] = (NOT_HOOKED, "")
+            if off and len(off) == len(self.hooks):
+                out[f"net.bpf_share_pct.{c}"] = (NOT_HOOKED, "")
+        return out
 
     def check(self):
         if not have("iperf3"):
@@ -228,8 +283,9 @@ class Net(Workload):
         return nbytes, int(secs * 1e6), frames
 
     def tracked(self):
-        # Discovery finds the pretend VMM by its name, then its tap.
-        return [], "net_rx_bytes", [self.fwd.pid]
+        # Discovery finds the pretend VMM by its name, then its tap; its net columns filled
+        # are the proof that kvmtrace-bpf counts the tap (by its counters or by its programs).
+        return [], TRACKED_COLUMNS, [self.fwd.pid]
 
     def teardown(self, force=False):
         """Removes whatever the part made (only kt-bench-* objects). Safe at any time."""
@@ -254,10 +310,33 @@ class Net(Workload):
     def method(self):
         k = self.ctx.k
         return {"bench": f"iperf3 -J, TCP, veth + bridge + tap of a pretend VMM, tap txqueuelen {TAP_QLEN}",
-                "iperf3_time_s": k.net_time, "rounds": k.net_rounds, "configurations": list(self.configs)}
+                "iperf3_time_s": k.net_time, "rounds": k.net_rounds, "configurations": list(self.configs),
+                "network_figures": self.ctx.net_source,
+                "net_hooks_attached": {c: {h: self.hooked(c, h) for h in self.hooks} for c in self.tracer_configs()},
+                "tracked_proof": f"kvmtrace-bpf's CSV has {' and '.join(TRACKED_COLUMNS)} for the pretend VMM"}
 
     def title(self):
         return "## Network: iperf3 across a bridge, into a pretend VM's tap"
+
+    def mode_text(self):
+        """What the section says of how kvmtrace-bpf counted the taps' traffic in the sessions."""
+        per_packet = self.per_packet()
+        progs = " and ".join(f"{PROGS[h]} ({h})" for h in self.hooks)
+        if per_packet is False:
+            return [
+                f"It attached no per-packet program: the rows of {progs}",
+                f"say \"{NOT_HOOKED}\": no program runs per frame, which meets the target per frame",
+                f"(≤ {RATIO}× the empty program); it reads the taps' counters once per interval (one",
+                "RTM_GETLINK dump), a cost of its own process that only the slowdown rows show. The empty",
+                "programs stay on both hooks: the floor of a tracer that counts each frame.",
+            ]
+        if per_packet:
+            return [f"Its programs {progs} run on every frame of the host; the frames of the other",
+                    "devices take the untracked path."]
+        hooked = {c: [h for h in self.hooks if self.hooked(c, h)] for c in self.tracer_configs()}
+        return ["Its per-packet programs were not attached alike in every session (hooked in all of a "
+                "configuration's sessions: "
+                + "; ".join(f"{c}: {', '.join(v) or 'none'}" for c, v in hooked.items()) + ")."]
 
     def section(self, rep):
         k = self.ctx.k
@@ -268,7 +347,10 @@ class Net(Workload):
             f"namespace {NS_GUEST}, where the server runs, and the replies back (taps without",
             f"offloads: one frame per MTU; txqueuelen {TAP_QLEN}). Not tracked: the holder runs as",
             f"{FWD_PLAIN}. Tracked: it runs as {FWD_VMM}, kvmtrace-bpf's discovery tracks it and",
-            f"counts {TAP_HOST}; the frames of the other devices still take the untracked path.",
+            f"counts {TAP_HOST} (a tracked session starts once kvmtrace-bpf's CSV has",
+            f"{' and '.join(TRACKED_COLUMNS)} for it).",
+            f"kvmtrace-bpf's network figures here, with its defaults: \"{self.ctx.net_source or '?'}\".",
+        ] + self.mode_text() + [
             f"{k.text['NET_ROUNDS']} rounds of {', '.join(self.configs)}.",
             "",
         ] + rep.table(self.rows())
@@ -281,7 +363,7 @@ class Net(Workload):
             ("net.ratio.tracked.netif_receive_skb", "kt_net_receive vs empty program, ns/run ratio, through a tracked VM's tap", "×", 2, RATIO),
             ("net.slowdown_pct.tracer", "iperf3 throughput slowdown, kvmtrace-bpf attached, no tracked tap", "%", 2, SLOW, "net.noise_pct"),
             ("net.slowdown_pct.tracked", "iperf3 throughput slowdown, kvmtrace-bpf tracking the pretend VM and its tap", "%", 2, SLOW, "net.noise_pct"),
-            ("net.slowdown_pct.empty", "iperf3 throughput slowdown, empty programs attached (floor)", "%", 2),
+            ("net.slowdown_pct.empty", "iperf3 throughput slowdown, empty programs attached (floor of a per-packet tracer)", "%", 2),
             ("net.noise_pct", "noise: change between the two detached windows of a session, absolute", "%", 2),
             ("net.drift_pct", "drift: change from the pre to the post window of a session, signed", "%", 2),
             ("net.slowdown_stats_pct.tracer", "iperf3 slowdown, no tracked tap, bpf_stats on", "%", 2),

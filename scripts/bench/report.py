@@ -11,7 +11,7 @@ import time
 
 import stats
 from lib import RESULT_PARTS, ROOT, TARGET_BPF_SHARE, TARGET_RATIO, TARGET_SAMPLER, TARGET_SLOWDOWN
-from lib import SWITCH_ARGS, die, json_number, output, say
+from lib import NET_HOOKS, SWITCH_ARGS, die, json_number, output, say
 
 WAKEUP_NOTE = "not attached (CONFIG_SCHED_INFO)"
 
@@ -213,9 +213,11 @@ class Report:
             f"the workload) and settle until {k.text['SETTLE']} s after attaching began, a window with bpf_stats "
             "off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the "
             f"detached windows; medians over rounds; workloads {ctx.pin_desc} (the sampler part: see its section) |",
+            f"| kvmtrace-bpf's sources | {self.sources()} |",
             "| empty programs | tests/bench/empty.bpf.c, on the hooks of each part that kvmtrace-bpf attaches on "
             f"this kernel (it attaches {self.tracer_attaches()}), and on its scheduler hooks where it attaches "
-            "them; the sched part's on sched_switch in every mode (the floor of any scheduler tracer) |",
+            "them; the sched part's on sched_switch in every mode (the floor of any scheduler tracer), the net "
+            f"part's on {' and '.join(NET_HOOKS)} in every mode (the floor of a tracer that counts each packet) |",
             f"| load average | start {info['load_start']}, end {info['load_end']} |",
             f"| VMs found by discovery in \"not tracked\" | {info['discovered']}{f' ({names})' if names else ''}: "
             "their events take the tracked path |",
@@ -253,6 +255,13 @@ class Report:
         lines.append("Targets are reported, not enforced.")
         return "\n".join(lines) + "\n"
 
+    def sources(self):
+        """kvmtrace-bpf's start-up lines with its defaults on where its scheduler and network
+        figures come from, for the header."""
+        said = [(self.ctx.sched_source, "scheduler"), (self.ctx.net_source, "network")]
+        return "; ".join(f"\"{line}\"" if line else f"nothing on its {what} figures" for line, what in said) + \
+            " (its start-up lines, defaults)"
+
     def tracer_attaches(self):
         """What kvmtrace-bpf attaches here with its defaults (and with --counters task-clock,
         when that mode was measured), for the header."""
@@ -289,6 +298,8 @@ class Report:
             "tracer_iterators": list(ctx.tracer_iters),
             "sched_switch_attached": "sched_switch" in ctx.tracer_hooks,
             "scheduler_figures": ctx.sched_source,
+            "network_figures": ctx.net_source,
+            "net_hooks_attached": [h for h in NET_HOOKS if h in ctx.tracer_hooks],
             "sched_wakeup_attached": self.wakeup,
             "method": method,
         }

@@ -1,19 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unit tests of the benchmark's statistics (stats.py) and of its report's pure parts
 (report.py, and the sched part's rows, notes and required figures in both modes of
-kvmtrace-bpf's scheduler figures): python3 -m unittest discover -s scripts/bench
-(tests/e2e/test_bench_stats.sh)."""
+kvmtrace-bpf's scheduler figures; the net part's with and without its per-packet programs):
+python3 -m unittest discover -s scripts/bench (tests/e2e/test_bench_stats.sh)."""
 
 import os
+import shutil
 import sys
+import tempfile
 import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
 
+import lib  # noqa: E402
 import report  # noqa: E402
 import stats  # noqa: E402
+from net import Net  # noqa: E402
 from peers import Peers  # noqa: E402
 from sched import Sched  # noqa: E402  (this folder's, not the standard library's)
 
@@ -383,6 +387,184 @@ class TestSchedModes(unittest.TestCase):
                          "(sched_switch hooked) | 12.00% | 12.00% – 12.00% | 12.0× |")
         self.assertEqual(peers.method()["sched_switch_hooked"],
                          {"kvmtrace": False, "kvmtrace0": False, "kvmtrace_switch": True})
+
+
+NET_SOURCE = "network figures: the taps' own counters, read once per interval; no program runs per packet"
+NET_WARNING = ("warning: cannot read the devices' counters (rtnetlink): Operation not permitted; a program "
+               "counts each packet instead")
+COUNTERS_MODE = ITER_MODE                     # no network hook: the devices' counters
+PACKET_MODE = ITER_MODE + lib.NET_HOOKS      # rtnetlink unreadable: a program per packet
+
+
+def net_part(linked=None, tracer_hooks=ITER_MODE, net_source=NET_SOURCE):
+    """The net part as the report sees it after a run: the hooks each configuration's
+    attacher was linked to, and kvmtrace-bpf's start-up line on its network figures."""
+    knobs = types.SimpleNamespace(text={"NET_ROUNDS": "1"}, net_rounds=1, net_time=2)
+    ctx = types.SimpleNamespace(k=knobs, tracer_hooks=list(tracer_hooks), net_source=net_source,
+                                pin_desc="pinned to CPU 1")
+    part = Net(ctx)
+    part.linked = {c: [frozenset(h)] for c, h in (linked or {}).items()}
+    return part
+
+
+def net_report(part, fig=None):
+    rep = report.Report.__new__(report.Report)
+    rep.fig, rep.wakeup, rep.notes = fig or {}, False, part.notes()
+    rep.versions = {"iperf3": "3.12"}
+    return rep
+
+
+class TestNetModes(unittest.TestCase):
+    """The net part's rows where kvmtrace-bpf reads the taps' own counters (no per-packet
+    program) and where it hooks net_dev_start_xmit and netif_receive_skb."""
+
+    def rows(self, part):
+        return {report.row_fields(r)[0]: r for r in part.rows()}
+
+    def counters(self):
+        return net_part({"tracer": COUNTERS_MODE, "tracked": COUNTERS_MODE})
+
+    def test_not_hooked_is_met_and_not_required(self):
+        part = self.counters()
+        self.assertIs(part.per_packet(), False)
+        notes = part.notes()
+        for c in ("tracer", "tracked"):
+            for hook, prog in (("net_dev_start_xmit", "kt_net_xmit"), ("netif_receive_skb", "kt_net_receive")):
+                self.assertEqual(notes[f"net.ratio.{c}.{hook}"], ("not attached (device counters)", "yes"))
+                self.assertEqual(notes[f"net.excess_ns.{c}.{hook}"], ("not attached (device counters)", ""))
+                self.assertEqual(notes[f"net.ns_per_run.{c}.{prog}"], ("not attached (device counters)", ""))
+            self.assertEqual(notes[f"net.bpf_share_pct.{c}"], ("not attached (device counters)", ""))
+        self.assertEqual(notes["net.runs_per_op.tracer.kt_net_xmit"], ("not attached (device counters)", ""))
+        # The slowdowns and the detached throughput stay required; no ratio is.
+        self.assertEqual(part.required, ["net.slowdown_pct.tracer", "net.slowdown_pct.tracked",
+                                         "net.gbit_per_s.detached"])
+        self.assertNotIn("net.slowdown_pct.tracer", notes)
+        self.assertNotIn("net.ns_per_run.empty.empty_net_xmit", notes)
+
+    def test_the_table_and_its_verdicts(self):
+        part = self.counters()
+        rep = net_report(part, {"net.slowdown_pct.tracer": (0.5, 0.1, 0.9, 3), "net.noise_pct": (1.0, 0.5, 1.5, 3),
+                                "net.ns_per_run.empty.empty_net_xmit": (26.0, 25.0, 27.0, 3)})
+        rows = self.rows(part)
+        keys = ["net.ratio.tracer.net_dev_start_xmit", "net.ratio.tracked.netif_receive_skb",
+                "net.bpf_share_pct.tracer", "net.ns_per_run.tracked.kt_net_xmit",
+                "net.runs_per_op.tracer.kt_net_receive", "net.excess_ns.tracer.netif_receive_skb",
+                "net.slowdown_pct.tracer", "net.slowdown_pct.tracked", "net.ns_per_run.empty.empty_net_xmit"]
+        lines = rep.table([rows[k] for k in keys])
+        self.assertEqual(lines[2], "| kt_net_xmit vs empty program, ns/run ratio, no tracked tap "
+                         "| not attached (device counters) | | × | ≤ 1.2 | yes |")
+        self.assertEqual(lines[3], "| kt_net_receive vs empty program, ns/run ratio, through a tracked VM's tap "
+                         "| not attached (device counters) | | × | ≤ 1.2 | yes |")
+        self.assertEqual(lines[4], "| time in kt_net_xmit and kt_net_receive, % of the CPU, no tracked tap "
+                         "| not attached (device counters) | | % |  | |")
+        self.assertEqual(lines[5], "| kt_net_xmit, tracked tap (all frames on the path) "
+                         "| not attached (device counters) | | ns/run |  | |")
+        self.assertEqual(lines[6], "| netif_receive_skb runs per frame sent to the pretend guest (all devices) "
+                         "| not attached (device counters) | | runs |  | |")
+        self.assertEqual(lines[7], "| kt_net_receive minus empty program, no tracked tap "
+                         "| not attached (device counters) | | ns/run |  | |")
+        # The slowdowns stay, measured or not: no note stands for them.
+        self.assertEqual(lines[8], "| iperf3 throughput slowdown, kvmtrace-bpf attached, no tracked tap "
+                         "| 0.50 | 0.10 – 0.90 | % | ≤ 2 | yes |")
+        self.assertEqual(lines[9], "| iperf3 throughput slowdown, kvmtrace-bpf tracking the pretend VM and its tap "
+                         "| n/a | | % | ≤ 2 | |")
+        self.assertEqual(lines[10], "| empty program on net_dev_start_xmit | 26.0 | 25.0 – 27.0 | ns/run |  |  |")
+        # The JSON's verdicts: a ratio not hooked is met; a slowdown not measured has none.
+        self.assertEqual(rep.verdict(rows["net.ratio.tracked.net_dev_start_xmit"]), "yes")
+        self.assertEqual(rep.verdict(rows["net.slowdown_pct.tracked"]), "")
+
+    def test_hooked_per_packet_stays_required(self):
+        part = net_part({"tracer": PACKET_MODE, "tracked": PACKET_MODE}, tracer_hooks=PACKET_MODE,
+                        net_source=NET_WARNING)
+        self.assertIs(part.per_packet(), True)
+        self.assertEqual(part.notes(), {})
+        self.assertEqual(part.required, ["net.slowdown_pct.tracer", "net.slowdown_pct.tracked",
+                                         "net.ratio.tracer.net_dev_start_xmit",
+                                         "net.ratio.tracked.net_dev_start_xmit", "net.gbit_per_s.detached"])
+        rep = net_report(part, {"net.ratio.tracer.net_dev_start_xmit": (1.5, 1.4, 1.6, 3)})
+        self.assertEqual(rep.verdict(self.rows(part)["net.ratio.tracer.net_dev_start_xmit"]), "no")
+        self.assertEqual(rep.verdict(self.rows(part)["net.ratio.tracked.net_dev_start_xmit"]), "")
+
+    def test_not_measured_or_mixed_stays_required(self):
+        part = net_part({"tracer": COUNTERS_MODE})
+        part.linked["tracked"] = [frozenset(COUNTERS_MODE), frozenset(PACKET_MODE)]
+        self.assertIsNone(part.per_packet())
+        self.assertIsNone(part.hooked("tracked", "net_dev_start_xmit"))
+        self.assertNotIn("net.ratio.tracer.net_dev_start_xmit", part.required)
+        self.assertIn("net.ratio.tracked.net_dev_start_xmit", part.required)
+        self.assertIn("net.ratio.tracer.net_dev_start_xmit", part.notes())
+        self.assertNotIn("net.ratio.tracked.net_dev_start_xmit", part.notes())
+        self.assertIn("net.ratio.tracked.net_dev_start_xmit", net_part().required)
+
+    def test_waits_for_the_hook_the_tracer_always_attaches(self):
+        part = self.counters()
+        self.assertEqual(part.ready("tracer"), lib.TRACER_READY)
+        self.assertEqual(part.ready("tracked"), lib.TRACER_READY)
+        self.assertEqual(part.ready("empty"), "net_dev_start_xmit")
+
+    def test_empty_programs_on_both_hooks_in_every_mode(self):
+        self.assertEqual(net_part(tracer_hooks=ITER_MODE).empty_hooks(), ["net_dev_start_xmit", "netif_receive_skb"])
+        self.assertEqual(net_part(tracer_hooks=SWITCH_MODE + ("sched_wakeup",)).empty_hooks(),
+                         ["net_dev_start_xmit", "netif_receive_skb", "sched_switch", "sched_wakeup"])
+
+    def test_tracked_means_its_tap_is_counted(self):
+        part = self.counters()
+        part.fwd = types.SimpleNamespace(pid=4242)
+        extra, cols, pids = part.tracked()
+        self.assertEqual((extra, cols, pids), ([], ("net_rx_bytes", "net_tx_bytes"), [4242]))
+        folder = tempfile.mkdtemp(prefix="kt-test-csv.")
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, "qemu-system-x86_64.4242.csv"), "w") as f:
+            f.write("ts,pid,net_rx_bytes,net_tx_bytes\n1,4242,,\n2,4242,0,\n3,4241,5,5\n")
+        self.assertEqual(lib.csv_rows(folder, 4242), 2)
+        self.assertEqual(lib.csv_rows(folder, 4242, "net_rx_bytes"), 1)
+        self.assertEqual(lib.csv_rows(folder, 4242, cols), 0)
+        with open(os.path.join(folder, "qemu-system-x86_64.4242.csv"), "a") as f:
+            f.write("4,4242,0,0\n")
+        self.assertEqual(lib.csv_rows(folder, 4242, cols), 1)
+        # A CSV without the columns has no such row.
+        self.assertEqual(lib.csv_rows(folder, 4242, ("net_rx_bytes", "disk_read_bytes")), 0)
+        self.assertEqual(lib.columns(""), ())
+        self.assertEqual(lib.columns("net_rx_bytes"), ("net_rx_bytes",))
+
+    def test_start_up_lines(self):
+        err = ("kvmtrace-bpf: scheduler figures: the kernel's per-task counters, read once per interval\n"
+               f"kvmtrace-bpf: {NET_SOURCE}\n")
+        self.assertEqual(lib.startup_line(err, lib.SCHED_SOURCE_LINE),
+                         "scheduler figures: the kernel's per-task counters, read once per interval")
+        self.assertEqual(lib.startup_line(err, lib.NET_SOURCE_LINE, lib.NET_FALLBACK_LINE), NET_SOURCE)
+        warned = f"kvmtrace-bpf: {NET_WARNING}\nkvmtrace-bpf: scheduler figures: x\n"
+        self.assertEqual(lib.startup_line(warned, lib.NET_SOURCE_LINE, lib.NET_FALLBACK_LINE), NET_WARNING)
+        self.assertEqual(lib.startup_line("kvmtrace-bpf: other\n", lib.NET_SOURCE_LINE), "")
+
+    def test_section_says_where_the_figures_come_from(self):
+        part = self.counters()
+        text = "\n".join(part.section(net_report(part)))
+        self.assertIn(f"kvmtrace-bpf's network figures here, with its defaults: \"{NET_SOURCE}\".", text)
+        self.assertIn("It attached no per-packet program: the rows of kt_net_xmit (net_dev_start_xmit) and "
+                      "kt_net_receive (netif_receive_skb)\nsay \"not attached (device counters)\": no program runs "
+                      "per frame, which meets the target per frame\n(≤ 1.2× the empty program)", text)
+        self.assertIn("net_rx_bytes and net_tx_bytes for it", text)
+        part = net_part({"tracer": PACKET_MODE, "tracked": PACKET_MODE}, net_source=NET_WARNING)
+        text = "\n".join(part.section(net_report(part)))
+        self.assertIn(f"with its defaults: \"{NET_WARNING}\".", text)
+        self.assertIn("run on every frame of the host", text)
+        self.assertNotIn("not attached (device counters)\"", text.split("| figure |")[0])
+        part = net_part({"tracer": PACKET_MODE, "tracked": COUNTERS_MODE})
+        self.assertIn("hooked in all of a configuration's sessions: tracer: net_dev_start_xmit, netif_receive_skb; "
+                      "tracked: none", "\n".join(part.mode_text()))
+        method = self.counters().method()
+        self.assertEqual(method["network_figures"], NET_SOURCE)
+        self.assertEqual(method["net_hooks_attached"]["tracked"],
+                         {"net_dev_start_xmit": False, "netif_receive_skb": False})
+
+    def test_header_says_the_tracer_start_up_lines(self):
+        rep = report.Report.__new__(report.Report)
+        rep.ctx = types.SimpleNamespace(sched_source="scheduler figures: x", net_source=NET_SOURCE)
+        self.assertEqual(rep.sources(), f"\"scheduler figures: x\"; \"{NET_SOURCE}\" (its start-up lines, defaults)")
+        rep.ctx.net_source = ""
+        self.assertEqual(rep.sources(), "\"scheduler figures: x\"; nothing on its network figures "
+                         "(its start-up lines, defaults)")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The unit tests of the benchmark's statistics and report (scripts/bench/test_stats.py: medians,
 # intervals, slowdowns, the verdicts, kept sections and the JSON merge of a partial run, the
-# sched and peers parts' rows in both modes of kvmtrace-bpf's scheduler figures), one
-# check per test case. Needs neither root nor the build (argument ignored); takes well under a
-# second.
+# sched and peers parts' rows in both modes of kvmtrace-bpf's scheduler figures, the net part's
+# with and without its per-packet programs), one check per test case. Needs neither root nor
+# the build (argument ignored); takes well under a second.
 . "$(dirname "$0")/prelude.sh" "$@"
 log=$(mktemp /tmp/kt-e2e-bench-stats.XXXXXX)
 trap 'rm -f "$log"' EXIT
