@@ -339,8 +339,9 @@ static __always_inline void kt_exec_retires(__u64 now, const struct kt_task_samp
  * Without a program at context switches, the task iterator run by user space at every drain
  * reads each tracked thread's counters (the kernel's runtime of a running thread lags by less
  * than a tick, as at the flush; the next reading gives it back). Its exit hook has marked an
- * exiting thread, which gets no new entry; one dead and off its CPU for good (a group leader
- * awaiting its reaping) is settled and folded here, any other at its freeing.
+ * exiting thread, which gets no new entry; one dead and off its CPU for good is settled and
+ * folded: a group leader awaiting its reaping seen by the iterator, any thread at its freeing
+ * (sched_process_free, an RCU grace period after its final switch-out and its release).
  */
 static __always_inline void kt_on_task_seen(__u64 now, const struct kt_task_sample *task)
 {
@@ -354,24 +355,6 @@ static __always_inline void kt_on_task_seen(__u64 now, const struct kt_task_samp
 	kt_take_readings(t, task);
 	if (task->exiting == KT_EXIT_DEAD)
 		kt_thread_done(kt_now(now), task->tid, t);
-}
-
-/*
- * sched_process_free, an RCU grace period after the thread's final switch-out and its release:
- * where no program runs at context switches, its final figures (the address space torn down
- * among them) are read here.
- */
-static __always_inline void kt_on_task_free(__u64 now, const struct kt_task_sample *task)
-{
-	struct kt_thread *t;
-
-	if (!kt_is_tracked(task->tgid))
-		return;
-	t = kt_reading_thread(task);	/* dead: never made anew */
-	if (!t)
-		return;
-	kt_take_readings(t, task);
-	kt_thread_done(kt_now(now), task->tid, t);
 }
 
 static __always_inline bool kt_comm_is_vmm(const char *comm)

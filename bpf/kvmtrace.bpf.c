@@ -218,8 +218,10 @@ int BPF_PROG(kt_sched_process_free, struct task_struct *p)
 {
 	struct kt_task_sample task = {};
 
-	if (kt_sample_btf(p, &task))
-		kt_on_task_free(0, &task);
+	if (!kt_sample_btf(p, &task))
+		return 0;
+	task.exiting = KT_EXIT_DEAD;
+	kt_on_task_seen(0, &task);
 	return 0;
 }
 

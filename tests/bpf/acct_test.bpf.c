@@ -153,7 +153,7 @@ int BPF_PROG(t_task_free, __u64 now, __u64 tid, __u64 tgid, __u64 exec)
 	struct kt_task_sample task = kt_task(tid, tgid, exec);
 
 	task.exiting = KT_EXIT_DEAD;
-	kt_on_task_free(now, &task);
+	kt_on_task_seen(now, &task);
 	return 0;
 }
 
