@@ -155,7 +155,7 @@ struct hook {
 /*
  * The scheduler, network and block hooks in their tp_btf form, or the raw_tp twins for kernels without
  * tp_btf. The wakeup hooks only where the kernel keeps no run delay of its own: sched_switch
- * reads it. sched_switch comes first, so that it can be left unattached (see choose_sched_source).
+ * reads it.
  */
 static size_t core_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struct hook *out)
 {
@@ -214,10 +214,15 @@ static int open_netdev(void)
 	return -1;
 }
 
-static bool is_net_hook(const struct kvmtrace *skel, const struct bpf_program *prog)
+/* A hook whose figures come from the kernel's counters instead: left unattached. */
+static bool hook_replaced(const struct tracer *tr, const struct bpf_program *prog)
 {
-	return prog == skel->progs.kt_net_xmit || prog == skel->progs.kt_net_receive ||
-	       prog == skel->progs.kt_net_xmit_raw || prog == skel->progs.kt_net_receive_raw;
+	const struct kvmtrace *skel = tr->skel;
+	bool net = prog == skel->progs.kt_net_xmit || prog == skel->progs.kt_net_receive ||
+		   prog == skel->progs.kt_net_xmit_raw || prog == skel->progs.kt_net_receive_raw;
+	bool sched = prog == skel->progs.kt_sched_switch || prog == skel->progs.kt_sched_switch_raw;
+
+	return (net && tr->netdev_fd >= 0) || (sched && tr->task_iter);
 }
 
 /* Can the scheduler figures come from a task iterator (Linux 5.8) and the task's freeing? */
@@ -462,9 +467,8 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 		}
 	}
 	tr->task_iter = choose_sched_source(tr, task_iter, kvm);
-	/* hooks[0] is sched_switch. */
-	for (i = tr->task_iter ? 1 : 0; i < n; i++) {
-		if (tr->netdev_fd >= 0 && is_net_hook(tr->skel, hooks[i].prog))
+	for (i = 0; i < n; i++) {
+		if (hook_replaced(tr, hooks[i].prog))
 			continue;
 		err = attach_hook(&hooks[i]);
 		if (err) {
@@ -599,13 +603,13 @@ static int bind_taps(struct tracer *tr, const struct iface_binding *b, size_t n)
 		return -ENOMEM;
 	for (i = first_new; i < tr->nr_taps; i++)
 		c[i - first_new].ifindex = tr->taps[i].key.ifindex;
-	/* Unread now: the first drain that reads them takes their base. */
+	/* Unread now: the first drain that reads them starts them. */
 	if (!netdev_read(tr->netdev_fd, c, tr->nr_taps - first_new)) {
 		for (i = first_new; i < tr->nr_taps; i++) {
 			if (!c[i - first_new].found)
 				continue;
-			tr->taps[i].base = tap_guest_view(&c[i - first_new]);
-			tr->taps[i].based = true;
+			tr->taps[i].last = tap_guest_view(&c[i - first_new]);
+			tr->taps[i].read = true;
 		}
 	}
 	free(c);
