@@ -302,28 +302,22 @@ struct kt_net_stat tap_guest_view(const struct netdev_counts *c)
 	};
 }
 
-/* Counts since the base; a device's counters that went back (a new device of that index)
- * give a new base, so that what was counted stays. */
+/* Adds a counter's growth since its last reading; one that went back (a new device of that
+ * index) adds nothing, so that what was counted stays. */
+static void take_growth(__u64 *sum, __u64 *last, __u64 cur, bool read)
+{
+	if (read && cur > *last)
+		*sum += cur - *last;
+	*last = cur;
+}
+
 static void advance_tap(struct tap_reading *r, const struct kt_net_stat *cur)
 {
-	if (!r->based || cur->rx_bytes < r->base.rx_bytes + r->now.rx_bytes ||
-	    cur->tx_bytes < r->base.tx_bytes + r->now.tx_bytes ||
-	    cur->rx_packets < r->base.rx_packets + r->now.rx_packets ||
-	    cur->tx_packets < r->base.tx_packets + r->now.tx_packets) {
-		r->base = (struct kt_net_stat){
-			.rx_bytes = cur->rx_bytes - r->now.rx_bytes,
-			.rx_packets = cur->rx_packets - r->now.rx_packets,
-			.tx_bytes = cur->tx_bytes - r->now.tx_bytes,
-			.tx_packets = cur->tx_packets - r->now.tx_packets,
-		};
-		r->based = true;
-	}
-	r->now = (struct kt_net_stat){
-		.rx_bytes = cur->rx_bytes - r->base.rx_bytes,
-		.rx_packets = cur->rx_packets - r->base.rx_packets,
-		.tx_bytes = cur->tx_bytes - r->base.tx_bytes,
-		.tx_packets = cur->tx_packets - r->base.tx_packets,
-	};
+	take_growth(&r->now.rx_bytes, &r->last.rx_bytes, cur->rx_bytes, r->read);
+	take_growth(&r->now.rx_packets, &r->last.rx_packets, cur->rx_packets, r->read);
+	take_growth(&r->now.tx_bytes, &r->last.tx_bytes, cur->tx_bytes, r->read);
+	take_growth(&r->now.tx_packets, &r->last.tx_packets, cur->tx_packets, r->read);
+	r->read = true;
 }
 
 /*

@@ -14,9 +14,9 @@
 struct tap_reading {
 	struct kt_net_key key;
 	bool bound;			/* still the VM's: read at each drain */
-	bool based;			/* base taken */
-	struct kt_net_stat base;	/* the device's counters when first read, guest's view */
-	struct kt_net_stat now;		/* since then */
+	bool read;			/* last holds a reading */
+	struct kt_net_stat last;	/* the device's counters at the last reading, guest's view */
+	struct kt_net_stat now;		/* their growth since the tap was bound */
 };
 
 struct tracer {
