@@ -289,6 +289,20 @@ static __always_inline struct kt_thread *kt_sampled_thread(const struct kt_task_
 }
 
 /*
+ * in_kvm_run (1 + the vCPU the thread runs KVM_RUN for, 0 if none) seen at a reading or a
+ * sample says which vCPU a thread runs, also where no kvm hook fires.
+ */
+static __always_inline void kt_note_kvm_run(struct kt_thread *t, __u32 in_kvm_run)
+{
+	if (!in_kvm_run)
+		return;
+	t->vcpu_id = in_kvm_run - 1;
+	/* Atomic: the thread's exit hook may set its own flag at the same time. */
+	if (!(t->flags & KT_THREAD_IN_KVM_RUN))
+		__sync_fetch_and_or(&t->flags, KT_THREAD_IN_KVM_RUN);
+}
+
+/*
  * The event's time: the real hooks pass 0 and the clock is read only once an event concerns a
  * tracked VM (a clock read costs more than the bitmap test); the logic tests pass their own.
  */

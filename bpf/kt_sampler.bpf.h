@@ -111,10 +111,11 @@ static __always_inline __u32 kt_vhost_owner(const char *comm)
  * host mode counts for its own component (its user-space code, or the kernel code it ran);
  * before Linux 6.4 vhost workers are kernel threads "vhost-<VMM PID>" outside the VM's process;
  * network code run in softirq for nobody in particular is pooled and shared by user space.
- * start_ns: when the thread began (0: unknown), for an entry made here.
+ * start_ns: when the thread began (0: unknown), for an entry made here; in_kvm_run as in
+ * struct kt_task_sample.
  */
-static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 start_ns, __u64 ip,
-					 bool in_softirq, bool kthread, const char *comm,
+static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 start_ns, __u32 in_kvm_run,
+					 __u64 ip, bool in_softirq, bool kthread, const char *comm,
 					 void *ctx, const __u64 *fake_stack, __u32 nr_fake)
 {
 	struct kt_shared_samples *shared;
@@ -125,8 +126,13 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 start_ns, 
 
 	if (kt_is_tracked(tgid)) {
 		t = kt_thread_of(tid, tgid, start_ns);
+		if (!t)
+			return;
+		/* Where only the iterator reads threads, it may find a vCPU outside KVM_RUN. */
+		if (!(t->flags & KT_THREAD_IN_KVM_RUN))
+			kt_note_kvm_run(t, in_kvm_run);
 		/* In guest mode the time is the guest's own. */
-		if (!t || t->guest_since)
+		if (t->guest_since)
 			return;
 		comp = kt_is_kernel_text(ip) ? kt_classify_sample(ip, ctx, fake_stack, nr_fake) :
 					       KT_COMP_QEMU_USER;

@@ -68,11 +68,7 @@ static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_t
 	/* Atomic: the thread's exit hook may set its own flag at the same time. */
 	if (t->sum.kernel_guest_ns > before && !(t->flags & KT_THREAD_GUEST_TIME))
 		__sync_fetch_and_or(&t->flags, KT_THREAD_GUEST_TIME);
-	if (s->in_kvm_run) {
-		t->vcpu_id = s->in_kvm_run - 1;
-		if (!(t->flags & KT_THREAD_IN_KVM_RUN))
-			__sync_fetch_and_or(&t->flags, KT_THREAD_IN_KVM_RUN);
-	}
+	kt_note_kvm_run(t, s->in_kvm_run);
 }
 
 /*

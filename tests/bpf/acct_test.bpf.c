@@ -246,12 +246,13 @@ int BPF_PROG(t_cpu_flush, __u64 now, __u64 tid, __u64 tgid, __u64 c0, __u64 c1)
 
 /* A sampler hit with its two callers; the thread's name arrives as two u64 arguments. */
 SEC("raw_tp")
-int BPF_PROG(t_sample, __u64 tid, __u64 tgid, __u64 ip, __u64 in_softirq, __u64 kthread,
-	     __u64 comm_lo, __u64 comm_hi, __u64 caller, __u64 caller2)
+int BPF_PROG(t_sample, __u64 tid, __u64 tgid, __u64 in_kvm_run, __u64 ip, __u64 in_softirq,
+	     __u64 kthread, __u64 comm_lo, __u64 comm_hi, __u64 caller, __u64 caller2)
 {
 	__u64 comm[2] = { comm_lo, comm_hi };
 	__u64 stack[3] = { ip, caller, caller2 };
 
-	kt_on_sample(tid, tgid, 0, ip, in_softirq, kthread, (const char *)comm, ctx, stack, 3);
+	kt_on_sample(tid, tgid, 0, in_kvm_run, ip, in_softirq, kthread, (const char *)comm, ctx,
+		     stack, 3);
 	return 0;
 }

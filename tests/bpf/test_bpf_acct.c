@@ -919,11 +919,15 @@ static void comm_args(const char *name, __u64 out[2])
 	SAMPLE_IN(skel, tid, tgid, ip, TEXT(0x900000), TEXT(0x900000), softirq, kthread, name)
 
 #define SAMPLE_IN(skel, tid, tgid, ip, caller, caller2, softirq, kthread, name)              \
+	SAMPLE_KVM_RUN(skel, tid, tgid, 0, ip, caller, caller2, softirq, kthread, name)
+
+/* The same, of a thread inside KVM_RUN for vCPU in_kvm_run - 1 (0: outside). */
+#define SAMPLE_KVM_RUN(skel, tid, tgid, in_kvm_run, ip, caller, caller2, softirq, kthread, name) \
 	do {                                                                                \
 		__u64 c_[2];                                                                \
 		comm_args(name, c_);                                                        \
-		EVENT(skel, t_sample, 0, tid, tgid, ip, softirq, kthread, c_[0], c_[1],      \
-		      caller, caller2);                                                     \
+		EVENT(skel, t_sample, 0, tid, tgid, in_kvm_run, ip, softirq, kthread, c_[0], \
+		      c_[1], caller, caller2);                                              \
 	} while (0)
 
 /* Each sampler hit lands in the component its address and context say. */
@@ -971,6 +975,31 @@ static void test_sampler_classifies(void **state)
 	assert_int_equal(c.samples_ext[KT_COMP_BRIDGE], 1);
 	assert_int_equal(shared_hits(skel, KT_COMP_BRIDGE), 3);
 	assert_int_equal(shared_hits(skel, KT_COMP_KVM), 0);
+}
+
+/*
+ * A sample inside KVM_RUN names the thread's vCPU where nothing else does (no kvm hook fires,
+ * the iterator found it in user space); one outside KVM_RUN leaves it named.
+ */
+static void test_sample_names_vcpu(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	load_ranges(skel);
+	track(skel, 10, VM);
+	SAMPLE_KVM_RUN(skel, VCPU1, VM, 0, TEXT(0x1800), TEXT(0x900000), TEXT(0x900000), 0, 0,
+		       "vcpu-thread");
+	t = thread_of(skel, VCPU1);
+	assert_false(t.flags & KT_THREAD_IN_KVM_RUN);
+	SAMPLE_KVM_RUN(skel, VCPU1, VM, 2, TEXT(0x1800), TEXT(0x900000), TEXT(0x900000), 0, 0,
+		       "vcpu-thread");
+	SAMPLE_KVM_RUN(skel, VCPU1, VM, 0, 0x55d0c0de1234ULL, TEXT(0x900000), TEXT(0x900000), 0, 0,
+		       "vcpu-thread");
+	t = thread_of(skel, VCPU1);
+	assert_true(t.flags & KT_THREAD_IN_KVM_RUN);
+	assert_int_equal(t.vcpu_id, 1);
+	assert_int_equal(percpu_of(skel, VM, 10).samples_own[KT_COMP_KVM], 2);
 }
 
 /* A child that works 1 ms and sleeps 0.1 ms until killed, so it leaves its CPU often even
@@ -1255,6 +1284,7 @@ int main(void)
 		LOADED(test_counters_multiplexed, counting),
 		LOADED(test_unreported_switch_in, counting),
 		LOADED(test_sampler_classifies, discovering),
+		LOADED(test_sample_names_vcpu, discovering),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
 		cmocka_unit_test(test_from_birth_counts_whole_life),
 		cmocka_unit_test(test_real_group_exit),
