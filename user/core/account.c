@@ -150,6 +150,11 @@ static void free_output(struct account *a)
 	a->exit_pool = NULL;
 }
 
+void account_set_sample_period(struct account *a, uint64_t ns)
+{
+	a->opts.sample_period_ns = ns;
+}
+
 void account_free(struct account *a)
 {
 	size_t i;

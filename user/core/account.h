@@ -87,6 +87,9 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
  */
 void account_hand_over(struct account *a, uint32_t tgid, uint32_t successor);
 
+/* The sampler runs at another rate from now on: the next records' hits stand for ns each. */
+void account_set_sample_period(struct account *a, uint64_t ns);
+
 /* The process of the live VM that goes by name, 0 when none. */
 uint32_t account_vm_named(const struct account *a, const char *name);
 

@@ -255,7 +255,7 @@ int account_totals_update(struct account_totals *t, struct vm_record *recs, size
 }
 
 /* As the host file shows it: the energy of the intervals whose power was read, the BPF
- * programs' time of those the kernel counted it in. */
+ * programs' time of those the kernel counted it in, the sampler's of those it was known in. */
 void account_totals_host(struct account_totals *t, struct host_record *h)
 {
 	if (h->valid && h->host_energy_j >= 0)
@@ -263,5 +263,7 @@ void account_totals_host(struct account_totals *t, struct host_record *h)
 	t->host.tracer_cpu_ns += h->tracer_cpu_ns;
 	if (h->tracer_bpf_ns >= 0)
 		t->host.tracer_bpf_ns += h->tracer_bpf_ns;
+	if (h->sampler_cost_ns >= 0)
+		t->host.sampler_cost_ns += h->sampler_cost_ns;
 	h->total = t->host;
 }

@@ -38,6 +38,7 @@ struct host_totals {
 	double host_energy_j;
 	uint64_t tracer_cpu_ns;
 	uint64_t tracer_bpf_ns;	/* of the intervals bpf_stats counted in */
+	uint64_t sampler_cost_ns;	/* of the intervals it was known in */
 };
 
 /* The host's side of an interval's power, written to the host file beside the VMs'. */
@@ -55,6 +56,10 @@ struct host_record {
 	 * run time as the kernel counts it (kernel.bpf_stats_enabled; -1 while that is off). */
 	uint64_t tracer_cpu_ns;
 	int64_t tracer_bpf_ns;
+	/* The sampler's rate per CPU in the interval (0: it does not run), and what it cost the
+	 * CPUs it interrupted (sampler_budget.h; -1: unknown). */
+	uint32_t sampler_hz;
+	int64_t sampler_cost_ns;
 	struct host_totals total;
 };
 

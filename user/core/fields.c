@@ -45,6 +45,14 @@ const struct family families[NR_FAMILIES] = {
 			     "seconds", "",
 			     "Time spent in all the tracer's BPF programs (only while "
 			     "kernel.bpf_stats_enabled is on)." },
+	[FAM_SAMPLER_HZ] = { "kvmtrace_sampler_hertz", METRIC_GAUGE, SCOPE_TRACER, "hertz", "",
+			     "The sampler's rate per CPU in the latest interval (--sample-hz, "
+			     "lowered to keep within --overhead-budget)." },
+	[FAM_SAMPLER_COST] = { "kvmtrace_sampler_cost_seconds", METRIC_COUNTER, SCOPE_TRACER,
+			       "seconds", "",
+			       "CPU time the sampler took from the CPUs it interrupted: its "
+			       "samples times their cost measured at start-up, and its program's "
+			       "time while kernel.bpf_stats_enabled is on." },
 
 	[FAM_CPU] = { "kvmtrace_vm_cpu_seconds", METRIC_COUNTER, SCOPE_VM, "seconds", VM_LABELS,
 		      "On-CPU time of all the VMM's threads." },
@@ -301,6 +309,9 @@ static const struct field host_table[] = {
 	{ "tracer_cpu_ns", "ns", FT_U64, HOST_COUNTER(tracer_cpu_ns), .family = FAM_TRACER_CPU },
 	{ "tracer_bpf_ns", "ns", FT_I64, HOST_COUNTER(tracer_bpf_ns), .when = WHEN_KNOWN,
 	  .family = FAM_TRACER_BPF },
+	{ "sampler_hz", "Hz", FT_U32, HOST_AT(sampler_hz), .family = FAM_SAMPLER_HZ },
+	{ "sampler_cost_ns", "ns", FT_I64, HOST_COUNTER(sampler_cost_ns), .when = WHEN_KNOWN,
+	  .family = FAM_SAMPLER_COST },
 };
 
 static const struct {

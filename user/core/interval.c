@@ -10,6 +10,7 @@
 #include "domains.h"
 #include "interval.h"
 #include "log.h"
+#include "sampler_budget.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -28,6 +29,8 @@ struct interval_core {
 	uint64_t drops_seen[KT_NR_DROPS];
 	uint64_t self_cpu_ns;		/* this process's CPU time at the last drain */
 	uint64_t bpf_run_ns;		/* its BPF programs' run time then; 0: not counted */
+	struct sampler_budget *budget;	/* NULL: no sampler */
+	uint64_t sampler_runs, sampler_ns;	/* its programs' then; 0: not counted */
 };
 
 struct interval_core *interval_core_new(struct tracer *tr, struct host *host, struct account *a,
@@ -159,17 +162,84 @@ static uint64_t bpf_run_ns(const struct tracer_health *h)
 	return ns;
 }
 
+/* The sampler's programs' runs and time so far. */
+static void sampler_prog_totals(const struct tracer_health *h, uint64_t *runs, uint64_t *ns)
+{
+	size_t i;
+
+	*runs = *ns = 0;
+	for (i = 0; i < h->nr_progs; i++) {
+		if (strncmp(h->prog[i].name, "kt_sample", 9))
+			continue;
+		*runs += h->prog[i].run_cnt;
+		*ns += h->prog[i].run_time_ns;
+	}
+}
+
+/*
+ * How much a bpf_stats total grew since the last drain: known over an interval only when the
+ * kernel counted at both of its ends (-1 otherwise). seen: the total then, 0 when not counted.
+ */
+static int64_t stats_growth(const struct tracer_health *h, uint64_t now, uint64_t *seen)
+{
+	int64_t grew = h->nr_progs && *seen && now >= *seen ? (int64_t)(now - *seen) : -1;
+
+	*seen = h->nr_progs ? now : 0;
+	return grew;
+}
+
 /* The tracer's own cost since the last drain, into the host row. */
 static void tracer_cost(struct interval_core *c, struct interval_record *r)
 {
-	uint64_t cpu = self_cpu_ns(), bpf = bpf_run_ns(&r->health);
+	uint64_t cpu = self_cpu_ns();
 
 	r->host.tracer_cpu_ns = cpu > c->self_cpu_ns ? cpu - c->self_cpu_ns : 0;
 	c->self_cpu_ns = cpu;
-	/* Known over an interval only when the kernel counted at both of its ends. */
-	r->host.tracer_bpf_ns = r->health.nr_progs && c->bpf_run_ns && bpf >= c->bpf_run_ns ?
-				(int64_t)(bpf - c->bpf_run_ns) : -1;
-	c->bpf_run_ns = r->health.nr_progs ? bpf : 0;
+	r->host.tracer_bpf_ns = stats_growth(&r->health, bpf_run_ns(&r->health), &c->bpf_run_ns);
+}
+
+/*
+ * The sampler's rate and cost in the interval, into the host row; then its rate from now on,
+ * within the budget: the next interval's hits stand for the new period.
+ */
+static void sampler_review(struct interval_core *c, struct interval_record *r)
+{
+	struct sampler_budget *b = c->budget;
+	int64_t runs, ns;
+	uint64_t now_runs, now_ns;
+	unsigned int hz;
+	char why[256];
+
+	r->host.sampler_hz = b ? b->hz : 0;
+	r->host.sampler_cost_ns = 0;	/* no sampler, no cost */
+	if (!b)
+		return;
+	sampler_prog_totals(&r->health, &now_runs, &now_ns);
+	runs = stats_growth(&r->health, now_runs, &c->sampler_runs);
+	ns = stats_growth(&r->health, now_ns, &c->sampler_ns);
+	r->host.sampler_cost_ns = sampler_budget_cost_ns(b, r->iv.interval_s, ns);
+	hz = sampler_budget_review(b, runs > 0 ? runs : 0, runs > 0 ? ns : 0);
+	if (hz == b->hz)
+		return;
+	if (tracer_set_sample_hz(c->tracer, hz, why, sizeof(why))) {
+		kt_warn("cannot change the sampler's rate to %u Hz: %s; it stays at %u Hz", hz,
+			why, b->hz);
+		return;
+	}
+	b->hz = hz;
+	account_set_sample_period(c->account, tracer_sample_period_ns(c->tracer));
+	if (hz == b->asked_hz) {
+		kt_info("sampler back at %u Hz per CPU, within --overhead-budget %g%%", hz,
+			b->share * 100);
+		return;
+	}
+	sampler_budget_explain(b, hz, why, sizeof(why));
+	kt_info("%s", why);
+}
+
+void interval_core_set_budget(struct interval_core *c, struct sampler_budget *b)
+{
+	c->budget = b;
 }
 
 /* Drains the maps into this interval's VM records. Returns how many, or -1. */
@@ -209,6 +279,7 @@ int interval_prime(struct interval_core *c)
 	c->self_cpu_ns = self_cpu_ns();
 	health.nr_progs = tracer_prog_stats(c->tracer, health.prog, METRICS_MAX_PROGS);
 	c->bpf_run_ns = bpf_run_ns(&health);
+	sampler_prog_totals(&health, &c->sampler_runs, &c->sampler_ns);
 	interval_done(c);
 	return 0;
 }
@@ -237,6 +308,7 @@ int interval_next(struct interval_core *c, double lag_s, struct interval_record 
 	out->health.nr_progs = tracer_prog_stats(c->tracer, out->health.prog, METRICS_MAX_PROGS);
 	/* The host's totals take the tracer's cost too: after it is known. */
 	tracer_cost(c, out);
+	sampler_review(c, out);
 	account_totals_host(c->totals, &out->host);
 	return 0;
 }

@@ -33,6 +33,11 @@ struct interval_core *interval_core_new(struct tracer *tr, struct host *host, st
 					struct lifecycle *lc, struct power_source *power,
 					double idle_watts);
 
+struct sampler_budget;
+
+/* The sampler's budget (sampler_budget.h), reviewed after each interval; NULL: no sampler. */
+void interval_core_set_budget(struct interval_core *c, struct sampler_budget *b);
+
 /* The first drain: baselines, so that the first record covers only the first interval. */
 int interval_prime(struct interval_core *c);
 

@@ -153,6 +153,14 @@ static enum cli_status set_sample_hz(const struct cli_option *opt, const char *v
 	return CLI_RUN;
 }
 
+static enum cli_status set_overhead_budget(const struct cli_option *opt, const char *val,
+					   struct cli_ctx *c)
+{
+	if (cli_decimal(val, 0, 100, &c->o->overhead_budget) || c->o->overhead_budget == 0)
+		return invalid(opt, val, NULL, c->err);
+	return CLI_RUN;
+}
+
 static enum cli_status set_kvm_hooks(const struct cli_option *opt, const char *val,
 				     struct cli_ctx *c)
 {
@@ -343,6 +351,14 @@ const struct cli_option cli_options[] = {
 		  "0: no split)",
 	  .example = "samples per second, e.g. --sample-hz 499", .what = "sampling rate",
 	  .hint = "give samples per second from 0 (off) to 10000, e.g. --sample-hz 499" },
+	{ .name = "overhead-budget", .arg = "PCT", .key = CLI_KEY_VALUE,
+	  .set = set_overhead_budget,
+	  .help = "% of one CPU the sampler may take, its timer\n"
+		  "interrupts included: it samples less often rather\n"
+		  "than more (default " STR(CLI_DEFAULT_OVERHEAD_BUDGET) ")",
+	  .example = "a percentage of one CPU, e.g. --overhead-budget 0.5",
+	  .what = "overhead budget",
+	  .hint = "give a percentage above 0 and up to 100, e.g. --overhead-budget 0.5" },
 	{ .name = "kvm-hooks", .arg = "on|off", .key = CLI_KEY_VALUE, .set = set_kvm_hooks,
 	  .help = "off: leave kvm_entry/kvm_exit unhooked, for hosts\n"
 		  "with many exits: guest time from the kernel's\n"
@@ -474,6 +490,7 @@ static void defaults(struct cli_opts *o)
 	o->sysfs_root = "/sys";
 	o->nr_counters = counters_parse(COUNTERS_DEFAULT, o->counters, KT_MAX_COUNTERS, NULL, 0);
 	o->sample_hz = CLI_DEFAULT_SAMPLE_HZ;
+	o->overhead_budget = CLI_DEFAULT_OVERHEAD_BUDGET;
 	o->kvm_hooks = true;
 }
 

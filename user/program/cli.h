@@ -14,6 +14,7 @@
 /* Sampler rate: about 1 000 hits a second per busy VM on two CPUs, at well under 0.5% of a
  * CPU (make bench); odd, so it does not beat against the scheduler tick. */
 #define CLI_DEFAULT_SAMPLE_HZ	499
+#define CLI_DEFAULT_OVERHEAD_BUDGET	0.5	/* % of one CPU */
 #define CLI_MAX_SAMPLE_HZ	10000
 
 struct cli_opts {
@@ -30,6 +31,7 @@ struct cli_opts {
 	struct counter_spec counters[KT_MAX_COUNTERS];	/* --counters (default COUNTERS_DEFAULT) */
 	int nr_counters;
 	unsigned int sample_hz;	/* --sample-hz: sampler rate per CPU; 0: no sampler */
+	double overhead_budget;	/* --overhead-budget: % of one CPU the sampler may take, > 0 */
 	bool kvm_hooks;		/* --kvm-hooks: attach kvm_entry/kvm_exit where they exist */
 	struct csv_rotation rotation;	/* --rotate daily|SIZE; none by default */
 	const char *listen;	/* --listen: [ADDR:]PORT of the Prometheus endpoint; NULL: off */

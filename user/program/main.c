@@ -26,6 +26,7 @@
 #include "outdir.h"
 #include "power.h"
 #include "privs.h"
+#include "sampler_budget.h"
 #include "tracer.h"
 #include "vmsource.h"
 
@@ -119,6 +120,7 @@ struct run {
 	struct power_source *power;
 	struct csv_sink *csv;
 	struct metrics_server *metrics;	/* --listen; NULL: off */
+	struct sampler_budget budget;	/* the sampler's rate under --overhead-budget */
 	double lag_s;			/* how late the current drain is against its schedule */
 	bool write_failing;
 	bool clear_screen;
@@ -237,6 +239,44 @@ static void account_options(const struct run *run, struct account_opts *a)
 }
 
 /*
+ * What a sample costs here, measured once, and the rate that keeps the sampler within
+ * --overhead-budget. Returns whether the sampler runs (and so has a budget).
+ */
+static bool start_budget(struct run *run)
+{
+	unsigned int asked = tracer_sample_hz(run->tracer), hz;
+	double cost;
+	char why[256];
+
+	if (!asked)
+		return false;
+	cost = tracer_sample_cost_ns(run->tracer, why, sizeof(why));
+	if (cost < 0)
+		kt_warn("cannot measure what a sample costs: %s; the sampler keeps %u Hz and "
+			"sampler_cost_ns will be empty", why, asked);
+	sampler_budget_init(&run->budget, run->opts->overhead_budget / 100, asked,
+			    tracer_sampled_cpus(run->tracer), cost);
+	hz = sampler_budget_rate(&run->budget);
+	if (hz == asked) {
+		if (cost >= 0)
+			kt_info("sampler at %u Hz per CPU: a sample costs %.1f us here, %.3f%% of a "
+				"CPU in all, within --overhead-budget %g%%", hz, cost / 1000,
+				hz * (double)run->budget.nr_cpus * cost / 1e7,
+				run->opts->overhead_budget);
+		return true;
+	}
+	if (tracer_set_sample_hz(run->tracer, hz, why, sizeof(why))) {
+		kt_warn("cannot lower the sampler's rate to %u Hz: %s; it stays at %u Hz", hz, why,
+			asked);
+		return true;
+	}
+	run->budget.hz = hz;
+	sampler_budget_explain(&run->budget, hz, why, sizeof(why));
+	kt_info("%s", why);
+	return true;
+}
+
+/*
  * Up to the hard limit (at most 65536): the CSV sink keeps 3 files open per VM, and a host of
  * hundreds of VMs needs more than the usual soft limit of 1024 descriptors.
  */
@@ -259,6 +299,7 @@ int main(int argc, char **argv)
 	struct vm_source src;
 	struct run run = {};
 	struct cli_opts opts;
+	bool budgeted;
 	char why[512];
 	int status = 1;
 
@@ -295,6 +336,7 @@ int main(int argc, char **argv)
 		kt_error("%s", why);
 		return 1;
 	}
+	budgeted = start_budget(&run);
 	/* Ports below 1024 need a privilege the tracer then drops. */
 	if (opts.listen) {
 		run.metrics = metrics_open(opts.listen, why, sizeof(why));
@@ -341,6 +383,7 @@ int main(int argc, char **argv)
 		kt_error("out of memory");
 		goto out;
 	}
+	interval_core_set_budget(run.core, budgeted ? &run.budget : NULL);
 	install_signals();
 	lifecycle_start(run.lifecycle);
 	if (interval_prime(run.core))

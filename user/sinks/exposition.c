@@ -129,20 +129,33 @@ static const char *suffix(const struct family *f)
 	return f->type == METRIC_COUNTER ? "_total" : f->type == METRIC_INFO ? "_info" : "";
 }
 
+/* "# WHAT NAME TEXT": piece by piece, for a help text has no bound. */
+static void header_line(struct expo *o, const char *what, const char *name, const char *sfx,
+			const char *text)
+{
+	expo_puts(o, what);
+	expo_puts(o, name);
+	expo_puts(o, sfx);
+	expo_puts(o, " ");
+	expo_puts(o, text);
+	expo_puts(o, "\n");
+}
+
 static void header(struct expo *o, const struct family *f)
 {
 	static const char *const om_type[] = { "counter", "gauge", "info" };
 
 	if (o->om) {
-		expo_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-			    om_type[f->type]);
+		header_line(o, "# HELP ", f->name, "", f->help);
+		header_line(o, "# TYPE ", f->name, "", om_type[f->type]);
 		if (f->unit)
-			expo_printf(o, "# UNIT %s %s\n", f->name, f->unit);
+			header_line(o, "# UNIT ", f->name, "", f->unit);
 		return;
 	}
 	/* The 0.0.4 format names the family after its samples and has no info type. */
-	expo_printf(o, "# HELP %s%s %s\n# TYPE %s%s %s\n", f->name, suffix(f), f->help, f->name,
-		    suffix(f), f->type == METRIC_COUNTER ? "counter" : "gauge");
+	header_line(o, "# HELP ", f->name, suffix(f), f->help);
+	header_line(o, "# TYPE ", f->name, suffix(f),
+		    f->type == METRIC_COUNTER ? "counter" : "gauge");
 }
 
 void expo_sample(struct expo *o, const struct family *f, const char *labels, const char *k1,

@@ -398,6 +398,8 @@ void table_host(struct table_host *h, const struct interval_record *rec)
 	h->vm_power_w = host->valid ? host->vms_w : NAN;
 	h->tracer_cpu_pct = ok ? host->tracer_cpu_ns / ns * 100 : NAN;
 	h->tracer_bpf_pct = ok && host->tracer_bpf_ns >= 0 ? host->tracer_bpf_ns / ns * 100 : NAN;
+	h->sampler_hz = host->sampler_hz;
+	h->sampler_pct = ok && host->sampler_cost_ns >= 0 ? host->sampler_cost_ns / ns * 100 : NAN;
 }
 
 /* "label figure unit", or "label -". */
@@ -412,10 +414,11 @@ static void part(char *buf, size_t size, const char *label, double v, int prec, 
 void table_host_line(char *buf, size_t size, const struct table_host *h, int cols)
 {
 	/* Left to right; keep[] lists them from the most needed. */
-	enum { POWER, IDLE, BUSY, VM_CPU, GUEST, VM_POWER, TRACER_CPU, TRACER_BPF, NR_PARTS };
+	enum { POWER, IDLE, BUSY, VM_CPU, GUEST, VM_POWER, TRACER_CPU, TRACER_BPF, SAMPLER,
+	       NR_PARTS };
 	static const int keep[NR_PARTS] = { POWER, VM_CPU, GUEST, TRACER_BPF, VM_POWER, TRACER_CPU,
-					    IDLE, BUSY };
-	char text[NR_PARTS][48];
+					    IDLE, BUSY, SAMPLER };
+	char text[NR_PARTS][48], label[32];
 	bool shown[NR_PARTS] = {};
 	int used = 0, i, len;
 	size_t n = 0;
@@ -428,6 +431,12 @@ void table_host_line(char *buf, size_t size, const struct table_host *h, int col
 	part(text[VM_POWER], sizeof(text[0]), "VMs power", h->vm_power_w, 1, " W");
 	part(text[TRACER_CPU], sizeof(text[0]), "tracer CPU", h->tracer_cpu_pct, 2, "%");
 	part(text[TRACER_BPF], sizeof(text[0]), "tracer BPF", h->tracer_bpf_pct, 2, "%");
+	if (h->sampler_hz) {
+		snprintf(label, sizeof(label), "sampler %u Hz", h->sampler_hz);
+		part(text[SAMPLER], sizeof(text[0]), label, h->sampler_pct, 2, "%");
+	} else {
+		snprintf(text[SAMPLER], sizeof(text[0]), "sampler off");
+	}
 	for (i = 0; i < NR_PARTS; i++) {
 		len = strlen(text[keep[i]]) + (used ? 2 : 0);
 		if (used + len > cols)

@@ -135,6 +135,8 @@ struct table_host {
 	double vm_power_w;	/* the VMs' shares summed */
 	double tracer_cpu_pct;	/* the tracer's process's CPU time, % of one CPU */
 	double tracer_bpf_pct;	/* its BPF programs' run time (kernel.bpf_stats_enabled) */
+	unsigned int sampler_hz;	/* 0: off */
+	double sampler_pct;	/* what the sampler took from the CPUs, % of one CPU */
 };
 
 void table_host(struct table_host *h, const struct interval_record *rec);

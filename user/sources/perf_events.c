@@ -317,33 +317,23 @@ static unsigned int max_sample_rate(void)
 
 struct sampler {
 	__u64 period_ns;
+	unsigned int hz;
+	int prog_fd;	/* the caller's */
 	int nr_cpus;
+	int nr_open;	/* CPUs sampled */
 	int fd[];	/* by CPU; -1 where offline */
 };
 
-struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t len)
+/* The rate's bounds; 0 or -1 with errno and a one-line reason in why. */
+static int sampler_rate_ok(unsigned int hz, char *why, size_t len)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		/* Off until the program is attached, so no sample goes unseen. */
-		.disabled = 1,
-	};
-	int nr = possible_cpus(), cpu, fd, err, opened = 0;
 	unsigned int limit;
-	struct sampler *s;
-	bool *online;
 
-	if (nr < 0) {
-		kt_why(why, len, "cannot count the possible CPUs: %s", strerror(errno));
-		return NULL;
-	}
 	if (!hz || hz > SAMPLER_MAX_HZ) {
 		kt_why(why, len, "sampling rate %u Hz is out of range (1 to %u)", hz,
 			SAMPLER_MAX_HZ);
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	/* Above the kernel's limit it throttles the events and samples go missing. */
 	limit = max_sample_rate();
@@ -351,8 +341,55 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 		kt_why(why, len, "sampling rate %u Hz is above the kernel's limit of %u "
 			"(kernel.perf_event_max_sample_rate)", hz, limit);
 		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A cpu-clock sampling event on cpu at hz with prog_fd attached, off until enabled (so no
+ * sample goes unseen). A fixed period, not a frequency: the kernel would otherwise vary it to
+ * hit the rate. Returns its fd, or -1 with errno and why (ENODEV: the CPU is offline).
+ */
+static int sampling_event_open(int cpu, unsigned int hz, int prog_fd, char *why, size_t len)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ull / hz,
+		.disabled = 1,
+	};
+	int fd = perf_open(&attr, cpu), err;
+
+	if (fd < 0) {
+		kt_why(why, len, "cannot open a cpu-clock sampling event on CPU %d: %s", cpu,
+			strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd)) {
+		err = errno;
+		kt_why(why, len, "cannot attach the sampling program on CPU %d: %s", cpu,
+			strerror(err));
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t len)
+{
+	int nr = possible_cpus(), cpu, fd, err;
+	struct sampler *s;
+	bool *online;
+
+	if (nr < 0) {
+		kt_why(why, len, "cannot count the possible CPUs: %s", strerror(errno));
 		return NULL;
 	}
+	if (sampler_rate_ok(hz, why, len))
+		return NULL;
 	if (prog_fd < 0) {
 		kt_why(why, len, "the sampling program is not loaded");
 		errno = EBADF;
@@ -367,9 +404,9 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* A fixed period, not a frequency: the kernel would otherwise vary it to hit the rate. */
 	s->period_ns = 1000000000ull / hz;
-	attr.sample_period = s->period_ns;
+	s->hz = hz;
+	s->prog_fd = prog_fd;
 	s->nr_cpus = nr;
 	for (cpu = 0; cpu < nr; cpu++)
 		s->fd[cpu] = -1;
@@ -377,26 +414,23 @@ struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t 
 	for (cpu = 0; cpu < nr; cpu++) {
 		if (!online[cpu])
 			continue;
-		fd = perf_open(&attr, cpu);
+		fd = sampling_event_open(cpu, hz, prog_fd, why, len);
 		if (fd < 0 && errno == ENODEV)
 			continue;	/* went offline since we looked */
 		if (fd < 0) {
 			err = errno;
-			kt_why(why, len, "cannot open a cpu-clock sampling event on CPU %d: %s",
-				cpu, strerror(err));
 			goto fail;
 		}
 		s->fd[cpu] = fd;
-		if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
-		    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
+		if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
 			err = errno;
-			kt_why(why, len, "cannot attach the sampling program on CPU %d: %s", cpu,
+			kt_why(why, len, "cannot enable the sampling event on CPU %d: %s", cpu,
 				strerror(err));
 			goto fail;
 		}
-		opened++;
+		s->nr_open++;
 	}
-	if (!opened) {
+	if (!s->nr_open) {
 		err = ENODEV;
 		kt_why(why, len, "no online CPU to sample");
 		goto fail;
@@ -409,6 +443,48 @@ fail:
 	sampler_close(s);
 	errno = err;
 	return NULL;
+}
+
+int sampler_set_hz(struct sampler *s, unsigned int hz, char *why, size_t len)
+{
+	__u64 period;
+	int cpu;
+
+	if (sampler_rate_ok(hz, why, len))
+		return -1;
+	period = 1000000000ull / hz;
+	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
+		if (s->fd[cpu] >= 0 && ioctl(s->fd[cpu], PERF_EVENT_IOC_PERIOD, &period)) {
+			kt_why(why, len, "cannot change the sampling period on CPU %d: %s", cpu,
+				strerror(errno));
+			return -1;
+		}
+	}
+	s->period_ns = period;
+	s->hz = hz;
+	return 0;
+}
+
+int sampler_probe_open(const struct sampler *s, int cpu, unsigned int hz, char *why, size_t len)
+{
+	return sampling_event_open(cpu, hz, s->prog_fd, why, len);
+}
+
+unsigned int sampler_max_hz(void)
+{
+	unsigned int limit = max_sample_rate();
+
+	return limit && limit < SAMPLER_MAX_HZ ? limit : SAMPLER_MAX_HZ;
+}
+
+unsigned int sampler_hz(const struct sampler *s)
+{
+	return s ? s->hz : 0;
+}
+
+int sampler_nr_cpus(const struct sampler *s)
+{
+	return s ? s->nr_open : 0;
 }
 
 struct sampler *sampler_open(struct bpf_program *prog, unsigned int hz, char *why, size_t len)

@@ -45,6 +45,18 @@ struct sampler *sampler_open(struct bpf_program *prog, unsigned int hz, char *wh
 struct sampler *sampler_open_fd(int prog_fd, unsigned int hz, char *why, size_t len);
 /* ns of CPU time one sample stands for. */
 __u64 sampler_period_ns(const struct sampler *s);
+/* The rate per CPU, and how many CPUs are sampled (0, 0 for NULL). */
+unsigned int sampler_hz(const struct sampler *s);
+int sampler_nr_cpus(const struct sampler *s);
+/* The highest rate a sampler may take here: the kernel's limit, or 100000. */
+unsigned int sampler_max_hz(void);
+/* A new rate on every CPU, from the next sample on. 0, or -1 with errno and why. */
+int sampler_set_hz(struct sampler *s, unsigned int hz, char *why, size_t len);
+/*
+ * One more sampling event on cpu at hz with the sampler's program, disabled, for measuring what
+ * a sample costs: its fd (the caller closes it), or -1 with errno and why.
+ */
+int sampler_probe_open(const struct sampler *s, int cpu, unsigned int hz, char *why, size_t len);
 void sampler_close(struct sampler *s);
 
 /*

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "netdev.h"
 #include "perf_events.h"
+#include "sampler_cost.h"
 #include "tracer.h"
 #include "tracer_priv.h"
 
@@ -503,6 +504,34 @@ bool tracer_counter_active(const struct tracer *tr, size_t i)
 __u64 tracer_sample_period_ns(const struct tracer *tr)
 {
 	return tr->sampler ? sampler_period_ns(tr->sampler) : 0;
+}
+
+unsigned int tracer_sample_hz(const struct tracer *tr)
+{
+	return sampler_hz(tr->sampler);
+}
+
+unsigned int tracer_sampled_cpus(const struct tracer *tr)
+{
+	return sampler_nr_cpus(tr->sampler);
+}
+
+int tracer_set_sample_hz(struct tracer *tr, unsigned int hz, char *why, size_t len)
+{
+	if (!tr->sampler) {
+		kt_why(why, len, "the sampler does not run");
+		return -1;
+	}
+	return sampler_set_hz(tr->sampler, hz, why, len);
+}
+
+double tracer_sample_cost_ns(const struct tracer *tr, char *why, size_t len)
+{
+	if (!tr->sampler) {
+		kt_why(why, len, "the sampler does not run");
+		return -1;
+	}
+	return sampler_cost_measure(tr->sampler, why, len);
 }
 
 static int run_vm_prog(struct bpf_program *prog, int pid, bool from_birth)

@@ -38,6 +38,13 @@ bool tracer_counter_active(const struct tracer *tr, size_t i);
 
 /* CPU time one sampler hit stands for, ns; 0 when the sampler does not run. */
 __u64 tracer_sample_period_ns(const struct tracer *tr);
+/* The sampler's rate per CPU and how many CPUs it samples; 0 when it does not run. */
+unsigned int tracer_sample_hz(const struct tracer *tr);
+unsigned int tracer_sampled_cpus(const struct tracer *tr);
+/* Changes the sampler's rate from the next sample on: 0, or -1 with a reason in why. */
+int tracer_set_sample_hz(struct tracer *tr, unsigned int hz, char *why, size_t len);
+/* What one sample costs the CPU it interrupts (sampler_cost.h): ns, or -1 with why. */
+double tracer_sample_cost_ns(const struct tracer *tr, char *why, size_t len);
 
 /* One BPF program's cost as the kernel counts it while kernel.bpf_stats_enabled is on. */
 struct prog_stat {

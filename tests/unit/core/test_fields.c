@@ -214,6 +214,8 @@ static const char *om_unit(const char *unit)
 		return "watts";
 	if (!strcmp(unit, "J"))
 		return "joules";
+	if (!strcmp(unit, "Hz"))
+		return "hertz";
 	return NULL;
 }
 

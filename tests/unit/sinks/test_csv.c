@@ -88,23 +88,25 @@ static void test_host_row(void **state)
 		.valid = true, .source = "edimax", .host_power_w = 101.25, .host_energy_j = 101.3,
 		.idle_w = 60, .vms_w = 30.5, .rest_w = 10.75, .cpu_busy_ns = 1200000000,
 		.cpu_capacity_ns = 2000000000, .tracer_cpu_ns = 4000000, .tracer_bpf_ns = 300000,
+		.sampler_hz = 416, .sampler_cost_ns = 4800000,
 	};
 	FILE *f;
 
 	(void)state;
 	assert_string_equal(CSV_HOST_HEADER, "timestamp,epoch_s,interval_s,power_source,"
 			    "host_power_w,host_energy_j,idle_w,vms_w,rest_w,cpu_busy_ns,"
-			    "cpu_capacity_ns,tracer_cpu_ns,tracer_bpf_ns");
+			    "cpu_capacity_ns,tracer_cpu_ns,tracer_bpf_ns,sampler_hz,sampler_cost_ns");
 	f = mem();
 	csv_format_host_row(f, &iv, &h);
 	h.valid = false;
 	h.tracer_bpf_ns = -1;	/* bpf_stats off: not counted */
+	h.sampler_cost_ns = -1;	/* not measured */
 	csv_format_host_row(f, &iv, &h);
 	fclose(f);
 	assert_string_equal(fmt_buf,
 		T "edimax,101.250,101.300,60.000,30.500,10.750,1200000000,2000000000,4000000,"
-		  "300000\n"
-		T "edimax,,,,,,1200000000,2000000000,4000000,\n");
+		  "300000,416,4800000\n"
+		T "edimax,,,,,,1200000000,2000000000,4000000,,416,\n");
 }
 
 static void test_empty_vs_zero(void **state)

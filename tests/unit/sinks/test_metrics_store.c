@@ -24,7 +24,8 @@
 static const struct host_record host = {
 	.valid = true, .source = "rapl", .host_power_w = 80, .host_energy_j = 80.08,
 	.idle_w = 40, .vms_w = 12.25, .rest_w = 27.75, .cpu_busy_ns = 1, .cpu_capacity_ns = 2,
-	.tracer_cpu_ns = 4000000, .tracer_bpf_ns = 300000,
+	.tracer_cpu_ns = 4000000, .tracer_bpf_ns = 300000, .sampler_hz = 416,
+	.sampler_cost_ns = 4800000,
 };
 
 /* full_record() with a clock event too, for its family. */

@@ -446,17 +446,22 @@ static void test_host_line(void **state)
 					 .idle_w = 80, .vms_w = 45, .rest_w = -1.6,
 					 .cpu_busy_ns = 5000000000ull,
 					 .cpu_capacity_ns = 16000000000ull,
-					 .tracer_cpu_ns = 6000000, .tracer_bpf_ns = 16200000 };
+					 .tracer_cpu_ns = 6000000, .tracer_bpf_ns = 16200000,
+					 .sampler_hz = 416, .sampler_cost_ns = 9600000 };
 	table_host(&h, &rec);
 	table_host_line(buf, sizeof(buf), &h, 200);
 	/* VMs: 150% + 50%; guest share: of the VM whose guest time is known only. */
 	assert_string_equal(buf, "host power 123.4 W  idle 80.0 W  host CPU 31.2%  VMs CPU 200.0%  "
 			    "guest share 80.0%  VMs power 45.0 W  tracer CPU 0.30%  "
-			    "tracer BPF 0.81%");
+			    "tracer BPF 0.81%  sampler 416 Hz 0.48%");
 	/*
-	 * Narrow: the host's CPU and idle power go first, then the tracer's process, the VMs'
-	 * power and the tracer's programs.
+	 * Narrow: the sampler, the host's CPU and idle power go first, then the tracer's
+	 * process, the VMs' power and the tracer's programs.
 	 */
+	table_host_line(buf, sizeof(buf), &h, 150);
+	assert_string_equal(buf, "host power 123.4 W  idle 80.0 W  host CPU 31.2%  VMs CPU 200.0%  "
+			    "guest share 80.0%  VMs power 45.0 W  tracer CPU 0.30%  "
+			    "tracer BPF 0.81%");
 	table_host_line(buf, sizeof(buf), &h, 107);
 	assert_string_equal(buf, "host power 123.4 W  VMs CPU 200.0%  guest share 80.0%  "
 			    "VMs power 45.0 W  tracer CPU 0.30%  tracer BPF 0.81%");
@@ -471,15 +476,21 @@ static void test_host_line(void **state)
 	table_host_line(buf, sizeof(buf), &h, 10);
 	assert_string_equal(buf, "host power");
 
-	/* Power unknown, bpf_stats off, no VM with guest time: "-". */
+	/* Power unknown, bpf_stats off, no VM with guest time, the sampler's cost unknown: "-". */
 	rec.host.valid = false;
 	rec.host.tracer_bpf_ns = -1;
+	rec.host.sampler_cost_ns = -1;
 	rec.nr_vms = 1;
 	rec.vms = &vms[1];
 	table_host(&h, &rec);
 	table_host_line(buf, sizeof(buf), &h, 200);
 	assert_string_equal(buf, "host power -  idle -  host CPU 31.2%  VMs CPU 50.0%  "
-			    "guest share -  VMs power -  tracer CPU 0.30%  tracer BPF -");
+			    "guest share -  VMs power -  tracer CPU 0.30%  tracer BPF -  "
+			    "sampler 416 Hz -");
+	rec.host.sampler_hz = 0;
+	table_host(&h, &rec);
+	table_host_line(buf, sizeof(buf), &h, 200);
+	assert_non_null(strstr(buf, "tracer BPF -  sampler off"));
 }
 
 static char *plain(const struct interval_record *rec, bool header)

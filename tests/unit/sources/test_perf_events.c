@@ -5,6 +5,7 @@
  * The open tests need root; they hold whether or not the machine has a hardware PMU.
  */
 #include <ctype.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include <cmocka.h>
 
 #include "perf_events.h"
+#include "sampler_cost.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -591,11 +593,15 @@ static void test_sampler(void **state)
 	if (!s)
 		fail_msg("sampler_open_fd: %s", why);
 	assert_int_equal(sampler_period_ns(s), 1000000);
+	assert_int_equal(sampler_hz(s), 1000);
+	assert_int_equal(sampler_nr_cpus(s), sysconf(_SC_NPROCESSORS_ONLN));
 	burn_cpu(100000000);
 	if (stats >= 0)
 		assert_true(run_count(prog) >= 10);
 	sampler_close(s);
 	sampler_close(NULL);
+	assert_int_equal(sampler_hz(NULL), 0);
+	assert_int_equal(sampler_nr_cpus(NULL), 0);
 
 	s = sampler_open_fd(prog, 3, why, sizeof(why));
 	assert_non_null(s);
@@ -627,6 +633,86 @@ static void test_sampler(void **state)
 	close(prog);
 }
 
+/* Runs of prog per second, on all CPUs, while this thread burns 200 ms of CPU time. */
+static double runs_per_s(int prog)
+{
+	__u64 before = run_count(prog);
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	burn_cpu(200000000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (run_count(prog) - before) /
+	       (t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+/* A new rate takes at once, on the events already running; out of range, nothing changes. */
+static void test_sampler_new_rate(void **state)
+{
+	int prog, stats;
+	struct sampler *s;
+	char why[256];
+	double rate;
+
+	(void)state;
+	if (!is_root())
+		return;
+	prog = sampler_prog(BPF_PROG_TYPE_PERF_EVENT);
+	stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	s = sampler_open_fd(prog, 200, why, sizeof(why));
+	assert_non_null(s);
+	assert_int_equal(sampler_set_hz(s, 1000, why, sizeof(why)), 0);
+	assert_int_equal(sampler_hz(s), 1000);
+	assert_int_equal(sampler_period_ns(s), 1000000);
+	/* The CPU this thread keeps busy samples at 1000 Hz, whatever the others do. */
+	rate = runs_per_s(prog);
+	if (stats >= 0 && rate < 900)
+		fail_msg("%.0f runs per second at 1000 Hz", rate);
+	assert_int_equal(sampler_set_hz(s, 0, why, sizeof(why)), -1);
+	assert_string_equal(why, "sampling rate 0 Hz is out of range (1 to 100000)");
+	assert_int_equal(sampler_hz(s), 1000);
+	assert_true(sampler_max_hz() >= 1000 && sampler_max_hz() <= 100000);
+	sampler_close(s);
+	if (stats >= 0)
+		close(stats);
+	close(prog);
+}
+
+/*
+ * What a sample costs, measured: some time, less than a millisecond even on a nested VM; the
+ * thread may run anywhere again afterwards, and the measuring events are gone.
+ */
+static void test_sampler_cost(void **state)
+{
+	cpu_set_t before, after;
+	int prog, stats;
+	struct sampler *s;
+	char why[256];
+	double cost;
+
+	(void)state;
+	if (!is_root())
+		return;
+	prog = sampler_prog(BPF_PROG_TYPE_PERF_EVENT);
+	stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	s = sampler_open_fd(prog, 100, why, sizeof(why));
+	assert_non_null(s);
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	cost = sampler_cost_measure(s, why, sizeof(why));
+	if (cost < 0)
+		fail_msg("sampler_cost_measure: %s", why);
+	assert_true(cost < 1e6);
+	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
+	assert_true(CPU_EQUAL(&before, &after));
+	/* Only the sampler's 100 Hz per CPU run the program now. */
+	if (stats >= 0 && runs_per_s(prog) > 150 * sysconf(_SC_NPROCESSORS_ONLN))
+		fail_msg("the probe event still samples");
+	sampler_close(s);
+	if (stats >= 0)
+		close(stats);
+	close(prog);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +724,8 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_tiny_why),
 		cmocka_unit_test(test_cpu_list),
+		cmocka_unit_test(test_sampler_new_rate),
+		cmocka_unit_test(test_sampler_cost),
 		cmocka_unit_test(test_counters_open),
 		cmocka_unit_test(test_counters_open_failures),
 		cmocka_unit_test(test_sampler),
