@@ -22,6 +22,8 @@ expect 2 "unknown option '--bogus'" "unknown option" -- "$bin" --bogus
 expect 2 "invalid interval '0'" "-i 0" -- "$bin" -i 0
 expect 2 "invalid interval '-1'" "-i -1" -- "$bin" -i -1
 expect 2 "invalid interval 'abc'" "-i abc" -- "$bin" -i abc
+expect 2 "invalid overhead budget '0' (--overhead-budget): give a percentage above 0" \
+	"--overhead-budget 0" -- "$bin" --overhead-budget 0
 ln -s "$work" "$work/self"
 expect 2 "cannot create output folder.*symbolic link" "missing -o folder behind a link" -- \
 	"$bin" -o "$work/self/none"

@@ -16,7 +16,8 @@ void sampler_budget_init(struct sampler_budget *b, double share, unsigned int as
 /* ns one sample costs, all told; 0 when nothing is known of it. */
 static double per_sample_ns(const struct sampler_budget *b)
 {
-	return (b->sample_ns > 0 ? b->sample_ns : 0) + b->prog_ns;
+	return (b->sample_ns > 0 ? b->sample_ns : 0) +
+	       (b->prog_runs >= SAMPLER_COST_MIN_RUNS ? b->prog_ns : 0);
 }
 
 /* The share of one CPU the sampler takes at hz. */
@@ -40,8 +41,11 @@ unsigned int sampler_budget_review(struct sampler_budget *b, uint64_t runs, uint
 {
 	unsigned int hz;
 
-	if (runs)
-		b->prog_ns = (double)prog_ns / runs;
+	if (runs) {
+		b->prog_ns = (b->prog_ns * b->prog_runs + prog_ns) / (b->prog_runs + runs);
+		b->prog_runs = b->prog_runs + runs < SAMPLER_COST_RUNS ? b->prog_runs + runs
+								       : SAMPLER_COST_RUNS;
+	}
 	hz = sampler_budget_rate(b);
 	if (hz < b->hz)
 		return share_at(b, b->hz) > b->share ? hz : b->hz;
@@ -65,7 +69,8 @@ void sampler_budget_explain(const struct sampler_budget *b, unsigned int hz, cha
 	snprintf(buf, len, "sampler at %u Hz per CPU, not %u: a sample costs %.1f us here "
 		 "(%s), so %u Hz on %u CPU%s would take %.2f%% of a CPU, over "
 		 "--overhead-budget %g%%", hz, b->asked_hz, per_sample_ns(b) / 1000,
-		 b->prog_ns > 0 ? "its timer interrupt measured at start-up, its program by "
+		 b->prog_runs >= SAMPLER_COST_MIN_RUNS ? "its timer interrupt measured at "
+							  "start-up, its program by "
 				  "bpf_stats" : "its timer interrupt and program, measured at start-up",
 		 b->asked_hz, b->nr_cpus, b->nr_cpus == 1 ? "" : "s",
 		 share_at(b, b->asked_hz) * 100, b->share * 100);

@@ -17,7 +17,14 @@ struct sampler_budget {
 	unsigned int nr_cpus;	/* sampled */
 	double sample_ns;	/* one sample's cost beside the program's counted time; < 0: unknown */
 	double prog_ns;		/* the program's time per run (bpf_stats); 0 while not counted */
+	uint64_t prog_runs;	/* the runs prog_ns averages, at most SAMPLER_COST_RUNS */
 };
+
+/* How many of the latest runs the program's cost is averaged over: a few seconds' at the
+ * default rate, so that a rate of a few Hz does not follow the noise of a few runs; and how
+ * many it takes before that average counts at all. */
+#define SAMPLER_COST_RUNS	2000
+#define SAMPLER_COST_MIN_RUNS	100
 
 /* hz starts at asked_hz; sample_ns < 0 when it could not be measured. */
 void sampler_budget_init(struct sampler_budget *b, double share, unsigned int asked_hz,
@@ -28,8 +35,9 @@ unsigned int sampler_budget_rate(const struct sampler_budget *b);
 
 /*
  * After an interval in which the sampler's programs ran runs times for prog_ns (runs 0: not
- * counted): the rate to run at from now on. Lower at once when over the budget; higher only
- * by a quarter or more (or back to the asked rate), so that noise does not move it.
+ * counted), averaged into the cost per run: the rate to run at from now on. Lower at once when
+ * over the budget; higher only by a quarter or more (or back to the asked rate), so that noise
+ * does not move it.
  */
 unsigned int sampler_budget_review(struct sampler_budget *b, uint64_t runs, uint64_t prog_ns);
 

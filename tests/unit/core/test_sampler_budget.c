@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -36,43 +37,72 @@ static void test_rate(void **state)
 	assert_int_equal(sampler_budget_rate(&b), 499);
 	b = budget(0);
 	assert_int_equal(sampler_budget_rate(&b), 499);
-	/* The program's counted time adds to the interrupt's. */
+	/* The program's counted time adds to the interrupt's, once it is known from enough runs. */
 	b = budget(4000);
 	b.prog_ns = 1000;
+	b.prog_runs = SAMPLER_COST_MIN_RUNS;
 	assert_int_equal(sampler_budget_rate(&b), 499);
 	b.prog_ns = 1100;
 	assert_int_equal(sampler_budget_rate(&b), 441);	/* 0.9 x 0.005e9 / (2 x 5100) */
+	b.prog_runs = SAMPLER_COST_MIN_RUNS - 1;
+	assert_int_equal(sampler_budget_rate(&b), 499);
 }
 
 /*
  * Each interval's program time refines the cost: the rate goes down once it is over the budget,
- * not for noise below it, and up only by a quarter or back to the asked rate.
+ * not for noise below it, and up only by a quarter or back to the asked rate. Intervals of a
+ * billion runs here, so that each one's cost is the average's.
  */
 static void test_review(void **state)
 {
 	struct sampler_budget b = budget(4000);
+	const uint64_t runs = 1000000000;
 
 	(void)state;
 	assert_int_equal(sampler_budget_review(&b, 0, 0), 499);	/* not counted */
-	assert_int_equal(sampler_budget_review(&b, 1000, 1000000), 499);	/* 1 us a run: fits */
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 1000), 499);	/* 1 us a run */
 	assert_float_equal(b.prog_ns, 1000, 1e-9);
 	/* 2 us a run: 499 Hz takes 0.599%: down to 375. */
-	assert_int_equal(sampler_budget_review(&b, 1000, 2000000), 375);
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 2000), 375);
 	b.hz = 375;
 	/* A little dearer, still within the budget at 375 Hz: stays. */
-	assert_int_equal(sampler_budget_review(&b, 1000, 2200000), 375);
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 2200), 375);
 	/* Dearer still, over it at 375 Hz: down. */
-	assert_int_equal(sampler_budget_review(&b, 1000, 3000000), 321);
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 3000), 321);
 	b.hz = 321;
 	/* Cheaper by a little: not worth a change; by much: up; back to fitting: the asked rate. */
-	assert_int_equal(sampler_budget_review(&b, 1000, 2500000), 321);
-	assert_int_equal(sampler_budget_review(&b, 1000, 1500000), 409);
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 2500), 321);
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 1500), 409);
 	b.hz = 409;
-	assert_int_equal(sampler_budget_review(&b, 1000, 900000), 499);
+	assert_int_equal(sampler_budget_review(&b, runs, runs * 900), 499);
 	/* An interval bpf_stats did not count keeps the last cost known. */
 	b.hz = 499;
 	assert_int_equal(sampler_budget_review(&b, 0, 0), 499);
-	assert_float_equal(b.prog_ns, 900, 1e-9);
+	assert_float_equal(b.prog_ns, 900, 0.01);
+}
+
+/*
+ * At a few Hz an interval's few runs do not make the cost: the average of the latest
+ * SAMPLER_COST_RUNS does.
+ */
+static void test_review_averages(void **state)
+{
+	struct sampler_budget b = budget(4000);
+	int i;
+
+	(void)state;
+	/* Too few runs yet to count: the rate stays whatever they cost. */
+	for (i = 0; i < SAMPLER_COST_MIN_RUNS / 10 - 1; i++)
+		assert_int_equal(sampler_budget_review(&b, 10, 10 * 100000), 499);
+	b.prog_ns = b.prog_runs = 0;
+	for (i = 0; i < SAMPLER_COST_RUNS / 10; i++)
+		sampler_budget_review(&b, 10, 10 * 1000);
+	assert_float_equal(b.prog_ns, 1000, 1e-6);
+	assert_int_equal(b.prog_runs, SAMPLER_COST_RUNS);
+	/* A run ten times dearer moves the average by a two-thousandth of the difference. */
+	sampler_budget_review(&b, 1, 10000);
+	assert_float_equal(b.prog_ns, 1000 + 9000.0 / (SAMPLER_COST_RUNS + 1), 1e-6);
+	assert_int_equal(b.prog_runs, SAMPLER_COST_RUNS);
 }
 
 /* An interval's cost: its samples times their cost, and the program's counted time. */
@@ -100,6 +130,7 @@ static void test_explain(void **state)
 			    "(its timer interrupt and program, measured at start-up), so 499 Hz "
 			    "on 2 CPUs would take 3.99% of a CPU, over --overhead-budget 0.5%");
 	b.prog_ns = 2000;
+	b.prog_runs = SAMPLER_COST_RUNS;
 	b.nr_cpus = 1;
 	sampler_budget_explain(&b, 100, line, sizeof(line));
 	assert_string_equal(line, "sampler at 100 Hz per CPU, not 499: a sample costs 42.0 us "
@@ -113,6 +144,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_review),
+		cmocka_unit_test(test_review_averages),
 		cmocka_unit_test(test_cost),
 		cmocka_unit_test(test_explain),
 	};

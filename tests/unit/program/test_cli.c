@@ -327,7 +327,10 @@ static void test_listen(void **state)
 	run_free(&r);
 }
 
-/* --counters, --sample-hz and --rotate: defaults, good values, one-line usage errors. */
+/*
+ * --counters, --sample-hz, --overhead-budget and --rotate: defaults, good values, one-line
+ * usage errors.
+ */
 static void test_measurement_options(void **state)
 {
 	struct run r;
@@ -337,6 +340,7 @@ static void test_measurement_options(void **state)
 	assert_int_equal(r.o.nr_counters, 4);
 	assert_string_equal(r.o.counters[0].name, "cycles");
 	assert_int_equal(r.o.sample_hz, CLI_DEFAULT_SAMPLE_HZ);
+	assert_float_equal(r.o.overhead_budget, 0.5, 0);
 	assert_false(r.o.rotation.daily);
 	assert_int_equal(r.o.rotation.max_bytes, 0);
 	run_free(&r);
@@ -349,10 +353,25 @@ static void test_measurement_options(void **state)
 	assert_int_equal(r.o.rotation.max_bytes, 100 * 1024 * 1024);
 	run_free(&r);
 
-	RUN(&r, "--counters", "none", "--rotate", "daily", "--sample-hz", "97");
+	RUN(&r, "--counters", "none", "--rotate", "daily", "--sample-hz", "97",
+	    "--overhead-budget", "100");
 	assert_int_equal(r.o.nr_counters, 0);
 	assert_true(r.o.rotation.daily);
 	assert_int_equal(r.o.sample_hz, 97);
+	assert_float_equal(r.o.overhead_budget, 100, 0);
+	run_free(&r);
+
+	RUN(&r, "--overhead-budget", "0.05");
+	assert_float_equal(r.o.overhead_budget, 0.05, 0);
+	run_free(&r);
+
+	RUN(&r, "--overhead-budget", "0");
+	assert_int_equal(r.st, CLI_USAGE);
+	assert_string_equal(r.err, "kvmtrace-bpf: invalid overhead budget '0' (--overhead-budget): "
+			    "give a percentage above 0 and up to 100, e.g. --overhead-budget 0.5\n");
+	run_free(&r);
+	RUN(&r, "--overhead-budget", "100.5");
+	assert_int_equal(r.st, CLI_USAGE);
 	run_free(&r);
 
 	RUN(&r, "--counters", "cycles,bogus");
