@@ -9,17 +9,19 @@
 #include "kt_counters.bpf.h"
 #include "kt_maps.bpf.h"
 
-/* A kvm event of a process we do not track yet makes it a VM, whatever its VMM. */
+/*
+ * A kvm event of a process we do not track yet makes it a VM, whatever its VMM. A tracked one's
+ * vCPU has its entry already: one lookup.
+ */
 static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __u32 tgid)
 {
 	struct kt_vm *vm;
 
 	if (kt_is_tracked(tgid))
-		vm = bpf_map_lookup_elem(&vms, &tgid);
-	else if (discover)
-		vm = kt_track_vm(tgid, now, KT_VM_BY_KVM);
-	else
+		return kt_tracked_thread(tid, tgid);
+	if (!discover)
 		return NULL;
+	vm = kt_track_vm(tgid, now, KT_VM_BY_KVM);
 	return vm ? kt_thread_get(tid, tgid, vm, 0) : NULL;
 }
 
