@@ -174,11 +174,13 @@ t_check "the alternate screen is on while the view runs" \
 	test "$(tm display-message -t live -p '#{alternate_on}')" = 1
 # The tracer's cost: while the kernel counts BPF run time, as test_prometheus turns it on.
 if [[ $stats_were == 0 ]]; then
-	t_check "kernel.bpf_stats_enabled off: tracer BPF -" grep -q 'tracer BPF -$' "$out/screen.1"
+	t_check "kernel.bpf_stats_enabled off: tracer BPF -" grep -Eq 'tracer BPF -( |$)' "$out/screen.1"
 fi
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
 t_check "kernel.bpf_stats_enabled on: the tracer's cost, % of one CPU" \
-	wait_screen 5 'tracer BPF [0-9]+\.[0-9]+%$'
+	wait_screen 5 'tracer BPF [0-9]+\.[0-9]+%( |$)'
+t_check "and the sampler's rate and cost, last" \
+	wait_screen 2 'tracer BPF [0-9.]+%  sampler [0-9]+ Hz [0-9]+\.[0-9]+%$'
 echo "$stats_were" >/proc/sys/kernel/bpf_stats_enabled
 
 # --- 2. sorting: the busy guest first by GUEST, the exiting one first by HYP
