@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,8 +359,6 @@ int csv_sink_write(struct csv_sink *s, const struct interval_info *iv, const str
 
 static void sink_flush_file(struct csv_sink *s, struct csv_file *cf)
 {
-	struct stat st;
-
 	if (!cf->f)
 		return;
 	if (csv_file_flush(cf)) {
@@ -369,7 +366,7 @@ static void sink_flush_file(struct csv_sink *s, struct csv_file *cf)
 		return;
 	}
 	/* Deleted under us: reopen next time, not write into a lost inode. */
-	if (cf->f && !fstat(fileno(cf->f), &st) && st.st_nlink == 0)
+	if (cf->f && cf->unlinked)
 		csv_file_close(cf);
 }
 

@@ -52,8 +52,10 @@ int csv_file_flush(struct csv_file *cf)
 		errno = err;
 		return -1;
 	}
-	if (!fstat(fileno(cf->f), &st))
+	if (!fstat(fileno(cf->f), &st)) {
 		cf->good = st.st_size;
+		cf->unlinked = st.st_nlink == 0;
+	}
 	return 0;
 }
 
@@ -184,6 +186,7 @@ int csv_file_open(struct csv_file *cf, int dirfd, const char *name, const char *
 	setvbuf(f, cf->buf, _IOFBF, CSV_FILE_BUF);
 	cf->f = f;
 	cf->good = st.st_size;
+	cf->unlinked = false;
 	cf->day = (state == 0 ? time(NULL) : st.st_mtime) / 86400;
 	if (state == 0) {
 		fputs(header, f);

@@ -6,6 +6,7 @@
 #ifndef KT_CSV_FILE_H
 #define KT_CSV_FILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -17,6 +18,7 @@ struct csv_file {
 	char *buf;	/* our own stdio buffer, so its size is known */
 	off_t good;	/* file size at the last successful flush: ends at a line end */
 	long day;	/* UTC day (days since 1970) of its last change when opened, for rotation */
+	bool unlinked;	/* deleted under us, as its last flush found */
 };
 
 /*
@@ -26,7 +28,10 @@ struct csv_file {
  */
 int csv_file_open(struct csv_file *cf, int dirfd, const char *name, const char *header);
 
-/* Flushes the file. Returns 0, or -1 with errno after repairing it (csv_file_repair()). */
+/*
+ * Flushes the file and notes its size and whether it is still linked (one fstat). Returns 0, or
+ * -1 with errno after repairing it (csv_file_repair()).
+ */
 int csv_file_flush(struct csv_file *cf);
 
 /*
