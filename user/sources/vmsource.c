@@ -77,7 +77,8 @@ static void host_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int6
 /*
  * A scan of a VMM's fds (for hot-plugged vCPUs, for taps) costs ~0.2 ms: 40 ms an interval for
  * 200 VMs if each were scanned at every interval. One is due when the number of its fds
- * changed (Linux 6.2 gives it as the size of /proc/PID/fd: one stat), else every RESCAN_S.
+ * changed (Linux 6.2 gives it as the size of /proc/PID/fd: one stat per VM and interval, which
+ * both scans share), else every RESCAN_S.
  */
 #define RESCAN_S	10
 
@@ -99,10 +100,9 @@ static long long fd_count(int pid)
 	return stat(path, &st) ? 0 : (long long)st.st_size;
 }
 
-/* Is a scan due? If so, it is taken as done now. */
-static bool rescan_due(int pid, struct fd_scan *last)
+/* Is a scan due, n fds held now? If so, it is taken as done now. */
+static bool rescan_due(long long n, struct fd_scan *last)
 {
-	long long n = fd_count(pid);
 	time_t now = mono_s();
 
 	if (n > 0 ? n == last->nr_fds : last->at && now - last->at < RESCAN_S)
@@ -132,8 +132,9 @@ static struct host_kvm_stats *kvm_stats_of(struct host *h, int pid)
 	h->kvm = e;
 	e = &h->kvm[h->nr_kvm++];
 	e->pid = pid;
+	e->nr_fds = fd_count(pid);
 	/* This scan for the vCPUs; the taps' is due. */
-	e->vcpus = (struct fd_scan){ .nr_fds = fd_count(pid), .at = mono_s() };
+	e->vcpus = (struct fd_scan){ .nr_fds = e->nr_fds, .at = mono_s() };
 	e->taps = (struct fd_scan){ 0 };
 	e->ks = fds.nr_vms ? kvm_stats_open(pid, &fds, why, sizeof(why)) : NULL;
 	if (fds.nr_vms && !e->ks)
@@ -153,7 +154,7 @@ static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 	if (!e || !e->ks)
 		return -1;
 	/* vCPUs hot-plugged since: KVM counts from their creation, so none of theirs is lost. */
-	if (rescan_due(pid, &e->vcpus)) {
+	if (rescan_due(e->nr_fds, &e->vcpus)) {
 		if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks))
 			kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
 	}
@@ -244,8 +245,10 @@ void host_find_taps(struct host *h, const struct snapshot *s)
 	for (i = 0; i < s->nr_vms; i++)
 		if (!s->vms[i].dead)
 			kvm_stats_of(h, s->vms[i].vm.tgid);	/* made here for a new VM */
-	for (i = 0; i < h->nr_kvm; i++)
-		h->kvm[i].taps_due = rescan_due(h->kvm[i].pid, &h->kvm[i].taps);
+	for (i = 0; i < h->nr_kvm; i++) {
+		h->kvm[i].nr_fds = fd_count(h->kvm[i].pid);
+		h->kvm[i].taps_due = rescan_due(h->kvm[i].nr_fds, &h->kvm[i].taps);
+	}
 	for (i = 0; i < h->nr_taps; i++)
 		if (taps_kept(h, &h->taps[i]))
 			h->taps[kept++] = h->taps[i];

@@ -19,6 +19,7 @@ struct fd_scan {
 struct host_kvm_stats {
 	int pid;
 	struct kvm_stats *ks;	/* NULL: no KVM VM, or none readable (and why was said once) */
+	long long nr_fds;	/* fds it holds, as host_find_taps counted them this interval */
 	struct fd_scan vcpus;	/* the last scan of its fds for hot-plugged vCPUs */
 	struct fd_scan taps;	/* and for taps */
 	bool taps_due;		/* this interval's host_find_taps scans them */
