@@ -243,6 +243,8 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 		fresh.io_read_seen = KT_NO_COUNTER;
 		fresh.io_write_seen = KT_NO_COUNTER;
 		fresh.gtime_seen = KT_NO_COUNTER;
+		fresh.utime_seen = KT_NO_COUNTER;
+		fresh.stime_seen = KT_NO_COUNTER;
 	}
 	/*
 	 * NOEXIST where there was none: the task iterator and the thread's own exit hook may make

@@ -57,14 +57,16 @@ static __always_inline void kt_take_io(struct kt_thread *t, const struct kt_task
 }
 
 /*
- * Guest time as the kernel charges it; a thread it charges any is a vCPU by what it does, and
- * one seen inside KVM_RUN says which vCPU it runs.
+ * Guest, user and system time as the kernel charges them; a thread it charges guest time is a
+ * vCPU by what it does, and one seen inside KVM_RUN says which vCPU it runs.
  */
 static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_task_sample *s)
 {
 	__u64 before = t->sum.kernel_guest_ns;
 
 	kt_take_counter(&t->gtime_seen, s->guest_ns, &t->sum.kernel_guest_ns);
+	kt_take_counter(&t->utime_seen, s->utime_ns, &t->sum.user_ns);
+	kt_take_counter(&t->stime_seen, s->stime_ns, &t->sum.system_ns);
 	/* Atomic: the thread's exit hook may set its own flag at the same time. */
 	if (t->sum.kernel_guest_ns > before && !(t->flags & KT_THREAD_GUEST_TIME))
 		__sync_fetch_and_or(&t->flags, KT_THREAD_GUEST_TIME);
@@ -114,6 +116,8 @@ static __always_inline void kt_fold_totals(struct kt_totals *into, const struct 
 	__sync_fetch_and_add(&into->disk_write_bytes, from->disk_write_bytes);
 	__sync_fetch_and_add(&into->disk_read_ops, from->disk_read_ops);
 	__sync_fetch_and_add(&into->disk_write_ops, from->disk_write_ops);
+	__sync_fetch_and_add(&into->user_ns, from->user_ns);
+	__sync_fetch_and_add(&into->system_ns, from->system_ns);
 }
 
 /* The VM's process is gone: park its record for its last row and free its tgid. */

@@ -111,6 +111,8 @@ static __always_inline bool kt_sample_btf(struct task_struct *t, struct kt_task_
 	s->run_delay_ns = kt_run_delay_btf(t);
 	kt_sample_state(s, kt_task_state_btf(t), t->flags);
 	s->guest_ns = t->gtime;
+	s->utime_ns = t->utime;
+	s->stime_ns = t->stime;
 	s->start_ns = t->start_time;
 	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_btf(t, s);
@@ -127,6 +129,8 @@ static __always_inline bool kt_sample_core(struct task_struct *t, struct kt_task
 	s->run_delay_ns = kt_run_delay_core(t);
 	kt_sample_state(s, kt_task_state_core(t), BPF_CORE_READ(t, flags));
 	s->guest_ns = BPF_CORE_READ(t, gtime);
+	s->utime_ns = BPF_CORE_READ(t, utime);
+	s->stime_ns = BPF_CORE_READ(t, stime);
 	s->start_ns = BPF_CORE_READ(t, start_time);
 	s->in_kvm_run = kt_in_kvm_run(t);
 	kt_ioac_core(t, s);

@@ -133,6 +133,10 @@ struct kt_totals {
 	__u64 disk_write_bytes;	/* ioac.write_bytes: charged when pages are dirtied */
 	__u64 disk_read_ops;	/* bios the thread submitted */
 	__u64 disk_write_ops;
+	/* The kernel's user/system split (task->utime, stime; user includes guest time), charged
+	 * a tick at a time: what /proc/PID/stat shows, without a read of it per VM and interval. */
+	__u64 user_ns;
+	__u64 system_ns;
 };
 
 /*
@@ -183,6 +187,8 @@ struct kt_task_sample {
 	__u64 io_read_bytes;	/* ioac.read_bytes, ioac.write_bytes; KT_NO_COUNTER without */
 	__u64 io_write_bytes;
 	__u64 guest_ns;		/* task->gtime: the kernel's cumulative guest time */
+	__u64 utime_ns;		/* task->utime, task->stime */
+	__u64 stime_ns;
 	__u64 start_ns;		/* task->start_time (CLOCK_MONOTONIC); 0: unknown */
 	__u16 runnable;		/* still TASK_RUNNING when switched out: preempted */
 	__u16 exiting;		/* enum kt_exiting */
@@ -210,6 +216,8 @@ struct kt_thread {
 	__u64 io_read_seen;	/* ioac counters when last read; KT_NO_COUNTER: unread */
 	__u64 io_write_seen;
 	__u64 gtime_seen;	/* task->gtime when last read; KT_NO_COUNTER: unread */
+	__u64 utime_seen;	/* task->utime, stime when last read; KT_NO_COUNTER: unread */
+	__u64 stime_seen;
 	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
 	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */

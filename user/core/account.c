@@ -82,6 +82,8 @@ static void totals_add(struct kt_totals *into, const struct kt_totals *from)
 	into->disk_write_bytes += from->disk_write_bytes;
 	into->disk_read_ops += from->disk_read_ops;
 	into->disk_write_ops += from->disk_write_ops;
+	into->user_ns += from->user_ns;
+	into->system_ns += from->system_ns;
 }
 
 bool split_exact(uint64_t total, const uint64_t *weights, size_t n, uint64_t *parts)
@@ -231,7 +233,6 @@ static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 		snprintf(vs->name, sizeof(vs->name), "%s-%u", name, vm->tgid);
 	else
 		snprintf(vs->name, sizeof(vs->name), "%s", name);
-	/* cpu_last stays 0: the first split uses the process's whole life, the best we know. */
 	a->nr_vms++;
 	return vs;
 }
@@ -380,7 +381,7 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 			r->exits = 0;
 	}
 	r->cpu_hyp_ns = r->cpu_total_ns > r->cpu_guest_ns ? r->cpu_total_ns - r->cpu_guest_ns : 0;
-	split_hyp(a, vs, sv->dead, r);
+	split_hyp(a, vs, &cur, sv->dead, r);
 	net_figures(a, vs, s, r);
 	percpu = percpu_of(s, vs);
 	counter_figures(a, vs, percpu ? percpu : &no_percpu, r);

@@ -127,28 +127,39 @@ size_t exit_rows(struct vm_state *vs, const struct snapshot *s, struct exit_reco
 	return n;
 }
 
-/* Splits the hypervisor time by the kernel's user/system ticks of this interval (or, when
- * no tick fell in it, of the process's whole life). */
-void split_hyp(struct account *a, struct vm_state *vs, bool dead, struct vm_record *r)
+/* Splits hyp_ns by user ticks (guest ticks taken out: utime includes them) to system ticks. */
+static bool split_by_kernel_ticks(struct vm_record *r, uint64_t user, uint64_t system,
+				  uint64_t guest)
 {
-	struct proc_cputime now = vs->cpu_last;
-	uint64_t du, ds, dg;
+	return split_by_ticks(r->cpu_hyp_ns, user > guest ? user - guest : 0, system,
+			      &r->cpu_hyp_user_ns, &r->cpu_hyp_kernel_ns);
+}
 
-	/* A dead VM's ticks are gone with it: its last row uses the ratio of its life. */
-	if (!dead)
-		a->src.cputime(a->src.ctx, vs->tgid, &now);
-	du = now.utime - vs->cpu_last.utime;
-	ds = now.stime - vs->cpu_last.stime;
-	dg = now.guest - vs->cpu_last.guest;
-	vs->cpu_last = now;
-	/* utime includes guest time; the hypervisor's user time is the rest. */
-	r->hyp_split_valid = split_by_ticks(r->cpu_hyp_ns, du > dg ? du - dg : 0, ds,
-					    &r->cpu_hyp_user_ns, &r->cpu_hyp_kernel_ns);
-	if (r->hyp_split_valid)
+/*
+ * Splits the hypervisor time by the kernel's user/system ticks of the VM's threads, as the
+ * drain took them: this interval's, or, when no tick fell in it, those since it was tracked,
+ * or, before any, those of the process's whole life (/proc/PID/stat, the one read left).
+ */
+void split_hyp(struct account *a, struct vm_state *vs, const struct kt_totals *cur, bool dead,
+	       struct vm_record *r)
+{
+	struct kernel_ticks *t = &vs->ticks_reported;
+	uint64_t du = mono_advance(&t->user_ns, cur->user_ns);
+	uint64_t ds = mono_advance(&t->system_ns, cur->system_ns);
+	uint64_t dg = mono_advance(&t->guest_ns, cur->kernel_guest_ns);
+	struct proc_cputime *life = &vs->proc_life;
+
+	/* Nothing to split: both parts are truly 0. */
+	r->hyp_split_valid = !r->cpu_hyp_ns;
+	if (r->hyp_split_valid || split_by_kernel_ticks(r, du, ds, dg) ||
+	    split_by_kernel_ticks(r, t->user_ns, t->system_ns, t->guest_ns)) {
+		r->hyp_split_valid = true;
 		return;
-	r->hyp_split_valid = split_by_ticks(r->cpu_hyp_ns,
-					    now.utime > now.guest ? now.utime - now.guest : 0,
-					    now.stime, &r->cpu_hyp_user_ns, &r->cpu_hyp_kernel_ns);
+	}
+	/* A dead VM's process is gone: its last row uses its life as last read. */
+	if (!dead)
+		a->src.cputime(a->src.ctx, vs->tgid, life);
+	r->hyp_split_valid = split_by_kernel_ticks(r, life->utime, life->stime, life->guest);
 }
 
 /* Traffic on the VM's taps; the record's net columns are valid when it has taps we count. */

@@ -22,6 +22,11 @@ struct exit_state {
 	struct kt_exit_stat reported;
 };
 
+/* The kernel's user, system and guest time of a VM's threads (charged a tick at a time). */
+struct kernel_ticks {
+	__u64 user_ns, system_ns, guest_ns;
+};
+
 struct vm_state {
 	uint32_t tgid;
 	uint64_t birth_ns;
@@ -30,7 +35,8 @@ struct vm_state {
 	struct kt_totals reported;
 	struct kt_net_stat net_reported;
 	__u64 lat_ns_reported, lat_count_reported;
-	struct proc_cputime cpu_last;	/* ticks at the last drain (0 before the first) */
+	struct kernel_ticks ticks_reported;	/* its threads' ticks, as far as reported */
+	struct proc_cputime proc_life;	/* its whole life's ticks (/proc), when last read */
 	struct kt_vm_percpu percpu_reported;
 	struct kvm_exit_counts kvm_last;	/* KVM's statistics at the last drain */
 	struct kt_exit_stat kvm_reported;
@@ -69,7 +75,8 @@ struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint32_t re
 size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *s,
 		 const struct kvm_exit_counts *kvm_now, struct vcpu_record *out);
 size_t exit_rows(struct vm_state *vs, const struct snapshot *s, struct exit_record *out);
-void split_hyp(struct account *a, struct vm_state *vs, bool dead, struct vm_record *r);
+void split_hyp(struct account *a, struct vm_state *vs, const struct kt_totals *cur, bool dead,
+	       struct vm_record *r);
 void net_figures(struct account *a, struct vm_state *vs, const struct snapshot *s,
 		 struct vm_record *r);
 const struct kt_vm_percpu *percpu_of(const struct snapshot *s, const struct vm_state *vs);

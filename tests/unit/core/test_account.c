@@ -399,7 +399,6 @@ static void test_kvm_vm_intervals(void **state)
 	/* Priming drain at start. */
 	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	add_thread(f, 102, 100, 5, totals(0, 0, 0, 0, 0));
-	f->host.ct = (struct proc_cputime){ .utime = 10, .stime = 2, .guest = 6 };
 	assert_int_equal(update(f, &r), 1);
 
 	/* Interval 1: the vCPU ran 700 ns (400 in guest), the last 100 of them in the slice it
@@ -409,10 +408,14 @@ static void test_kvm_vm_intervals(void **state)
 	t->flags = KT_THREAD_VCPU;
 	t->vcpu_id = 0;
 	t->oncpu_since = 1900;
-	add_thread(f, 101, 100, 5, totals(200, 0, 10, 0, 0));
+	t->sum.user_ns = 5;
+	t->sum.kernel_guest_ns = 4;
+	t->sum.system_ns = 1;
+	t = add_thread(f, 101, 100, 5, totals(200, 0, 10, 0, 0));
+	t->sum.user_ns = 1;
+	t->sum.system_ns = 1;
 	add_exit(f, 100, 5, 30, 2, 60);
 	add_exit(f, 100, 5, 48, 1, 30);
-	f->host.ct = (struct proc_cputime){ .utime = 16, .stime = 4, .guest = 10 };
 	assert_int_equal(update(f, &r), 1);
 	assert_string_equal(r->vm, "alpha");
 	assert_string_equal(r->uuid, "6f1e2a3b-0000-4000-8000-00000000a1fa");
@@ -421,7 +424,7 @@ static void test_kvm_vm_intervals(void **state)
 	assert_int_equal(r->cpu_total_ns, 50 + 700 + 200);
 	assert_int_equal(r->cpu_guest_ns, 400);
 	assert_int_equal(r->cpu_hyp_ns, 550);
-	/* Ticks: user 16-10 minus guest 10-6 = 2, system 2: half and half. */
+	/* The threads' ticks: user 6 minus guest 4 = 2, system 2: half and half. */
 	assert_true(r->hyp_split_valid);
 	assert_int_equal(r->cpu_hyp_user_ns, 275);
 	assert_int_equal(r->cpu_hyp_kernel_ns, 275);
@@ -438,8 +441,7 @@ static void test_kvm_vm_intervals(void **state)
 	assert_int_equal(r->nr_exits, 2);
 	assert_false(r->final);
 
-	/* Interval 2: the slice ended at 2100 (600 + 200); one more exit; no tick fell, so the
-	 * split falls back to the process's whole life (user 16-10 = 6 : system 4). */
+	/* Interval 2: the slice ended at 2100 (600 + 200); one more exit; no hypervisor time. */
 	snapshot_of(f, 3000, 100, 5, false, totals(50, 0, 5, 0, 0));
 	t = add_thread(f, 102, 100, 5, totals(800, 500, 30, 4, 100));
 	t->flags = KT_THREAD_VCPU;
@@ -520,6 +522,7 @@ static void test_tcg_vm(void **state)
 {
 	struct fixture *f = *state;
 	struct vm_record *r;
+	struct kt_thread *t;
 
 	f->host = (struct fake_host){
 		.thread_names = { "qemu-system-x86", "CPU 0/TCG", "CPU 1/TCG" },
@@ -544,6 +547,23 @@ static void test_tcg_vm(void **state)
 	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->vcpus, 4);
+	/* Once the threads have ticks, they split (400 ns more each time): this interval's (1 : 3),
+	 * then, in one without a tick, those since tracking began (1 : 3), not the life in /proc. */
+	snapshot_of(f, 3000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 101, 100, 5, totals(1300, 0, 0, 0, 0));
+	t->sum.user_ns = 1;
+	t->sum.system_ns = 3;
+	assert_int_equal(update(f, &r), 1);
+	assert_int_equal(r->cpu_hyp_user_ns, 100);
+	assert_int_equal(r->cpu_hyp_kernel_ns, 300);
+	snapshot_of(f, 4000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 101, 100, 5, totals(1700, 0, 0, 0, 0));
+	t->sum.user_ns = 1;
+	t->sum.system_ns = 3;
+	assert_int_equal(update(f, &r), 1);
+	assert_true(r->hyp_split_valid);
+	assert_int_equal(r->cpu_hyp_user_ns, 100);
+	assert_int_equal(r->cpu_hyp_kernel_ns, 300);
 }
 
 /* A VM ends: its last row is final; a new process with its PID starts from zero. */
