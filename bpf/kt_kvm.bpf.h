@@ -75,7 +75,7 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 #define KT_ISA_VMX		1
 #define KT_VMX_REASON_KEPT	0x8000ffffu
 
-/* kvm_exit: guest mode ends; an exit seen without its entry (we attached mid-guest) adds no time. */
+/* kvm_exit: guest mode ends; an exit seen without its entry (attached mid-guest) adds no time. */
 static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
 					   __u32 reason, const struct kt_readings *fake)
 {

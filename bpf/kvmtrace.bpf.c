@@ -413,7 +413,8 @@ static __always_inline void kt_sample_task(struct bpf_perf_event_data *ctx, bool
 
 	bpf_get_current_comm(comm, sizeof(comm));
 	kt_on_sample((__u32)id, id >> 32, task->start_time, kt_in_kvm_run(task),
-		     PT_REGS_IP(&ctx->regs), in_softirq, task->flags & KT_PF_KTHREAD, comm, ctx, NULL, 0);
+		     PT_REGS_IP(&ctx->regs), in_softirq, task->flags & KT_PF_KTHREAD, comm, ctx,
+		     NULL, 0);
 }
 
 SEC("perf_event")

@@ -66,12 +66,13 @@ int64_t sampler_budget_cost_ns(const struct sampler_budget *b, double interval_s
 void sampler_budget_explain(const struct sampler_budget *b, unsigned int hz, char *buf,
 			    size_t len)
 {
+	const char *how = b->prog_runs >= SAMPLER_COST_MIN_RUNS ?
+			  "its timer interrupt measured at start-up, its program by bpf_stats" :
+			  "its timer interrupt and program, measured at start-up";
+
 	snprintf(buf, len, "sampler at %u Hz per CPU, not %u: a sample costs %.1f us here "
 		 "(%s), so %u Hz on %u CPU%s would take %.2f%% of a CPU, over "
-		 "--overhead-budget %g%%", hz, b->asked_hz, per_sample_ns(b) / 1000,
-		 b->prog_runs >= SAMPLER_COST_MIN_RUNS ? "its timer interrupt measured at "
-							  "start-up, its program by "
-				  "bpf_stats" : "its timer interrupt and program, measured at start-up",
+		 "--overhead-budget %g%%", hz, b->asked_hz, per_sample_ns(b) / 1000, how,
 		 b->asked_hz, b->nr_cpus, b->nr_cpus == 1 ? "" : "s",
 		 share_at(b, b->asked_hz) * 100, b->share * 100);
 }

@@ -259,8 +259,8 @@ static bool start_budget(struct run *run)
 	hz = sampler_budget_rate(&run->budget);
 	if (hz == asked) {
 		if (cost >= 0)
-			kt_info("sampler at %u Hz per CPU: a sample costs %.1f us here, %.3f%% of a "
-				"CPU in all, within --overhead-budget %g%%", hz, cost / 1000,
+			kt_info("sampler at %u Hz per CPU: a sample costs %.1f us here, %.3f%% "
+				"of a CPU in all, within --overhead-budget %g%%", hz, cost / 1000,
 				hz * (double)run->budget.nr_cpus * cost / 1e7,
 				run->opts->overhead_budget);
 		return true;
