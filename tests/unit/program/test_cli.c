@@ -333,7 +333,24 @@ static void test_listen(void **state)
  */
 static void test_measurement_options(void **state)
 {
+	static const struct {
+		const char *option, *value, *err;
+	} refused[] = {
+		{ "--overhead-budget", "0", "kvmtrace-bpf: invalid overhead budget '0' "
+		  "(--overhead-budget): give a percentage above 0 and up to 100, e.g. "
+		  "--overhead-budget 0.5\n" },
+		{ "--overhead-budget", "100.5", "kvmtrace-bpf: invalid overhead budget '100.5' "
+		  "(--overhead-budget): give a percentage above 0 and up to 100, e.g. "
+		  "--overhead-budget 0.5\n" },
+		{ "--counters", "cycles,bogus", "kvmtrace-bpf: invalid counter list 'cycles,bogus' "
+		  "(--counters): unknown event \"bogus\"\n" },
+		{ "--sample-hz", "10001", "kvmtrace-bpf: invalid sampling rate '10001' (--sample-hz): "
+		  "give samples per second from 0 (off) to 10000, e.g. --sample-hz 499\n" },
+		{ "--rotate", "1K", "kvmtrace-bpf: invalid rotation '1K' (--rotate): give daily or a "
+		  "size of at least 64K, e.g. --rotate 100M\n" },
+	};
 	struct run r;
+	size_t i;
 
 	(void)state;
 	RUN(&r, "-q");
@@ -365,32 +382,12 @@ static void test_measurement_options(void **state)
 	assert_float_equal(r.o.overhead_budget, 0.05, 0);
 	run_free(&r);
 
-	RUN(&r, "--overhead-budget", "0");
-	assert_int_equal(r.st, CLI_USAGE);
-	assert_string_equal(r.err, "kvmtrace-bpf: invalid overhead budget '0' (--overhead-budget): "
-			    "give a percentage above 0 and up to 100, e.g. --overhead-budget 0.5\n");
-	run_free(&r);
-	RUN(&r, "--overhead-budget", "100.5");
-	assert_int_equal(r.st, CLI_USAGE);
-	run_free(&r);
-
-	RUN(&r, "--counters", "cycles,bogus");
-	assert_int_equal(r.st, CLI_USAGE);
-	assert_string_equal(r.err, "kvmtrace-bpf: invalid counter list 'cycles,bogus' "
-			    "(--counters): unknown event \"bogus\"\n");
-	run_free(&r);
-
-	RUN(&r, "--sample-hz", "10001");
-	assert_int_equal(r.st, CLI_USAGE);
-	assert_string_equal(r.err, "kvmtrace-bpf: invalid sampling rate '10001' (--sample-hz): "
-			    "give samples per second from 0 (off) to 10000, e.g. --sample-hz 499\n");
-	run_free(&r);
-
-	RUN(&r, "--rotate", "1K");
-	assert_int_equal(r.st, CLI_USAGE);
-	assert_string_equal(r.err, "kvmtrace-bpf: invalid rotation '1K' (--rotate): give daily "
-			    "or a size of at least 64K, e.g. --rotate 100M\n");
-	run_free(&r);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		RUN(&r, refused[i].option, refused[i].value);
+		assert_int_equal(r.st, CLI_USAGE);
+		assert_string_equal(r.err, refused[i].err);
+		run_free(&r);
+	}
 }
 
 /* -C is read before parsing (cli_config_file), and skipped by the parser itself. */

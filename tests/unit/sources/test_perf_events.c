@@ -646,36 +646,61 @@ static double runs_per_s(int prog)
 	       (t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
+/* A running sampler with its program, and bpf_stats on (stats < 0: the kernel cannot). */
+struct sampler_fixture {
+	int prog, stats;
+	struct sampler *s;
+};
+
+static int sampler_setup(void **state)
+{
+	static struct sampler_fixture fx;
+	char why[256];
+
+	if (!is_root()) {
+		*state = NULL;
+		return 0;
+	}
+	fx.prog = sampler_prog(BPF_PROG_TYPE_PERF_EVENT);
+	fx.stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	fx.s = sampler_open_fd(fx.prog, 100, why, sizeof(why));
+	*state = &fx;
+	return fx.s ? 0 : -1;
+}
+
+static int sampler_teardown(void **state)
+{
+	struct sampler_fixture *fx = *state;
+
+	if (!fx)
+		return 0;
+	sampler_close(fx->s);
+	if (fx->stats >= 0)
+		close(fx->stats);
+	close(fx->prog);
+	return 0;
+}
+
 /* A new rate takes at once, on the events already running; out of range, nothing changes. */
 static void test_sampler_new_rate(void **state)
 {
-	int prog, stats;
-	struct sampler *s;
+	struct sampler_fixture *fx = *state;
 	char why[256];
 	double rate;
 
-	(void)state;
-	if (!is_root())
+	if (!fx)
 		return;
-	prog = sampler_prog(BPF_PROG_TYPE_PERF_EVENT);
-	stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	s = sampler_open_fd(prog, 200, why, sizeof(why));
-	assert_non_null(s);
-	assert_int_equal(sampler_set_hz(s, 1000, why, sizeof(why)), 0);
-	assert_int_equal(sampler_hz(s), 1000);
-	assert_int_equal(sampler_period_ns(s), 1000000);
+	assert_int_equal(sampler_set_hz(fx->s, 1000, why, sizeof(why)), 0);
+	assert_int_equal(sampler_hz(fx->s), 1000);
+	assert_int_equal(sampler_period_ns(fx->s), 1000000);
 	/* The CPU this thread keeps busy samples at 1000 Hz, whatever the others do. */
-	rate = runs_per_s(prog);
-	if (stats >= 0 && rate < 900)
+	rate = runs_per_s(fx->prog);
+	if (fx->stats >= 0 && rate < 900)
 		fail_msg("%.0f runs per second at 1000 Hz", rate);
-	assert_int_equal(sampler_set_hz(s, 0, why, sizeof(why)), -1);
+	assert_int_equal(sampler_set_hz(fx->s, 0, why, sizeof(why)), -1);
 	assert_string_equal(why, "sampling rate 0 Hz is out of range (1 to 100000)");
-	assert_int_equal(sampler_hz(s), 1000);
+	assert_int_equal(sampler_hz(fx->s), 1000);
 	assert_true(sampler_max_hz() >= 1000 && sampler_max_hz() <= 100000);
-	sampler_close(s);
-	if (stats >= 0)
-		close(stats);
-	close(prog);
 }
 
 /*
@@ -684,33 +709,23 @@ static void test_sampler_new_rate(void **state)
  */
 static void test_sampler_cost(void **state)
 {
+	struct sampler_fixture *fx = *state;
 	cpu_set_t before, after;
-	int prog, stats;
-	struct sampler *s;
 	char why[256];
 	double cost;
 
-	(void)state;
-	if (!is_root())
+	if (!fx)
 		return;
-	prog = sampler_prog(BPF_PROG_TYPE_PERF_EVENT);
-	stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	s = sampler_open_fd(prog, 100, why, sizeof(why));
-	assert_non_null(s);
 	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
-	cost = sampler_cost_measure(s, why, sizeof(why));
+	cost = sampler_cost_measure(fx->s, why, sizeof(why));
 	if (cost < 0)
 		fail_msg("sampler_cost_measure: %s", why);
 	assert_true(cost < 1e6);
 	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
 	assert_true(CPU_EQUAL(&before, &after));
 	/* Only the sampler's 100 Hz per CPU run the program now. */
-	if (stats >= 0 && runs_per_s(prog) > 150 * sysconf(_SC_NPROCESSORS_ONLN))
+	if (fx->stats >= 0 && runs_per_s(fx->prog) > 150 * sysconf(_SC_NPROCESSORS_ONLN))
 		fail_msg("the probe event still samples");
-	sampler_close(s);
-	if (stats >= 0)
-		close(stats);
-	close(prog);
 }
 
 int main(void)
@@ -724,8 +739,9 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_tiny_why),
 		cmocka_unit_test(test_cpu_list),
-		cmocka_unit_test(test_sampler_new_rate),
-		cmocka_unit_test(test_sampler_cost),
+		cmocka_unit_test_setup_teardown(test_sampler_new_rate, sampler_setup,
+						sampler_teardown),
+		cmocka_unit_test_setup_teardown(test_sampler_cost, sampler_setup, sampler_teardown),
 		cmocka_unit_test(test_counters_open),
 		cmocka_unit_test(test_counters_open_failures),
 		cmocka_unit_test(test_sampler),
