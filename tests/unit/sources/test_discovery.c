@@ -192,6 +192,18 @@ static bool is_600(int pid, void *ctx)
 	return pid == 600;
 }
 
+/* Its stat: begun at tick 100, with threads threads. */
+static void begun_at_100(const char *root, int pid, const char *comm, int threads)
+{
+	char path[512], text[256];
+
+	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
+	snprintf(text, sizeof(text), "%d (%s) S 1 %d %d 0 -1 4194560 10 0 0 0 3 4 0 0 20 0 %d 0 "
+		 "100 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0", pid,
+		 comm, pid, pid, threads);
+	write_file(path, text, strlen(text));
+}
+
 /*
  * A process under no VMM's name that holds a KVM VM, begun at tick 100: found when its
  * descriptors are looked at (every process's, or those begun after a tick before 100), passed
@@ -199,17 +211,14 @@ static bool is_600(int pid, void *ctx)
  */
 static void test_scan_filter(void **state)
 {
-	char root[] = "/tmp/kt-proc-XXXXXX", path[512], text[256];
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512];
 	struct discovery_filter f = { 0 };
 	int pids[8];
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
 	fake_process(root, 600, "myvmm", 'S', NULL, 0);
-	snprintf(path, sizeof(path), "%s/600/stat", root);
-	snprintf(text, sizeof(text), "600 (myvmm) S 1 600 600 0 -1 4194560 10 0 0 0 3 4 0 0 20 0 "
-		 "2 0 100 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0");
-	write_file(path, text, strlen(text));
+	begun_at_100(root, 600, "myvmm", 2);
 	snprintf(path, sizeof(path), "%s/600/fd", root);
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/600/fd/3", root);
@@ -236,7 +245,7 @@ static void test_scan_filter(void **state)
  */
 static void test_scan_passed(void **state)
 {
-	char root[] = "/tmp/kt-proc-XXXXXX", path[512], text[256];
+	char root[] = "/tmp/kt-proc-XXXXXX", path[512];
 	struct discovery_passed passed = { 0 };
 	struct discovery_filter f = { .started_after = 100, .passed = &passed };
 	int pids[8];
@@ -244,10 +253,7 @@ static void test_scan_passed(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(root));
 	fake_process(root, 700, "bash", 'S', NULL, 0);
-	snprintf(path, sizeof(path), "%s/700/stat", root);
-	snprintf(text, sizeof(text), "700 (bash) S 1 700 700 0 -1 4194560 10 0 0 0 3 4 0 0 20 0 "
-		 "1 0 100 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0");
-	write_file(path, text, strlen(text));
+	begun_at_100(root, 700, "bash", 1);
 	assert_int_equal(discovery_scan(root, &f, pids, 8), 0);
 	assert_int_equal(passed.nr, 1);
 	snprintf(path, sizeof(path), "%s/700/comm", root);
