@@ -13,6 +13,8 @@ The sched part's keys have no prefix, the others' start with "net.", "disk.", "p
 Pure functions only: no I/O, so that test_stats.py can check them.
 """
 
+from math import comb
+
 DECIMALS = 6  # figures are kept to this many decimals, as the results print them
 
 # The hooks whose handler is compared with the empty program on the same hook.
@@ -127,6 +129,29 @@ def session_figures(ops, progs, units, figures=None):
         fig.add(f"{p}ratio.{cfg}.{h}", mine / empty)
         fig.add(f"{p}excess_ns.{cfg}.{h}", mine - empty)
     return fig
+
+
+def median_interval(values, level=0.95):
+    """The distribution-free interval of the median of values, at least level: the order
+    statistics k and n + 1 - k (from 1) of the n sorted values, with k the largest for which the
+    chance that as few as k - 1 values fall on one side of the true median, 2 P(B <= k - 1) for B
+    binomial (n, 1/2), is at most 1 - level. No assumption about the rounds' distribution (a
+    shared machine's noise has long tails). None when n is too small for level (5 or fewer
+    values at 95%)."""
+    v, n = sorted(values), len(values)
+    k, tail = 0, 0.0
+    while k < n and 2 * (tail + comb(n, k) / 2 ** n) <= 1 - level:
+        tail += comb(n, k) / 2 ** n
+        k += 1
+    return (v[k - 1], v[n - k]) if k else None
+
+
+def toward_target(value, interval, target):
+    """The half of interval (lo, hi) about value on the side of target: hi - value when value is
+    at most target, else value - lo. As met()'s margin, it gives "yes" when the whole interval
+    is at most target, "no" when it is all above, "inconclusive" when it holds target."""
+    lo, hi = interval
+    return hi - value if value <= target else value - lo
 
 
 def sampler_figures(windows, trials, ncpu, hz, figures=None):

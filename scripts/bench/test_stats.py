@@ -160,6 +160,22 @@ class TestSampler(unittest.TestCase):
         self.assertNotIn("sampler.e2e_us_per_sample.on", fig.summaries())
 
 
+class TestMedianInterval(unittest.TestCase):
+    def test_order_statistics_at_95(self):
+        self.assertIsNone(stats.median_interval([3, 1, 2, 5, 4]))
+        self.assertEqual(stats.median_interval([6, 1, 2, 5, 4, 3]), (1, 6))
+        # 20 values: the 6th and the 15th (P(B <= 5) = 0.021 for B binomial (20, 1/2)).
+        self.assertEqual(stats.median_interval(list(range(20, 0, -1))), (6, 15))
+
+    def test_verdict_from_the_side_toward_the_target(self):
+        self.assertEqual(stats.toward_target(0.25, (0.125, 0.375), 0.5), 0.125)
+        self.assertEqual(stats.met(0.25, 0.5, 0.125, "margin"), "yes")
+        self.assertEqual(stats.toward_target(0.75, (0.625, 0.875), 0.5), 0.125)
+        self.assertEqual(stats.met(0.75, 0.5, 0.125, "margin"), "no")
+        self.assertEqual(stats.met(0.4, 0.5, stats.toward_target(0.4, (0.3, 0.55), 0.5), "margin"),
+                         "inconclusive")
+
+
 class TestVerdicts(unittest.TestCase):
     def test_plain_target(self):
         self.assertEqual(stats.met(1.5, 1.5), "yes")
