@@ -9,16 +9,21 @@ every CPU (its workload: tests/bench/spin, a CPU-bound loop), two ways:
                 path (the binary search of kernel text and the stack walk); per window of
                 the program's run_cnt and run_time_ns (bpftool prog show -j): hits per second
                 and CPU, ns per hit, and their product, the share of one CPU
-  end to end    the rate of a loop pinned to BENCH_SAMPLER_CPU, tracked, for
-                BENCH_SAMPLER_TRIAL s, with kvmtrace-bpf at its default rate (on), at
+  end to end    the share of BENCH_SAMPLER_CPU's time lost to interrupts (tests/bench/spin -g:
+                gaps between two clock reads of 300 ns to 200 µs in which it was not switched
+                out), tracked, for BENCH_SAMPLER_TRIAL s, with kvmtrace-bpf at its defaults
+                (on: the rate it chose under --overhead-budget, read from its @host.csv), at
                 --sample-hz 0 (off), and at --sample-hz 0 beside tests/bench/empty_loader
-                --sample, an empty program on the same events at the same rate (empty), in
-                BENCH_SAMPLER_TRIALS rounds (order rotated each round); the rate counts only
-                the time the loop ran (tests/bench/spin.c), so that other tasks on a shared
-                machine do not swamp the figure; the slowdown counts the timer interrupt
-                behind each sample too, which bpf_stats cannot see, and is read against the
-                change between consecutive trials of one configuration"""
+                --sample, an empty program on the same events at the rate kvmtrace-bpf chose
+                (empty), in BENCH_SAMPLER_TRIALS rounds (order rotated each round); cost = on -
+                off of a round times the CPUs (every CPU is sampled), with the median's 95%
+                interval; it counts the timer interrupt behind each sample, which bpf_stats
+                cannot see, and does not take kvmtrace-bpf's word for it: its own estimate
+                (sampler_cost_ns) is shown beside. Other tasks' turns, which on a shared machine
+                are many and uneven, are left out, and so is the loop's speed, which the load
+                changes far more than the sampler does"""
 
+import csv
 import json
 import os
 import re
@@ -34,7 +39,7 @@ from session import Part
 WINDOWS = 4                  # bpf_stats windows in each half of the program-time measure
 SPIN_PLAIN = "kt-bench-spin"  # the loop under a name discovery ignores
 SPIN_VMM = "qemu-system-bench"  # and under a VMM's name
-SPIN_CUT_DESC = 8            # SPIN_CUT of tests/bench/spin.c, for the results' text
+GAP_MIN_NS, GAP_MAX_NS = 300, 200000  # the gaps tests/bench/spin.c -g counts, for the text
 
 
 def default_hz(help_text):
@@ -66,7 +71,7 @@ class Sampler(Part):
     head = "## Sampler"
     configs = ("on", "off", "empty")
     required = ("sampler.cpu_pct.untracked", "sampler.cpu_pct.tracked",
-                "sampler.e2e_slowdown_pct.on", "sampler.e2e_noise_pct")
+                "sampler.e2e_cpu_pct.on", "sampler.e2e_margin_pct", "sampler.own_cpu_pct")
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -76,8 +81,10 @@ class Sampler(Part):
         self.kernel_pct = None
         self.spins = []
         self.empty = None
+        self.rate = None    # the sampler's rate kvmtrace-bpf chose in its latest trial "on"
+        self.interval = None  # the 95% interval of the median cost end to end
         self.windows = []   # (phase, run_time_ns, run_cnt, µs)
-        self.trials = []    # (trial, cfg, rate, wall rate, % not running)
+        self.trials = []    # stats.sampler_figures' records of the end-to-end trials
 
     @property
     def win(self):
@@ -108,6 +115,9 @@ class Sampler(Part):
                 pass
         if not re.fullmatch(r"[1-9][0-9]*", self.hz):
             die(f"cannot read the default sampling rate from {ctx.tracer} --help")
+        if stats.median_interval([0] * ctx.k.sampler_trials) is None:
+            die(f"BENCH_SAMPLER_TRIALS={ctx.k.sampler_trials} rounds give no 95% interval of a median: "
+                "6 at least")
 
     # --- the processes ----------------------------------------------------------------
 
@@ -236,41 +246,71 @@ class Sampler(Part):
         ctx.stop_attacher()
         self.stop_spins()
 
-    def start_empty_sampler(self):
-        """The floor of the sampler: an empty program on the same events, at the same rate."""
+    def start_empty_sampler(self, hz):
+        """The floor of the sampler: an empty program on the same events, at rate hz."""
         ctx = self.ctx
-        self.empty = ctx.spawn([ctx.helper("empty_loader"), "--sample", self.hz],
+        self.empty = ctx.spawn([ctx.helper("empty_loader"), "--sample", str(hz)],
                                out="empty-sampler.out", err="empty-sampler.err")
         if not wait_ready(self.empty, ctx.path("empty-sampler.out"), "the empty sampler exited",
                           600, 0.05, ctx.path("empty-sampler.err")):
             die("the empty sampler did not start within 30 s")
 
+    def own_figures(self, folder):
+        """kvmtrace-bpf's own account of its sampler from its @host.csv: the median over its
+        intervals of sampler_hz, of sampler_cost_ns as % of one CPU and of sampler_cost_ns per
+        sample (ns; None when it has no cost). The last row, of a part interval cut short by
+        the exit, weighs as much as the others: a median does not mind it."""
+        hz, pct, per = [], [], []
+        try:
+            with open(os.path.join(folder, "@host.csv")) as f:
+                rows = list(csv.DictReader(f))
+        except OSError:
+            rows = []
+        for r in rows:
+            try:
+                rate, iv = int(r["sampler_hz"]), float(r["interval_s"])
+            except (KeyError, ValueError):
+                continue
+            if rate <= 0 or iv <= 0:
+                continue
+            hz.append(rate)
+            if is_number(r.get("sampler_cost_ns") or ""):
+                cost = float(r["sampler_cost_ns"])
+                pct.append(100 * cost / (iv * 1e9))
+                per.append(cost / (rate * self.ctx.ncpu * iv))
+        if not hz:
+            die(f"kvmtrace-bpf's {folder}/@host.csv gives no sampler_hz")
+        return (int(stats.median(hz)), stats.median(pct) if pct else None,
+                stats.median(per) if per else None)
+
     def trial(self, cfg, t):
-        """One end-to-end trial of cfg: kvmtrace-bpf at its default rate (on), at
-        --sample-hz 0 (off), or at --sample-hz 0 beside the empty sampler (empty)."""
+        """One end-to-end trial of cfg: kvmtrace-bpf at its defaults (on), at --sample-hz 0
+        (off), or at --sample-hz 0 beside the empty sampler at the rate kvmtrace-bpf chose in
+        its latest run at its defaults (empty); meanwhile the clock loop of spin -g on the CPU,
+        tracked as a VMM's thread in every configuration, so that only the sampler differs."""
         ctx = self.ctx
-        hz = self.hz if cfg == "on" else "0"
         folder = ctx.path(f"out-sampler-{cfg}-{t}")
-        self.start_tracer(hz, folder, cfg)
+        self.start_tracer("" if cfg == "on" else "0", folder, cfg)
         if cfg == "on" and self.prog_id is None:
-            die(f"kvmtrace-bpf --sample-hz {hz} runs no sampler: {head(ctx.path('tracer.err'), 800)}")
+            die(f"kvmtrace-bpf at its defaults runs no sampler: {head(ctx.path('tracer.err'), 800)}")
         if cfg != "on" and self.prog_id is not None:
             die("kvmtrace-bpf --sample-hz 0 runs a sampler")
         if cfg == "empty":
-            self.start_empty_sampler()
+            # Round 1 starts with on (configs), so that every empty trial has a rate.
+            self.start_empty_sampler(self.rate)
         # Running for a second already: it has written rows.
         time.sleep(0.3)
-        loop = self.start_spin(ctx.k.sampler_cpu, SPIN_VMM, ctx.k.text["SAMPLER_TRIAL"], out="spin.out")
+        loop = self.start_spin(ctx.k.sampler_cpu, SPIN_VMM, "-g", ctx.k.text["SAMPLER_TRIAL"],
+                               out="spin.out")
         loop.wait()
         self.stop_spins()
-        # Rounds per second while it ran, and of its whole run; % of the run it did not run.
         try:
             with open(ctx.path("spin.out")) as f:
                 figs = (f.readline().split() + ["", "", ""])[:3]
         except OSError:
             figs = ["", "", ""]
         if not all(is_number(x) for x in figs):
-            die(f"the loop gave no rate: {head(ctx.path('spin.err'), 300)}")
+            die(f"the clock loop gave no figures: {head(ctx.path('spin.err'), 300)}")
         if not ctx.att_alive():
             die("kvmtrace-bpf exited during the trial")
         if cfg == "empty":
@@ -279,12 +319,16 @@ class Sampler(Part):
             ctx.stop(self.empty)
             self.empty = None
         ctx.stop_attacher()
-        # Tracked in every configuration, so that only the sampler differs.
         if csv_rows(folder, loop.pid) < 1:
             die(f"kvmtrace-bpf did not track the loop (PID {loop.pid})")
-        rate, wall, off = figs
-        self.trials.append((t, cfg, float(rate), float(wall), float(off)))
-        say(f"sampler trial {t} {cfg}: {rate} rounds/s while running, {wall} overall, {off}% not running")
+        hz, own_pct, own_ns = self.own_figures(folder) if cfg == "on" else (0, None, None)
+        if cfg == "on":
+            self.rate = hz
+        lost, irqs, away = (float(x) for x in figs)
+        self.trials.append((t, cfg, lost, irqs, away, self.rate if cfg == "empty" else hz,
+                            own_pct, own_ns))
+        say(f"sampler trial {t} {cfg}: {lost:.4f}% of CPU {ctx.k.sampler_cpu}'s time lost to "
+            f"{irqs:.0f} interrupts/s, {away:.1f}% away" + (f"; sampler at {hz} Hz" if hz else ""))
 
     def run(self):
         ctx = self.ctx
@@ -308,23 +352,27 @@ class Sampler(Part):
     # --- figures and report -----------------------------------------------------------
 
     def figures(self, fig):
-        stats.sampler_figures(self.windows, self.trials, self.ctx.ncpu, int(self.hz or 0), fig)
+        self.interval = stats.sampler_figures(self.windows, self.trials, self.ctx.ncpu,
+                                              float(TARGET_SAMPLER), fig)
 
     def method(self):
         k = self.ctx.k
         return {"program": self.prog, "sample_hz": int(self.hz), "stats_windows_per_phase": WINDOWS,
                 "stats_window_s": float(self.win), "tracked_loop_kernel_pct": self.kernel_pct,
                 "e2e_cpu": json_value(k.sampler_cpu), "e2e_rounds": k.sampler_trials,
-                "e2e_trial_s": json_value(k.text["SAMPLER_TRIAL"]), "configurations": list(self.configs)}
+                "e2e_trial_s": json_value(k.text["SAMPLER_TRIAL"]), "configurations": list(self.configs),
+                "e2e_gap_ns": [GAP_MIN_NS, GAP_MAX_NS],
+                "e2e_cpu_pct_interval95": list(self.interval) if self.interval else None}
 
     def title(self):
         return "## Sampler: kvmtrace-bpf's perf_event program at its default rate"
 
     def section(self, rep):
         k, hz, pct = self.ctx.k, self.hz, self.kernel_pct if self.kernel_pct is not None else "?"
+        cpu, n = k.sampler_cpu, self.ctx.ncpu
         return [
             f"`{self.prog}`, run by a cpu-clock event on every CPU at kvmtrace-bpf's default",
-            f"`--sample-hz {hz}`; workload tests/bench/spin, a CPU-bound loop. Program time:",
+            f"`--sample-hz {hz}` or lower under `--overhead-budget`. Program time:",
             f"`kvmtrace-bpf -q -i 1 --counters none` with bpf_stats on, {WINDOWS} windows of",
             f"{self.win} s with a loop pinned to each CPU that it does not track ({SPIN_PLAIN}),",
             f"then {WINDOWS} with a loop pinned to each CPU started as {SPIN_VMM}, which",
@@ -332,43 +380,50 @@ class Sampler(Part):
             "its kernel samples take the binary search of kernel text and the stack walk; from the",
             "program's run_cnt and run_time_ns (`bpftool prog show -j`) per window, % of one CPU =",
             "runs per second and CPU × ns per run / 10⁹ × 100; median and min–max over the windows.",
-            f"End to end: a tracked loop pinned to CPU {k.sampler_cpu} for {k.text['SAMPLER_TRIAL']} s, with",
-            f"kvmtrace-bpf (`-q -i 1 --counters none`) at `--sample-hz {hz}` (on), at",
-            "`--sample-hz 0` (off), and at `--sample-hz 0` beside `tests/bench/empty_loader --sample`,",
-            "an empty program on the same cpu-clock events at the same rate (empty: the timer interrupt",
-            f"and the call into BPF, what any sampler costs); {k.text['SAMPLER_TRIALS']} rounds of the three, the",
-            "order rotated each round; slowdown = 1 − rate / rate off of the same round; median and",
-            "min–max over the rounds.",
-            f"A rate is the loop's rounds per second while it ran: rounds over {SPIN_CUT_DESC} times the",
-            "median round, in which it lost its CPU to another task or to the hypervisor, are left",
-            "out (the whole runs' slowdown is shown too). It counts what bpf_stats cannot see, the",
-            "timer interrupt that runs the program. Its verdict is given only when the median is",
-            "farther from the target than the noise (median change between consecutive trials of",
-            "one configuration), \"inconclusive\" otherwise.",
+            f"End to end, independent of kvmtrace-bpf's own estimate: `tests/bench/spin -g`, pinned to",
+            f"CPU {cpu} and tracked (started as {SPIN_VMM}), reads CLOCK_MONOTONIC for",
+            f"{k.text['SAMPLER_TRIAL']} s and counts the gaps between two reads longer than {GAP_MIN_NS} ns and",
+            f"shorter than {GAP_MAX_NS // 1000} µs in which it was not switched out (getrusage): interrupts, the",
+            "sampler's timer interrupt and program among them; its lost share is their time over the",
+            "time it ran (longer gaps and other tasks' turns, \"away\", are left out: they say nothing",
+            f"of the sampler). With kvmtrace-bpf (`-q -i 1 --counters none`) at its defaults (on), at",
+            "`--sample-hz 0` (off), and at `--sample-hz 0` beside `tests/bench/empty_loader --sample`",
+            "at the rate kvmtrace-bpf chose in its latest trial on (empty: the timer interrupt and the",
+            f"call into BPF, what any sampler costs); {k.sampler_trials} rounds of the three, the order",
+            f"rotated each round. Cost = lost share on − off of the same round × {n} CPUs (every CPU is",
+            f"sampled), % of one CPU; per sample = lost share on − off ÷ the rate. Median and min–max",
+            "over the rounds, and the median's distribution-free 95% interval (order statistics); the",
+            "verdict is \"inconclusive\" when that interval holds the target. kvmtrace-bpf's own figures",
+            "are the medians over its intervals of `sampler_cost_ns` (@host.csv; its start-up measure,",
+            "and its program's time from bpf_stats when on) per interval and per sample.",
             "",
         ] + rep.table(self.rows())
 
     def rows(self):
-        cpu, hz = self.ctx.k.sampler_cpu, self.hz or "?"
+        cpu, hz, n = self.ctx.k.sampler_cpu, self.hz or "?", self.ctx.ncpu
         pct = self.kernel_pct if self.kernel_pct is not None else "?"
         prog = self.prog or "kt_sample"
+        iv = f"{self.interval[0]:.3f} – {self.interval[1]:.3f}" if self.interval else "n/a"
         return [
             ("sampler.cpu_pct.untracked", "program time, % of one CPU: a loop on every CPU, not tracked", "%", 3, TARGET_SAMPLER),
             ("sampler.cpu_pct.tracked", f"program time, % of one CPU: a tracked loop on every CPU, {pct}% of its time in system calls", "%", 3, TARGET_SAMPLER),
-            ("sampler.e2e_slowdown_pct.on", f"end to end: slowdown of a tracked loop on CPU {cpu} while it runs, --sample-hz {hz} vs 0 (program, timer interrupt, user space)", "%", 2, TARGET_SAMPLER, "sampler.e2e_noise_pct", "margin"),
-            ("sampler.e2e_slowdown_pct.empty", f"end to end: slowdown, --sample-hz 0 and an empty program on cpu-clock at {hz} Hz (floor of any sampler)", "%", 2),
-            ("sampler.e2e_excess_pct", f"end to end: slowdown, --sample-hz {hz} vs the empty program (kvmtrace-bpf's own share)", "%", 2),
-            ("sampler.e2e_noise_pct", "noise: change between consecutive trials of one configuration, absolute", "%", 2),
-            ("sampler.e2e_us_per_sample.on", f"end to end: cost per sample (slowdown ÷ {hz} Hz)", "µs", 1),
-            ("sampler.e2e_us_per_sample.empty", "end to end: cost per sample of the empty program", "µs", 1),
-            ("sampler.e2e_wall_slowdown_pct.on", "end to end, whole runs (time the loop did not run included)", "%", 2),
-            ("sampler.e2e_off_cpu_pct", "time the loop did not run (other tasks, the hypervisor), all trials", "%", 1),
+            ("sampler.e2e_cpu_pct.on", f"end to end, % of one CPU: CPU {cpu}'s time lost to interrupts, defaults − --sample-hz 0, × {n} CPUs (95% interval of the median {iv})", "%", 3, TARGET_SAMPLER, "sampler.e2e_margin_pct", "margin"),
+            ("sampler.e2e_margin_pct", "that interval's half on the target's side (inconclusive when it reaches the target)", "%", 3),
+            ("sampler.own_cpu_pct", "kvmtrace-bpf's own figure, % of one CPU (sampler_cost_ns per interval)", "%", 3),
+            ("sampler.e2e_cpu_pct.empty", "end to end, the empty program at the same rate instead (the floor of any sampler)", "%", 3),
+            ("sampler.e2e_excess_pct", "end to end, kvmtrace-bpf − the empty program (its program and what else it adds)", "%", 3),
+            ("sampler.e2e_us_per_sample.on", "cost per sample, end to end (lost share ÷ rate)", "µs", 2),
+            ("sampler.own_us_per_sample", "cost per sample, kvmtrace-bpf's own estimate (sampler_cost_ns ÷ samples)", "µs", 2),
+            ("sampler.e2e_us_per_sample.empty", "cost per sample of the empty program, end to end", "µs", 2),
+            ("sampler.hz.on", f"the rate kvmtrace-bpf chose under --overhead-budget (asked: {hz})", "Hz", 0),
+            ("sampler.e2e_irq_per_s.on", f"interrupts per second on CPU {cpu}, defaults − --sample-hz 0 (about the rate: the gaps are its samples)", "Hz", 0),
+            ("sampler.e2e_irq_per_s.empty", "the same, the empty program − --sample-hz 0", "Hz", 0),
+            ("sampler.e2e_lost_pct.off", f"CPU {cpu}'s time lost to interrupts, --sample-hz 0 (the machine's own)", "%", 3),
+            ("sampler.e2e_lost_pct.on", f"CPU {cpu}'s time lost to interrupts, kvmtrace-bpf at its defaults", "%", 3),
+            ("sampler.e2e_lost_pct.empty", f"CPU {cpu}'s time lost to interrupts, the empty program", "%", 3),
+            ("sampler.e2e_away_pct", "time the loop did not run (other tasks, the hypervisor), all trials", "%", 1),
             ("sampler.hits_per_s_per_cpu.untracked", "sampler runs per second and CPU, loops not tracked", "Hz", 0),
             ("sampler.hits_per_s_per_cpu.tracked", "sampler runs per second and CPU, tracked loops", "Hz", 0),
             ("sampler.ns_per_hit.untracked", f"{prog}, mean per run, loops not tracked", "ns/run", 0),
             ("sampler.ns_per_hit.tracked", f"{prog}, mean per run, tracked loops", "ns/run", 0),
-            ("sampler.e2e_rate.off", "the loop while it runs, kvmtrace-bpf --sample-hz 0", "rounds/s", 0),
-            ("sampler.e2e_rate.empty", "the loop while it runs, --sample-hz 0 and the empty program", "rounds/s", 0),
-            ("sampler.e2e_rate.on", f"the loop while it runs, kvmtrace-bpf --sample-hz {hz}", "rounds/s", 0),
         ]
-

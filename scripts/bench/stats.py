@@ -7,7 +7,8 @@ median, min and max. The records, as the drivers collect them:
   progs      (part, round, cfg, name, hook, run_time_ns, run_cnt, units, usecs): one
              program's bpf_stats over the "on" window
   sampler_stats  (phase, run_time_ns, run_cnt, usecs): one bpf_stats window of the sampler
-  sampler_e2e    (trial, cfg, rate, wall_rate, off_cpu_pct): one end-to-end trial
+  sampler_e2e    (trial, cfg, lost_pct, irq_per_s, away_pct, hz, own_cpu_pct, own_ns): one
+                 end-to-end trial
 The sched part's keys have no prefix, the others' start with "net.", "disk.", "peers." or
 "sampler.". Slowdowns compare windows of one session, ratios the sessions of one round.
 Pure functions only: no I/O, so that test_stats.py can check them.
@@ -154,13 +155,16 @@ def toward_target(value, interval, target):
     return hi - value if value <= target else value - lo
 
 
-def sampler_figures(windows, trials, ncpu, hz, figures=None):
-    """Figures of the sampler part.
+def sampler_figures(windows, trials, ncpu, target, figures=None):
+    """Figures of the sampler part, and the 95% interval of its median cost end to end (None
+    without trials).
 
     Per bpf_stats window of each phase (untracked, tracked): runs per second and CPU, ns per
-    run and their product as % of one CPU. Per round of trials: the slowdown of on and of
-    empty against off (rates while the loop ran, and of whole runs), the cost per sample, on
-    against empty (excess); between consecutive trials of one configuration, the noise."""
+    run and their product as % of one CPU. Per round of trials (trial, cfg, lost %, interrupts
+    per second, away %, rate, kvmtrace-bpf's own % of one CPU and ns per sample): the share of
+    the measured CPU's time lost to interrupts with the sampler of on (and of empty) minus off,
+    as % of one CPU for the host (times ncpu: every CPU is sampled), and per sample; on against
+    empty (excess); the interrupts per second it adds; kvmtrace-bpf's own estimate beside."""
     fig = figures if figures is not None else Figures()
     for phase, dtime, dcnt, u in windows:
         if dcnt > 0 and u > 0:
@@ -168,29 +172,35 @@ def sampler_figures(windows, trials, ncpu, hz, figures=None):
             fig.add(f"sampler.hits_per_s_per_cpu.{phase}", rate)
             fig.add(f"sampler.ns_per_hit.{phase}", dtime / dcnt)
             fig.add(f"sampler.cpu_pct.{phase}", rate * (dtime / dcnt) / 1e7)
-    rate_of, wall_of, last = {}, {}, 0
-    for trial, cfg, rate, wall, off in trials:
-        rate_of[(trial, cfg)] = rate
-        wall_of[(trial, cfg)] = wall
-        fig.add(f"sampler.e2e_rate.{cfg}", rate)
-        fig.add("sampler.e2e_off_cpu_pct", off)
-        last = max(last, trial)
-    for t in range(1, last + 1):
-        for cfg in ("on", "empty"):
-            if (t, cfg) not in rate_of or (t, "off") not in rate_of:
-                continue
-            slow = slowdown_pct(rate_of[(t, cfg)], rate_of[(t, "off")])
-            fig.add(f"sampler.e2e_slowdown_pct.{cfg}", slow)
-            fig.add(f"sampler.e2e_wall_slowdown_pct.{cfg}",
-                    slowdown_pct(wall_of[(t, cfg)], wall_of[(t, "off")]))
-            if hz > 0:
-                fig.add(f"sampler.e2e_us_per_sample.{cfg}", slow / 100 / hz * 1e6)
-        if (t, "on") in rate_of and (t, "empty") in rate_of:
-            fig.add("sampler.e2e_excess_pct", slowdown_pct(rate_of[(t, "on")], rate_of[(t, "empty")]))
-        for cfg in ("on", "empty", "off"):
-            if t > 1 and (t, cfg) in rate_of and (t - 1, cfg) in rate_of:
-                fig.add("sampler.e2e_noise_pct", abs(change_pct(rate_of[(t, cfg)], rate_of[(t - 1, cfg)])))
-    return fig
+    by = {}
+    for trial, cfg, lost, irqs, away, hz, own_pct, own_ns in trials:
+        by[(trial, cfg)] = (lost, irqs, hz)
+        fig.add(f"sampler.e2e_lost_pct.{cfg}", lost)
+        fig.add("sampler.e2e_away_pct", away)
+        if hz > 0:
+            fig.add(f"sampler.hz.{cfg}", hz)
+        if own_pct is not None:
+            fig.add("sampler.own_cpu_pct", own_pct)
+            fig.add("sampler.own_us_per_sample", own_ns / 1000)
+    cost = {}
+    for (t, cfg), (lost, irqs, hz) in sorted(by.items()):
+        if cfg == "off" or (t, "off") not in by:
+            continue
+        off_lost, off_irqs, _ = by[(t, "off")]
+        cost[(t, cfg)] = (lost - off_lost) * ncpu
+        fig.add(f"sampler.e2e_cpu_pct.{cfg}", cost[(t, cfg)])
+        fig.add(f"sampler.e2e_irq_per_s.{cfg}", irqs - off_irqs)
+        if hz > 0:
+            fig.add(f"sampler.e2e_us_per_sample.{cfg}", (lost - off_lost) / 100 / hz * 1e6)
+    for t, cfg in cost:
+        if cfg == "on" and (t, "empty") in cost:
+            fig.add("sampler.e2e_excess_pct", cost[(t, "on")] - cost[(t, "empty")])
+    on = fig.samples.get("sampler.e2e_cpu_pct.on", [])
+    interval = median_interval(on)
+    if not interval:
+        return None
+    fig.add("sampler.e2e_margin_pct", toward_target(median(on), interval, target))
+    return fixed(interval[0]), fixed(interval[1])
 
 
 def met(value, target, noise=None, rule=None):

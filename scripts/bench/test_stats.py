@@ -136,27 +136,52 @@ class TestSessions(unittest.TestCase):
 class TestSampler(unittest.TestCase):
     def test_program_time(self):
         # 2 CPUs, 1000 runs in 1 s: 500 Hz per CPU; 400 ns each: 0.02% of one CPU.
-        fig = stats.sampler_figures([("untracked", 400000, 1000, 10**6)], [], 2, 499).summaries()
+        fig = stats.Figures()
+        self.assertIsNone(stats.sampler_figures([("untracked", 400000, 1000, 10**6)], [], 2, 0.5, fig))
+        fig = fig.summaries()
         self.assertEqual(fig["sampler.hits_per_s_per_cpu.untracked"][0], 500.0)
         self.assertEqual(fig["sampler.ns_per_hit.untracked"][0], 400.0)
         self.assertEqual(fig["sampler.cpu_pct.untracked"][0], 0.02)
 
-    def test_end_to_end_per_round_and_noise_between_trials(self):
-        trials = [(1, "on", 980.0, 900.0, 5), (1, "off", 1000.0, 1000.0, 1), (1, "empty", 990.0, 950.0, 2),
-                  (2, "on", 970.0, 900.0, 3), (2, "off", 1000.0, 1000.0, 1)]
-        fig = stats.sampler_figures([], trials, 2, 500).summaries()
-        self.assertEqual(fig["sampler.e2e_slowdown_pct.on"], (2.5, 2.0, 3.0, 2))
-        self.assertEqual(fig["sampler.e2e_slowdown_pct.empty"], (1.0, 1.0, 1.0, 1))
-        self.assertEqual(fig["sampler.e2e_wall_slowdown_pct.on"][0], 10.0)
-        # 2% at 500 Hz: 40 µs per sample.
-        self.assertEqual(fig["sampler.e2e_us_per_sample.on"][1], 40.0)
-        self.assertEqual(fig["sampler.e2e_excess_pct"][0], 1.010101)
-        # Trial 2 against trial 1: on -1.020408%, off 0%; empty has no trial 2.
-        self.assertEqual(fig["sampler.e2e_noise_pct"], (0.510204, 0.0, 1.020408, 2))
-        self.assertEqual(fig["sampler.e2e_off_cpu_pct"][3], 5)
+    def test_end_to_end_lost_share_on_minus_off_times_the_cpus(self):
+        # (trial, cfg, lost %, interrupts/s, away %, Hz, own % of one CPU, own ns per sample)
+        trials = [(1, "on", 0.5, 1400.0, 20, 400, 0.4, 5000.0), (1, "off", 0.3, 1000.0, 10, 0, None, None),
+                  (1, "empty", 0.4, 1390.0, 30, 400, None, None),
+                  (2, "on", 0.6, 1410.0, 40, 400, 0.5, 6000.0), (2, "off", 0.3, 1000.0, 0, 0, None, None)]
+        fig = stats.Figures()
+        self.assertIsNone(stats.sampler_figures([], trials, 2, 0.5, fig))
+        fig = fig.summaries()
+        # Round 1: (0.5 - 0.3) x 2 CPUs = 0.4% of one CPU; round 2: 0.6.
+        self.assertEqual(fig["sampler.e2e_cpu_pct.on"], (0.5, 0.4, 0.6, 2))
+        self.assertEqual(fig["sampler.e2e_cpu_pct.empty"], (0.2, 0.2, 0.2, 1))
+        self.assertEqual(fig["sampler.e2e_excess_pct"][0], 0.2)
+        # 0.2% of the CPU at 400 Hz: 5 µs per sample.
+        self.assertEqual(fig["sampler.e2e_us_per_sample.on"][1], 5.0)
+        self.assertEqual(fig["sampler.e2e_irq_per_s.on"], (405.0, 400.0, 410.0, 2))
+        self.assertEqual(fig["sampler.own_us_per_sample"], (5.5, 5.0, 6.0, 2))
+        self.assertEqual(fig["sampler.own_cpu_pct"][0], 0.45)
+        self.assertEqual(fig["sampler.hz.on"][0], 400)
+        self.assertEqual(fig["sampler.e2e_away_pct"][3], 5)
+        # Two rounds give no 95% interval, hence no margin for a verdict.
+        self.assertNotIn("sampler.e2e_margin_pct", fig)
+
+    def test_margin_is_the_interval_on_the_targets_side(self):
+        trials = [(t, cfg, lost, 0.0, 0, 400 if cfg == "on" else 0, None, None)
+                  for t, d in enumerate([0.10, 0.12, 0.13, 0.15, 0.30, 0.11], 1)
+                  for cfg, lost in (("on", 1 + d), ("off", 1.0))]
+        fig = stats.Figures()
+        # Six rounds: the interval is the min and the max; doubled by the 2 CPUs.
+        self.assertEqual(stats.sampler_figures([], trials, 2, 0.5, fig), (0.2, 0.6))
+        med = fig.summaries()["sampler.e2e_cpu_pct.on"][0]
+        self.assertAlmostEqual(med, 0.25)
+        self.assertAlmostEqual(fig.summaries()["sampler.e2e_margin_pct"][0], 0.35)
+        self.assertEqual(stats.met(med, 0.5, 0.35, "margin"), "inconclusive")
 
     def test_no_cost_per_sample_without_a_rate(self):
-        fig = stats.sampler_figures([], [(1, "on", 99.0, 99.0, 0), (1, "off", 100.0, 100.0, 0)], 2, 0)
+        fig = stats.Figures()
+        stats.sampler_figures([], [(1, "on", 1.0, 0.0, 0, 0, None, None), (1, "off", 0.5, 0.0, 0, 0, None, None)],
+                              2, 0.5, fig)
+        self.assertIn("sampler.e2e_cpu_pct.on", fig.summaries())
         self.assertNotIn("sampler.e2e_us_per_sample.on", fig.summaries())
 
 

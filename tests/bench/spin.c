@@ -1,22 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * spin [-k] SECONDS: a CPU-bound loop for the sampler part of the benchmark (make bench). Does
- * rounds of a fixed amount of arithmetic for SECONDS seconds (0: until SIGINT or SIGTERM), then
- * prints three figures: the rounds done per second while it ran, the rounds done per second of
- * its whole run, and the share of the run (%) it did not run. The first, compared with and
- * without the sampler, tells what the sampler takes from the CPU it runs on.
+ * spin [-k] SECONDS | spin -g SECONDS: the CPU-bound loops of the sampler part of the benchmark
+ * (make bench), for SECONDS seconds (0: until SIGINT or SIGTERM).
  *
- * "While it ran" leaves out the rounds that took more than SPIN_CUT times the median round:
- * those in which the loop lost its CPU to another task or its virtual CPU to the hypervisor for
- * a while (a scheduler time slice is milliseconds), which on a shared machine change the rate of
- * a whole run by far more than the sampler does. A round that an interrupt and the program it
- * runs delayed, by microseconds or even a few rounds' time on a virtual machine, is kept.
- *
- * With -k, each round also reads from /dev/zero, so that about a third of the time goes to the
+ * Without -g, rounds of arithmetic that load the CPU, for the sampler's program to sample. With
+ * -k, each round also reads from /dev/zero, so that about a third of the time goes to the
  * kernel's generic code (system call entry, the VFS, clearing user memory), in no component
  * of kvmtrace-bpf. Started under a VMM's name, so that kvmtrace-bpf tracks it, its kernel
  * samples then take the sampler's costliest path: the binary search of kernel text and the
  * stack walk.
+ *
+ * With -g, the loop does nothing but read CLOCK_MONOTONIC, pinned to one CPU by the caller
+ * (taskset), and prints three figures: the share (%) of the time it ran lost in gaps between two
+ * consecutive reads longer than GAP_MIN_NS and shorter than GAP_MAX_NS in which it was not
+ * switched out, those gaps per second it ran, and the share (%) of its wall time it was away:
+ * switched out, or in longer gaps. A gap it was not switched out in is an interrupt and what
+ * runs in it: the sampler's timer interrupt and program among them, as with
+ * user/sources/sampler_cost.c at start-up, but here over whole seconds and for the events
+ * kvmtrace-bpf really opened, at the rate it really chose. The time away is other tasks' or the
+ * hypervisor's, which says nothing of the sampler and is only shown. The loop's own speed,
+ * which the machine's load and the cache change, does not enter.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Steps of a round: tens of microseconds, so that reading the clock once a round is cheap. */
@@ -37,15 +41,9 @@
  */
 #define SPIN_READS	32
 #define SPIN_READ	(16U * 1024)
-/* Rounds longer than this many times the median one are those the loop did not run through. */
-#define SPIN_CUT	8
-
-/* The durations of the rounds of a timed run, in nanoseconds. */
-struct rounds {
-	uint32_t *ns;
-	size_t nr;
-	size_t cap;
-};
+/* Those of user/sources/sampler_cost.c, so that both count the same gaps. */
+#define GAP_MIN_NS	300		/* longer than a clock read, shorter than an interrupt */
+#define GAP_MAX_NS	200000		/* shorter than the time another task takes the CPU for */
 
 static volatile sig_atomic_t exiting;
 /* Where the arithmetic's result goes, so that the compiler keeps it. */
@@ -75,79 +73,95 @@ static uint64_t round_work(uint64_t x)
 	return x;
 }
 
-/* Keeps a round's duration; false when out of memory. */
-static bool rounds_add(struct rounds *r, uint64_t ns)
+/* Rounds of arithmetic (and reads of fd, when open) until end or a signal. */
+static int load(int fd, uint64_t end)
 {
-	uint32_t *grown;
+	static char buf[SPIN_READ];
+	uint64_t x = 1;
+	unsigned int i;
 
-	if (r->nr == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 65536;
-		grown = realloc(r->ns, r->cap * sizeof(*r->ns));
-		if (!grown)
-			return false;
-		r->ns = grown;
-	}
-	r->ns[r->nr++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-	return true;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Prints the figures of a run of total_ns: see the top of the file. */
-static int report(struct rounds *r, uint64_t total_ns)
-{
-	uint64_t kept_ns = 0, kept = 0, cut;
-	uint32_t *sorted;
-	size_t i;
-
-	if (!r->nr || !total_ns) {
-		fprintf(stderr, "spin: no round done\n");
-		return 1;
-	}
-	sorted = malloc(r->nr * sizeof(*sorted));
-	if (!sorted) {
-		fprintf(stderr, "spin: out of memory\n");
-		return 1;
-	}
-	memcpy(sorted, r->ns, r->nr * sizeof(*sorted));
-	qsort(sorted, r->nr, sizeof(*sorted), cmp_u32);
-	cut = (uint64_t)sorted[r->nr / 2] * SPIN_CUT;
-	free(sorted);
-	for (i = 0; i < r->nr; i++) {
-		if (r->ns[i] <= cut) {
-			kept_ns += r->ns[i];
-			kept++;
+	do {
+		x = round_work(x);
+		for (i = 0; fd >= 0 && i < SPIN_READS; i++) {
+			if (read(fd, buf, sizeof(buf)) < 0 && errno != EINTR) {
+				fprintf(stderr, "spin: read /dev/zero: %s\n", strerror(errno));
+				return 1;
+			}
 		}
+	} while (now_ns() < end && !exiting);
+	sink = x;
+	return 0;
+}
+
+/* The context switches of this thread so far, voluntary or not; 0 when it cannot tell. */
+static long switches(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return 0;
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/*
+ * Reads the clock until end or a signal; prints the figures of -g (see the top of the file).
+ * A gap in the window is an interrupt unless the thread was switched out in it: another task's
+ * short turn, which a busy machine gives often and unevenly enough to swamp the sampler. Only
+ * a gap tells whether to ask, so the system call is rare, and its time is no gap.
+ */
+static int gaps(uint64_t end)
+{
+	uint64_t start, prev, now, gap, ran, lost = 0, away = 0, n = 0;
+	long nr = switches(), was;
+
+	start = prev = now_ns();
+	do {
+		now = now_ns();
+		gap = now - prev;
+		prev = now;
+		if (gap <= GAP_MIN_NS)
+			continue;
+		was = nr;
+		nr = switches();
+		if (gap < GAP_MAX_NS && nr == was) {
+			lost += gap;
+			n++;
+		} else {
+			away += gap;
+		}
+		prev = now_ns();
+	} while (now < end && !exiting);
+	/* Interrupts come by wall time, but only those of the time the loop ran are seen. */
+	ran = now - start - away;
+	if (!ran) {
+		fprintf(stderr, "spin: the loop never ran\n");
+		return 1;
 	}
-	printf("%.3f %.3f %.3f\n", (double)kept * 1e9 / (double)kept_ns,
-	       (double)r->nr * 1e9 / (double)total_ns,
-	       100.0 * (double)(total_ns - kept_ns) / (double)total_ns);
+	printf("%.6f %.3f %.6f\n", 100.0 * (double)lost / (double)ran, (double)n * 1e9 / (double)ran,
+	       100.0 * (double)away / (double)(now - start));
 	return 0;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: spin [-k] SECONDS  (0: until SIGINT or SIGTERM)\n");
+	fprintf(stderr, "usage: spin [-k] SECONDS | spin -g SECONDS  (0: until SIGINT or SIGTERM)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t x = 1, start, end, prev, now;
-	struct rounds r = {};
-	unsigned int i;
 	struct sigaction sa = { .sa_handler = on_signal };
-	static char buf[SPIN_READ];
+	bool clock_gaps = false;
+	uint64_t end;
 	int fd = -1, opt;
 	double seconds;
 	char *endp;
 
-	while ((opt = getopt(argc, argv, "k")) != -1) {
+	while ((opt = getopt(argc, argv, "gk")) != -1) {
+		if (opt == 'g') {
+			clock_gaps = true;
+			continue;
+		}
 		if (opt != 'k')
 			return usage();
 		if (fd >= 0)
@@ -158,7 +172,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc - 1)
+	if (optind != argc - 1 || (clock_gaps && fd >= 0))
 		return usage();
 	errno = 0;
 	seconds = strtod(argv[optind], &endp);
@@ -167,27 +181,6 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	start = now_ns();
-	end = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
-	prev = start;
-	do {
-		x = round_work(x);
-		for (i = 0; fd >= 0 && i < SPIN_READS; i++) {
-			if (read(fd, buf, sizeof(buf)) < 0 && errno != EINTR) {
-				fprintf(stderr, "spin: read /dev/zero: %s\n", strerror(errno));
-				return 1;
-			}
-		}
-		now = now_ns();
-		/* A run until a signal keeps nothing: it only loads the CPU. */
-		if (seconds > 0 && !rounds_add(&r, now - prev)) {
-			fprintf(stderr, "spin: out of memory\n");
-			return 1;
-		}
-		prev = now;
-	} while (now < end && !exiting);
-	sink = x;
-	if (seconds == 0)
-		return 0;
-	return report(&r, now - start);
+	end = seconds > 0 ? now_ns() + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+	return clock_gaps ? gaps(end) : load(fd, end);
 }
