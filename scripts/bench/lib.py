@@ -207,7 +207,7 @@ class Knobs:
     COUNTS = ("ROUNDS", "NET_ROUNDS", "DISK_ROUNDS", "PEERS_ROUNDS", "SAMPLER_TRIALS")
     DEFAULTS = {"ROUNDS": "5", "NET_ROUNDS": "3", "DISK_ROUNDS": "3", "PEERS_ROUNDS": "4",
                 "WINDOW": "2", "SETTLE": "1", "DISK_DIR": "/var/tmp", "SAMPLER_SECONDS": "20",
-                "SAMPLER_TRIALS": "6", "SAMPLER_TRIAL": "3", "SAMPLER_CPU": "0",
+                "SAMPLER_TRIALS": "20", "SAMPLER_TRIAL": "3", "SAMPLER_CPU": "0",
                 "PEERS_TRACER_ARGS": "", "SCHED_SWITCH": "auto"}
 
     def __init__(self, env):
