@@ -32,8 +32,8 @@ import subprocess
 import time
 
 import stats
-from lib import PROG_TYPE_PERF_EVENT, ROOT, TARGET_SAMPLER, DEVNULL, csv_rows, die, fdinfo, have
-from lib import head, is_number, output, rotated, say, usecs, wait_ready
+from lib import PROG_TYPE_PERF_EVENT, ROOT, STATS_SYSCTL, TARGET_SAMPLER, DEVNULL, csv_rows, die, fdinfo
+from lib import have, head, is_number, output, rotated, say, usecs, wait_ready
 from session import Part
 
 WINDOWS = 4                  # bpf_stats windows in each half of the program-time measure
@@ -54,6 +54,15 @@ def default_hz(help_text):
             return m.group(1)
         inside = not (inside and re.match(r" *-", line))
     return ""
+
+
+def stats_on():
+    """Whether bpf_stats is on now."""
+    try:
+        with open(STATS_SYSCTL) as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
 
 
 def json_value(text):
@@ -192,15 +201,25 @@ class Sampler(Part):
         return int(prog.get("run_time_ns", 0)), int(prog.get("run_cnt", 0)), us
 
     def stats_windows(self, phase):
-        """WINDOWS windows of the program-time measure."""
-        t0, c0, u0 = self.snapshot()
-        for _ in range(WINDOWS):
+        """WINDOWS windows of the program-time measure. bpf_stats is one switch for the whole
+        host, which another program (another engineer's test) may turn off meanwhile: a window
+        that ends with it off counted nothing, or part of its runs, and is measured again."""
+        done = lost = 0
+        while done < WINDOWS:
+            self.ctx.set_stats(1)
+            t0, c0, u0 = self.snapshot()
             time.sleep(float(self.win))
             t, c, u = self.snapshot()
             if not self.ctx.att_alive():
                 die("kvmtrace-bpf exited during the window")
-            self.windows.append((phase, t - t0, c - c0, u - u0))
-            t0, c0, u0 = t, c, u
+            if stats_on():
+                self.windows.append((phase, t - t0, c - c0, u - u0))
+                done += 1
+                continue
+            lost += 1
+            say(f"sampler: bpf_stats was turned off during a window ({phase}), by another program: again")
+            if lost > WINDOWS:
+                die(f"another program keeps turning bpf_stats off ({STATS_SYSCTL})")
 
     def spin_times(self):
         """Clock ticks the loops spent in user space and in the kernel."""
