@@ -11,6 +11,8 @@
  * another bio that reuses it.
  */
 #define KT_STALE_BIO_NS		(2 * 1000000000ull)
+/* The address of a slot being filled, no bio's: neither free nor stale, nor anyone's match. */
+#define KT_BIO_FILLING		1
 
 /* The set of a bio: the high half of a kernel address is alike for all, the low one is hashed. */
 static __always_inline struct kt_bio_set *kt_bio_set_of(__u64 bio)
@@ -33,14 +35,20 @@ static __always_inline void kt_bio_remember(__u64 bio, __u32 tgid, __u64 vm_birt
 	for (i = 0; i < KT_BIO_WAYS; i++) {
 		slot = &set->way[i];
 		old = slot->bio;
-		if (old && old != bio && now < slot->start_ns + KT_STALE_BIO_NS)
+		if (old == KT_BIO_FILLING ||
+		    (old && old != bio && now < slot->start_ns + KT_STALE_BIO_NS))
 			continue;
-		/* Claimed, then filled: a completion reading it meanwhile fails its own claim. */
-		if (__sync_val_compare_and_swap(&slot->bio, old, bio) != old)
+		/*
+		 * Claimed, filled, then published (xchg: ordered after the fields), so that another
+		 * CPU never judges a half-written slot stale; the completion of a stale bio replaced
+		 * fails its own claim.
+		 */
+		if (__sync_val_compare_and_swap(&slot->bio, old, KT_BIO_FILLING) != old)
 			continue;
 		slot->tgid = tgid;
 		slot->vm_birth_ns = vm_birth_ns;
 		slot->start_ns = now;
+		__sync_lock_test_and_set(&slot->bio, bio);
 		return;
 	}
 	kt_count_drop(KT_DROP_BIO_FULL);
