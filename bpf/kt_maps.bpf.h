@@ -60,12 +60,17 @@ struct {
 	__type(value, struct kt_exit_stat);
 } exit_stats SEC(".maps");
 
-/* Disk requests of tracked VMs in flight: bio -> who submitted it and when. */
+/*
+ * Disk requests of tracked VMs in flight, in sets by a hash of the bio's address: a completion
+ * of any other request of the host is told apart by one cache line, where a hash map's miss
+ * costs a hash and a bucket walk. Mmapable for its page-aligned values: a set is one line.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KT_MAX_BIOS);
-	__type(key, __u64);
-	__type(value, struct kt_bio);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_MAX_BIOS / KT_BIO_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct kt_bio_set);
 } bios SEC(".maps");
 
 /* ifindex -> the VM whose tap it is; filled by user space. */

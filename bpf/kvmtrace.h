@@ -16,7 +16,9 @@
 #define KT_MAX_EXIT_KEYS	16384
 #define KT_MAX_DEAD_VMS		1024
 #define KT_MAX_IFACES		1024
-#define KT_MAX_BIOS		16384
+#define KT_BIO_WAYS		2	/* in-flight bios: slots per set (one cache line) */
+#define KT_BIO_SET_BITS		13
+#define KT_MAX_BIOS		(KT_BIO_WAYS << KT_BIO_SET_BITS)
 #define KT_MAX_NET_KEYS		4096
 #define KT_MAX_COUNTERS		8	/* perf counters read at switch and entry/exit */
 /* Kernel text ranges by component; a power of two, so the search takes a fixed 16 steps. */
@@ -196,12 +198,18 @@ struct kt_task_sample {
 	__u32 in_kvm_run;
 };
 
-/* A disk request (bio) a tracked VM submitted, until it completes. */
+/* A disk request (bio) a tracked VM submitted, until it completes; bio 0: a free slot. */
 struct kt_bio {
+	__u64 bio;		/* its address */
 	__u32 tgid;
 	__u32 pad;
 	__u64 vm_birth_ns;
 	__u64 start_ns;
+};
+
+/* The slots of the bios whose address hashes to one set. */
+struct kt_bio_set {
+	struct kt_bio way[KT_BIO_WAYS];
 };
 
 /* One thread of a tracked VM. Timestamps are CLOCK_MONOTONIC ns; 0 means "not in that state". */

@@ -85,7 +85,7 @@ static const char *const drop_what[KT_NR_DROPS] = {
 	[KT_DROP_DEAD_FULL] = "ended VMs lost their last row: too many VMs ended in one interval",
 	[KT_DROP_OPEN_GUEST] = "guest intervals dropped: their kvm_exit was never seen",
 	[KT_DROP_NET_FULL] = "tap frames not counted: the network table is full",
-	[KT_DROP_BIO_FULL] = "disk requests without latency: the in-flight table is full",
+	[KT_DROP_BIO_FULL] = "disk requests without latency: their set of the in-flight table was full",
 	[KT_DROP_PERCPU_FULL] = "counter and sampler figures lost: the per-VM table is full",
 	[KT_DROP_UNSEEN_SWITCH_IN] = "thread slices whose switch-in the kernel did not report "
 		"(sched_switch): their on-CPU time and clock counters are exact, their other "

@@ -273,27 +273,6 @@ static void forget_folded_threads(struct tracer *tr, const struct snapshot *s)
 					     sizeof(__u32), 0);
 }
 
-/*
- * Bios whose request never reported them (merged behind another bio, split, or on a driver
- * without requests) would fill the in-flight map: entries older than this are dropped.
- */
-#define STALE_BIO_NS (2 * 1000000000ull)
-
-struct bio_sweep {
-	struct tracer *tr;
-	__u64 now_ns;
-};
-
-static int sweep_bio(const void *key, const void *value, void *ctx)
-{
-	const struct kt_bio *pending = value;
-	struct bio_sweep *sw = ctx;
-
-	if (sw->now_ns > pending->start_ns + STALE_BIO_NS)
-		bpf_map__delete_elem(sw->tr->skel->maps.bios, key, sizeof(__u64), 0);
-	return 0;
-}
-
 struct kt_net_stat tap_guest_view(const struct netdev_counts *c)
 {
 	return (struct kt_net_stat){
@@ -392,7 +371,6 @@ static int flush_threads(struct tracer *tr)
 int tracer_drain(struct tracer *tr, struct snapshot *s)
 {
 	struct drain_ctx d = { .tr = tr, .s = s };
-	struct bio_sweep sw = { .tr = tr };
 	struct timespec ts;
 	int err;
 
@@ -429,8 +407,6 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 		return err ? err : d.err;
 	drop_orphan_threads(tr, s);
 	forget_folded_threads(tr, s);
-	sw.now_ns = s->mono_ns;
-	walk_map(tr, tr->skel->maps.bios, sweep_bio, &sw);
 	return 0;
 }
 
