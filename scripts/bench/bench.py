@@ -63,7 +63,7 @@ BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_PEERS_ROUNDS (4), BENCH_WINDO
 whole seconds for iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of
 the workloads, or "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary
 folder goes, /var/tmp: a file system on a block device), BENCH_SAMPLER_SECONDS (20),
-BENCH_SAMPLER_TRIALS (6), BENCH_SAMPLER_TRIAL (seconds, 3), BENCH_SAMPLER_CPU (0),
+BENCH_SAMPLER_TRIALS (20), BENCH_SAMPLER_TRIAL (seconds, 3), BENCH_SAMPLER_CPU (0),
 BENCH_PEERS_TRACER_ARGS (more kvmtrace-bpf options for the peers part, e.g. "--sample-hz 99";
 none by default: the defaults are what is compared), BENCH_SCHED_SWITCH (auto, 1 or 0: the
 sched part's tracer_switch and tracked_switch and the peers part's kvmtrace_switch, see above;
