@@ -13,6 +13,8 @@
 #include "sampler_budget.h"
 
 #define NS_PER_S 1000000000ull
+/* The sampler's programs (kt_sample, kt_sample_softirq_flag), whose cost its budget bounds. */
+#define SAMPLER_PROGS	"kt_sample"
 
 struct interval_core {
 	struct tracer *tracer;
@@ -152,24 +154,15 @@ static uint64_t self_cpu_ns(void)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
-static uint64_t bpf_run_ns(const struct tracer_health *h)
-{
-	uint64_t ns = 0;
-	size_t i;
-
-	for (i = 0; i < h->nr_progs; i++)
-		ns += h->prog[i].run_time_ns;
-	return ns;
-}
-
-/* The sampler's programs' runs and time so far. */
-static void sampler_prog_totals(const struct tracer_health *h, uint64_t *runs, uint64_t *ns)
+/* The runs and run time so far of the programs whose names start with prefix ("": all). */
+static void prog_totals(const struct tracer_health *h, const char *prefix, uint64_t *runs,
+			uint64_t *ns)
 {
 	size_t i;
 
 	*runs = *ns = 0;
 	for (i = 0; i < h->nr_progs; i++) {
-		if (strncmp(h->prog[i].name, "kt_sample", 9))
+		if (strncmp(h->prog[i].name, prefix, strlen(prefix)))
 			continue;
 		*runs += h->prog[i].run_cnt;
 		*ns += h->prog[i].run_time_ns;
@@ -191,11 +184,12 @@ static int64_t stats_growth(const struct tracer_health *h, uint64_t now, uint64_
 /* The tracer's own cost since the last drain, into the host row. */
 static void tracer_cost(struct interval_core *c, struct interval_record *r)
 {
-	uint64_t cpu = self_cpu_ns();
+	uint64_t cpu = self_cpu_ns(), runs, ns;
 
 	r->host.tracer_cpu_ns = cpu > c->self_cpu_ns ? cpu - c->self_cpu_ns : 0;
 	c->self_cpu_ns = cpu;
-	r->host.tracer_bpf_ns = stats_growth(&r->health, bpf_run_ns(&r->health), &c->bpf_run_ns);
+	prog_totals(&r->health, "", &runs, &ns);
+	r->host.tracer_bpf_ns = stats_growth(&r->health, ns, &c->bpf_run_ns);
 }
 
 /*
@@ -214,7 +208,7 @@ static void sampler_review(struct interval_core *c, struct interval_record *r)
 	r->host.sampler_cost_ns = 0;	/* no sampler, no cost */
 	if (!b)
 		return;
-	sampler_prog_totals(&r->health, &now_runs, &now_ns);
+	prog_totals(&r->health, SAMPLER_PROGS, &now_runs, &now_ns);
 	runs = stats_growth(&r->health, now_runs, &c->sampler_runs);
 	ns = stats_growth(&r->health, now_ns, &c->sampler_ns);
 	r->host.sampler_cost_ns = sampler_budget_cost_ns(b, r->iv.interval_s, ns);
@@ -228,11 +222,6 @@ static void sampler_review(struct interval_core *c, struct interval_record *r)
 	}
 	b->hz = hz;
 	account_set_sample_period(c->account, tracer_sample_period_ns(c->tracer));
-	if (hz == b->asked_hz) {
-		kt_info("sampler back at %u Hz per CPU, within --overhead-budget %g%%", hz,
-			b->share * 100);
-		return;
-	}
 	sampler_budget_explain(b, hz, why, sizeof(why));
 	kt_info("%s", why);
 }
@@ -271,6 +260,7 @@ int interval_prime(struct interval_core *c)
 {
 	struct tracer_health health;
 	struct vm_record *recs;
+	uint64_t runs;
 
 	if (drain_and_account(c, &recs) < 0)
 		return -1;
@@ -278,8 +268,8 @@ int interval_prime(struct interval_core *c)
 	read_host_cpu("/proc", &c->cpu_last);
 	c->self_cpu_ns = self_cpu_ns();
 	health.nr_progs = tracer_prog_stats(c->tracer, health.prog, METRICS_MAX_PROGS);
-	c->bpf_run_ns = bpf_run_ns(&health);
-	sampler_prog_totals(&health, &c->sampler_runs, &c->sampler_ns);
+	prog_totals(&health, "", &runs, &c->bpf_run_ns);
+	prog_totals(&health, SAMPLER_PROGS, &c->sampler_runs, &c->sampler_ns);
 	interval_done(c);
 	return 0;
 }

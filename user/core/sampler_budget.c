@@ -70,6 +70,13 @@ void sampler_budget_explain(const struct sampler_budget *b, unsigned int hz, cha
 			  "its timer interrupt measured at start-up, its program by bpf_stats" :
 			  "its timer interrupt and program, measured at start-up";
 
+	if (hz == b->asked_hz) {
+		snprintf(buf, len, "sampler at %u Hz per CPU: a sample costs %.1f us here, %.3f%% "
+			 "of a CPU in all, within --overhead-budget %g%%", hz,
+			 per_sample_ns(b) / 1000, share_at(b, hz) * 100, b->share * 100);
+		return;
+	}
+
 	snprintf(buf, len, "sampler at %u Hz per CPU, not %u: a sample costs %.1f us here "
 		 "(%s), so %u Hz on %u CPU%s would take %.2f%% of a CPU, over "
 		 "--overhead-budget %g%%", hz, b->asked_hz, per_sample_ns(b) / 1000, how,

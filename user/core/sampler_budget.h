@@ -48,7 +48,8 @@ unsigned int sampler_budget_review(struct sampler_budget *b, uint64_t runs, uint
 int64_t sampler_budget_cost_ns(const struct sampler_budget *b, double interval_s,
 			       int64_t prog_ns);
 
-/* One line on a rate of hz that is not the asked one: why, with the figures behind it. */
+/* One line on a rate of hz: what it costs within the budget, or, when it is not the asked one,
+ * why, with the figures behind it. */
 void sampler_budget_explain(const struct sampler_budget *b, unsigned int hz, char *buf,
 			    size_t len);
 

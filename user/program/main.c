@@ -257,15 +257,9 @@ static bool start_budget(struct run *run)
 	sampler_budget_init(&run->budget, run->opts->overhead_budget / 100, asked,
 			    tracer_sampled_cpus(run->tracer), cost);
 	hz = sampler_budget_rate(&run->budget);
-	if (hz == asked) {
-		if (cost >= 0)
-			kt_info("sampler at %u Hz per CPU: a sample costs %.1f us here, %.3f%% "
-				"of a CPU in all, within --overhead-budget %g%%", hz, cost / 1000,
-				hz * (double)run->budget.nr_cpus * cost / 1e7,
-				run->opts->overhead_budget);
+	if (hz == asked && cost < 0)
 		return true;
-	}
-	if (tracer_set_sample_hz(run->tracer, hz, why, sizeof(why))) {
+	if (hz != asked && tracer_set_sample_hz(run->tracer, hz, why, sizeof(why))) {
 		kt_warn("cannot lower the sampler's rate to %u Hz: %s; it stays at %u Hz", hz, why,
 			asked);
 		return true;

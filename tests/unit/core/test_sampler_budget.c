@@ -129,6 +129,12 @@ static void test_explain(void **state)
 	assert_string_equal(line, "sampler at 56 Hz per CPU, not 499: a sample costs 40.0 us here "
 			    "(its timer interrupt and program, measured at start-up), so 499 Hz "
 			    "on 2 CPUs would take 3.99% of a CPU, over --overhead-budget 0.5%");
+	/* The asked rate, within the budget: what it costs. */
+	b.sample_ns = 5000;
+	sampler_budget_explain(&b, 499, line, sizeof(line));
+	assert_string_equal(line, "sampler at 499 Hz per CPU: a sample costs 5.0 us here, 0.499% "
+			    "of a CPU in all, within --overhead-budget 0.5%");
+	b.sample_ns = 40000;
 	b.prog_ns = 2000;
 	b.prog_runs = SAMPLER_COST_RUNS;
 	b.nr_cpus = 1;
