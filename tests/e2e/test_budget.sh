@@ -90,6 +90,11 @@ spin_stop() {
 	spinners=()
 }
 
+# within A LO HI TOL: LO * (1 - TOL) <= A <= HI * (1 + TOL).
+within() {
+	awk -v a="$1" -v lo="$2" -v hi="$3" -v t="$4" 'BEGIN { exit !(a >= lo * (1 - t) && a <= hi * (1 + t)) }'
+}
+
 # near A B TOL: |A - B| <= TOL * B.
 near() {
 	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t * b) }'
@@ -132,17 +137,25 @@ t_check "the kernel runs it at 199 Hz on $cpus CPUs ($(cat "$work/roomy.runs")/s
 	near "$(cat "$work/roomy.runs")" "$((199 * cpus))" "$runs_tol"
 
 # --- a budget too small for the asked rate. At some 30 Hz the program's own cost is known from
-# its 100th run on (seconds), and the rate moves once or twice meanwhile: rows from the 6th on.
+# its 100th run on (seconds), and the rate may still move as its average settles (seen: 23
+# then 19 Hz): each rate of the rows from the 6th on is said, and the kernel's count lies
+# within them.
 run tight 6 --overhead-budget 0.05
-low=$(host_rates "$work/tight/@host.csv" 5)
-t_check "--overhead-budget 0.05: one rate from the 6th row on ($(echo "$low" | tr '\n' ' '))" \
-	test "$(echo "$low" | wc -l)" -eq 1
-low=$(echo "$low" | tail -n 1)
-t_check "lower than 499 Hz ($low)" test "${low:-499}" -lt 499
-t_check "and says why" grep -q "sampler at $low Hz per CPU, not 499: a sample costs .* over --overhead-budget 0.05%" \
-	"$work/tight.err"
-t_check "the kernel runs it at $low Hz on $cpus CPUs ($(cat "$work/tight.runs")/s)" \
-	near "$(cat "$work/tight.runs")" "$((low * cpus))" "$runs_tol"
+rates=$(host_rates "$work/tight/@host.csv" 5 | sort -n)
+low=$(echo "$rates" | head -n 1)
+high=$(echo "$rates" | tail -n 1)
+t_check "--overhead-budget 0.05: lower than 499 Hz ($(echo "$rates" | tr '\n' ' '))" \
+	test "${high:-499}" -lt 499
+said_all() {
+	local hz
+	for hz in $rates; do
+		grep -q "sampler at $hz Hz per CPU, not 499: a sample costs .* over --overhead-budget 0.05%" \
+			"$work/tight.err" || return 1
+	done
+}
+t_check "and says why, for each" said_all
+t_check "the kernel runs it at $low-$high Hz on $cpus CPUs ($(cat "$work/tight.runs")/s)" \
+	within "$(cat "$work/tight.runs")" "$((low * cpus))" "$((high * cpus))" "$runs_tol"
 t_check "its cost stays within the budget ($(within_budget "$work/tight/@host.csv" 0.05))" \
 	within_budget "$work/tight/@host.csv" 0.05
 
