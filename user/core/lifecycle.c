@@ -25,7 +25,6 @@ struct lifecycle {
 	int unseen[KT_MAX_VMS];	/* untracked VMMs the last scan found, waiting a scan */
 	size_t nr_unseen;
 	uint64_t full_scan_ticks;	/* when every process's descriptors were last looked at */
-	struct discovery_passed passed;	/* what the last scan passed over */
 };
 
 struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct domains *doms,
@@ -45,8 +44,6 @@ struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct dom
 
 void lifecycle_free(struct lifecycle *lc)
 {
-	if (lc)
-		discovery_passed_free(&lc->passed);
 	free(lc);
 }
 
@@ -133,7 +130,7 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
 	int pids[KT_MAX_VMS], parent;
 	size_t i, j, n, kept = 0;
 	uint32_t launcher;
-	struct discovery_filter f = { .known = tracked_in, .ctx = (void *)s, .passed = &lc->passed };
+	struct discovery_filter f = { .known = tracked_in, .ctx = (void *)s };
 	uint64_t now = discovery_now_ticks(), full = FULL_SCAN_S * sysconf(_SC_CLK_TCK);
 
 	if (lc->nr_pids)

@@ -217,48 +217,12 @@ static bool fds_seen(const char *proc, int pid, const struct discovery_filter *f
 	       ct.start <= f->started_after;
 }
 
-void discovery_passed_free(struct discovery_passed *p)
-{
-	free(p->procs);
-	memset(p, 0, sizeof(*p));
-}
-
-/*
- * Did the last scan pass pid over (see struct discovery_passed)? Both scans list /proc in
- * PID order, so *at only moves forward.
- */
-static bool passed_before(const struct discovery_passed *p, size_t *at, int pid, ino_t ino)
-{
-	while (*at < p->nr && p->procs[*at].pid < pid)
-		(*at)++;
-	return *at < p->nr && p->procs[*at].pid == pid && p->procs[*at].ino == ino;
-}
-
-/* Remembers a process this scan passes over; when memory runs out, it is only read again. */
-static void pass_over(struct discovery_passed *now, int pid, ino_t ino)
-{
-	struct passed_proc *procs;
-	size_t cap;
-
-	if (now->nr == now->cap) {
-		cap = now->cap ? 2 * now->cap : 256;
-		procs = realloc(now->procs, cap * sizeof(*procs));
-		if (!procs)
-			return;
-		now->procs = procs;
-		now->cap = cap;
-	}
-	now->procs[now->nr++] = (struct passed_proc){ .pid = pid, .ino = ino };
-}
-
 size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max)
 {
 	DIR *dir = opendir(proc);
-	struct discovery_passed *last = f ? f->passed : NULL, now = { 0 };
 	struct dirent *de;
 	char path[512], comm[64];
-	size_t n = 0, at = 0;
-	bool vmm;
+	size_t n = 0;
 	int pid;
 
 	if (!dir)
@@ -269,29 +233,15 @@ size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *p
 		pid = atoi(de->d_name);
 		if (f && f->known && f->known(pid, f->ctx))
 			continue;
-		if (last && f->started_after && passed_before(last, &at, pid, de->d_ino)) {
-			pass_over(&now, pid, de->d_ino);
-			continue;
-		}
 		snprintf(path, sizeof(path), "%s/%s/comm", proc, de->d_name);
 		if (read_comm(path, comm, sizeof(comm)))
 			continue;
-		vmm = vmm_comm_matches(comm);
-		if (!vmm && fds_seen(proc, pid, f)) {
-			if (last)
-				pass_over(&now, pid, de->d_ino);
-			continue;
-		}
-		if (!vmm && !holds_kvm_vm(proc, pid))
+		if (!vmm_comm_matches(comm) && (fds_seen(proc, pid, f) || !holds_kvm_vm(proc, pid)))
 			continue;
 		if (discovery_alive(proc, pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);
-	if (last) {
-		discovery_passed_free(last);
-		*last = now;
-	}
 	return n;
 }
 

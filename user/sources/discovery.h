@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 /* User, system and guest time of a process, in clock ticks (USER_HZ), from /proc/PID/stat. */
 struct proc_cputime {
@@ -54,24 +53,7 @@ struct discovery_filter {
 	bool (*known)(int pid, void *ctx);
 	void *ctx;
 	uint64_t started_after;
-	struct discovery_passed *passed;	/* NULL: nothing remembered between scans */
 };
-
-/*
- * The processes a scan passed over for that reason (no VMM's name, descriptors looked at
- * before), by PID and /proc inode, which a new process under a reused PID does not share:
- * the next scan with a started_after passes them over again without reading their comm and
- * stat. Kept by the caller, zeroed at first; discovery_passed_free() frees it.
- */
-struct discovery_passed {
-	struct passed_proc {
-		int pid;
-		ino_t ino;
-	} *procs;
-	size_t nr, cap;
-};
-
-void discovery_passed_free(struct discovery_passed *p);
 
 /*
  * Fills pids with the running processes under proc whose comm is a VMM's or that hold a KVM VM

@@ -238,38 +238,6 @@ static void test_scan_filter(void **state)
 	assert_int_equal(system(path), 0);
 }
 
-/*
- * A process an earlier scan passed over (old, no VMM's name, descriptors looked at) is passed
- * over again without a read: a comm written since is not seen until a scan of every process's
- * descriptors, which also forgets it.
- */
-static void test_scan_passed(void **state)
-{
-	char root[] = "/tmp/kt-proc-XXXXXX", path[512];
-	struct discovery_passed passed = { 0 };
-	struct discovery_filter f = { .started_after = 100, .passed = &passed };
-	int pids[8];
-
-	(void)state;
-	assert_non_null(mkdtemp(root));
-	fake_process(root, 700, "bash", 'S', NULL, 0);
-	begun_at_100(root, 700, "bash", 1);
-	assert_int_equal(discovery_scan(root, &f, pids, 8), 0);
-	assert_int_equal(passed.nr, 1);
-	snprintf(path, sizeof(path), "%s/700/comm", root);
-	write_file(path, "qemu-kvm\n", 9);
-	assert_int_equal(discovery_scan(root, &f, pids, 8), 0);
-	assert_int_equal(passed.nr, 1);
-	f.started_after = 0;
-	assert_int_equal(discovery_scan(root, &f, pids, 8), 1);
-	assert_int_equal(pids[0], 700);
-	assert_int_equal(passed.nr, 0);
-	discovery_passed_free(&passed);
-
-	snprintf(path, sizeof(path), "rm -rf %s", root);
-	assert_int_equal(system(path), 0);
-}
-
 /* A child libvirt forked and that has not exec'd QEMU yet is not a VM yet. */
 static void test_awaits_exec(void **state)
 {
@@ -356,7 +324,6 @@ int main(void)
 		cmocka_unit_test(test_vcpu_index),
 		cmocka_unit_test(test_scan_and_describe),
 		cmocka_unit_test(test_scan_filter),
-		cmocka_unit_test(test_scan_passed),
 		cmocka_unit_test(test_awaits_exec),
 		cmocka_unit_test(test_same_cmdline),
 		cmocka_unit_test(test_taps),
