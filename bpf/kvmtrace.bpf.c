@@ -152,16 +152,24 @@ static __always_inline void kt_exec(const struct kt_task_sample *task)
 
 /* tp_btf: BTF-typed task pointers, read with plain loads. */
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+/*
+ * Out of line, as kt_queue_tracked_bio: two samples make a frame over 64 bytes, a private stack
+ * and its zeroing that a switch of no VM's threads does not pay for.
+ */
+static __noinline void kt_switch_tracked_btf(struct task_struct *prev, struct task_struct *next)
 {
 	struct kt_task_sample p = {}, n = {};
 
-	bool prev_tracked = kt_sample_btf(prev, &p);
-	bool next_tracked = kt_sample_btf(next, &n);
+	kt_sample_btf(prev, &p);
+	kt_sample_btf(next, &n);
+	kt_on_switch(0, &p, &n, NULL);
+}
 
-	if (prev_tracked || next_tracked)
-		kt_on_switch(0, &p, &n, NULL);
+SEC("tp_btf/sched_switch")
+int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	if (kt_is_tracked(prev->tgid) || kt_is_tracked(next->tgid))
+		kt_switch_tracked_btf(prev, next);
 	return 0;
 }
 
@@ -231,16 +239,20 @@ int BPF_PROG(kt_sched_process_free, struct task_struct *p)
 
 /* raw_tp twins: untyped pointers, read with CO-RE probe reads. */
 
-SEC("raw_tp/sched_switch")
-int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+static __noinline void kt_switch_tracked_core(struct task_struct *prev, struct task_struct *next)
 {
 	struct kt_task_sample p = {}, n = {};
 
-	bool prev_tracked = kt_sample_core(prev, &p);
-	bool next_tracked = kt_sample_core(next, &n);
+	kt_sample_core(prev, &p);
+	kt_sample_core(next, &n);
+	kt_on_switch(0, &p, &n, NULL);
+}
 
-	if (prev_tracked || next_tracked)
-		kt_on_switch(0, &p, &n, NULL);
+SEC("raw_tp/sched_switch")
+int BPF_PROG(kt_sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	if (kt_is_tracked(BPF_CORE_READ(prev, tgid)) || kt_is_tracked(BPF_CORE_READ(next, tgid)))
+		kt_switch_tracked_core(prev, next);
 	return 0;
 }
 
