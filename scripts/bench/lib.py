@@ -41,7 +41,8 @@ NET_FALLBACK_LINE = "cannot read the devices' counters (rtnetlink)"
 
 # Targets of the issue (14), as the results print them.
 TARGET_RATIO = "1.2"      # a handler's ns/run over the empty program's on its hook
-TARGET_SLOWDOWN = "2"
+TARGET_SLOWDOWN = "1"      # % of a workload's throughput, tracked or not
+TARGET_PEERS_SLOWDOWN = "2"  # issue 7's: kvmtrace-bpf tracking the pipe bench, the lowest of its peers
 TARGET_SAMPLER = "0.5"  # % of one CPU
 TARGET_BPF_SHARE = "0.1"  # % of a bench loop's time in kvmtrace-bpf's programs, bench not a VM
 

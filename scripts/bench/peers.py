@@ -16,7 +16,7 @@ import re
 import time
 
 import stats
-from lib import ROOT, SWITCH_ARGS, TRACER_READY, TARGET_SLOWDOWN as SLOW
+from lib import ROOT, SWITCH_ARGS, TRACER_READY, TARGET_PEERS_SLOWDOWN as SLOW
 from lib import die, have, head, rotated, say, usecs
 from session import Part
 from sched import Sched

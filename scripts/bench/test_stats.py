@@ -382,7 +382,7 @@ class TestSchedModes(unittest.TestCase):
         floor = ("< bpftrace's minimal script", "", "floor:bpf_share_pct.empty")
         self.assertEqual(rows["bpf_share_pct.tracked"][4:], floor)
         self.assertEqual(rows["bpf_share_pct.tracked_switch"][4:], floor)
-        self.assertEqual(rows["slowdown_pct.tracked_switch"][4:6], ("2", "noise_pct"))
+        self.assertEqual(rows["slowdown_pct.tracked_switch"][4:6], ("1", "noise_pct"))
         # The iterator's own rows, of the default mode.
         for key in ("ns_per_run.tracer.kt_task_iter", "runs_per_s.tracked.kt_task_iter"):
             self.assertIn(key, rows)
@@ -506,9 +506,9 @@ class TestNetModes(unittest.TestCase):
                          "| not attached (device counters) | | ns/run |  | |")
         # The slowdowns stay, measured or not: no note stands for them.
         self.assertEqual(lines[8], "| iperf3 throughput slowdown, kvmtrace-bpf attached, no tracked tap "
-                         "| 0.50 | 0.10 – 0.90 | % | ≤ 2 | yes |")
+                         "| 0.50 | 0.10 – 0.90 | % | ≤ 1 | inconclusive |")
         self.assertEqual(lines[9], "| iperf3 throughput slowdown, kvmtrace-bpf tracking the pretend VM and its tap "
-                         "| n/a | | % | ≤ 2 | |")
+                         "| n/a | | % | ≤ 1 | |")
         self.assertEqual(lines[10], "| empty program on net_dev_start_xmit | 26.0 | 25.0 – 27.0 | ns/run |  |  |")
         # The JSON's verdicts: a ratio not hooked is met; a slowdown not measured has none.
         self.assertEqual(rep.verdict(rows["net.ratio.tracked.net_dev_start_xmit"]), "yes")
