@@ -25,25 +25,6 @@ static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __
 	return vm ? kt_thread_get(tid, tgid, vm, 0) : NULL;
 }
 
-static __always_inline void kt_charge_exit(struct kt_thread *t, __u64 count, __u64 handling_ns)
-{
-	struct kt_exit_key key = {
-		.tgid = t->tgid,
-		.isa = t->isa,
-		.reason = t->exit_reason,
-		.vm_birth_ns = t->vm_birth_ns,
-	};
-	struct kt_exit_stat *stat = bpf_map_lookup_elem(&exit_stats, &key);
-	struct kt_exit_stat fresh = { .count = count, .handling_ns = handling_ns };
-
-	if (stat) {
-		stat->count += count;
-		stat->handling_ns += handling_ns;
-	} else if (bpf_map_update_elem(&exit_stats, &key, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
-		kt_count_drop(KT_DROP_EXIT_FULL);
-	}
-}
-
 /* kvm_entry: the vCPU thread enters guest mode; the pending exit's handling ends here. */
 static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id,
 					    const struct kt_readings *fake)
@@ -59,7 +40,7 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 	if (t->exit_since) {
 		handling = now - t->exit_since;
 		t->sum.exit_handling_ns += handling;
-		kt_charge_exit(t, 0, handling);
+		t->run_handling_ns += handling;
 		t->exit_since = 0;
 	}
 	if (t->handling_since)
@@ -93,9 +74,11 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 	t->sum.exits++;
 	t->exit_since = now;
 	t->handling_since = now;
+	if (t->isa != isa || t->exit_reason != reason)
+		kt_exit_run_done(t);
 	t->isa = isa;
 	t->exit_reason = reason;
-	kt_charge_exit(t, 1, 0);
+	t->run_exits++;
 }
 
 #endif /* KT_KVM_BPF_H */

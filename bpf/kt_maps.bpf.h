@@ -227,8 +227,9 @@ static __always_inline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 ho
 /*
  * The thread's entry, created on first sight; a stale entry of a reused tid is reset. start_ns:
  * when the thread began (0: unknown); one born after its VM was tracked is counted from birth.
+ * Out of line: the entry it makes on its stack would weigh on every hook's frame.
  */
-static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm,
+static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm,
 						       __u64 start_ns)
 {
 	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
@@ -266,6 +267,34 @@ static __always_inline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, st
 	}
 	__sync_fetch_and_add(&vm->nr_threads, 1);
 	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/*
+ * A thread's run of exits of one reason moves to exit_stats (kvm_exit, the thread's end). Out
+ * of line: its frame would overflow the thread's end's in a switch hook.
+ */
+static __noinline void kt_exit_run_done(struct kt_thread *t)
+{
+	struct kt_exit_key key = {
+		.tgid = t->tgid,
+		.isa = t->isa,
+		.reason = t->exit_reason,
+		.vm_birth_ns = t->vm_birth_ns,
+	};
+	struct kt_exit_stat *stat;
+	struct kt_exit_stat fresh = { .count = t->run_exits, .handling_ns = t->run_handling_ns };
+
+	if (!fresh.count && !fresh.handling_ns)
+		return;
+	stat = bpf_map_lookup_elem(&exit_stats, &key);
+	if (stat) {
+		stat->count += fresh.count;
+		stat->handling_ns += fresh.handling_ns;
+	} else if (bpf_map_update_elem(&exit_stats, &key, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
+		kt_count_drop(KT_DROP_EXIT_FULL);
+	}
+	t->run_exits = 0;
+	t->run_handling_ns = 0;
 }
 
 /*

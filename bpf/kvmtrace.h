@@ -235,6 +235,13 @@ struct kt_thread {
 	__u32 isa;		/* 1 = VMX, 2 = SVM */
 	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */
 	__u32 pad;
+	/*
+	 * The latest run of exits of one reason (isa, exit_reason), not yet in exit_stats: it
+	 * moves there when the reason changes or the thread ends, so that a run costs no lookup
+	 * per exit. Readers add it to its reason's exit_stats, read first.
+	 */
+	__u64 run_exits;
+	__u64 run_handling_ns;
 	struct kt_totals sum;
 };
 

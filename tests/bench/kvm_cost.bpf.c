@@ -19,14 +19,19 @@ __u64 elapsed_ns;	/* of the last run */
 
 struct loop_state {
 	__u32 tgid, tid;
+	bool alternate;
 };
 
-/* One VM exit as the hooks see it: kvm_exit (reason HLT), then the next kvm_entry. */
+/*
+ * One VM exit as the hooks see it: kvm_exit, then the next kvm_entry. Reason HLT every time (a
+ * run of one reason), or HLT and I/O in turn (every exit ends a run: the dearest case).
+ */
 static long one_exit(__u64 i, void *ctx)
 {
 	struct loop_state *l = ctx;
+	__u32 reason = l->alternate && (i & 1) ? 30 : 12;
 
-	kt_on_kvm_exit(bpf_ktime_get_ns(), l->tid, l->tgid, 1, 12, NULL);
+	kt_on_kvm_exit(bpf_ktime_get_ns(), l->tid, l->tgid, 1, reason, NULL);
 	kt_on_kvm_entry(bpf_ktime_get_ns(), l->tid, l->tgid, 0, NULL);
 	return 0;
 }
@@ -36,10 +41,11 @@ static long nothing(__u64 i, void *ctx)
 	return 0;
 }
 
+/* handlers: 0 an empty loop, 1 exits of one reason, 2 of two reasons in turn. */
 SEC("raw_tp")
 int BPF_PROG(kvm_cost, __u64 loops, __u64 handlers)
 {
-	struct loop_state l = { .tgid = BENCH_TGID, .tid = BENCH_TID };
+	struct loop_state l = { .tgid = BENCH_TGID, .tid = BENCH_TID, .alternate = handlers == 2 };
 	__u64 start;
 
 	if (!kt_track_vm(l.tgid, bpf_ktime_get_ns(), KT_VM_BY_USER))

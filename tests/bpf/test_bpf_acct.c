@@ -138,8 +138,9 @@ static struct kt_vm dead_vm_of(const struct bpf_map *dead_vms, __u32 tgid, __u64
 	return dead;
 }
 
-static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u64 birth,
-					__u32 isa, __u32 reason)
+/* A reason's exits in exit_stats alone. */
+static struct kt_exit_stat exit_table_of(struct acct_test *skel, __u32 tgid, __u64 birth,
+					 __u32 isa, __u32 reason)
 {
 	struct kt_exit_key key = { .tgid = tgid, .isa = isa, .reason = reason,
 				   .vm_birth_ns = birth };
@@ -152,6 +153,25 @@ static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u6
 	for (i = 0; i < nr_cpus; i++) {
 		sum.count += per_cpu[i].count;
 		sum.handling_ns += per_cpu[i].handling_ns;
+	}
+	return sum;
+}
+
+/* A reason's exits as the drain sees them: exit_stats and the threads' runs not yet in it. */
+static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u64 birth,
+					__u32 isa, __u32 reason)
+{
+	struct kt_exit_stat sum = exit_table_of(skel, tgid, birth, isa, reason);
+	__u32 tid, *prev = NULL;
+	struct kt_thread t;
+
+	while (!bpf_map__get_next_key(skel->maps.threads, prev, &tid, sizeof(tid))) {
+		prev = &tid;
+		if (bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) ||
+		    t.tgid != tgid || t.vm_birth_ns != birth || t.isa != isa || t.exit_reason != reason)
+			continue;
+		sum.count += t.run_exits;
+		sum.handling_ns += t.run_handling_ns;
 	}
 	return sum;
 }
@@ -287,6 +307,44 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(io.handling_ns, 700);	/* 100 on CPU 0, 600 ending on CPU 1 */
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).count, 2);
 	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
+}
+
+/*
+ * A run of exits of one reason stays in the vCPU's entry (no exit_stats lookup per exit); it
+ * moves to exit_stats when the reason changes and when the thread ends.
+ */
+static void test_exit_runs(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	track(skel, 10, VM);
+	SWITCH(skel, 0, 50, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 0, 100, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 200, VCPU0, VM, 1, 12);
+	EVENT(skel, t_kvm_entry, 0, 230, VCPU0, VM, 0);		/* handling 30 */
+	EVENT(skel, t_kvm_exit, 0, 300, VCPU0, VM, 1, 12);
+	EVENT(skel, t_kvm_entry, 0, 350, VCPU0, VM, 0);		/* 50 */
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.run_exits, 2);
+	assert_int_equal(t.run_handling_ns, 80);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 0);
+	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 12).count, 2);
+
+	EVENT(skel, t_kvm_exit, 0, 400, VCPU0, VM, 1, 30);		/* another reason */
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 2);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).handling_ns, 80);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.run_exits, 1);
+	assert_int_equal(t.run_handling_ns, 0);
+	EVENT(skel, t_kvm_entry, 0, 420, VCPU0, VM, 0);		/* 20 */
+	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 30).handling_ns, 20);
+
+	EXIT(skel, 0, 500, VCPU0, VM, 0);
+	EVENT(skel, t_switch_out_exiting, 0, 510, VCPU0, VM);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 30).count, 1);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 30).handling_ns, 20);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 2);
 }
 
 /*
@@ -1325,6 +1383,7 @@ int main(void)
 		LOADED(test_oncpu_and_run_delay, discovering),
 		LOADED(test_start_mid_slice_and_mid_guest, discovering),
 		LOADED(test_vcpu_migrates, discovering),
+		LOADED(test_exit_runs, discovering),
 		LOADED(test_flush_starts_unknown_slice, discovering),
 		LOADED(test_exiting_thread_switches, discovering),
 		LOADED(test_thread_exits_in_guest, discovering),

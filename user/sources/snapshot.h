@@ -53,4 +53,13 @@ struct snapshot {
 	uint64_t drops[KT_NR_DROPS];
 };
 
+/*
+ * A vCPU's latest run of exits of one reason is in its thread entry until the reason changes
+ * or the thread ends (kt_exit_run_done): adds the threads' runs to their reasons' exits, one
+ * entry per VM and reason, ordered by VM, then reason. exit_stats is to be read before the
+ * threads, so that a run moving in between is missed once (the next drain has it), never
+ * counted twice. 0, or -ENOMEM.
+ */
+int snapshot_add_exit_runs(struct snapshot *s);
+
 #endif /* KT_SNAPSHOT_H */

@@ -384,16 +384,19 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 		return err;
 	/*
 	 * VMs before threads: a thread that exits between the two walks is then in neither its
-	 * VM's exited sum nor the threads (the next drain has it), rather than in both.
+	 * VM's exited sum nor the threads (the next drain has it), rather than in both. Exit
+	 * reasons before threads likewise (snapshot_add_exit_runs).
 	 */
-	err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
+	err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
+	if (!err)
+		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
 	d.dead = true;
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
-	if (!err)
-		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
+	if (!err && !d.err)
+		err = snapshot_add_exit_runs(s);
 	if (!err)
 		err = tr->netdev_fd >= 0 ? read_taps(tr, s) :
 		      walk_map(tr, tr->skel->maps.net_stats, add_net_entry, &d);

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What the drain makes of the maps it read, before the accounting sees them. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "snapshot.h"
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int cmp_exit_key(const void *a, const void *b)
+{
+	const struct kt_exit_key *x = &((const struct snap_exit *)a)->key;
+	const struct kt_exit_key *y = &((const struct snap_exit *)b)->key;
+
+	return cmp_u64(x->tgid, y->tgid) ?: cmp_u64(x->vm_birth_ns, y->vm_birth_ns) ?:
+	       cmp_u64(x->isa, y->isa) ?: cmp_u64(x->reason, y->reason);
+}
+
+static bool has_exit_run(const struct kt_thread *t)
+{
+	return t->run_exits || t->run_handling_ns;
+}
+
+int snapshot_add_exit_runs(struct snapshot *s)
+{
+	size_t i, n = s->nr_exits, runs = 0;
+	struct snap_exit *ex;
+
+	for (i = 0; i < s->nr_threads; i++)
+		runs += has_exit_run(&s->threads[i].t);
+	if (n + runs > s->cap_exits) {
+		ex = realloc(s->exits, (n + runs) * sizeof(*ex));
+		if (!ex)
+			return -ENOMEM;
+		s->exits = ex;
+		s->cap_exits = n + runs;
+	}
+	for (i = 0; i < s->nr_threads; i++) {
+		const struct kt_thread *t = &s->threads[i].t;
+
+		if (has_exit_run(t))
+			s->exits[n++] = (struct snap_exit){
+				.key = { .tgid = t->tgid, .isa = t->isa, .reason = t->exit_reason,
+					 .vm_birth_ns = t->vm_birth_ns },
+				.stat = { .count = t->run_exits, .handling_ns = t->run_handling_ns },
+			};
+	}
+	qsort(s->exits, n, sizeof(*s->exits), cmp_exit_key);
+	s->nr_exits = 0;
+	for (i = 0, ex = NULL; i < n; i++) {
+		if (ex && !cmp_exit_key(ex, &s->exits[i])) {
+			ex->stat.count += s->exits[i].stat.count;
+			ex->stat.handling_ns += s->exits[i].stat.handling_ns;
+		} else {
+			ex = &s->exits[s->nr_exits++];
+			*ex = s->exits[i];
+		}
+	}
+	return 0;
+}
