@@ -20,6 +20,7 @@
 #define KT_BIO_SET_BITS		13
 #define KT_MAX_BIOS		(KT_BIO_WAYS << KT_BIO_SET_BITS)
 #define KT_MAX_NET_KEYS		4096
+#define KT_TRACKED_BLOCK_SHIFT	4	/* tracked tgids: a summary bit per block of 16 */
 #define KT_MAX_COUNTERS		8	/* perf counters read at switch and entry/exit */
 /* Kernel text ranges by component; a power of two, so the search takes a fixed 16 steps. */
 #define KT_KSYM_SEARCH_STEPS	16

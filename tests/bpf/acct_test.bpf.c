@@ -172,6 +172,19 @@ int BPF_PROG(t_rq_complete, __u64 now, __u64 bio)
 }
 
 SEC("raw_tp")
+int BPF_PROG(t_set_tracked, __u64 tgid, __u64 on)
+{
+	kt_set_tracked(tgid, on);
+	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(t_is_tracked, __u64 tgid)
+{
+	return kt_is_tracked(tgid);
+}
+
+SEC("raw_tp")
 int BPF_PROG(t_add_vm, __u64 now, __u64 tgid)
 {
 	return kt_track_vm(tgid, now, KT_VM_BY_USER) ? 0 : 1;

@@ -211,6 +211,65 @@ static void track(struct acct_test *skel, __u64 now, __u32 tgid)
 	EVENT(skel, t_add_vm, 0, now, tgid);
 }
 
+static int is_tracked(struct acct_test *skel, __u64 tgid)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &tgid, .ctx_size_in = sizeof(tgid));
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.t_is_tracked), &opts),
+			 0);
+	return opts.retval;
+}
+
+static void set_tracked(struct acct_test *skel, __u64 tgid, __u64 on)
+{
+	__u64 args[2] = { tgid, on };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.t_set_tracked),
+						&opts), 0);
+}
+
+static bool block_marked(struct acct_test *skel, __u32 tgid)
+{
+	__u32 block = tgid >> KT_TRACKED_BLOCK_SHIFT, word = block / 64;
+	__u64 bits;
+
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.tracked_blocks, &word, sizeof(word), &bits,
+					      sizeof(bits), 0), 0);
+	return bits & (1ULL << (block % 64));
+}
+
+/*
+ * The tracked bitmap and its blocks of 16 tgids: a tgid is tracked when both say so; a block
+ * stays marked while any of its tgids is tracked, and is freed with its last.
+ */
+static void test_tracked_blocks(void **state)
+{
+	struct acct_test *skel = *state;
+
+	set_tracked(skel, 32, 1);
+	set_tracked(skel, 33, 1);
+	set_tracked(skel, 48, 1);
+	set_tracked(skel, 4194303, 1);
+	assert_int_equal(is_tracked(skel, 32), 1);
+	assert_int_equal(is_tracked(skel, 33), 1);
+	assert_int_equal(is_tracked(skel, 34), 0);	/* in a marked block, not tracked */
+	assert_int_equal(is_tracked(skel, 16), 0);
+	assert_int_equal(is_tracked(skel, 48), 1);
+	assert_int_equal(is_tracked(skel, 4194303), 1);
+	assert_int_equal(is_tracked(skel, 4194304), 0);	/* beyond any PID */
+
+	set_tracked(skel, 32, 0);
+	assert_int_equal(is_tracked(skel, 32), 0);
+	assert_int_equal(is_tracked(skel, 33), 1);
+	assert_true(block_marked(skel, 33));
+	set_tracked(skel, 33, 0);
+	assert_int_equal(is_tracked(skel, 33), 0);
+	assert_false(block_marked(skel, 33));
+	assert_true(block_marked(skel, 48));
+	assert_int_equal(is_tracked(skel, 48), 1);
+}
+
 /* On-CPU time and run delay of a thread that sleeps, wakes, is preempted and runs again. */
 static void test_oncpu_and_run_delay(void **state)
 {
@@ -1380,6 +1439,7 @@ static void test_real_group_exit_task_iter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		LOADED(test_tracked_blocks, discovering),
 		LOADED(test_oncpu_and_run_delay, discovering),
 		LOADED(test_start_mid_slice_and_mid_guest, discovering),
 		LOADED(test_vcpu_migrates, discovering),
