@@ -58,8 +58,8 @@ detached windows of a session) is at least the target.
 Results: bench/results.md (markdown tables) and bench/results.json, with the date and
 machine. A run of some parts (BENCH_PARTS) keeps the other parts' sections and figures from
 the earlier results, each section with the date of its run.
-Knobs (environment): BENCH_PARTS ("sched net disk sampler peers kvm scale"), BENCH_ROUNDS (sched, 5),
-BENCH_NET_ROUNDS (3), BENCH_DISK_ROUNDS (3), BENCH_PEERS_ROUNDS (4), BENCH_WINDOW (seconds, 2;
+Knobs (environment): BENCH_PARTS ("sched net disk sampler peers kvm scale"), BENCH_ROUNDS (sched, 6),
+BENCH_NET_ROUNDS (6), BENCH_DISK_ROUNDS (6), BENCH_PEERS_ROUNDS (4), BENCH_WINDOW (seconds, 2;
 whole seconds for iperf3), BENCH_SETTLE (seconds, 1), BENCH_CPUS (the taskset CPU list of
 the workloads, or "all"; default: the last CPU), BENCH_DISK_DIR (where fio's temporary
 folder goes, /var/tmp: a file system on a block device), BENCH_SAMPLER_SECONDS (20),
@@ -178,6 +178,7 @@ def measure(ctx):
     fig = stats.Figures()
     for p in runs.values():
         p.figures(fig)
+        stats.add_intervals(fig, p.rows())
     figures = fig.summaries()
     for name in RESULT_PARTS:
         for key in runs[name].required if name in runs else ():

@@ -206,7 +206,7 @@ class Knobs:
     NUMBERS = ("ROUNDS", "NET_ROUNDS", "DISK_ROUNDS", "WINDOW", "SETTLE", "SAMPLER_SECONDS",
                "SAMPLER_TRIAL")
     COUNTS = ("ROUNDS", "NET_ROUNDS", "DISK_ROUNDS", "PEERS_ROUNDS", "SAMPLER_TRIALS")
-    DEFAULTS = {"ROUNDS": "5", "NET_ROUNDS": "3", "DISK_ROUNDS": "3", "PEERS_ROUNDS": "4",
+    DEFAULTS = {"ROUNDS": "6", "NET_ROUNDS": "6", "DISK_ROUNDS": "6", "PEERS_ROUNDS": "4",
                 "WINDOW": "2", "SETTLE": "1", "DISK_DIR": "/var/tmp", "SAMPLER_SECONDS": "20",
                 "SAMPLER_TRIALS": "20", "SAMPLER_TRIAL": "3", "SAMPLER_CPU": "0",
                 "PEERS_TRACER_ARGS": "", "SCHED_SWITCH": "auto"}

@@ -142,8 +142,17 @@ class Report:
             return self.notes.get(key, ("", ""))[1]
         if rule.startswith("floor:"):
             return stats.below_floor(self.med(key), self.med(rule[len("floor:"):]))
+        interval = self.interval(key)
+        if noise and interval and not rule:
+            margin = stats.toward_target(self.med(key), interval, float(target))
+            return stats.met(self.med(key), float(target), margin, "margin")
         n = (self.med(noise) or 0) if noise else None
         return stats.met(self.med(key), float(target), n, rule or None)
+
+    def interval(self, key):
+        """The 95% interval of key's median (stats.add_intervals), or None."""
+        lo, hi = self.med(key + stats.INTERVAL_LO), self.med(key + stats.INTERVAL_HI)
+        return None if lo is None or hi is None else (lo, hi)
 
     def table(self, rows):
         lines = ["| figure | median | rounds min–max | unit | target | met |",
@@ -161,6 +170,9 @@ class Report:
                 continue
             med, lo, hi, _ = self.fig[key]
             m = self.verdict(row) if target else ""
+            interval = self.interval(key)
+            if m and interval:
+                m += f" (95% interval of the median {f2(interval[0], dec)} – {f2(interval[1], dec)})"
             lines.append(f"| {label} | {f2(med, dec)} | {f2(lo, dec)} – {f2(hi, dec)} | {unit} | {t} | {m} |")
         return lines
 

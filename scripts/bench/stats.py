@@ -155,6 +155,22 @@ def toward_target(value, interval, target):
     return hi - value if value <= target else value - lo
 
 
+INTERVAL_LO, INTERVAL_HI = ".interval_lo", ".interval_hi"
+
+
+def add_intervals(fig, rows):
+    """For each row of a wall-clock figure read against its noise (one with a target and a noise
+    key), the 95% interval of its median over the rounds, as figures KEY.interval_lo and
+    KEY.interval_hi, where the rounds are enough for one (6 or more)."""
+    for row in rows:
+        if len(row) < 6 or not row[4] or not row[5] or row[0] not in fig.samples:
+            continue
+        interval = median_interval(fig.samples[row[0]])
+        if interval:
+            fig.add(row[0] + INTERVAL_LO, interval[0])
+            fig.add(row[0] + INTERVAL_HI, interval[1])
+
+
 def sampler_figures(windows, trials, ncpu, target, figures=None):
     """Figures of the sampler part, and the 95% interval of its median cost end to end (None
     without trials).

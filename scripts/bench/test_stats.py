@@ -201,6 +201,42 @@ class TestMedianInterval(unittest.TestCase):
                          "inconclusive")
 
 
+class TestIntervals(unittest.TestCase):
+    """A slowdown's verdict by its median's 95% interval, where the rounds give one."""
+
+    ROW = ("a", "A", "%", 2, "1", "n")
+
+    def test_rows_read_against_noise_get_an_interval(self):
+        fig = stats.Figures()
+        for v in (0.1, 0.6, 0.2, 0.5, 0.3, 0.4):
+            fig.add("a", v)
+            fig.add("b", v)
+        for v in (1, 2, 3):
+            fig.add("few", v)
+        stats.add_intervals(fig, [self.ROW, ("b", "B", "%", 2, "1"), ("few", "F", "%", 2, "1", "n"),
+                                  ("gone", "G", "%", 2, "1", "n")])
+        got = fig.summaries()
+        self.assertEqual(got["a.interval_lo"][0], 0.1)
+        self.assertEqual(got["a.interval_hi"][0], 0.6)
+        self.assertNotIn("b.interval_lo", got)      # no noise key: not a wall-clock figure
+        self.assertNotIn("few.interval_lo", got)    # 3 rounds give no 95% interval
+
+    def report(self, lo, hi):
+        rep = report.Report.__new__(report.Report)
+        rep.fig = {"a": (0.5, 0.1, 2.0, 6), "a.interval_lo": (lo, lo, lo, 1),
+                   "a.interval_hi": (hi, hi, hi, 1), "n": (2.0, 2.0, 2.0, 6)}
+        rep.wakeup, rep.notes = False, {}
+        return rep
+
+    def test_the_interval_decides_and_is_shown(self):
+        # The noise (2%) is above the target: without an interval that is "inconclusive".
+        self.assertEqual(self.report(0.2, 0.8).table([self.ROW])[2],
+                         "| A | 0.50 | 0.10 – 2.00 | % | ≤ 1 | yes (95% interval of the median 0.20 – 0.80) |")
+        self.assertEqual(self.report(0.2, 1.3).verdict(self.ROW), "inconclusive")
+        self.assertEqual(self.report(0.2, 1.3).table([self.ROW])[2],
+                         "| A | 0.50 | 0.10 – 2.00 | % | ≤ 1 | inconclusive (95% interval of the median 0.20 – 1.30) |")
+
+
 class TestVerdicts(unittest.TestCase):
     def test_plain_target(self):
         self.assertEqual(stats.met(1.5, 1.5), "yes")
