@@ -246,8 +246,11 @@ static __always_inline void kt_set_tracked(__u32 tgid, bool on)
 		__sync_fetch_and_or(blocks, block_bit);
 }
 
-/* Starts tracking tgid (or adds a reason to an existing entry). */
-static __always_inline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how)
+/*
+ * Starts tracking tgid (or adds a reason to an existing entry). Out of line, as kt_thread_get:
+ * the entry it makes on its stack would weigh on every hook's frame.
+ */
+static __noinline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how)
 {
 	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
 	struct kt_vm fresh = {};
