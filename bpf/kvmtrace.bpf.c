@@ -211,17 +211,25 @@ int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
  * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
  * drain. Dead is done only once off its CPU: its final switch-out has counted its last slice.
  */
+/* Out of line, as kt_switch_tracked_btf: the host's other tasks skip its sample's frame. */
+static __noinline void kt_task_seen_btf(struct task_struct *p)
+{
+	struct kt_task_sample task = {};
+
+	if (!kt_sample_btf(p, &task))	/* untracked meanwhile */
+		return;
+	if (task.exiting == KT_EXIT_DEAD && p->on_cpu)
+		task.exiting = KT_EXITING;
+	kt_on_task_seen(0, &task);
+}
+
 SEC("iter/task")
 int kt_task_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *p = ctx->task;
-	struct kt_task_sample task = {};
 
-	if (!p || !kt_sample_btf(p, &task))
-		return 0;
-	if (task.exiting == KT_EXIT_DEAD && p->on_cpu)
-		task.exiting = KT_EXITING;
-	kt_on_task_seen(0, &task);
+	if (p && kt_is_tracked(p->tgid))
+		kt_task_seen_btf(p);
 	return 0;
 }
 
