@@ -172,15 +172,19 @@ static __always_inline struct kt_thread *kt_reading_thread(const struct kt_task_
 	return t;
 }
 
-static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample *prev,
-					  const struct kt_readings *fake)
+/*
+ * Returns whether it took the counters' reading, the base for next_tid from here (0: none, or
+ * the next thread takes its own).
+ */
+static __always_inline bool kt_switch_out(__u64 now, const struct kt_task_sample *prev,
+					  __u32 next_tid, const struct kt_readings *fake)
 {
 	struct kt_thread *t;
 	__u64 slice = 0;
 
 	t = kt_reading_thread(prev);
 	if (!t)
-		return;
+		return false;
 	/*
 	 * The kernel's own account of the slice, so figures match schedstat, cgroups and libvirt
 	 * to the ns: its runtime grows only while the thread runs, so its growth since the last
@@ -199,7 +203,7 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		t->handling_since = 0;
 		t->waiting_since = now;
 	}
-	kt_counters_take(fake, t, prev->tid, false, 0, now, slice);
+	kt_counters_take(fake, t, prev->tid, false, next_tid, now, slice);
 	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
 	if (t->guest_since) {
 		t->guest_since = 0;
@@ -213,16 +217,19 @@ static __always_inline void kt_switch_out(__u64 now, const struct kt_task_sample
 		t->runnable_since = prev->runnable ? now : 0;
 	if (prev->exiting == KT_EXIT_DEAD)
 		kt_thread_done(now, prev->tid, t);
+	return true;
 }
 
+/* counted: the switch-out took the counters' reading for this thread already. */
 static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample *next,
-					 const struct kt_readings *fake)
+					 bool counted, const struct kt_readings *fake)
 {
 	struct kt_thread *t = kt_sampled_thread(next);
 
 	if (!t)
 		return;
-	kt_counters_take(fake, NULL, 0, false, next->tid, now, 0);
+	if (!counted)
+		kt_counters_take(fake, NULL, 0, false, next->tid, now, 0);
 	if (next->run_delay_ns != KT_NO_RUN_DELAY) {
 		kt_take_run_delay(t, next->run_delay_ns);
 	} else if (t->runnable_since) {
@@ -243,17 +250,22 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 	t->exec_seen = next->exec_ns;	/* what it was at the last switch-out, if we saw one */
 }
 
-/* sched_switch: prev leaves the CPU, next gets it. fake: synthetic counter readings (tests). */
+/*
+ * sched_switch: prev leaves the CPU, next gets it. fake: synthetic counter readings (tests).
+ * Between two tracked threads one reading of the counters ends prev's share and begins next's.
+ */
 static __always_inline void kt_on_switch(__u64 now, const struct kt_task_sample *prev,
 					 const struct kt_task_sample *next,
 					 const struct kt_readings *fake)
 {
+	bool next_tracked = kt_is_tracked(next->tgid), counted = false;
+
 	if (kt_is_tracked(prev->tgid)) {
 		now = kt_now(now);
-		kt_switch_out(now, prev, fake);
+		counted = kt_switch_out(now, prev, next_tracked ? next->tid : 0, fake);
 	}
-	if (kt_is_tracked(next->tgid))
-		kt_switch_in(kt_now(now), next, fake);
+	if (next_tracked)
+		kt_switch_in(kt_now(now), next, counted, fake);
 }
 
 /* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU (attached only when the

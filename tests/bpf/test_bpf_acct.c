@@ -966,6 +966,32 @@ static void test_counters_split_at_entry_exit(void **state)
 	assert_int_equal(c.counter_host[1], 53);
 }
 
+/*
+ * Between two tracked threads one reading ends the slice of one and begins the other's, of the
+ * same VM or of another: each share is what the counters grew by in its own slice.
+ */
+static void test_counters_between_vm_threads(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+	struct kt_vm other;
+
+	track(skel, 10, VM);
+	track(skel, 20, 3000);
+	assert_true(vm_of(skel, 3000, &other));
+	CSWITCH(skel, 0, OTHER, OTHER, VCPU0, VM, 100, 10);
+	CSWITCH(skel, 0, VCPU0, VM, IOTHR, VM, 300, 30);	/* VCPU0: 200, 20 */
+	CSWITCH(skel, 0, IOTHR, VM, 3001, 3000, 700, 70);	/* IOTHR: 400, 40 */
+	CSWITCH(skel, 0, 3001, 3000, VCPU0, VM, 1000, 100);	/* the other VM's: 300, 30 */
+	CSWITCH(skel, 0, VCPU0, VM, OTHER, OTHER, 1100, 110);	/* VCPU0: 100, 10 */
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 700);
+	assert_int_equal(c.counter_host[1], 70);
+	c = percpu_of(skel, 3000, other.birth_ns);
+	assert_int_equal(c.counter_host[0], 300);
+	assert_int_equal(c.counter_host[1], 30);
+}
+
 /* Readings taken on another CPU or for another thread are never differenced. */
 static void test_counters_unknown_base(void **state)
 {
@@ -1455,6 +1481,7 @@ int main(void)
 		LOADED(test_disk_bio_sets, discovering),
 		LOADED(test_vm_table_full, discovering),
 		LOADED(test_counters_split_at_entry_exit, counting),
+		LOADED(test_counters_between_vm_threads, counting),
 		LOADED(test_counters_unknown_base, counting),
 		LOADED(test_counters_multiplexed, counting),
 		LOADED(test_unreported_switch_in, counting),
