@@ -365,14 +365,17 @@ size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], si
 	return n;
 }
 
-long long discovery_rss_bytes(const char *proc, int pid)
+long long discovery_rss_bytes(int statm_fd)
 {
-	char path[512], line[256];
 	unsigned long long size, resident;
+	char line[256];
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/%d/statm", proc, pid);
-	if (read_file(path, line, sizeof(line)) < 0 ||
-	    sscanf(line, "%llu %llu", &size, &resident) != 2)
+	n = pread(statm_fd, line, sizeof(line) - 1, 0);
+	if (n < 0)
+		return -1;
+	line[n] = '\0';
+	if (sscanf(line, "%llu %llu", &size, &resident) != 2)
 		return -1;
 	return (long long)(resident * (unsigned long long)sysconf(_SC_PAGESIZE));
 }

@@ -90,8 +90,11 @@ int discovery_thread_name(const char *proc, int pid, int tid, char *out, size_t 
  * Returns how many names were written. */
 size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], size_t max);
 
-/* The resident memory of pid in bytes (/proc/PID/statm), or -1 when it is gone. */
-long long discovery_rss_bytes(const char *proc, int pid);
+/*
+ * The resident memory in bytes from an open /proc/PID/statm, read from its start: the kernel
+ * makes its text at each read, so one fd serves every interval. -1 when its process is gone.
+ */
+long long discovery_rss_bytes(int statm_fd);
 
 /* The vCPU index in a QEMU vCPU thread name ("CPU 3/KVM", "CPU 0/TCG"), or -1. */
 int vcpu_index_from_thread_name(const char *name);

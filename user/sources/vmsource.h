@@ -9,16 +9,22 @@
 #include "domains.h"
 #include "tracer.h"
 
-/* A VMM's KVM statistics reader, kept while the process lives. */
 /* A scan of a VMM's fds: how many it held then, and when (CLOCK_MONOTONIC s). */
 struct fd_scan {
 	long long nr_fds;
 	time_t at;
 };
 
+/*
+ * What is kept of a VMM process while it lives: its KVM statistics reader and the /proc files
+ * read at every interval, open, so that a reading is one system call (a path's open and close
+ * cost twice the read).
+ */
 struct host_kvm_stats {
 	int pid;
 	struct kvm_stats *ks;	/* NULL: no KVM VM, or none readable (and why was said once) */
+	int statm_fd;		/* /proc/PID/statm, or -1 */
+	int fd_dir;		/* /proc/PID/fd, or -1 */
 	long long nr_fds;	/* fds it holds, as host_find_taps counted them this interval */
 	struct fd_scan vcpus;	/* the last scan of its fds for hot-plugged vCPUs */
 	struct fd_scan taps;	/* and for taps */
