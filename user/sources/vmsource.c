@@ -215,7 +215,7 @@ static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 		    !strcmp(d->name, "signal_exits") || !strcmp(d->name, "request_irq_exits"))
 			continue;
 		snprintf(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "%s", d->name);
-		kvm_stats_sum(e->ks, d->name, &out->kind[out->nr_kinds].count);
+		kvm_stats_sum_desc(e->ks, j, &out->kind[out->nr_kinds].count);
 		out->nr_kinds++;
 	}
 	/* Exits KVM handled with no category of its own (hypercalls, page faults, MSRs, ...). */
