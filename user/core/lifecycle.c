@@ -25,6 +25,7 @@ struct lifecycle {
 	int unseen[KT_MAX_VMS];	/* untracked VMMs the last scan found, waiting a scan */
 	size_t nr_unseen;
 	uint64_t full_scan_ticks;	/* when every process's descriptors were last looked at */
+	int self;		/* the tracer's PID */
 };
 
 struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct domains *doms,
@@ -39,6 +40,7 @@ struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct dom
 	lc->domains = doms;
 	lc->pids = pids;
 	lc->nr_pids = nr_pids;
+	lc->self = getpid();
 	return lc;
 }
 
@@ -75,9 +77,21 @@ static bool is_tracked(const struct snapshot *s, int pid)
 	return false;
 }
 
-static bool tracked_in(int pid, void *snapshot)
+/* What the scans pass over: the VMs of a snapshot, and the tracer itself. */
+struct known {
+	const struct snapshot *s;
+	int self;
+};
+
+/*
+ * The tracer is no VMM, but holds several fds per VM: a look at each (it is young for its
+ * first scans) would cost more than the rest of the scan.
+ */
+static bool known_pid(int pid, void *known)
 {
-	return is_tracked(snapshot, pid);
+	const struct known *k = known;
+
+	return pid == k->self || is_tracked(k->s, pid);
 }
 
 /* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). libvirt
@@ -130,7 +144,8 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
 	int pids[KT_MAX_VMS], parent;
 	size_t i, j, n, kept = 0;
 	uint32_t launcher;
-	struct discovery_filter f = { .known = tracked_in, .ctx = (void *)s };
+	struct known k = { .s = s, .self = lc->self };
+	struct discovery_filter f = { .known = known_pid, .ctx = &k };
 	uint64_t now = discovery_now_ticks(), full = FULL_SCAN_S * sysconf(_SC_CLK_TCK);
 
 	if (lc->nr_pids)
