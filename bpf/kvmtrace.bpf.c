@@ -12,6 +12,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Kernel 5.5 renamed task_struct.real_start_time to start_boottime. */
+struct task_struct___pre_5_5 {
+	__u64 real_start_time;
+} __attribute__((preserve_access_index));
+
 /* Kernel 5.14 renamed task_struct.state to __state. */
 struct task_struct___pre_5_14 {
 	long state;
@@ -203,13 +208,39 @@ int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
  * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
  * drain. Dead is done only once off its CPU: its final switch-out has counted its last slice.
  */
+/* When a task began, on /proc/PID/stat's clock; 0 where the kernel keeps neither field. */
+static __always_inline __u64 kt_start_boottime(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->start_boottime))
+		return t->start_boottime;
+	if (bpf_core_field_exists(((struct task_struct___pre_5_5 *)t)->real_start_time))
+		return ((struct task_struct___pre_5_5 *)t)->real_start_time;
+	return ~0ULL;	/* unknown: listed, as if young */
+}
+
+/* The scan's processes (kt_scan_offers) are the iterator's output, one __u32 tgid each. */
+static __always_inline void kt_list_for_scan(struct seq_file *seq, struct task_struct *p)
+{
+	char comm[TASK_COMM_LEN];
+	__u32 tgid = p->tgid;
+
+	if (!scan_wanted || p->pid != p->tgid)
+		return;
+	bpf_probe_read_kernel(comm, sizeof(comm), p->comm);
+	if (kt_scan_offers(p->pid, tgid, p->flags & KT_PF_KTHREAD, kt_start_boottime(p), comm))
+		bpf_seq_write(seq, &tgid, sizeof(tgid));
+}
+
 SEC("iter/task")
 int kt_task_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *p = ctx->task;
 	struct kt_task_sample task = {};
 
-	if (!p || !kt_sample_btf(p, &task))
+	if (!p)
+		return 0;
+	kt_list_for_scan(ctx->meta->seq, p);
+	if (!kt_sample_btf(p, &task))
 		return 0;
 	if (task.exiting == KT_EXIT_DEAD && p->on_cpu)
 		task.exiting = KT_EXITING;

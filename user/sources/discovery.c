@@ -151,7 +151,8 @@ struct proc_ids {
 	char comm[64];
 	char state;
 	int ppid;
-	uint64_t start;		/* clock ticks since boot; 0: unreadable */
+	uint64_t start;		/* clock ticks since boot, when start_known */
+	bool start_known;
 };
 
 /* The name, state, parent and start of pid from its stat line. Returns 0 or -1 (gone). */
@@ -172,7 +173,8 @@ static int read_stat_ids(const char *proc, int pid, struct proc_ids *ids)
 	    sscanf(close + 1, " %c %d", &ids->state, &ids->ppid) != 2)
 		return -1;
 	snprintf(ids->comm, sizeof(ids->comm), "%.*s", (int)(close - open - 1), open + 1);
-	ids->start = parse_proc_stat(line, &ct) ? 0 : ct.start;
+	ids->start_known = !parse_proc_stat(line, &ct);
+	ids->start = ct.start;
 	return 0;
 }
 
@@ -223,35 +225,50 @@ static bool holds_kvm_vm(const char *proc, int pid)
  * say no. */
 static bool fds_seen(const struct proc_ids *ids, const struct discovery_filter *f)
 {
-	return f && f->started_after && ids->start && ids->start <= f->started_after;
+	return f && f->started_after && ids->start_known && ids->start <= f->started_after;
+}
+
+/* Is pid a running VMM the scan finds, under filter f (one read of its stat when not)? */
+static bool scan_finds(const char *proc, const struct discovery_filter *f, int pid)
+{
+	struct proc_ids ids;
+
+	if ((f && f->known && f->known(pid, f->ctx)) || read_stat_ids(proc, pid, &ids))
+		return false;
+	if (!vmm_comm_matches(ids.comm) && (fds_seen(&ids, f) || !holds_kvm_vm(proc, pid)))
+		return false;
+	/* Read again: it may have ended while its descriptors were looked at. */
+	return discovery_alive(proc, pid);
 }
 
 size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max)
 {
 	DIR *dir = opendir(proc);
-	struct proc_ids ids;
 	struct dirent *de;
 	size_t n = 0;
 	int pid;
 
 	if (!dir)
 		return 0;
-	/* One read per process passed over: a scan runs at every interval. */
 	while (n < max && (de = readdir(dir))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = atoi(de->d_name);
-		if (f && f->known && f->known(pid, f->ctx))
-			continue;
-		if (read_stat_ids(proc, pid, &ids))
-			continue;
-		if (!vmm_comm_matches(ids.comm) && (fds_seen(&ids, f) || !holds_kvm_vm(proc, pid)))
-			continue;
-		/* Read again: it may have ended while its descriptors were looked at. */
-		if (discovery_alive(proc, pid))
+		if (scan_finds(proc, f, pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);
+	return n;
+}
+
+size_t discovery_check(const char *proc, const struct discovery_filter *f, const uint32_t *cands,
+		       size_t nr_cands, int *pids, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nr_cands && n < max; i++)
+		if (scan_finds(proc, f, (int)cands[i]))
+			pids[n++] = (int)cands[i];
 	return n;
 }
 

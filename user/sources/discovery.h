@@ -62,6 +62,13 @@ struct discovery_filter {
  */
 size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max);
 
+/*
+ * discovery_scan over the processes in cands only (nr_cands of them), a superset of those it
+ * would find in proc (the task iterator's list): the same checks, without a pass over /proc.
+ */
+size_t discovery_check(const char *proc, const struct discovery_filter *f, const uint32_t *cands,
+		       size_t nr_cands, int *pids, size_t max);
+
 /* Now, in clock ticks since boot: the clock of /proc/PID/stat's starttime. */
 uint64_t discovery_now_ticks(void);
 
