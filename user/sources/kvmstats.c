@@ -80,8 +80,8 @@ int kvm_fds_scan(const char *proc_root, int pid, struct kvm_fds *out)
 
 		if (fd < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%d/fd/%s", proc_root, pid, de->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
+		/* Relative to the open folder: no walk of the whole path for each fd. */
+		n = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
 		if (n < 0)
 			continue;	/* closed since readdir */
 		target[n] = '\0';
