@@ -139,6 +139,27 @@ static bool rescan_due(long long n, struct fd_scan *last)
 }
 
 /*
+ * KVM's own exit categories, in the descriptors' order, which a kernel keeps, found once per
+ * reader (the descriptors of a VMM's vCPUs do not change): a pass over them by name at every
+ * interval cost more than reading them. Returns to user space for a signal or an interrupt
+ * request are counted as "*_exits" too, but are no VM exits: they are not part of "exits".
+ */
+static void find_kinds(struct host_kvm_stats *e)
+{
+	const struct kvm_stat_desc *d;
+	size_t j, n;
+
+	e->nr_kinds = 0;
+	for (j = 0; (d = kvm_stats_desc(e->ks, j)) && e->nr_kinds < KT_KVM_EXIT_KINDS; j++) {
+		n = strlen(d->name);
+		if (!kvm_stats_is_scalar(d) || n <= 6 || strcmp(d->name + n - 6, "_exits") ||
+		    !strcmp(d->name, "signal_exits") || !strcmp(d->name, "request_irq_exits"))
+			continue;
+		e->kind_desc[e->nr_kinds++] = j;
+	}
+}
+
+/*
  * What is kept of the VMM, made at the first ask; NULL when it is gone. A VMM without KVM (QEMU
  * TCG), or whose fds cannot be read, is kept with no statistics reader.
  */
@@ -174,6 +195,8 @@ static struct host_kvm_stats *kvm_stats_of(struct host *h, int pid)
 	e->ks = kvm ? kvm_stats_open(pid, &fds, why, sizeof(why)) : NULL;
 	if (kvm && !e->ks)
 		kt_warn("VM pid %d: %s; its exit columns stay empty", pid, why);
+	if (e->ks)
+		find_kinds(e);
 	return e;
 }
 
@@ -186,45 +209,45 @@ static void host_memory(void *ctx, int pid, const char *uuid, int64_t *rss, int6
 	*guest = dom ? (int64_t)dom->memory_bytes : -1;
 }
 
+/* A statistic's name into a kind's, cut to its size. */
+static void kind_name(char *out, size_t len, const char *name)
+{
+	if (!memccpy(out, name, '\0', len))
+		out[len - 1] = '\0';
+}
+
 static int host_kvm_exits(void *ctx, int pid, struct kvm_exit_counts *out)
 {
 	struct host_kvm_stats *e = kvm_stats_of(ctx, pid);
-	const struct kvm_stat_desc *d;
 	struct kvm_fds fds;
 	char why[256];
-	size_t j, n;
+	size_t j;
 
 	memset(out, 0, sizeof(*out));
 	if (!e || !e->ks)
 		return -1;
 	/* vCPUs hot-plugged since: KVM counts from their creation, so none of theirs is lost. */
 	if (rescan_due(e->nr_fds, &e->vcpus)) {
-		if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks))
+		if (!kvm_fds_scan(PROC, pid, &fds) && fds.nr_stats > kvm_stats_nr_vcpus(e->ks)) {
 			kvm_stats_update_fds(e->ks, &fds, why, sizeof(why));
+			find_kinds(e);	/* the first vCPU may be another one now */
+		}
 	}
 	if (kvm_stats_read(e->ks) || !kvm_stats_sum(e->ks, "exits", &out->exits))
 		return -1;
-	/*
-	 * KVM's own exit categories, in the descriptors' order, which a kernel keeps. Returns to
-	 * user space for a signal or an interrupt request are counted as "*_exits" too, but are
-	 * no VM exits: they are not part of "exits".
-	 */
-	for (j = 0; (d = kvm_stats_desc(e->ks, j)) && out->nr_kinds < KT_KVM_EXIT_KINDS; j++) {
-		n = strlen(d->name);
-		if (!kvm_stats_is_scalar(d) || n <= 6 || strcmp(d->name + n - 6, "_exits") ||
-		    !strcmp(d->name, "signal_exits") || !strcmp(d->name, "request_irq_exits"))
-			continue;
-		snprintf(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "%s", d->name);
-		kvm_stats_sum_desc(e->ks, j, &out->kind[out->nr_kinds].count);
-		out->nr_kinds++;
+	for (j = 0; j < e->nr_kinds; j++) {
+		kind_name(out->kind[j].name, sizeof(out->kind[j].name),
+			  kvm_stats_desc(e->ks, e->kind_desc[j])->name);
+		kvm_stats_sum_desc(e->ks, e->kind_desc[j], &out->kind[j].count);
 	}
+	out->nr_kinds = e->nr_kinds;
 	/* Exits KVM handled with no category of its own (hypercalls, page faults, MSRs, ...). */
 	if (out->nr_kinds < KT_KVM_EXIT_KINDS) {
 		uint64_t categorized = 0;
 
 		for (j = 0; j < out->nr_kinds; j++)
 			categorized += out->kind[j].count;
-		snprintf(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "other_exits");
+		kind_name(out->kind[out->nr_kinds].name, sizeof(out->kind[0].name), "other_exits");
 		out->kind[out->nr_kinds++].count = out->exits > categorized ?
 						   out->exits - categorized : 0;
 	}

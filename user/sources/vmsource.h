@@ -25,6 +25,9 @@ struct host_kvm_stats {
 	struct kvm_stats *ks;	/* NULL: no KVM VM, or none readable (and why was said once) */
 	int statm_fd;		/* /proc/PID/statm, or -1 */
 	int fd_dir;		/* /proc/PID/fd, or -1 */
+	size_t kind_desc[KT_KVM_EXIT_KINDS];	/* its exit categories (kvm_stats_desc's j) */
+	size_t nr_kinds;
+
 	long long nr_fds;	/* fds it holds, as host_find_taps counted them this interval */
 	struct fd_scan vcpus;	/* the last scan of its fds for hot-plugged vCPUs */
 	struct fd_scan taps;	/* and for taps */
