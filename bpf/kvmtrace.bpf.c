@@ -204,18 +204,15 @@ int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
 	return 0;
 }
 
-/*
- * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
- * drain. Dead is done only once off its CPU: its final switch-out has counted its last slice.
- */
-/* When a task began, on /proc/PID/stat's clock; 0 where the kernel keeps neither field. */
+/* When a task began, on /proc/PID/stat's clock; where the kernel keeps neither field, ~0: a
+ * process of unknown age is listed for the scan, as a young one. */
 static __always_inline __u64 kt_start_boottime(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->start_boottime))
 		return t->start_boottime;
 	if (bpf_core_field_exists(((struct task_struct___pre_5_5 *)t)->real_start_time))
 		return ((struct task_struct___pre_5_5 *)t)->real_start_time;
-	return ~0ULL;	/* unknown: listed, as if young */
+	return ~0ULL;
 }
 
 /* The scan's processes (kt_scan_offers) are the iterator's output, one __u32 tgid each. */
@@ -231,6 +228,10 @@ static __always_inline void kt_list_for_scan(struct seq_file *seq, struct task_s
 		bpf_seq_write(seq, &tgid, sizeof(tgid));
 }
 
+/*
+ * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
+ * drain. Dead is done only once off its CPU: its final switch-out has counted its last slice.
+ */
 SEC("iter/task")
 int kt_task_iter(struct bpf_iter__task *ctx)
 {
