@@ -412,7 +412,9 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
-	if (!err)
+	/* Only the kvm hooks count exits by reason; without them the table stays empty, and a
+	 * walk of it would still visit each of its 16384 buckets. */
+	if (!err && tr->guest_observable)
 		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
 	if (!err)
 		err = tr->netdev_fd >= 0 ? read_taps(tr, s) :
