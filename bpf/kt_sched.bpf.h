@@ -386,6 +386,25 @@ static __always_inline bool kt_comm_is_vmm(const char *comm)
 }
 
 /*
+ * Set by user space for the task iterations that list processes for its discovery scan
+ * (scan_wanted): every process named as a VMM, and those begun after scan_after_ns
+ * (CLOCK_BOOTTIME, the clock of /proc/PID/stat's start) but kernel threads, which hold no
+ * descriptors. A superset of what the scan would look at in /proc: user space checks each
+ * one as the scan does, without reading every process's stat at every interval.
+ */
+bool scan_wanted;
+__u64 scan_after_ns;
+
+/* Does the iterator list this task (a process when tid == tgid) for the scan? */
+static __always_inline bool kt_scan_offers(__u32 tid, __u32 tgid, bool kthread, __u64 start_ns,
+					   const char *comm)
+{
+	if (!scan_wanted || tid != tgid)
+		return false;
+	return (!kthread && start_ns > scan_after_ns) || kt_comm_is_vmm(comm);
+}
+
+/*
  * sched_process_exec: a tracked process that execs another program is no longer that VM
  * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
  * one, tracked from its first instruction.

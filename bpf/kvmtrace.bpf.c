@@ -12,6 +12,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Kernel 5.5 renamed task_struct.real_start_time to start_boottime. */
+struct task_struct___pre_5_5 {
+	__u64 real_start_time;
+} __attribute__((preserve_access_index));
+
 /* Kernel 5.14 renamed task_struct.state to __state. */
 struct task_struct___pre_5_14 {
 	long state;
@@ -207,11 +212,37 @@ int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
 	return 0;
 }
 
+/* When a task began, on /proc/PID/stat's clock; where the kernel keeps neither field, ~0: a
+ * process of unknown age is listed for the scan, as a young one. */
+static __always_inline __u64 kt_start_boottime(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->start_boottime))
+		return t->start_boottime;
+	if (bpf_core_field_exists(((struct task_struct___pre_5_5 *)t)->real_start_time))
+		return ((struct task_struct___pre_5_5 *)t)->real_start_time;
+	return ~0ULL;
+}
+
 /*
- * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
- * drain. Dead is done only once off its CPU: its final switch-out has counted its last slice.
+ * The scan's processes (kt_scan_offers) are the iterator's output, one __u32 tgid each; p is a
+ * process (tid == tgid). Out of line: its name buffer would give every task's run a frame over
+ * 64 bytes (a private stack).
  */
-/* Out of line, as kt_switch_tracked_btf: the host's other tasks skip its sample's frame. */
+static __noinline void kt_list_for_scan(struct seq_file *seq, struct task_struct *p)
+{
+	char comm[TASK_COMM_LEN];
+	__u32 tgid = p->tgid;
+
+	bpf_probe_read_kernel(comm, sizeof(comm), p->comm);
+	if (kt_scan_offers(p->pid, tgid, p->flags & KT_PF_KTHREAD, kt_start_boottime(p), comm))
+		bpf_seq_write(seq, &tgid, sizeof(tgid));
+}
+
+/*
+ * A tracked task's reading; out of line, as kt_switch_tracked_btf: the host's other tasks skip
+ * its sample's frame. Dead is done only once off its CPU: its final switch-out has counted its
+ * last slice.
+ */
 static __noinline void kt_task_seen_btf(struct task_struct *p)
 {
 	struct kt_task_sample task = {};
@@ -223,12 +254,20 @@ static __noinline void kt_task_seen_btf(struct task_struct *p)
 	kt_on_task_seen(0, &task);
 }
 
+/*
+ * Where no program runs at context switches (see kt_on_task_seen): run by user space at every
+ * drain; it lists the discovery scan's processes too.
+ */
 SEC("iter/task")
 int kt_task_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *p = ctx->task;
 
-	if (p && kt_is_tracked(p->tgid))
+	if (!p)
+		return 0;
+	if (scan_wanted && p->pid == p->tgid)
+		kt_list_for_scan(ctx->meta->seq, p);
+	if (kt_is_tracked(p->tgid))
 		kt_task_seen_btf(p);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1458,6 +1459,94 @@ static void test_real_group_exit_task_iter(void **state)
 	real_group_exits(load_task_iter(), true);
 }
 
+/* A child that names itself name (NULL: keeps its name) and sleeps until killed. */
+static pid_t sleeper(const char *name)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (!pid) {
+		if (name)
+			prctl(PR_SET_NAME, name);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+/* Whether a task iteration lists id for the discovery scan. */
+static bool iteration_lists(struct kvmtrace *skel, __u32 id)
+{
+	int fd = bpf_iter_create(bpf_link__fd(skel->links.kt_task_iter));
+	__u32 buf[256];
+	bool found = false;
+	ssize_t got, i;
+
+	assert_true(fd >= 0);
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		assert_int_equal(got % sizeof(buf[0]), 0);
+		for (i = 0; i < got / (ssize_t)sizeof(buf[0]); i++)
+			found |= buf[i] == id;
+	}
+	close(fd);
+	return found;
+}
+
+static void *sleep_thread(void *tid)
+{
+	*(pid_t *)tid = gettid();
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * The task iterator lists for the discovery scan, when asked, the processes begun after
+ * scan_after_ns (CLOCK_BOOTTIME) and those named as VMMs: never a thread, nor a kernel thread
+ * by its age.
+ */
+static void test_task_iter_lists_for_scan(void **state)
+{
+	struct kvmtrace *skel = load_task_iter();
+	pid_t vmm = sleeper("qemu-system-x86"), plain, tid = 0;
+	struct timespec boot;
+	pthread_t thread;
+
+	(void)state;
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	plain = sleeper(NULL);
+	assert_int_equal(pthread_create(&thread, NULL, sleep_thread, &tid), 0);
+	while (!__atomic_load_n(&tid, __ATOMIC_SEQ_CST))
+		sched_yield();
+	assert_false(iteration_lists(skel, plain));	/* not asked */
+	skel->bss->scan_wanted = true;
+	skel->bss->scan_after_ns = (__u64)boot.tv_sec * 1000000000ull + boot.tv_nsec;
+	assert_true(iteration_lists(skel, plain));
+	assert_true(iteration_lists(skel, vmm));	/* older, but a VMM's name */
+	assert_false(iteration_lists(skel, tid));	/* a thread */
+	skel->bss->scan_after_ns = 0;
+	assert_true(iteration_lists(skel, getpid()));
+	assert_false(iteration_lists(skel, 2));	/* kthreadd */
+	skel->bss->scan_after_ns = ~0ull;
+	assert_false(iteration_lists(skel, plain));
+	assert_true(iteration_lists(skel, vmm));
+	kill(vmm, SIGKILL);
+	kill(plain, SIGKILL);
+	waitpid(vmm, NULL, 0);
+	waitpid(plain, NULL, 0);
+	pthread_cancel(thread);
+	pthread_join(thread, NULL);
+	kvmtrace__destroy(skel);
+}
+
 /* A test of the test programs, loaded afresh with opts. */
 #define LOADED(test, opts) \
 	cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, (void *)&(opts))
@@ -1491,6 +1580,7 @@ int main(void)
 		cmocka_unit_test(test_from_birth_counts_whole_life),
 		cmocka_unit_test(test_real_group_exit),
 		cmocka_unit_test(test_real_group_exit_task_iter),
+		cmocka_unit_test(test_task_iter_lists_for_scan),
 		LOADED(test_vmx_reason_flags, discovering),
 		LOADED(test_exit_handling_split, discovering),
 		LOADED(test_switch_out_in_guest, discovering),

@@ -147,9 +147,11 @@ static void free_output(struct account *a)
 	free(a->records);
 	free(a->vcpu_pool);
 	free(a->exit_pool);
+	free(a->thread_order);
 	a->records = NULL;
 	a->vcpu_pool = NULL;
 	a->exit_pool = NULL;
+	a->thread_order = NULL;
 }
 
 void account_set_sample_period(struct account *a, uint64_t ns)
@@ -301,10 +303,60 @@ struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint32_t re
 	return es;
 }
 
-
-static bool belongs(const struct kt_vm *vm, uint32_t tgid, uint64_t birth_ns)
+/* A thread's VM incarnation against (tgid, birth_ns). */
+static int vm_cmp(const struct kt_thread *t, uint32_t tgid, uint64_t birth_ns)
 {
-	return vm->tgid == tgid && vm->birth_ns == birth_ns;
+	if (t->tgid != tgid)
+		return t->tgid < tgid ? -1 : 1;
+	if (t->vm_birth_ns != birth_ns)
+		return t->vm_birth_ns < birth_ns ? -1 : 1;
+	return 0;
+}
+
+/* By VM incarnation, then as the snapshot has them. */
+static int by_vm(const void *x, const void *y, void *snapshot)
+{
+	const struct snap_thread *th = ((const struct snapshot *)snapshot)->threads;
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	int c = vm_cmp(&th[i].t, th[j].t.tgid, th[j].t.vm_birth_ns);
+
+	return c ? c : (i > j) - (i < j);
+}
+
+/*
+ * Sorts the snapshot's threads by VM once, so that each VM's record finds its own by a binary
+ * search: a pass over every thread for each VM cost as many VMs as threads, twice.
+ */
+static int order_threads(struct account *a, const struct snapshot *s)
+{
+	size_t i;
+
+	a->thread_order = malloc((s->nr_threads ? s->nr_threads : 1) * sizeof(size_t));
+	if (!a->thread_order)
+		return -1;
+	for (i = 0; i < s->nr_threads; i++)
+		a->thread_order[i] = i;
+	qsort_r(a->thread_order, s->nr_threads, sizeof(size_t), by_vm, (void *)s);
+	return 0;
+}
+
+/* The VM incarnation's threads: their run in the order, found by a binary search. */
+static struct thread_span vm_threads(const struct account *a, const struct snapshot *s,
+				     const struct kt_vm *vm)
+{
+	size_t lo = 0, hi = s->nr_threads, mid, end;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (vm_cmp(&s->threads[a->thread_order[mid]].t, vm->tgid, vm->birth_ns) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < s->nr_threads &&
+	     !vm_cmp(&s->threads[a->thread_order[end]].t, vm->tgid, vm->birth_ns); end++)
+		;
+	return (struct thread_span){ .idx = a->thread_order + lo, .n = end - lo };
 }
 
 /*
@@ -332,20 +384,18 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	uint64_t lat_ns, lat_count;
 	bool tracepoint = false, kernel = false;
 	struct kvm_exit_counts kvm_now = { 0 };
+	struct thread_span threads = vm_threads(a, s, &sv->vm);
 	size_t i;
 
-	for (i = 0; i < s->nr_threads; i++) {
-		const struct kt_thread *th = &s->threads[i].t;
+	for (i = 0; i < threads.n; i++) {
+		const struct kt_thread *th = &s->threads[threads.idx[i]].t;
+		struct kt_totals t = th->sum;
 
-		if (belongs(&sv->vm, th->tgid, th->vm_birth_ns)) {
-			struct kt_totals t = th->sum;
-
-			/* A folded thread's figures are in the VM's exited sum already. */
-			if (!(th->flags & KT_THREAD_FOLDED))
-				totals_add(&cur, &t);
-			tracepoint |= (th->flags & KT_THREAD_VCPU) != 0;
-			kernel |= (th->flags & KT_THREAD_GUEST_TIME) != 0;
-		}
+		/* A folded thread's figures are in the VM's exited sum already. */
+		if (!(th->flags & KT_THREAD_FOLDED))
+			totals_add(&cur, &t);
+		tracepoint |= (th->flags & KT_THREAD_VCPU) != 0;
+		kernel |= (th->flags & KT_THREAD_GUEST_TIME) != 0;
 	}
 	choose_guest_source(a, vs, tracepoint || cur.exits, kernel || cur.kernel_guest_ns);
 	d = totals_advance(&vs->reported, &cur);
@@ -355,7 +405,7 @@ static void build_record(struct account *a, struct vm_state *vs, const struct sn
 	r->final = sv->dead;
 	if (vs->guest_source != GUEST_SOURCE_TRACEPOINT)
 		read_kvm_exits(a, vs, &kvm_now);
-	r->nr_vcpus = vcpu_rows(a, vs, s, &kvm_now, r->vcpu);
+	r->nr_vcpus = vcpu_rows(a, vs, s, threads, &kvm_now, r->vcpu);
 	/* The manager's count where there is one; else the vCPU threads we have seen. */
 	r->vcpus = a->src.vcpus(a->src.ctx, vs->tgid, vs->uuid);
 	if (r->vcpus < 0)
@@ -459,7 +509,7 @@ long account_update(struct account *a, const struct snapshot *s, struct vm_recor
 	/* Exits by reason from the tracepoints, or by KVM's categories from its statistics. */
 	a->exit_pool = calloc(s->nr_exits + s->nr_vms * KT_KVM_EXIT_KINDS + 1,
 			      sizeof(*a->exit_pool));
-	if (!a->records || !a->vcpu_pool || !a->exit_pool)
+	if (!a->records || !a->vcpu_pool || !a->exit_pool || order_threads(a, s))
 		return -1;
 	for (i = 0; i < a->nr_vms; i++)
 		a->vms[i].seen = false;

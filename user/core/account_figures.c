@@ -47,19 +47,19 @@ static bool thread_kvm_exits(const struct vm_state *vs, struct thread_state *ts,
 
 /* The VM's vCPU threads' rows, guest time from the VM's source; returns how many. */
 size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *s,
-		 const struct kvm_exit_counts *kvm_now, struct vcpu_record *out)
+		 struct thread_span threads, const struct kvm_exit_counts *kvm_now,
+		 struct vcpu_record *out)
 {
 	bool kernel = vs->guest_source == GUEST_SOURCE_KERNEL;
 	const struct kt_thread *t;
 	struct thread_state *ts;
 	struct kt_totals cur, d;
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 	int index;
 
-	for (i = 0; i < s->nr_threads; i++) {
+	for (k = 0; k < threads.n; k++) {
+		i = threads.idx[k];
 		t = &s->threads[i].t;
-		if (t->tgid != vs->tgid || t->vm_birth_ns != vs->birth_ns)
-			continue;
 		ts = thread_state_get(vs, s->threads[i].tid, t);
 		if (!ts)
 			continue;

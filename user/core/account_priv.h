@@ -61,6 +61,14 @@ struct account {
 	struct vm_record *records;
 	struct vcpu_record *vcpu_pool;
 	struct exit_record *exit_pool;
+	/* The snapshot's threads (indices) by VM incarnation, each VM's in snapshot order. */
+	size_t *thread_order;
+};
+
+/* One VM incarnation's threads in the snapshot: indices into its threads, in its order. */
+struct thread_span {
+	const size_t *idx;
+	size_t n;
 };
 
 /* The advance of every running total since the last report (guest time capped by on-CPU). */
@@ -73,7 +81,8 @@ struct exit_state *exit_state_get(struct vm_state *vs, uint32_t isa, uint32_t re
 
 /* The figures of a VM's record (account_figures.c). */
 size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *s,
-		 const struct kvm_exit_counts *kvm_now, struct vcpu_record *out);
+		 struct thread_span threads, const struct kvm_exit_counts *kvm_now,
+		 struct vcpu_record *out);
 size_t exit_rows(struct vm_state *vs, const struct snapshot *s, struct exit_record *out);
 void split_hyp(struct account *a, struct vm_state *vs, const struct kt_totals *cur, bool dead,
 	       struct vm_record *r);

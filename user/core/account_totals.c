@@ -62,19 +62,40 @@ void account_totals_free(struct account_totals *t)
 	free(t);
 }
 
+static int identity_cmp(const struct identity *id, const struct vm_record *r)
+{
+	int c = strcmp(id->vm, r->vm);
+
+	return c ? c : strcmp(id->uuid, r->uuid);
+}
+
+/*
+ * The identity of r, made when new. They are kept sorted by name and UUID: each record is
+ * looked up twice an interval, and a pass over every VM's would cost as many VMs squared.
+ */
 static struct identity *identity_get(struct account_totals *t, const struct vm_record *r)
 {
+	size_t lo = 0, hi = t->nr_ids, mid;
 	struct identity *id;
-	size_t i;
+	int c;
 
-	for (i = 0; i < t->nr_ids; i++)
-		if (!strcmp(t->ids[i].vm, r->vm) && !strcmp(t->ids[i].uuid, r->uuid))
-			return &t->ids[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = identity_cmp(&t->ids[mid], r);
+		if (!c)
+			return &t->ids[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	id = realloc(t->ids, (t->nr_ids + 1) * sizeof(*id));
 	if (!id)
 		return NULL;
 	t->ids = id;
-	id = &t->ids[t->nr_ids++];
+	memmove(&t->ids[lo + 1], &t->ids[lo], (t->nr_ids - lo) * sizeof(*id));
+	t->nr_ids++;
+	id = &t->ids[lo];
 	memset(id, 0, sizeof(*id));
 	memcpy(id->vm, r->vm, sizeof(id->vm));
 	memcpy(id->uuid, r->uuid, sizeof(id->uuid));

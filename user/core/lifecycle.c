@@ -12,9 +12,19 @@
 /*
  * Every process's descriptors are looked at for a KVM VM every FULL_SCAN_S; in between only
  * those of processes younger than that at the last full scan (a VMM makes its VM soon after it
- * starts): a late one is found within FULL_SCAN_S, counted from its birth all the same.
+ * starts): a late one is found within FULL_SCAN_S, counted from its birth all the same. In
+ * between, the task iterator lists the processes to look at, where it runs: the scan then
+ * reads no stat of the many others.
  */
 #define FULL_SCAN_S	10
+
+/* The filter of the scans between two full ones: processes begun after started_after. */
+static uint64_t young_after(uint64_t full_scan_ticks)
+{
+	uint64_t full = FULL_SCAN_S * sysconf(_SC_CLK_TCK);
+
+	return full_scan_ticks > full ? full_scan_ticks - full : 0;
+}
 
 struct lifecycle {
 	struct tracer *tracer;
@@ -25,6 +35,7 @@ struct lifecycle {
 	int unseen[KT_MAX_VMS];	/* untracked VMMs the last scan found, waiting a scan */
 	size_t nr_unseen;
 	uint64_t full_scan_ticks;	/* when every process's descriptors were last looked at */
+	int self;		/* the tracer's PID */
 };
 
 struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct domains *doms,
@@ -39,6 +50,7 @@ struct lifecycle *lifecycle_new(struct tracer *tr, struct account *a, struct dom
 	lc->domains = doms;
 	lc->pids = pids;
 	lc->nr_pids = nr_pids;
+	lc->self = getpid();
 	return lc;
 }
 
@@ -63,6 +75,7 @@ void lifecycle_start(struct lifecycle *lc)
 	for (i = 0; i < n; i++)
 		if (tracer_add_vm(lc->tracer, pids[i], false))
 			kt_warn("cannot track PID %d: the VM table is full", pids[i]);
+	tracer_list_processes(lc->tracer, young_after(lc->full_scan_ticks));
 }
 
 static bool is_tracked(const struct snapshot *s, int pid)
@@ -75,9 +88,21 @@ static bool is_tracked(const struct snapshot *s, int pid)
 	return false;
 }
 
-static bool tracked_in(int pid, void *snapshot)
+/* What the scans pass over: the VMs of a snapshot, and the tracer itself. */
+struct known {
+	const struct snapshot *s;
+	int self;
+};
+
+/*
+ * The tracer is no VMM, but holds several fds per VM: a look at each (it is young for its
+ * first scans) would cost more than the rest of the scan.
+ */
+static bool known_pid(int pid, void *known)
 {
-	return is_tracked(snapshot, pid);
+	const struct known *k = known;
+
+	return pid == k->self || is_tracked(k->s, pid);
 }
 
 /* libvirt's domains whose VMM the kernel hooks have not found (an unusual VMM name). libvirt
@@ -130,16 +155,22 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
 	int pids[KT_MAX_VMS], parent;
 	size_t i, j, n, kept = 0;
 	uint32_t launcher;
-	struct discovery_filter f = { .known = tracked_in, .ctx = (void *)s };
+	struct known k = { .s = s, .self = lc->self };
+	struct discovery_filter f = { .known = known_pid, .ctx = &k };
 	uint64_t now = discovery_now_ticks(), full = FULL_SCAN_S * sysconf(_SC_CLK_TCK);
 
 	if (lc->nr_pids)
 		return;
 	if (now >= lc->full_scan_ticks + full)
 		lc->full_scan_ticks = now;
-	else if (lc->full_scan_ticks > full)
-		f.started_after = lc->full_scan_ticks - full;
-	n = discovery_scan(PROC, &f, pids, KT_MAX_VMS);
+	else
+		f.started_after = young_after(lc->full_scan_ticks);
+	/* The iterator's list will do where it holds every process this filter passes. */
+	if (f.started_after && s->listed && s->listed_after <= f.started_after)
+		n = discovery_check(PROC, &f, s->procs, s->nr_procs, pids, KT_MAX_VMS);
+	else
+		n = discovery_scan(PROC, &f, pids, KT_MAX_VMS);
+	tracer_list_processes(lc->tracer, young_after(lc->full_scan_ticks));
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < lc->nr_unseen && lc->unseen[j] != pids[i]; j++)
 			;

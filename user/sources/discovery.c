@@ -146,45 +146,58 @@ static int read_comm(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-/* The state and parent of pid from its stat line. Returns 0 or -1 (gone). */
-static int read_stat_ids(const char *proc, int pid, char *state, int *ppid)
+/* What one read of a process's stat tells of it. */
+struct proc_ids {
+	char comm[64];
+	char state;
+	int ppid;
+	uint64_t start;		/* clock ticks since boot, when start_known */
+	bool start_known;
+};
+
+/* The name, state, parent and start of pid from its stat line. Returns 0 or -1 (gone). */
+static int read_stat_ids(const char *proc, int pid, struct proc_ids *ids)
 {
-	char path[512], line[512];
-	const char *after;
+	char path[512], line[2048];
+	struct proc_cputime ct;
+	const char *open, *close;
 
 	snprintf(path, sizeof(path), "%s/%d/stat", proc, pid);
 	if (read_file(path, line, sizeof(line)) < 0)
 		return -1;
 	/* "PID (comm) S PPID ...": the comm may hold spaces and parentheses, the last ')' ends
-	 * it. */
-	after = strrchr(line, ')');
-	if (!after || sscanf(after + 1, " %c %d", state, ppid) != 2)
+	 * it. It is the comm file's text, so the stat line alone tells a scan what it needs. */
+	open = strchr(line, '(');
+	close = strrchr(line, ')');
+	if (!open || !close || close < open ||
+	    sscanf(close + 1, " %c %d", &ids->state, &ids->ppid) != 2)
 		return -1;
+	snprintf(ids->comm, sizeof(ids->comm), "%.*s", (int)(close - open - 1), open + 1);
+	ids->start_known = !parse_proc_stat(line, &ct);
+	ids->start = ct.start;
 	return 0;
+}
+
+static bool ids_alive(const struct proc_ids *ids)
+{
+	return ids->state != 'Z' && ids->state != 'X';
 }
 
 bool discovery_alive(const char *proc, int pid)
 {
-	char state;
-	int ppid;
+	struct proc_ids ids;
 
-	return !read_stat_ids(proc, pid, &state, &ppid) && state != 'Z' && state != 'X';
+	return !read_stat_ids(proc, pid, &ids) && ids_alive(&ids);
 }
 
 int discovery_fork_parent(const char *proc, int pid)
 {
-	char path[512], comm[64], parent_comm[64], state;
-	int ppid;
+	struct proc_ids ids, parent;
 
-	if (read_stat_ids(proc, pid, &state, &ppid) || ppid <= 1)
+	if (read_stat_ids(proc, pid, &ids) || ids.ppid <= 1 ||
+	    read_stat_ids(proc, ids.ppid, &parent))
 		return 0;
-	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
-	if (read_comm(path, comm, sizeof(comm)))
-		return 0;
-	snprintf(path, sizeof(path), "%s/%d/comm", proc, ppid);
-	if (read_comm(path, parent_comm, sizeof(parent_comm)))
-		return 0;
-	return strcmp(comm, parent_comm) ? 0 : ppid;
+	return strcmp(ids.comm, parent.comm) ? 0 : ids.ppid;
 }
 
 bool discovery_same_cmdline(const char *proc, int a, int b)
@@ -208,20 +221,30 @@ static bool holds_kvm_vm(const char *proc, int pid)
 	return !kvm_fds_scan(proc, pid, &fds) && fds.nr_vms > 0;
 }
 
-/* Did an earlier scan look at pid's descriptors? Unreadable start times say no. */
-static bool fds_seen(const char *proc, int pid, const struct discovery_filter *f)
+/* Did an earlier scan look at the descriptors of a process begun then? Unreadable start times
+ * say no. */
+static bool fds_seen(const struct proc_ids *ids, const struct discovery_filter *f)
 {
-	struct proc_cputime ct;
+	return f && f->started_after && ids->start_known && ids->start <= f->started_after;
+}
 
-	return f && f->started_after && !discovery_cputime(proc, pid, &ct) && ct.start &&
-	       ct.start <= f->started_after;
+/* Is pid a running VMM the scan finds, under filter f (one read of its stat when not)? */
+static bool scan_finds(const char *proc, const struct discovery_filter *f, int pid)
+{
+	struct proc_ids ids;
+
+	if ((f && f->known && f->known(pid, f->ctx)) || read_stat_ids(proc, pid, &ids))
+		return false;
+	if (!vmm_comm_matches(ids.comm) && (fds_seen(&ids, f) || !holds_kvm_vm(proc, pid)))
+		return false;
+	/* Read again: it may have ended while its descriptors were looked at. */
+	return discovery_alive(proc, pid);
 }
 
 size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max)
 {
 	DIR *dir = opendir(proc);
 	struct dirent *de;
-	char path[512], comm[64];
 	size_t n = 0;
 	int pid;
 
@@ -231,17 +254,21 @@ size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *p
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = atoi(de->d_name);
-		if (f && f->known && f->known(pid, f->ctx))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/comm", proc, de->d_name);
-		if (read_comm(path, comm, sizeof(comm)))
-			continue;
-		if (!vmm_comm_matches(comm) && (fds_seen(proc, pid, f) || !holds_kvm_vm(proc, pid)))
-			continue;
-		if (discovery_alive(proc, pid))
+		if (scan_finds(proc, f, pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);
+	return n;
+}
+
+size_t discovery_check(const char *proc, const struct discovery_filter *f, const uint32_t *cands,
+		       size_t nr_cands, int *pids, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nr_cands && n < max; i++)
+		if (scan_finds(proc, f, (int)cands[i]))
+			pids[n++] = (int)cands[i];
 	return n;
 }
 
@@ -342,8 +369,8 @@ size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], si
 	if (!dir)
 		return 0;
 	while (n < max && (de = readdir(dir))) {
-		snprintf(path, sizeof(path), "%s/%d/fd/%s", proc, pid, de->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
+		/* Relative to the open folder: no walk of the whole path for each fd. */
+		len = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
 		if (len < 0)
 			continue;
 		target[len] = '\0';
@@ -365,14 +392,17 @@ size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], si
 	return n;
 }
 
-long long discovery_rss_bytes(const char *proc, int pid)
+long long discovery_rss_bytes(int statm_fd)
 {
-	char path[512], line[256];
 	unsigned long long size, resident;
+	char line[256];
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/%d/statm", proc, pid);
-	if (read_file(path, line, sizeof(line)) < 0 ||
-	    sscanf(line, "%llu %llu", &size, &resident) != 2)
+	n = pread(statm_fd, line, sizeof(line) - 1, 0);
+	if (n < 0)
+		return -1;
+	line[n] = '\0';
+	if (sscanf(line, "%llu %llu", &size, &resident) != 2)
 		return -1;
 	return (long long)(resident * (unsigned long long)sysconf(_SC_PAGESIZE));
 }

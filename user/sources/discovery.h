@@ -62,6 +62,13 @@ struct discovery_filter {
  */
 size_t discovery_scan(const char *proc, const struct discovery_filter *f, int *pids, size_t max);
 
+/*
+ * discovery_scan over the processes in cands only (nr_cands of them), a superset of those it
+ * would find in proc (the task iterator's list): the same checks, without a pass over /proc.
+ */
+size_t discovery_check(const char *proc, const struct discovery_filter *f, const uint32_t *cands,
+		       size_t nr_cands, int *pids, size_t max);
+
 /* Now, in clock ticks since boot: the clock of /proc/PID/stat's starttime. */
 uint64_t discovery_now_ticks(void);
 
@@ -90,8 +97,11 @@ int discovery_thread_name(const char *proc, int pid, int tid, char *out, size_t 
  * Returns how many names were written. */
 size_t discovery_taps(const char *proc, int pid, char (*names)[TAP_NAME_LEN], size_t max);
 
-/* The resident memory of pid in bytes (/proc/PID/statm), or -1 when it is gone. */
-long long discovery_rss_bytes(const char *proc, int pid);
+/*
+ * The resident memory in bytes from an open /proc/PID/statm, read from its start: the kernel
+ * makes its text at each read, so one fd serves every interval. -1 when its process is gone.
+ */
+long long discovery_rss_bytes(int statm_fd);
 
 /* The vCPU index in a QEMU vCPU thread name ("CPU 3/KVM", "CPU 0/TCG"), or -1. */
 int vcpu_index_from_thread_name(const char *name);

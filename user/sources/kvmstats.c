@@ -80,8 +80,8 @@ int kvm_fds_scan(const char *proc_root, int pid, struct kvm_fds *out)
 
 		if (fd < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%d/fd/%s", proc_root, pid, de->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
+		/* Relative to the open folder: no walk of the whole path for each fd. */
+		n = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
 		if (n < 0)
 			continue;	/* closed since readdir */
 		target[n] = '\0';
@@ -460,11 +460,25 @@ const struct kvm_stats_layout *kvm_stats_vcpu_layout(const struct kvm_stats *ks,
 	return i < ks->nr ? &ks->vcpus[i].layout : NULL;
 }
 
+/*
+ * Where name is in v's descriptors: at hint first (another vCPU's index of it), as every vCPU of
+ * a kernel has the same descriptors in the same order, so a lookup is one comparison, not a
+ * search; -1 when v has no such statistic.
+ */
+static int vcpu_find(const struct vcpu *v, const char *name, int hint)
+{
+	const struct kvm_stats_layout *l = &v->layout;
+
+	if (hint >= 0 && (uint32_t)hint < l->nr_desc && !strcmp(l->desc[hint].name, name))
+		return hint;
+	return kvm_stats_layout_find(l, name);
+}
+
 /* The value and descriptor of name in vCPU v, if it is a scalar there and was read. */
-static const struct kvm_stat_desc *vcpu_value(const struct vcpu *v, const char *name,
+static const struct kvm_stat_desc *vcpu_value(const struct vcpu *v, const char *name, int hint,
 					      uint64_t *val)
 {
-	int j = kvm_stats_layout_find(&v->layout, name);
+	int j = vcpu_find(v, name, hint);
 	const struct kvm_stat_desc *d;
 
 	if (j < 0 || !v->valid)
@@ -479,10 +493,11 @@ static const struct kvm_stat_desc *vcpu_value(const struct vcpu *v, const char *
 
 bool kvm_stats_value(const struct kvm_stats *ks, size_t i, const char *name, uint64_t *v)
 {
-	return i < ks->nr && vcpu_value(&ks->vcpus[i], name, v);
+	return i < ks->nr && vcpu_value(&ks->vcpus[i], name, -1, v);
 }
 
-bool kvm_stats_sum(const struct kvm_stats *ks, const char *name, uint64_t *v)
+/* kvm_stats_sum with name looked for at hint first in each vCPU. */
+static bool sum_at(const struct kvm_stats *ks, const char *name, int hint, uint64_t *v)
 {
 	const struct kvm_stat_desc *d;
 	bool found = false;
@@ -490,7 +505,7 @@ bool kvm_stats_sum(const struct kvm_stats *ks, const char *name, uint64_t *v)
 	size_t i;
 
 	for (i = 0; i < ks->nr; i++) {
-		d = vcpu_value(&ks->vcpus[i], name, &val);
+		d = vcpu_value(&ks->vcpus[i], name, hint, &val);
 		if (!d)
 			continue;
 		found = true;
@@ -503,6 +518,18 @@ bool kvm_stats_sum(const struct kvm_stats *ks, const char *name, uint64_t *v)
 	if (found)
 		*v = total;
 	return found;
+}
+
+bool kvm_stats_sum(const struct kvm_stats *ks, const char *name, uint64_t *v)
+{
+	return sum_at(ks, name, ks->nr ? kvm_stats_layout_find(&ks->vcpus[0].layout, name) : -1, v);
+}
+
+bool kvm_stats_sum_desc(const struct kvm_stats *ks, size_t j, uint64_t *v)
+{
+	const struct kvm_stat_desc *d = kvm_stats_desc(ks, j);
+
+	return d && sum_at(ks, d->name, (int)j, v);
 }
 
 const struct kvm_stat_desc *kvm_stats_desc(const struct kvm_stats *ks, size_t j)

@@ -137,6 +137,9 @@ bool kvm_stats_value(const struct kvm_stats *ks, size_t i, const char *name, uin
  */
 bool kvm_stats_sum(const struct kvm_stats *ks, const char *name, uint64_t *v);
 
+/* kvm_stats_sum of the statistic kvm_stats_desc(ks, j) names, without a search by name. */
+bool kvm_stats_sum_desc(const struct kvm_stats *ks, size_t j, uint64_t *v);
+
 /*
  * The j-th descriptor of the first vCPU (every vCPU of a kernel has the same ones), or NULL past
  * the last: iterate to report every counter, e.g. each cumulative "*_exits".

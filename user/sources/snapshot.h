@@ -51,6 +51,14 @@ struct snapshot {
 	size_t nr_percpu, cap_percpu;
 	struct kt_shared_samples shared;	/* summed over CPUs */
 	uint64_t drops[KT_NR_DROPS];
+	/*
+	 * The processes the task iterator listed for the discovery scan, when it did (listed):
+	 * every one begun after listed_after (clock ticks since boot) or named as a VMM.
+	 */
+	bool listed;
+	uint64_t listed_after;
+	uint32_t *procs;
+	size_t nr_procs, cap_procs;
 };
 
 /*

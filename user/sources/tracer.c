@@ -585,6 +585,15 @@ int tracer_add_vm(struct tracer *tr, int pid, bool from_birth)
 	return run_vm_prog(tr->skel->progs.kt_add_vm, pid, from_birth);
 }
 
+void tracer_list_processes(struct tracer *tr, uint64_t after_ticks)
+{
+	if (!tr->task_iter)
+		return;
+	tr->list_after = after_ticks;
+	tr->skel->bss->scan_after_ns = after_ticks * (1000000000ull / sysconf(_SC_CLK_TCK));
+	tr->skel->bss->scan_wanted = true;
+}
+
 void tracer_remove_vm(struct tracer *tr, int pid)
 {
 	run_vm_prog(tr->skel->progs.kt_remove_vm, pid, false);

@@ -60,6 +60,13 @@ size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t 
  * it and it never exec'd: all its time is the VM's). Returns 0, or -1 if the VM table is full. */
 int tracer_add_vm(struct tracer *tr, int pid, bool from_birth);
 
+/*
+ * From the next drain on, the task iterator lists in the snapshot (listed) the processes the
+ * discovery scan would look at with after_ticks as its filter's started_after: a superset, with
+ * no /proc read. Nothing where the iterator does not run (the scan reads /proc then).
+ */
+void tracer_list_processes(struct tracer *tr, uint64_t after_ticks);
+
 /* Retires a tracked process found gone without its exit seen: it gets its last row. */
 void tracer_remove_vm(struct tracer *tr, int pid);
 

@@ -336,29 +336,49 @@ static int read_taps(struct tracer *tr, struct snapshot *s)
 	return 0;
 }
 
+/* Runs the task iterator over every task, its output (the scan's processes) into s->procs. */
+static int iterate_tasks(struct tracer *tr, struct snapshot *s)
+{
+	uint32_t *procs;
+	ssize_t got;
+	int fd;
+
+	s->nr_procs = 0;
+	s->listed = tr->skel->bss->scan_wanted;
+	s->listed_after = tr->list_after;
+	fd = bpf_iter_create(bpf_link__fd(tr->skel->links.kt_task_iter));
+	if (fd < 0)
+		return -errno;
+	do {
+		procs = grow(s->procs, &s->cap_procs, s->nr_procs + 256, sizeof(*procs));
+		if (!procs) {
+			close(fd);
+			return -ENOMEM;
+		}
+		s->procs = procs;
+		/* Records of 4 bytes, asked for whole: no read splits one. */
+		got = read(fd, s->procs + s->nr_procs,
+			   (s->cap_procs - s->nr_procs) * sizeof(*procs));
+		if (got > 0)
+			s->nr_procs += got / sizeof(*procs);
+	} while (got > 0);
+	got = got < 0 ? -errno : 0;
+	close(fd);
+	return got;
+}
+
 /*
  * Brings the tracked threads up to now: by the task iterator (kt_on_task_seen), or, where
  * sched_switch keeps them, those running on the CPUs (kt_on_cpu_flush).
  */
-static int flush_threads(struct tracer *tr)
+static int flush_threads(struct tracer *tr, struct snapshot *s)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
-	ssize_t got;
 	int fd, cpu;
 
-	if (tr->task_iter) {
-		char buf[64];
-
-		/* The program writes nothing: reading to the end runs it over every task. */
-		fd = bpf_iter_create(bpf_link__fd(tr->skel->links.kt_task_iter));
-		if (fd < 0)
-			return -errno;
-		while ((got = read(fd, buf, sizeof(buf))) > 0)
-			;
-		got = got < 0 ? -errno : 0;
-		close(fd);
-		return got;
-	}
+	s->listed = false;
+	if (tr->task_iter)
+		return iterate_tasks(tr, s);
 	fd = bpf_program__fd(tr->skel->progs.kt_cpu_flush);
 	/* An offline CPU refuses: nothing runs there to flush. */
 	for (cpu = 0; cpu < tr->nr_cpus; cpu++) {
@@ -379,15 +399,18 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
 	tracer_follow_modules(tr);
-	err = flush_threads(tr);
+	err = flush_threads(tr, s);
 	if (err)
 		return err;
 	/*
 	 * VMs before threads: a thread that exits between the two walks is then in neither its
 	 * VM's exited sum nor the threads (the next drain has it), rather than in both. Exit
-	 * reasons before threads likewise (snapshot_add_exit_runs).
+	 * reasons before threads likewise (snapshot_add_exit_runs). Only the kvm hooks count
+	 * exits by reason: without them the table stays empty, and a walk of it would still
+	 * visit each of its 16384 buckets.
 	 */
-	err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
+	if (tr->guest_observable)
+		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
 	d.dead = true;
@@ -452,5 +475,6 @@ void snapshot_free(struct snapshot *s)
 	free(s->exits);
 	free(s->nets);
 	free(s->percpu);
+	free(s->procs);
 	memset(s, 0, sizeof(*s));
 }

@@ -35,6 +35,7 @@ struct tracer {
 	uint64_t modules_seen;	/* fingerprint of the modules the kernel text ranges cover */
 	void *buf;		/* keys and values of one batch */
 	size_t buf_len;
+	uint64_t list_after;	/* tracer_list_processes()'s ticks, if the iterator lists */
 };
 
 struct netdev_counts;

@@ -73,6 +73,31 @@ static void test_sums_where_measured(void **state)
 	account_totals_free(t);
 }
 
+/* Many identities, met in any order, each keep their own totals (a name with two UUIDs too). */
+static void test_identities_apart(void **state)
+{
+	static const char *const names[] = { "c", "a", "b", "a" };
+	static const size_t later[] = { 1, 3, 0, 2 };
+	struct account_totals *t = account_totals_new();
+	struct vm_record r[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		record(&r[i], names[i], 100 + i, 10 * (i + 1), 0);
+		r[i].uuid[0] = (char)('0' + i);
+	}
+	assert_int_equal(account_totals_update(t, r, 4), 0);
+	for (i = 0; i < 4; i++) {
+		record(&r[i], names[later[i]], 100 + later[i], 1, 0);
+		r[i].uuid[0] = (char)('0' + later[i]);
+	}
+	assert_int_equal(account_totals_update(t, r, 4), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(r[i].total.cpu_total_ns, 10 * (later[i] + 1) + 1);
+	account_totals_free(t);
+}
+
 /* The host's energy adds up over the intervals whose power was read, and only those. */
 static void test_host_energy(void **state)
 {
@@ -121,6 +146,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sums_where_measured),
+		cmocka_unit_test(test_identities_apart),
 		cmocka_unit_test(test_host_energy),
 		cmocka_unit_test(test_tracer_cost),
 	};

@@ -204,6 +204,25 @@ static void test_quoting(void **state)
 			    T "\"vm, \"\"quoted\"\"\nnext\",,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n");
 }
 
+/* Integers at their extremes, written digit by digit as printf would. */
+static void test_integer_extremes(void **state)
+{
+	struct vm_record r;
+	FILE *f;
+
+	(void)state;
+	bare_record(&r);
+	r.pid = 2147483647;
+	r.cpu_total_ns = UINT64_MAX;
+	r.cpu_hyp_ns = 0;
+	r.mem_rss_bytes = INT64_MAX;
+	f = mem();
+	csv_format_vm_row(f, &iv, &r);
+	fclose(f);
+	assert_string_equal(fmt_buf, T "web-02,,2147483647,,18446744073709551615,,0,600,400,,,5,"
+			    ",,,,,9223372036854775807,,,,,,,,,none," UNSAMPLED "\n");
+}
+
 static int teardown_all(void **state)
 {
 	(void)state;
@@ -220,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_empty_vs_zero),
 		cmocka_unit_test(test_extra_counters),
 		cmocka_unit_test(test_quoting),
+		cmocka_unit_test(test_integer_extremes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_all);

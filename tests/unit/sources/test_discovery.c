@@ -314,6 +314,26 @@ static void test_same_cmdline(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* Resident memory is statm's second field in pages, read again from the start at each ask. */
+static void test_rss(void **state)
+{
+	char path[] = "/tmp/kt-statm-XXXXXX";
+	long long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "3189 401 365 3 0 2652 0\n", 24), 24);
+	assert_int_equal(discovery_rss_bytes(fd), 401 * page);
+	assert_int_equal(discovery_rss_bytes(fd), 401 * page);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(discovery_rss_bytes(fd), -1);	/* no text, as of a process gone */
+	close(fd);
+	assert_int_equal(discovery_rss_bytes(fd), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_awaits_exec),
 		cmocka_unit_test(test_same_cmdline),
 		cmocka_unit_test(test_taps),
+		cmocka_unit_test(test_rss),
 	};
 
 	return cmocka_run_group_tests_name("discovery", tests, NULL, NULL);

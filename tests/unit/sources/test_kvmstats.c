@@ -350,6 +350,14 @@ static void test_reader(void **state)
 			cumulative++;
 	assert_int_equal(j, NR_DESCS);
 	assert_int_equal(cumulative, 3);
+	/* By descriptor as by name: the VM's value of each scalar, none of a histogram. */
+	for (j = 0; (d = kvm_stats_desc(ks, j)); j++) {
+		v = ~0ull;
+		assert_int_equal(kvm_stats_sum_desc(ks, j, &v), kvm_stats_is_scalar(d));
+		if (kvm_stats_is_scalar(d))
+			assert_sum(ks, d->name, v);
+	}
+	assert_false(kvm_stats_sum_desc(ks, NR_DESCS, &v));
 
 	/* Every read is a fresh one. */
 	assert_int_equal(pwrite(fd0, &newer, sizeof(newer), h.data_offset), sizeof(newer));
