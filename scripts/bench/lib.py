@@ -456,6 +456,23 @@ class Bench:
         with_col = f" with {' and '.join(columns(col))}" if columns(col) else ""
         die(f"kvmtrace-bpf wrote no row{with_col} for PID {' '.join(map(str, pids))} within 10 s")
 
+    def wait_started(self, folder):
+        """Waits for kvmtrace-bpf's first host row in folder: its start-up (the sampler's
+        calibration, pinned to each CPU in turn, the first full discovery scan) is over, and
+        what the windows measure is the tracer running, not starting."""
+        host = os.path.join(folder, "@host.csv")
+        for _ in range(200):
+            try:
+                with open(host) as f:
+                    if len(f.read().splitlines()) >= 2:
+                        return
+            except OSError:
+                pass
+            if not self.att_alive():
+                die(f"kvmtrace-bpf exited: {head(self.att_err, 800)}")
+            time.sleep(0.05)
+        die(f"kvmtrace-bpf wrote no host row in {folder} within 10 s")
+
     def snapshot_progs(self):
         """(run_time_ns, run_cnt) of each program of progs."""
         snap = []

@@ -221,8 +221,8 @@ class Report:
             f"| bpftool | {self.versions['bpftool']} |",
             f"| kvmtrace-bpf | {self.versions['kvmtrace']}, commit {mach['commit']}, `-q -i 1` |",
             f"| method | per part, rounds of its configurations, order rotated each round; per session, on one "
-            f"workload: a {k.text['WINDOW']} s window detached, attach (tracked: until the tracer wrote a row for "
-            f"the workload) and settle until {k.text['SETTLE']} s after attaching began, a window with bpf_stats "
+            f"workload: a {k.text['WINDOW']} s window detached, attach (the tracer: until it wrote its first "
+            f"row, its start-up over; tracked: and one for the workload) and settle until {k.text['SETTLE']} s after attaching began, a window with bpf_stats "
             "off, one with bpf_stats on, detach, a window detached; slowdown = attached vs the mean of the "
             f"detached windows; medians over rounds; workloads {ctx.pin_desc} (the sampler part: see its section) |",
             f"| kvmtrace-bpf's sources | {self.sources()} |",

@@ -171,13 +171,14 @@ class Workload(Part):
                 extra = list(SWITCH_ARGS) + extra
             ctx.attach([ctx.tracer, "-q", "-o", folder, "-i", "1"] + extra, "tracer.err", cfg,
                        self.hooks, self.ready(cfg), every=self.all_programs)
+            ctx.wait_started(folder)
             if cfg.startswith("tracked"):
                 ctx.wait_tracked(folder, col, pids)
 
     def session(self, cfg, rnd):
-        """One configuration in one round: a window detached (pre), attach (tracked: until
-        the tracer wrote a row for the workload) and settle until SETTLE s after the attach
-        began, a window with bpf_stats off (the slowdown a user sees), one with bpf_stats on
+        """One configuration in one round: a window detached (pre), attach (the tracer: until
+        it wrote its first row, tracked: and one for the workload) and settle until SETTLE s
+        after the attach began, a window with bpf_stats off (the slowdown a user sees), one with bpf_stats on
         (the cost per run; bpf_stats itself adds ~20 ns to every run), detach, a window
         detached (post)."""
         ctx = self.ctx
