@@ -7,7 +7,8 @@ it with wait4, whose rusage is the oracle of its whole life's CPU time.
     churn.py KTVMM SECONDS OUT [--vms N] [--seed S]
 
 Keeps about N VMMs alive for SECONDS, then kills the rest. Writes OUT: one line per VMM,
-"PID CPU_NS VCPUS" (user + system time from wait4, and its vCPUs). Stops by itself.
+"PID CPU_NS VCPUS STATUS" (user + system time from wait4, its vCPUs, and wait4's status: a VMM
+that ended before its SIGKILL says why it may have made no VM). Stops by itself.
 """
 import argparse
 import os
@@ -32,8 +33,8 @@ def main():
     kinds = ["hypercall", "io", "none", "hlt"]
 
     def reap(pid, vcpus):
-        _, _, ru = os.wait4(pid, 0)
-        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9), vcpus))
+        _, status, ru = os.wait4(pid, 0)
+        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9), vcpus, status))
 
     while time.monotonic() < end or alive:
         now = time.monotonic()
@@ -51,8 +52,8 @@ def main():
             alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0), vcpus)
         time.sleep(0.05)
     with open(args.out, "w") as f:
-        for pid, ns, vcpus in done:
-            f.write(f"{pid} {ns} {vcpus}\n")
+        for pid, ns, vcpus, status in done:
+            f.write(f"{pid} {ns} {vcpus} {status}\n")
 
 
 if __name__ == "__main__":

@@ -30,15 +30,19 @@ t_check "VMMs came and went ($(wc -l <"$out/rusage") of them)" test "$(wc -l <"$
 "$T_PYTHON" - "$out/csv" "$out/rusage" >"$out/report" <<'PY'
 import csv, glob, os, sys
 folder, rusage = sys.argv[1], sys.argv[2]
-life, nr_vcpus = {}, {}
+life, nr_vcpus, status = {}, {}, {}
 for line in open(rusage):
-    pid, ns, vcpus = map(int, line.split())
-    life[pid], nr_vcpus[pid] = ns, vcpus
+    pid, ns, vcpus, st = map(int, line.split())
+    life[pid], nr_vcpus[pid], status[pid] = ns, vcpus, st
 missing, off, guest_over, vcpu_mismatch, rows, unknown = [], [], [], [], 0, 0
 for pid, ns in life.items():
     path = os.path.join(folder, f"ktvmm-{pid}.csv")
     if not os.path.exists(path):
-        missing.append(pid)
+        # What the next look needs: did it live (its CPU), how it ended, what files name it.
+        how = f"signal {os.WTERMSIG(status[pid])}" if os.WIFSIGNALED(status[pid]) else \
+            f"exit {os.WEXITSTATUS(status[pid])}"
+        near = [os.path.basename(f) for f in glob.glob(os.path.join(folder, f"*{pid}*"))]
+        missing.append(f"{pid} (cpu {ns} ns, {how}, files {near})")
         continue
     vm = list(csv.DictReader(open(path, newline="")))
     rows += len(vm)
@@ -67,7 +71,7 @@ for pid, ns in life.items():
                                  f"VM {r['exits']}")
 print(f"vms {len(life)} rows {rows}")
 print("few_unknown", "yes" if unknown <= 0.05 * rows else f"no: {unknown} rows")
-print("missing", " ".join(map(str, missing)))
+print("missing", "; ".join(missing))
 print("off", "; ".join(off))
 print("guest_over", "; ".join(guest_over[:5]))
 print("vcpu_mismatch", "; ".join(vcpu_mismatch[:5]))
