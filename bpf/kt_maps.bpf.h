@@ -33,8 +33,8 @@ struct {
 } tracked SEC(".maps");
 
 /*
- * One bit per block of KT_BLOCK_TGIDS tgids: does the block hold a tracked VM? Looked at first. 32 KiB is
- * within kmalloc's reach, hence in the kernel's direct map: where the bitmap's vmalloc'd pages
+ * One bit per block of KT_BLOCK_TGIDS tgids: does the block hold a tracked VM? Looked at
+ * first. 32 KiB is within kmalloc's reach, hence in the kernel's direct map: where the bitmap's vmalloc'd pages
  * cost a bio of no VM a TLB miss (~30 ns here, after the VM exit of its submission), this
  * costs a cache line at most.
  */
@@ -202,15 +202,17 @@ static __always_inline __u64 *kt_bit_word(void *map, __u32 nr)
 	return bpf_map_lookup_elem(map, &word);
 }
 
+static __always_inline bool kt_bit_test(void *map, __u32 nr)
+{
+	__u64 *bits = kt_bit_word(map, nr);
+
+	return bits && (*bits & (1ULL << (nr % 64)));
+}
+
 static __always_inline bool kt_is_tracked(__u32 tgid)
 {
-	__u32 block = tgid >> KT_TRACKED_BLOCK_SHIFT;
-	__u64 *bits = kt_bit_word(&tracked_blocks, block);
-
-	if (!bits || !(*bits & (1ULL << (block % 64))))
-		return false;
-	bits = kt_bit_word(&tracked, tgid);
-	return bits && (*bits & (1ULL << (tgid % 64)));
+	return kt_bit_test(&tracked_blocks, tgid >> KT_TRACKED_BLOCK_SHIFT) &&
+	       kt_bit_test(&tracked, tgid);
 }
 
 /* The bits of tgid's block in its bitmap word. */

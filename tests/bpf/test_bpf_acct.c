@@ -169,7 +169,8 @@ static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u6
 	while (!bpf_map__get_next_key(skel->maps.threads, prev, &tid, sizeof(tid))) {
 		prev = &tid;
 		if (bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) ||
-		    t.tgid != tgid || t.vm_birth_ns != birth || t.isa != isa || t.exit_reason != reason)
+		    t.tgid != tgid || t.vm_birth_ns != birth || t.isa != isa ||
+		    t.exit_reason != reason)
 			continue;
 		sum.count += t.run_exits;
 		sum.handling_ns += t.run_handling_ns;

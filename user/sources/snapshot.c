@@ -41,12 +41,13 @@ int snapshot_add_exit_runs(struct snapshot *s)
 	for (i = 0; i < s->nr_threads; i++) {
 		const struct kt_thread *t = &s->threads[i].t;
 
-		if (has_exit_run(t))
-			s->exits[n++] = (struct snap_exit){
-				.key = { .tgid = t->tgid, .isa = t->isa, .reason = t->exit_reason,
-					 .vm_birth_ns = t->vm_birth_ns },
-				.stat = { .count = t->run_exits, .handling_ns = t->run_handling_ns },
-			};
+		if (!has_exit_run(t))
+			continue;
+		s->exits[n++] = (struct snap_exit){
+			.key = { .tgid = t->tgid, .isa = t->isa, .reason = t->exit_reason,
+				 .vm_birth_ns = t->vm_birth_ns },
+			.stat = { .count = t->run_exits, .handling_ns = t->run_handling_ns },
+		};
 	}
 	qsort(s->exits, n, sizeof(*s->exits), cmp_exit_key);
 	s->nr_exits = 0;
