@@ -21,7 +21,7 @@ static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __
 		return kt_tracked_thread(tid, tgid);
 	if (!discover)
 		return NULL;
-	vm = kt_track_vm(tgid, now, KT_VM_BY_KVM);
+	vm = kt_track_vm(tgid, now, KT_VM_BY_KVM, NULL);
 	return vm ? kt_thread_get(tid, tgid, vm, 0) : NULL;
 }
 

@@ -249,12 +249,14 @@ static __always_inline void kt_set_tracked(__u32 tgid, bool on)
 }
 
 /*
- * Starts tracking tgid (or adds a reason to an existing entry). Out of line, as kt_thread_get:
- * the entry it makes on its stack would weigh on every hook's frame.
+ * Starts tracking tgid (or adds a reason to an existing entry), named comm, or when NULL after
+ * the current task's process (a hook's: the exec'ing VMM, the vCPU's VMM). Out of line, as
+ * kt_thread_get: the entry it makes on its stack would weigh on every hook's frame.
  */
-static __noinline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how)
+static __noinline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how, const char *comm)
 {
 	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
+	struct task_struct *current;
 	struct kt_vm fresh = {};
 
 	if (vm) {
@@ -264,6 +266,12 @@ static __noinline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how)
 	fresh.birth_ns = now;
 	fresh.flags = how;
 	fresh.tgid = tgid;
+	if (comm) {
+		__builtin_memcpy(fresh.comm, comm, sizeof(fresh.comm));
+	} else {
+		current = (struct task_struct *)bpf_get_current_task();
+		BPF_CORE_READ_STR_INTO(&fresh.comm, current, group_leader, comm);
+	}
 	/* NOEXIST: another CPU may have won the race; then we use its entry. */
 	if (bpf_map_update_elem(&vms, &tgid, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
 		kt_count_drop(KT_DROP_VM_FULL);

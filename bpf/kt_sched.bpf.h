@@ -416,7 +416,7 @@ static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *t
 	if (kt_is_tracked(task->tgid))
 		kt_exec_retires(now, task);
 	if (discover && kt_comm_is_vmm(comm))
-		kt_track_vm(task->tgid, now, KT_VM_BY_NAME);
+		kt_track_vm(task->tgid, now, KT_VM_BY_NAME, comm);
 }
 
 #endif /* KT_SCHED_BPF_H */

@@ -552,7 +552,12 @@ SEC("syscall")
 int kt_add_vm(struct kt_add_vm_args *args)
 {
 	__u32 how = KT_VM_BY_USER | (args->from_birth ? KT_VM_FROM_BIRTH : 0);
-	struct kt_vm *vm = kt_track_vm(args->tgid, bpf_ktime_get_ns(), how);
+	char comm[KT_COMM_LEN];
+	struct kt_vm *vm;
+
+	/* On the stack: the context is read at fixed offsets only. */
+	__builtin_memcpy(comm, args->comm, sizeof(comm));
+	vm = kt_track_vm(args->tgid, bpf_ktime_get_ns(), how, comm);
 
 	args->birth_ns = vm ? vm->birth_ns : 0;
 	return vm ? 0 : 1;

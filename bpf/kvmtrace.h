@@ -26,6 +26,7 @@
 #define KT_KSYM_SEARCH_STEPS	16
 #define KT_MAX_KSYM_RANGES	(1 << KT_KSYM_SEARCH_STEPS)
 
+#define KT_COMM_LEN		16	/* the kernel's TASK_COMM_LEN */
 /* Process names (comm, at most 15 characters) that mark a VMM even before it enters guest mode. */
 #define KT_VMM_COMM_PREFIXES	{ "qemu-system-", "qemu-kvm", "firecracker", "cloud-hyperviso", \
 				  "crosvm" }
@@ -156,6 +157,7 @@ struct kt_vm {
 	__u64 disk_lat_count;
 	__u32 nr_threads;	/* thread entries made for it and not folded yet */
 	__u32 pad;
+	char comm[KT_COMM_LEN];	/* its name when tracking began: names one first drained dead */
 };
 
 /* Key of the dead_vms map: a VM that has exited and awaits its last row. */
@@ -288,6 +290,7 @@ struct kt_add_vm_args {
 	__u32 tgid;
 	__u32 from_birth;	/* in: KT_VM_FROM_BIRTH applies */
 	__u64 birth_ns;		/* out: the VM's incarnation stamp, 0 if it could not be tracked */
+	char comm[KT_COMM_LEN];	/* in: its name (/proc/PID/comm) */
 };
 
 #endif /* KVMTRACE_H */

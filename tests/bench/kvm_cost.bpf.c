@@ -48,7 +48,7 @@ int BPF_PROG(kvm_cost, __u64 loops, __u64 handlers)
 	struct loop_state l = { .tgid = BENCH_TGID, .tid = BENCH_TID, .alternate = handlers == 2 };
 	__u64 start;
 
-	if (!kt_track_vm(l.tgid, bpf_ktime_get_ns(), KT_VM_BY_USER))
+	if (!kt_track_vm(l.tgid, bpf_ktime_get_ns(), KT_VM_BY_USER, NULL))
 		return 1;
 	start = bpf_ktime_get_ns();
 	if (handlers)

@@ -187,7 +187,7 @@ int BPF_PROG(t_is_tracked, __u64 tgid)
 SEC("raw_tp")
 int BPF_PROG(t_add_vm, __u64 now, __u64 tgid)
 {
-	return kt_track_vm(tgid, now, KT_VM_BY_USER) ? 0 : 1;
+	return kt_track_vm(tgid, now, KT_VM_BY_USER, NULL) ? 0 : 1;
 }
 
 /* Room for synthetic readings (too big for the stack beside a switch's state). */

@@ -739,6 +739,8 @@ static void test_exec_discovery(void **state)
 	exec_as(skel, 100, 3005, "firecracker");
 	assert_true(vm_of(skel, 3001, &vm));
 	assert_int_equal(vm.flags, KT_VM_BY_NAME);
+	/* Its name goes with it: one first drained after its end is still named. */
+	assert_string_equal(vm.comm, "qemu-system-x86");
 	assert_true(vm_of(skel, 3002, &vm));
 	assert_false(vm_of(skel, 3003, &vm));
 	assert_false(vm_of(skel, 3004, &vm));
@@ -1281,7 +1283,7 @@ static void iterate_tasks(struct kvmtrace *skel)
 /* Tracks pid through the product's own kt_add_vm syscall program; returns the VM's birth. */
 static __u64 add_vm(struct kvmtrace *skel, pid_t pid, bool from_birth)
 {
-	struct kt_add_vm_args args = { .tgid = pid, .from_birth = from_birth };
+	struct kt_add_vm_args args = { .tgid = pid, .from_birth = from_birth, .comm = "test-vmm" };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.kt_add_vm), &opts), 0);
@@ -1321,6 +1323,7 @@ static void test_raw_tp_twins_account_real_process(void **state)
 	/* Some of the 200 ms on a CPU: the first slice began before it was added. */
 	assert_true(dead.exited.on_cpu_ns > 10 * 1000 * 1000);
 	assert_true(dead.exited.on_cpu_ns < 400 * 1000 * 1000);
+	assert_string_equal(dead.comm, "test-vmm");
 	kvmtrace__destroy(skel);
 }
 

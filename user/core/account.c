@@ -228,8 +228,10 @@ static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 		a->nr_vms++;
 		return vs;
 	}
+	/* Gone already: named as identify() names a process by its comm, from the name it had. */
 	if (a->src.identify(a->src.ctx, vm->tgid, name, sizeof(name), vs->uuid, sizeof(vs->uuid)))
-		snprintf(name, sizeof(name), "pid-%u", vm->tgid);
+		snprintf(name, sizeof(name), "%.*s-%u", (int)sizeof(vm->comm),
+			 vm->comm[0] ? vm->comm : "pid", vm->tgid);
 	/* Two live VMs with one name would share a file: the later one gets its PID appended. */
 	if (name_taken(a, name))
 		snprintf(vs->name, sizeof(vs->name), "%s-%u", name, vm->tgid);

@@ -59,6 +59,19 @@ void lifecycle_free(struct lifecycle *lc)
 	free(lc);
 }
 
+/*
+ * Tracks a process found alive, with its name: a VM the first drain sees only after its end
+ * (its /proc entry gone) is still named as it ran.
+ */
+static int track(struct lifecycle *lc, int pid, bool from_birth)
+{
+	char comm[KT_COMM_LEN];
+
+	if (discovery_thread_name(PROC, pid, pid, comm, sizeof(comm)))
+		comm[0] = '\0';
+	return tracer_add_vm(lc->tracer, pid, comm, from_birth);
+}
+
 void lifecycle_start(struct lifecycle *lc)
 {
 	int pids[KT_MAX_VMS];
@@ -66,14 +79,14 @@ void lifecycle_start(struct lifecycle *lc)
 
 	if (lc->nr_pids) {
 		for (i = 0; i < lc->nr_pids; i++)
-			if (tracer_add_vm(lc->tracer, lc->pids[i], false))
+			if (track(lc, lc->pids[i], false))
 				kt_warn("cannot track PID %d: the VM table is full", lc->pids[i]);
 		return;
 	}
 	lc->full_scan_ticks = discovery_now_ticks();
 	n = discovery_scan(PROC, NULL, pids, KT_MAX_VMS);
 	for (i = 0; i < n; i++)
-		if (tracer_add_vm(lc->tracer, pids[i], false))
+		if (track(lc, pids[i], false))
 			kt_warn("cannot track PID %d: the VM table is full", pids[i]);
 	tracer_list_processes(lc->tracer, young_after(lc->full_scan_ticks));
 }
@@ -118,7 +131,7 @@ void lifecycle_before_drain(struct lifecycle *lc, const struct snapshot *s)
 	for (i = 0; i < n; i++)
 		if (doms[i].pid > 0 && !is_tracked(s, doms[i].pid) &&
 		    discovery_alive(PROC, doms[i].pid) && !discovery_fork_parent(PROC, doms[i].pid))
-			tracer_add_vm(lc->tracer, doms[i].pid, false);
+			track(lc, doms[i].pid, false);
 }
 
 /*
@@ -181,7 +194,7 @@ void lifecycle_after_account(struct lifecycle *lc, const struct snapshot *s)
 			pids[kept++] = pids[i];
 			continue;
 		}
-		if (tracer_add_vm(lc->tracer, pids[i], true))
+		if (track(lc, pids[i], true))
 			continue;
 		launcher = launcher_of(lc, pids[i]);
 		if (launcher)

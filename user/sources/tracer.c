@@ -534,12 +534,13 @@ double tracer_sample_cost_ns(const struct tracer *tr, char *why, size_t len)
 	return sampler_cost_measure(tr->sampler, why, len);
 }
 
-static int run_vm_prog(struct bpf_program *prog, int pid, bool from_birth)
+static int run_vm_prog(struct bpf_program *prog, int pid, const char *comm, bool from_birth)
 {
 	struct kt_add_vm_args args = { .tgid = pid, .from_birth = from_birth };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 	int err;
 
+	snprintf(args.comm, sizeof(args.comm), "%s", comm);
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 	if (err)
 		return err;
@@ -580,9 +581,9 @@ size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t 
 	return n;
 }
 
-int tracer_add_vm(struct tracer *tr, int pid, bool from_birth)
+int tracer_add_vm(struct tracer *tr, int pid, const char *comm, bool from_birth)
 {
-	return run_vm_prog(tr->skel->progs.kt_add_vm, pid, from_birth);
+	return run_vm_prog(tr->skel->progs.kt_add_vm, pid, comm, from_birth);
 }
 
 void tracer_list_processes(struct tracer *tr, uint64_t after_ticks)
@@ -596,7 +597,7 @@ void tracer_list_processes(struct tracer *tr, uint64_t after_ticks)
 
 void tracer_remove_vm(struct tracer *tr, int pid)
 {
-	run_vm_prog(tr->skel->progs.kt_remove_vm, pid, false);
+	run_vm_prog(tr->skel->progs.kt_remove_vm, pid, "", false);
 }
 
 static bool same_tap(const struct kt_net_key *k, const struct iface_binding *b)

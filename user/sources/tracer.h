@@ -56,9 +56,10 @@ struct prog_stat {
  * kernel then counts nothing. */
 size_t tracer_prog_stats(const struct tracer *tr, struct prog_stat *out, size_t max);
 
-/* Starts tracking a process, counting its threads' whole lives when from_birth (a VMM forked
- * it and it never exec'd: all its time is the VM's). Returns 0, or -1 if the VM table is full. */
-int tracer_add_vm(struct tracer *tr, int pid, bool from_birth);
+/* Starts tracking a process named comm (its /proc/PID/comm; "" if unknown), counting its
+ * threads' whole lives when from_birth (a VMM forked it and it never exec'd: all its time is the
+ * VM's). Returns 0, or -1 if the VM table is full. */
+int tracer_add_vm(struct tracer *tr, int pid, const char *comm, bool from_birth);
 
 /*
  * From the next drain on, the task iterator lists in the snapshot (listed) the processes the

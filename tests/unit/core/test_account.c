@@ -692,6 +692,24 @@ static void test_name_collision(void **state)
 	assert_string_equal(r[1].vm, "twin-400");
 }
 
+/* A VM the drain first sees after its end (no /proc entry to identify it) keeps the name its
+ * process had when it was tracked, as a live one of that name would get it; pid-N without one. */
+static void test_named_after_end(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_record *r;
+
+	f->host.gone = true;
+	snapshot_of(f, 1000, 100, 5, true, totals(30, 0, 0, 0, 0));
+	snprintf(f->vms[0].vm.comm, sizeof(f->vms[0].vm.comm), "ktvmm");
+	add_vm(f, 200, 6, true, totals(20, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 2);
+	assert_string_equal(r[0].vm, "ktvmm-100");
+	assert_true(r[0].final);
+	assert_int_equal(r[0].cpu_total_ns, 30);
+	assert_string_equal(r[1].vm, "pid-200");
+}
+
 /* A daemonizing VMM (300) hands over to its fork (500): the fork continues under the name, even
  * when its command line is gone by its first row; the parent gets no more rows, also not when
  * it ends. */
@@ -862,6 +880,7 @@ int main(void)
 		ACCOUNT_TEST(test_network_and_memory, tcg_host),
 		ACCOUNT_TEST(test_disk, tcg_host),
 		ACCOUNT_TEST(test_name_collision, tcg_host),
+		ACCOUNT_TEST(test_named_after_end, tcg_host),
 		ACCOUNT_TEST(test_hand_over, tcg_host),
 		ACCOUNT_TEST(test_counters_and_components, sampled_host),
 		ACCOUNT_TEST(test_shared_network_work, sampled_host),
