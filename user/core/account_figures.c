@@ -222,28 +222,35 @@ void counter_figures(struct account *a, struct vm_state *vs,
 	}
 }
 
+static bool is_network(size_t c)
+{
+	return c == KT_COMP_TAP || c == KT_COMP_BRIDGE || c == KT_COMP_NET;
+}
+
 /*
  * cpu_hyp_ns by component: the interval's sampler hits give the shares; an interval without a
  * hit (a VM that barely ran) takes the shares of its whole life, so the parts still sum to the
- * exact figure. Network code the VM's threads ran in softirq is the VM's own network work when
- * it moved packets in the interval; otherwise it was other traffic's, processed on the VM's
- * time because softirq interrupted its thread, and counts as other kernel work. Work outside
- * the VM's threads is counted in samples times the period.
+ * exact figure. Network code the VM's threads ran is its network work when it moved packets in
+ * the interval (on its taps, counted); otherwise it counts as other kernel work: in softirq it
+ * was other traffic's, processed on the VM's time because softirq interrupted its thread; in
+ * its own context it was no guest traffic (the VMM's monitor or VNC sockets), or traffic the
+ * taps' counters did not see yet (the interval that found the VM). The rest of its softirq time
+ * was others' too. Work outside the VM's threads is counted in samples times the period.
  */
 void component_figures(struct account *a, struct vm_state *vs,
 		       const struct kt_vm_percpu *cur, struct vm_record *r)
 {
 	struct kt_vm_percpu *rep = &vs->percpu_reported;
 	bool moved = r->net_valid && r->net_rx_packets + r->net_tx_packets > 0;
-	uint64_t hits[KT_NR_COMPONENTS], in_softirq;
+	uint64_t hits[KT_NR_COMPONENTS] = { 0 }, own, in_softirq;
 	bool any = false;
 	size_t c;
 
 	if (!a->opts.sample_period_ns)
 		return;
-	for (c = 0; c < KT_NR_COMPONENTS; c++)
-		hits[c] = mono_advance(&rep->samples_own[c], cur->samples_own[c]);
 	for (c = 0; c < KT_NR_COMPONENTS; c++) {
+		own = mono_advance(&rep->samples_own[c], cur->samples_own[c]);
+		hits[moved || !is_network(c) ? c : KT_COMP_OTHER_KERNEL] += own;
 		in_softirq = mono_advance(&rep->samples_softirq[c], cur->samples_softirq[c]);
 		hits[moved ? c : KT_COMP_OTHER_KERNEL] += in_softirq;
 	}
@@ -256,8 +263,7 @@ void component_figures(struct account *a, struct vm_state *vs,
 	/* Lifetime shares, but no network work in an interval that moved no packet. */
 	if (!any)
 		for (c = 0; c < KT_NR_COMPONENTS; c++)
-			hits[c] = moved || (c != KT_COMP_TAP && c != KT_COMP_BRIDGE &&
-					    c != KT_COMP_NET) ? rep->samples_own[c] : 0;
+			hits[c] = moved || !is_network(c) ? rep->samples_own[c] : 0;
 	r->hyp_components_valid = split_exact(r->cpu_hyp_ns, hits, KT_NR_COMPONENTS,
 					      r->hyp_component_ns);
 	/* No hit yet and nothing to split: every component is truly 0. */

@@ -791,7 +791,10 @@ static void test_counters_and_components(void **state)
 	assert_false(r->ext_components_valid);
 }
 
-/* Network softirq run on a VM's thread is its own work only when it moved packets. */
+/*
+ * Network code run on a VM's threads is its own network work only when it moved packets: in
+ * softirq, others' traffic on its time; in its own context, sockets of the VMM's (a monitor).
+ */
 static void test_softirq_network_work(void **state)
 {
 	struct fixture *f = *state;
@@ -810,18 +813,27 @@ static void test_softirq_network_work(void **state)
 	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 0);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_OTHER_KERNEL], 2000);
 
-	pc.sum.samples_own[KT_COMP_QEMU_USER] = 4;
+	/* Socket code in its own context, no packet on its taps: not its network work either. */
+	pc.sum.samples_own[KT_COMP_QEMU_USER] = 3;
+	pc.sum.samples_own[KT_COMP_NET] = 1;
+	snapshot_of(f, 1500, 100, 5, false, totals(4200, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_NET], 0);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 100);
+	assert_int_equal(r->hyp_component_ns[KT_COMP_OTHER_KERNEL], 100);
+
+	pc.sum.samples_own[KT_COMP_QEMU_USER] = 5;
 	pc.sum.samples_own[KT_COMP_BRIDGE] = 1;
 	pc.sum.samples_softirq[KT_COMP_BRIDGE] = 4;
 	net.stat.tx_packets = 3;
 	net.stat.tx_bytes = 180;
-	snapshot_of(f, 2000, 100, 5, false, totals(8000, 0, 0, 0, 0));
+	snapshot_of(f, 2000, 100, 5, false, totals(8200, 0, 0, 0, 0));
 	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 2400);	/* 1 own + 2 softirq */
 	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 1600);
 
 	/* No hit and no packet: the lifetime shares lend it no network work. */
-	snapshot_of(f, 3000, 100, 5, false, totals(8100, 0, 0, 0, 0));
+	snapshot_of(f, 3000, 100, 5, false, totals(8300, 0, 0, 0, 0));
 	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_QEMU_USER], 100);
 	assert_int_equal(r->hyp_component_ns[KT_COMP_BRIDGE], 0);
