@@ -7,8 +7,9 @@ it with wait4, whose rusage is the oracle of its whole life's CPU time.
     churn.py KTVMM SECONDS OUT [--vms N] [--seed S]
 
 Keeps about N VMMs alive for SECONDS, then kills the rest. Writes OUT: one line per VMM,
-"PID CPU_NS VCPUS STATUS" (user + system time from wait4, its vCPUs, and wait4's status: a VMM
-that ended before its SIGKILL says why it may have made no VM). Stops by itself.
+"PID CPU_NS VCPUS STATUS START" (user + system time from wait4, its vCPUs, wait4's status: a VMM
+that ended before its SIGKILL says why it may have made no VM; and when it was started, Unix time
+in seconds). Stops by itself.
 """
 import argparse
 import os
@@ -28,32 +29,33 @@ def main():
     args = p.parse_args()
     rnd = random.Random(args.seed)
     end = time.monotonic() + args.seconds
-    alive = {}          # pid -> (Popen, when to kill, vCPUs)
+    alive = {}          # pid -> (Popen, when to kill, vCPUs, wall clock at its start)
     done = []
     kinds = ["hypercall", "io", "none", "hlt"]
 
-    def reap(pid, vcpus):
+    def reap(pid, vcpus, start):
         _, status, ru = os.wait4(pid, 0)
-        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9), vcpus, status))
+        done.append((pid, round((ru.ru_utime + ru.ru_stime) * 1e9), vcpus, status, start))
 
     while time.monotonic() < end or alive:
         now = time.monotonic()
-        for pid, (proc, kill_at, vcpus) in list(alive.items()):
+        for pid, (proc, kill_at, vcpus, start) in list(alive.items()):
             if now >= kill_at or now >= end:
                 proc.send_signal(signal.SIGKILL)
-                reap(pid, vcpus)
+                reap(pid, vcpus, start)
                 del alive[pid]
         while now < end and len(alive) < args.vms:
             kind, vcpus = rnd.choice(kinds), rnd.randint(1, 2)
+            start = time.time()
             proc = subprocess.Popen([args.ktvmm, "--vcpus", str(vcpus),
                                      "--exit", kind, "--loop", str(rnd.choice([100, 2000]))],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0), vcpus)
+            alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0), vcpus, start)
         time.sleep(0.05)
     with open(args.out, "w") as f:
-        for pid, ns, vcpus, status in done:
-            f.write(f"{pid} {ns} {vcpus} {status}\n")
+        for pid, ns, vcpus, status, start in done:
+            f.write(f"{pid} {ns} {vcpus} {status} {start:.3f}\n")
 
 
 if __name__ == "__main__":

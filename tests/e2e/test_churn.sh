@@ -4,7 +4,8 @@
 # random, about 4 at a time, for KT_CHURN_SECONDS (300) while traced at -i 0.2. Every VM's CPU
 # summed over its rows is within 0.5% of the rusage wait4 gave for its whole life; in every row
 # guest time is at most the total; the vCPU rows' exits sum to the VM row's (in the rows where
-# every vCPU thread is known by the KVM_RUN it was seen in: until then its exits are empty).
+# every vCPU thread is known by the KVM_RUN it was seen in: until then its exits are empty); each
+# VM's first row comes within 2 s of its start (found by the scan at every interval).
 . "$(dirname "$0")/prelude.sh" "$@"
 
 seconds=${KT_CHURN_SECONDS:-300}
@@ -28,13 +29,14 @@ t_check "tracer ran throughout and ended with 0 ($status)" test "$status" -eq 0
 t_check "VMMs came and went ($(wc -l <"$out/rusage") of them)" test "$(wc -l <"$out/rusage")" -ge 10
 
 "$T_PYTHON" - "$out/csv" "$out/rusage" >"$out/report" <<'PY'
-import csv, glob, os, sys
+import csv, datetime, glob, os, sys
 folder, rusage = sys.argv[1], sys.argv[2]
-life, nr_vcpus, status = {}, {}, {}
+life, nr_vcpus, status, start = {}, {}, {}, {}
 for line in open(rusage):
-    pid, ns, vcpus, st = map(int, line.split())
-    life[pid], nr_vcpus[pid], status[pid] = ns, vcpus, st
-missing, off, guest_over, vcpu_mismatch, rows, unknown = [], [], [], [], 0, 0
+    f = line.split()
+    pid, ns, vcpus, st = map(int, f[:4])
+    life[pid], nr_vcpus[pid], status[pid], start[pid] = ns, vcpus, st, float(f[4])
+missing, off, guest_over, vcpu_mismatch, rows, unknown, lags = [], [], [], [], 0, 0, []
 for pid, ns in life.items():
     path = os.path.join(folder, f"ktvmm-{pid}.csv")
     if not os.path.exists(path):
@@ -46,6 +48,9 @@ for pid, ns in life.items():
         continue
     vm = list(csv.DictReader(open(path, newline="")))
     rows += len(vm)
+    if vm:
+        first = datetime.datetime.fromisoformat(vm[0]["timestamp"].replace("Z", "+00:00"))
+        lags.append((first.timestamp() - start[pid], pid))
     traced = sum(int(r["cpu_total_ns"]) for r in vm)
     if abs(traced - ns) > max(0.005 * ns, 2e6):
         off.append(f"{pid}: traced {traced} ns, rusage {ns} ns")
@@ -70,6 +75,11 @@ for pid, ns in life.items():
             vcpu_mismatch.append(f"{pid} {r['timestamp']}: vCPUs {sums[r['timestamp']]}, "
                                  f"VM {r['exits']}")
 print(f"vms {len(life)} rows {rows}")
+# Found at the drain after it made its VM, its first row at the next: some 2 intervals.
+lags.sort()
+if lags:
+    print("lag_s median %.2f max %.2f (PID %d)" % (lags[len(lags) // 2][0], *lags[-1]))
+print("late", "; ".join(f"{pid} {lag:.2f} s" for lag, pid in lags if lag > 2))
 print("few_unknown", "yes" if unknown <= 0.05 * rows else f"no: {unknown} rows")
 print("missing", "; ".join(missing))
 print("off", "; ".join(off))
@@ -78,6 +88,7 @@ print("vcpu_mismatch", "; ".join(vcpu_mismatch[:5]))
 PY
 cat "$out/report"
 t_check "every VMM has its file" grep -qx "missing " "$out/report"
+t_check "every VM's first row within 2 s of its start (10 intervals)" grep -qx "late " "$out/report"
 t_check "every VM's CPU over its rows within 0.5% (or 2 ms) of its rusage" \
 	grep -qx "off " "$out/report"
 t_check "cpu_guest_ns <= cpu_total_ns in every row" grep -qx "guest_over " "$out/report"
