@@ -83,9 +83,11 @@ static __always_inline void kt_ioac_core(struct task_struct *t, struct kt_task_s
 }
 
 /*
- * 1 + the vCPU a thread runs KVM_RUN for: for the ioctl's duration (vcpu_load to vcpu_put) KVM
- * keeps the vCPU's preempt notifier on the thread, and KVM is the kernel's only user of
- * preempt notifiers. 0 outside KVM_RUN, or where the kernel has no KVM or no notifiers.
+ * 1 + the vCPU a thread runs KVM_RUN for: for a vCPU ioctl's duration (vcpu_load to vcpu_put)
+ * KVM keeps the vCPU's preempt notifier on the thread, and KVM is the kernel's only user of
+ * preempt notifiers. Any vCPU ioctl loads it (a VMM's main thread setting the registers), so
+ * the vCPU's pid, which only KVM_RUN sets, must be the thread's. 0 outside KVM_RUN, or where
+ * the kernel has no KVM or no notifiers.
  */
 static __always_inline __u32 kt_in_kvm_run(struct task_struct *t)
 {
@@ -99,6 +101,8 @@ static __always_inline __u32 kt_in_kvm_run(struct task_struct *t)
 		return 0;
 	vcpu = (void *)first - bpf_core_field_offset(struct kvm_vcpu, preempt_notifier) -
 	       bpf_core_field_offset(struct preempt_notifier, link);
+	if (BPF_CORE_READ(vcpu, pid) != BPF_CORE_READ(t, thread_pid))
+		return 0;
 	return BPF_CORE_READ(vcpu, vcpu_id) + 1;
 }
 

@@ -162,8 +162,10 @@ cpu_ns=$(csv_sum "$csv" cpu_total_ns 0)
 t_check "its rows hold its whole life: $cpu_ns ns, schedstat $life_ns ns (within 1% or 10 ms)" \
 	"$T_PYTHON" -c "import sys; d = abs($cpu_ns - $life_ns); sys.exit(d > max(0.01 * $life_ns, 1e7))"
 
-# --- 3. a port-I/O loop: every exit goes to user space; most of its CPU is the hypervisor's
-start_vmm io --vcpus 1 --exit io --loop 100 || exit 1
+# --- 3. a port-I/O loop: every exit goes to user space; most of its CPU is the hypervisor's.
+# Its main thread meanwhile reads the registers of a vCPU it never runs: vCPU ioctls outside
+# KVM_RUN, which load that vCPU on the main thread as KVM_RUN does on a vCPU thread.
+start_vmm io --vcpus 1 --exit io --loop 100 --poke || exit 1
 io=$pid
 sleep 0.3
 "$build/kvmtrace-bpf" -i 1 -c 6 -q -o "$out/io" --libvirt-uri none 2>"$out/io.stderr"
@@ -178,6 +180,9 @@ t_oracle from-ktvmm --trace "$out/io.trace" --field exit_io --out "$out/io.own"
 t_check "its exits within 1% of its KVM_EXIT_IO count" \
 	t_oracle check-column --csv "$csv" --column exits --samples "$out/io.own" --key vm \
 	--tol 0.01
+vcpu_tid=$(sed -n 's/.*(tids \([0-9]*\)).*/\1/p' "$out/io.err")
+t_check "vCPU rows are its vCPU thread's ($vcpu_tid) only, not the main thread's that pokes" \
+	test "$(t_column "$out/io/ktvmm-$io.vcpu.csv" tid | sort -u)" = "$vcpu_tid"
 
 # --- 4. a VMM that holds no KVM stats fd: guest time still, exits empty, and one line says why
 start_vmm nostats --vcpus 1 --exit hypercall --no-stats-fd || exit 1

@@ -7,7 +7,7 @@
  *
  *   ktvmm [--vcpus N] [--seconds S] [--loop N] [--exit hypercall|io|hlt|none]
  *         [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]] [--no-stats-fd]
- *         [--pause-ms MS]
+ *         [--pause-ms MS] [--poke]
  *
  * Two kinds of host:
  *   pvm      the PVM fork of KVM (/sys/module/kvm_pvm exists; no vmx/svm in /proc/cpuinfo):
@@ -30,6 +30,10 @@
  *   io         out to port 0xe9 (not 0x80, a doorbell on PVM): one KVM_EXIT_IO each.
  *   hlt        hlt; there is no in-kernel irqchip, so KVM_EXIT_HLT each.
  *   none       a busy loop forever; only host interrupts (and the stop) leave guest mode.
+ *
+ * --poke: the main thread, once the vCPUs run and until the stop, reads the registers of one more
+ * vCPU again and again, a vCPU created but never run (as a VMM parks an unplugged one): vCPU
+ * ioctls load a vCPU on a thread that runs none.
  *
  * Every vCPU holds its KVM binary stats fd (KVM_GET_STATS_FD) from before its first KVM_RUN
  * until the process exits, and the VM's stats fd is held too, so that a tracer can duplicate
@@ -172,6 +176,7 @@ static struct {
 	long trace_ms;
 	bool no_stats;		/* hold no KVM stats fd, as some VMMs do: no kvm_* figures */
 	long pause_ms;		/* a vCPU sleeps this long after each exit to user space */
+	bool poke;		/* the main thread reads a parked vCPU's registers meanwhile */
 } cfg = {
 	.exit = EXIT_HYPERCALL,
 	.nr_vcpus = 1,
@@ -205,7 +210,7 @@ static void __attribute__((noreturn)) usage(FILE *f, int status)
 	fprintf(f,
 		"usage: ktvmm [--vcpus N] [--seconds S] [--loop N] [--exit hypercall|io|hlt|none]\n"
 		"             [--host pvm|vmx|svm] [--report FILE] [--trace FILE [--trace-ms MS]]\n"
-		"             [--no-stats-fd] [--pause-ms MS]\n"
+		"             [--no-stats-fd] [--pause-ms MS] [--poke]\n"
 		"  --vcpus N        vCPUs, 1..%d (default 1)\n"
 		"  --seconds S      run time, fractions allowed (default: until SIGTERM/SIGINT)\n"
 		"  --loop N         busy-loop iterations between two exits (default 1000)\n"
@@ -214,7 +219,8 @@ static void __attribute__((noreturn)) usage(FILE *f, int status)
 		"  --report FILE    final report (default stdout)\n"
 		"  --trace FILE     append the counters every --trace-ms MS (default 100)\n"
 		"  --no-stats-fd    hold no KVM stats fd, as some VMMs do (no kvm_* figures)\n"
-		"  --pause-ms MS    sleep MS after each exit to user space: a mostly idle VM\n",
+		"  --pause-ms MS    sleep MS after each exit to user space: a mostly idle VM\n"
+		"  --poke           the main thread reads a never-run vCPU's registers meanwhile\n",
 		MAX_VCPUS);
 	exit(status);
 }
@@ -901,6 +907,7 @@ static void parse_args(int argc, char **argv)
 		{ "trace-ms", required_argument, NULL, 'm' },
 		{ "no-stats-fd", no_argument, NULL, 'S' },
 		{ "pause-ms", required_argument, NULL, 'p' },
+		{ "poke", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -959,6 +966,9 @@ static void parse_args(int argc, char **argv)
 		case 'S':
 			cfg.no_stats = true;
 			break;
+		case 'P':
+			cfg.poke = true;
+			break;
 		case 'h':
 			usage(stdout, 0);
 		default:
@@ -997,6 +1007,24 @@ static bool wait_stop_signal(const sigset_t *set, double secs)
 	}
 }
 
+/* --poke until secs pass (0: forever) or SIGTERM/SIGINT comes, looked for every 1000 reads. */
+static void poke_until_stop(int parked, const sigset_t *set, double secs)
+{
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(secs * 1e9);
+	const struct timespec now = { 0, 0 };
+	struct kvm_regs regs;
+
+	while (!secs || now_ns(CLOCK_MONOTONIC) < deadline) {
+		for (int i = 0; i < 1000; i++)
+			if (ioctl(parked, KVM_GET_REGS, &regs) < 0)
+				die(errno, "KVM_GET_REGS of the parked vCPU");
+		if (sigtimedwait(set, NULL, &now) > 0)
+			return;
+		if (errno != EAGAIN && errno != EINTR)
+			die(errno, "sigtimedwait");
+	}
+}
+
 /* True once every vCPU runs its main loop; PVM's SET_VIF_GPA must have returned 0. */
 static bool all_ready(void)
 {
@@ -1024,7 +1052,7 @@ int main(int argc, char **argv)
 	sigset_t stopset, blocked;
 	uint64_t t_start, deadline;
 	bool stopped = false;
-	int kvm, vm, n;
+	int kvm, vm, n, parked = -1;
 
 	parse_args(argc, argv);
 	if (!cfg.host_set)
@@ -1081,6 +1109,11 @@ int main(int argc, char **argv)
 	free(cpuid);
 	if (!cfg.no_stats)
 		kstats_open(&vm_stats, vm, "VM");
+	if (cfg.poke) {
+		parked = ioctl(vm, KVM_CREATE_VCPU, (unsigned long)cfg.nr_vcpus);
+		if (parked < 0)
+			die(errno, "KVM_CREATE_VCPU %d (parked)", cfg.nr_vcpus);
+	}
 
 	/*
 	 * SIGTERM/SIGINT are taken by this thread with sigtimedwait; SIGUSR1 kicks a vCPU out of
@@ -1131,7 +1164,10 @@ int main(int argc, char **argv)
 			if (n)
 				die(n, "pthread_create of the sampler");
 		}
-		wait_stop_signal(&stopset, cfg.seconds > 0 ? cfg.seconds : -1);
+		if (parked >= 0)
+			poke_until_stop(parked, &stopset, cfg.seconds);
+		else
+			wait_stop_signal(&stopset, cfg.seconds > 0 ? cfg.seconds : -1);
 	}
 
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
