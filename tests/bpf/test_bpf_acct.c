@@ -1390,7 +1390,8 @@ static void real_group_exits(struct kvmtrace *skel, bool task_iter)
 		struct kt_vm_key key;
 		struct rusage ru;
 		struct kt_vm dead;
-		__u64 rusage_ns, tid, next;
+		__u64 rusage_ns;
+		__u32 tid, next;
 		pid_t child;
 		char c;
 
