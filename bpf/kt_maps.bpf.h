@@ -103,6 +103,14 @@ struct {
 	__type(value, struct kt_net_stat);
 } net_stats SEC(".maps");
 
+/* This CPU's open kvm_entry: see struct kt_guest_entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_guest_entry);
+} guest_entries SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KT_NR_DROPS);
@@ -213,6 +221,22 @@ static __always_inline bool kt_is_tracked(__u32 tgid)
 {
 	return kt_bit_test(&tracked_blocks, tgid >> KT_TRACKED_BLOCK_SHIFT) &&
 	       kt_bit_test(&tracked, tgid);
+}
+
+/* This CPU's slot for a kvm_entry; an array lookup, which the JIT inlines. */
+static __always_inline struct kt_guest_entry *kt_guest_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&guest_entries, &zero);
+}
+
+/* The entry thread tid has open on this CPU, i.e. it is in guest mode; NULL if none. */
+static __always_inline struct kt_guest_entry *kt_open_entry(__u32 tid)
+{
+	struct kt_guest_entry *e = kt_guest_slot();
+
+	return e && tid && e->tid == tid ? e : NULL;
 }
 
 /* The bits of tgid's block in its bitmap word. */

@@ -132,7 +132,7 @@ static __always_inline void kt_on_sample(__u32 tid, __u32 tgid, __u64 start_ns, 
 		if (!(t->flags & KT_THREAD_IN_KVM_RUN))
 			kt_note_kvm_run(t, in_kvm_run);
 		/* In guest mode the time is the guest's own. */
-		if (t->guest_since)
+		if (kt_open_entry(tid))
 			return;
 		comp = kt_is_kernel_text(ip) ? kt_classify_sample(ip, ctx, fake_stack, nr_fake) :
 					       KT_COMP_QEMU_USER;

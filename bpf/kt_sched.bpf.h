@@ -9,6 +9,7 @@
 #define KT_SCHED_BPF_H
 
 #include "kt_counters.bpf.h"
+#include "kt_kvm.bpf.h"
 #include "kt_maps.bpf.h"
 
 /*
@@ -98,7 +99,7 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 	if (!t->oncpu_since)
 		t->oncpu_since = now;
 	kt_take_gtime(t, cur);
-	kt_counters_take(fake, t, cur->tid, t->guest_since != 0, cur->tid, now, 0);
+	kt_counters_take(fake, t, cur->tid, kt_open_entry(cur->tid) != NULL, cur->tid, now, 0);
 }
 
 static __always_inline void kt_fold_totals(struct kt_totals *into, const struct kt_totals *from)
@@ -143,7 +144,7 @@ static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_threa
 	__u32 tgid = t->tgid;
 	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
 
-	if (t->guest_since)
+	if (kt_take_entry(t, tid))
 		kt_count_drop(KT_DROP_OPEN_GUEST);
 	if (!vm || vm->birth_ns != t->vm_birth_ns) {
 		bpf_map_delete_elem(&threads, &tid);
@@ -196,6 +197,12 @@ static __always_inline bool kt_switch_out(__u64 now, const struct kt_task_sample
 	t->sum.on_cpu_ns += slice;
 	t->exec_seen = prev->exec_ns;
 	t->oncpu_since = 0;
+	/*
+	 * A vCPU cannot leave the CPU in guest mode: an entry still open means a missed kvm_exit.
+	 * Its guest interval is dropped; the entry still ended the handling before it.
+	 */
+	if (kt_take_entry(t, prev->tid))
+		kt_count_drop(KT_DROP_OPEN_GUEST);
 	/* An exit pending: its handling leaves the CPU, and waits until the thread is back. */
 	if (t->exit_since) {
 		if (t->handling_since)
@@ -204,11 +211,6 @@ static __always_inline bool kt_switch_out(__u64 now, const struct kt_task_sample
 		t->waiting_since = now;
 	}
 	kt_counters_take(fake, t, prev->tid, false, next_tid, now, slice);
-	/* A vCPU cannot leave the CPU in guest mode: an open interval means a missed kvm_exit. */
-	if (t->guest_since) {
-		t->guest_since = 0;
-		kt_count_drop(KT_DROP_OPEN_GUEST);
-	}
 	kt_take_io(t, prev);
 	kt_take_gtime(t, prev);
 	if (prev->run_delay_ns != KT_NO_RUN_DELAY)

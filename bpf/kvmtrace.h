@@ -230,7 +230,6 @@ struct kt_thread {
 	__u64 utime_seen;	/* task->utime, stime when last read; KT_NO_COUNTER: unread */
 	__u64 stime_seen;
 	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
-	__u64 guest_since;	/* entered guest mode at; 0 if not in guest mode */
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
 	__u64 handling_since;	/* on its CPU handling that exit since; 0: not */
 	__u64 waiting_since;	/* off its CPU with that exit pending since; 0: not */
@@ -246,6 +245,17 @@ struct kt_thread {
 	__u64 run_exits;
 	__u64 run_handling_ns;
 	struct kt_totals sum;
+};
+
+/*
+ * A vCPU's latest kvm_entry on this CPU, until its kvm_exit (per-CPU, one slot). Guest mode
+ * runs with preemption off, so the exit comes on the same CPU before any other entry: the entry
+ * writes here without looking the thread up, and the exit folds it into the thread's entry.
+ */
+struct kt_guest_entry {
+	__u32 tid;		/* 0: no entry open */
+	__u32 vcpu_id;
+	__u64 at;
 };
 
 /* Exits per reason for one VM incarnation (per-CPU values, summed by user space). */
