@@ -26,9 +26,10 @@ static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __
 }
 
 /*
- * kvm_entry: the vCPU thread enters guest mode. It only notes the time in this CPU's slot: the
- * thread's entry is looked up at the kvm_exit that follows on this CPU, which takes this one.
- * A process not tracked yet is made a VM here; perf counters, if any, end their host share.
+ * kvm_entry: the vCPU thread enters guest mode. It only notes the time in this CPU's slot, for
+ * whatever VM: the kvm_exit that follows on this CPU decides, looks the thread up (and makes a
+ * process not tracked yet a VM) and takes the entry. tid and tgid are known only with perf
+ * counters, whose host share of a tracked thread ends here.
  */
 static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id,
 					    const struct kt_readings *fake)
@@ -36,24 +37,23 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 	struct kt_guest_entry *e;
 	struct kt_thread *t;
 
-	if (!kt_is_tracked(tgid) || nr_counters) {
-		t = kt_vcpu_thread(now, tid, tgid);
-		if (!t)
-			return;
-		kt_counters_take(fake, t, tid, false, tid, now, 0);
+	if (nr_counters && kt_is_tracked(tgid)) {
+		t = kt_tracked_thread(tid, tgid);
+		if (t)
+			kt_counters_take(fake, t, tid, false, tid, now, 0);
 	}
 	e = kt_guest_slot();
 	if (!e)
 		return;
+	e->at = now;
 	e->tid = tid;
 	e->vcpu_id = vcpu_id;
-	e->at = now;
 }
 
 /*
  * Takes thread tid's open kvm_entry on this CPU into its entry t: the entry ended its pending
  * exit's handling. Returns when it entered guest mode; 0: no entry open (missed, or attached
- * mid-guest).
+ * mid-guest). t NULL (no VM's, untracked): only closes it.
  */
 static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
 {
@@ -63,7 +63,9 @@ static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
 	if (!e)
 		return 0;
 	at = e->at;
-	e->tid = 0;
+	e->at = 0;
+	if (!t)
+		return 0;
 	t->flags |= KT_THREAD_VCPU;
 	t->vcpu_id = e->vcpu_id;
 	if (t->exit_since) {
@@ -90,18 +92,18 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 					   __u32 reason, const struct kt_readings *fake)
 {
 	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
-	__u64 entered;
+	/* First: the entry ends the handling of the run's latest exit. */
+	__u64 entered = kt_take_entry(t, tid);
 
 	if (!t)
 		return;
 	if (isa == KT_ISA_VMX)
 		reason &= KT_VMX_REASON_KEPT;
-	/* First: the entry ends the handling of the run's latest exit. */
-	entered = kt_take_entry(t, tid);
 	kt_counters_take(fake, t, tid, true, tid, now, 0);
 	t->flags |= KT_THREAD_VCPU;
+	/* Guest time counts from the VM's tracking on: a first exit made it a VM. */
 	if (entered)
-		t->sum.guest_ns += now - entered;
+		t->sum.guest_ns += now - (entered > t->vm_birth_ns ? entered : t->vm_birth_ns);
 	t->sum.exits++;
 	t->exit_since = now;
 	t->handling_since = now;
@@ -110,6 +112,21 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 	t->isa = isa;
 	t->exit_reason = reason;
 	t->run_exits++;
+}
+
+/* The hooks' bodies: what they ask the kernel, as the benchmark runs them too. */
+static __always_inline void kt_kvm_entry_hook(__u32 vcpu_id)
+{
+	__u64 id = nr_counters ? bpf_get_current_pid_tgid() : 0;
+
+	kt_on_kvm_entry(bpf_ktime_get_ns(), (__u32)id, id >> 32, vcpu_id, NULL);
+}
+
+static __always_inline void kt_kvm_exit_hook(__u32 isa, __u32 reason)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	kt_on_kvm_exit(bpf_ktime_get_ns(), (__u32)id, id >> 32, isa, reason, NULL);
 }
 
 #endif /* KT_KVM_BPF_H */

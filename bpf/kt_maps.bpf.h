@@ -231,12 +231,15 @@ static __always_inline struct kt_guest_entry *kt_guest_slot(void)
 	return bpf_map_lookup_elem(&guest_entries, &zero);
 }
 
-/* The entry thread tid has open on this CPU, i.e. it is in guest mode; NULL if none. */
+/*
+ * The entry open on this CPU, where tid is the thread on it (see struct kt_guest_entry): it is
+ * in guest mode, or its kvm_exit was missed. NULL if none, or one that names another thread.
+ */
 static __always_inline struct kt_guest_entry *kt_open_entry(__u32 tid)
 {
 	struct kt_guest_entry *e = kt_guest_slot();
 
-	return e && tid && e->tid == tid ? e : NULL;
+	return e && e->at && (!e->tid || e->tid == tid) ? e : NULL;
 }
 
 /* The bits of tgid's block in its bitmap word. */

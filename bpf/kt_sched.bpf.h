@@ -144,8 +144,6 @@ static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_threa
 	__u32 tgid = t->tgid;
 	struct kt_vm *vm = bpf_map_lookup_elem(&vms, &tgid);
 
-	if (kt_take_entry(t, tid))
-		kt_count_drop(KT_DROP_OPEN_GUEST);
 	if (!vm || vm->birth_ns != t->vm_birth_ns) {
 		bpf_map_delete_elem(&threads, &tid);
 		return;

@@ -461,18 +461,14 @@ int BPF_PROG(kt_net_receive_raw, struct sk_buff *skb)
 SEC("tracepoint/kvm/kvm_entry")
 int kt_kvm_entry(struct trace_event_raw_kvm_entry *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	kt_on_kvm_entry(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->vcpu_id, NULL);
+	kt_kvm_entry_hook(ctx->vcpu_id);
 	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_exit")
 int kt_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	kt_on_kvm_exit(bpf_ktime_get_ns(), (__u32)id, id >> 32, ctx->isa, ctx->exit_reason, NULL);
+	kt_kvm_exit_hook(ctx->isa, ctx->exit_reason);
 	return 0;
 }
 

@@ -35,7 +35,7 @@
 
 /* How a process came to be tracked (struct kt_vm.flags). */
 enum kt_vm_flags {
-	KT_VM_BY_KVM	= 1 << 0,	/* one of its threads ran kvm_entry */
+	KT_VM_BY_KVM	= 1 << 0,	/* one of its threads ran kvm_exit */
 	KT_VM_BY_NAME	= 1 << 1,	/* exec'd a VMM binary while we watched */
 	KT_VM_BY_USER	= 1 << 2,	/* added by user space (startup scan or -p) */
 	/* All its threads' time is its own, from their birth: a VMM that forked it and never
@@ -248,14 +248,17 @@ struct kt_thread {
 };
 
 /*
- * A vCPU's latest kvm_entry on this CPU, until its kvm_exit (per-CPU, one slot). Guest mode
- * runs with preemption off, so the exit comes on the same CPU before any other entry: the entry
- * writes here without looking the thread up, and the exit folds it into the thread's entry.
+ * A vCPU's latest kvm_entry on this CPU, until its kvm_exit (per-CPU, one slot). From
+ * kvm_entry to kvm_exit the CPU runs the guest with interrupts off: the exit comes on the same
+ * CPU, from the same thread, before any other program runs there but in NMI context. So the
+ * entry writes here without asking who runs (a helper call) or looking the thread up, and the
+ * exit takes it into the thread's entry; a program finding it open otherwise (a switch-out)
+ * knows a kvm_exit was missed by the thread on this CPU.
  */
 struct kt_guest_entry {
-	__u32 tid;		/* 0: no entry open */
+	__u64 at;		/* entered at; 0: no entry open */
+	__u32 tid;		/* the thread, where the entry asked (perf counters); 0: unasked */
 	__u32 vcpu_id;
-	__u64 at;
 };
 
 /* Exits per reason for one VM incarnation (per-CPU values, summed by user space). */

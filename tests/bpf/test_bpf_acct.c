@@ -338,13 +338,14 @@ static void test_vcpu_migrates(void **state)
 	struct kt_thread t;
 	struct kt_vm vm;
 
-	/* kvm_entry discovers the VM: no tracking call. */
+	/* kvm_exit discovers the VM: no tracking call. Its guest time counts from then. */
 	SWITCH(skel, 0, 900, OTHER, OTHER, 0, VCPU1, VM);	/* not tracked yet */
 	EVENT(skel, t_kvm_entry, 0, 1000, VCPU1, VM, 1);
+	assert_false(vm_of(skel, VM, &vm));
+	EVENT(skel, t_kvm_exit, 0, 1600, VCPU1, VM, 1, 30);		/* guest 0 */
 	assert_true(vm_of(skel, VM, &vm));
-	assert_int_equal(vm.birth_ns, 1000);
+	assert_int_equal(vm.birth_ns, 1600);
 	assert_int_equal(vm.flags, KT_VM_BY_KVM);
-	EVENT(skel, t_kvm_exit, 0, 1600, VCPU1, VM, 1, 30);		/* guest 600 */
 	EVENT(skel, t_kvm_entry, 0, 1700, VCPU1, VM, 1);		/* handling 100 */
 	EVENT(skel, t_kvm_exit, 0, 2000, VCPU1, VM, 1, 30);		/* guest 300 */
 	SWITCH(skel, 0, 2100, VCPU1, VM, 1, OTHER, OTHER);	/* slice start unknown */
@@ -356,18 +357,18 @@ static void test_vcpu_migrates(void **state)
 	SWITCH(skel, 1, 3200, VCPU1, VM, 0, OTHER, OTHER);	/* 700 on CPU */
 
 	t = thread_of(skel, VCPU1);
-	assert_int_equal(t.sum.guest_ns, 1400);
+	assert_int_equal(t.sum.guest_ns, 800);
 	assert_int_equal(t.sum.exits, 4);
 	assert_int_equal(t.sum.exit_handling_ns, 750);
 	assert_int_equal(t.sum.on_cpu_ns, 700);
 	assert_int_equal(t.sum.run_delay_ns, 400);
 	assert_int_equal(t.vcpu_id, 1);
 	assert_int_equal(t.exit_since, 3150);
-	io = exit_stat_of(skel, VM, 1000, 1, 30);
+	io = exit_stat_of(skel, VM, 1600, 1, 30);
 	assert_int_equal(io.count, 2);
 	assert_int_equal(io.handling_ns, 700);	/* 100 on CPU 0, 600 ending on CPU 1 */
-	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).count, 2);
-	assert_int_equal(exit_stat_of(skel, VM, 1000, 1, 12).handling_ns, 50);
+	assert_int_equal(exit_stat_of(skel, VM, 1600, 1, 12).count, 2);
+	assert_int_equal(exit_stat_of(skel, VM, 1600, 1, 12).handling_ns, 50);
 }
 
 /*
@@ -709,13 +710,15 @@ static void test_pid_reuse(void **state)
 	SWITCH(skel, 0, 800, OTHER, OTHER, 0, VM, VM);
 	assert_false(thread_exists(skel, VM));
 	EVENT(skel, t_kvm_entry, 0, 1000, VCPU0, VM, 0);
-	EVENT(skel, t_kvm_exit, 0, 1100, VCPU0, VM, 2, 0x78);
+	EVENT(skel, t_kvm_exit, 0, 1100, VCPU0, VM, 2, 0x78);	/* the new VM's first event */
+	EVENT(skel, t_kvm_entry, 0, 1150, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 1250, VCPU0, VM, 2, 0x78);
 	assert_true(vm_of(skel, VM, &vm));
-	assert_int_equal(vm.birth_ns, 1000);
+	assert_int_equal(vm.birth_ns, 1100);
 	assert_int_equal(vm.exited.on_cpu_ns, 0);
 	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 100);
-	assert_int_equal(thread_of(skel, VCPU0).vm_birth_ns, 1000);
-	assert_int_equal(exit_stat_of(skel, VM, 1000, 2, 0x78).count, 1);
+	assert_int_equal(thread_of(skel, VCPU0).vm_birth_ns, 1100);
+	assert_int_equal(exit_stat_of(skel, VM, 1100, 2, 0x78).count, 2);
 	/* The dead incarnation is untouched. */
 	dead = dead_vm_of(skel->maps.dead_vms, VM, 10);
 	assert_int_equal(dead.exited.on_cpu_ns, 550);

@@ -12,7 +12,7 @@ struct counter_spec;
 
 struct tracer_opts {
 	bool verbose;		/* libbpf debug output and verifier logs */
-	bool discover;		/* track VMs found in the kernel (kvm_entry, exec); false with -p */
+	bool discover;		/* track VMs found in the kernel (kvm_exit, exec); false with -p */
 	const struct counter_spec *counters;	/* perf counters to split at VM entry/exit */
 	size_t nr_counters;
 	unsigned int sample_hz;	/* sampler rate per CPU; 0: no component split */
