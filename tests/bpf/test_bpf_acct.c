@@ -774,6 +774,23 @@ static void test_no_discovery(void **state)
 	EVENT(skel, t_kvm_entry, 0, 200, VCPU0, VM, 0);
 	EVENT(skel, t_kvm_exit, 0, 260, VCPU0, VM, 1, 1);
 	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 60);
+
+	/*
+	 * Without perf counters the real kvm_entry does not ask who runs (tid 0). An untracked
+	 * VM's exit still closes its entry, which a tracked thread's switch-out on that CPU must
+	 * not take for a missed exit of its own.
+	 */
+	EVENT(skel, t_kvm_entry, 1, 300, 0, 0, 0);
+	EVENT(skel, t_kvm_exit, 1, 350, OTHER, OTHER, 1, 1);
+	SWITCH(skel, 1, 400, OTHER, OTHER, 0, VCPU0, VM);
+	SWITCH(skel, 1, 420, VCPU0, VM, 0, OTHER, OTHER);
+	assert_int_equal(drop_count(skel, KT_DROP_OPEN_GUEST), 0);
+	SWITCH(skel, 1, 430, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 1, 450, 0, 0, 0);
+	EVENT(skel, t_kvm_exit, 1, 500, VCPU0, VM, 1, 1);		/* guest 50 */
+	SWITCH(skel, 1, 600, VCPU0, VM, 0, OTHER, OTHER);
+	assert_int_equal(thread_of(skel, VCPU0).sum.guest_ns, 110);
+	assert_int_equal(drop_count(skel, KT_DROP_OPEN_GUEST), 0);
 }
 
 /*
