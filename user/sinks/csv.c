@@ -178,6 +178,50 @@ static void emit(struct csv_sink *s, struct csv_file *cf, const char *buf, size_
 	}
 }
 
+static void vm_close(struct csv_sink *s, struct csv_vm *v)
+{
+	int k;
+
+	for (k = 0; k < CSV_NR_KINDS; k++) {
+		if (v->file[k].f && csv_file_flush(&v->file[k]))
+			note_error(s, errno);
+		csv_file_close(&v->file[k]);
+	}
+	v->in_use = false;
+}
+
+/* The least recently written VM with files open, other than keep; NULL if none. */
+static struct csv_vm *vm_lru(struct csv_sink *s, const struct csv_vm *keep)
+{
+	struct csv_vm *lru = NULL;
+	int i;
+
+	for (i = 0; i < s->max_open; i++)
+		if (s->vms[i].in_use && &s->vms[i] != keep && (!lru || s->vms[i].used < lru->used))
+			lru = &s->vms[i];
+	return lru;
+}
+
+/*
+ * Opens a file of VM keep (NULL: the host's). Out of descriptors, which the VMs' own sources
+ * share (their KVM statistics, /proc files) and the budget of open_vms_allowed() does not
+ * count, other VMs' files make room, the least recently written first: their next rows reopen
+ * them.
+ */
+static int file_open(struct csv_sink *s, const struct csv_vm *keep, struct csv_file *cf,
+		     const char *name, const char *header)
+{
+	struct csv_vm *lru;
+
+	while (csv_file_open(cf, s->dirfd, name, header)) {
+		lru = errno == EMFILE ? vm_lru(s, keep) : NULL;
+		if (!lru)
+			return -1;
+		vm_close(s, lru);
+	}
+	return 0;
+}
+
 static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
 		      const struct interval_info *iv, const struct vm_record *r)
 {
@@ -193,7 +237,7 @@ static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
 	hdr = k == CSV_VM ? csv_vm_header(r, header, sizeof(header)) :
 	      k == CSV_VCPU ? CSV_VCPU_HEADER : CSV_EXITS_HEADER;
 	rotate_if_due(s, cf, name, iv);
-	if (!cf->f && csv_file_open(cf, s->dirfd, name, hdr))
+	if (!cf->f && file_open(s, v, cf, name, hdr))
 		return -1;
 
 	m = open_memstream(&buf, &len);
@@ -218,18 +262,6 @@ static int write_rows(struct csv_sink *s, struct csv_vm *v, enum csv_kind k,
 	return 0;
 }
 
-static void vm_close(struct csv_sink *s, struct csv_vm *v)
-{
-	int k;
-
-	for (k = 0; k < CSV_NR_KINDS; k++) {
-		if (v->file[k].f && csv_file_flush(&v->file[k]))
-			note_error(s, errno);
-		csv_file_close(&v->file[k]);
-	}
-	v->in_use = false;
-}
-
 static struct csv_vm *vm_find(struct csv_sink *s, const char *vm)
 {
 	int i;
@@ -244,21 +276,18 @@ static struct csv_vm *vm_find(struct csv_sink *s, const char *vm)
 
 static struct csv_vm *vm_get(struct csv_sink *s, const char *vm)
 {
-	struct csv_vm *v = vm_find(s, vm), *lru = NULL;
+	struct csv_vm *v = vm_find(s, vm);
 	size_t n;
 	int i;
 
 	if (v)
 		return v;
-	for (i = 0; i < s->max_open && !v; i++) {
+	for (i = 0; i < s->max_open && !v; i++)
 		if (!s->vms[i].in_use)
 			v = &s->vms[i];
-		else if (!lru || s->vms[i].used < lru->used)
-			lru = &s->vms[i];
-	}
 	if (!v) {
 		/* Full: close the least recently written VM; its files are reopened if needed. */
-		v = lru;
+		v = vm_lru(s, NULL);
 		vm_close(s, v);
 	}
 	memset(v, 0, sizeof(*v));
@@ -400,7 +429,7 @@ int csv_sink_write_host(struct csv_sink *s, const struct interval_info *iv,
 	FILE *m;
 
 	rotate_if_due(s, &s->host, CSV_HOST_FILE, iv);
-	if (!s->host.f && csv_file_open(&s->host, s->dirfd, CSV_HOST_FILE, CSV_HOST_HEADER))
+	if (!s->host.f && file_open(s, NULL, &s->host, CSV_HOST_FILE, CSV_HOST_HEADER))
 		return -1;
 	m = open_memstream(&buf, &len);
 	if (!m)
