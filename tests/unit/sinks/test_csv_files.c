@@ -490,6 +490,51 @@ static void test_sink_odd_names(void **state)
 	csv_sink_close(s);
 }
 
+/* A sink opened under a soft fd limit of cur; *was gets the limit to restore. */
+static struct csv_sink *sink_under_fd_limit(rlim_t cur, struct rlimit *was)
+{
+	struct rlimit low;
+	struct csv_sink *s;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, was), 0);
+	low = *was;
+	low.rlim_cur = cur;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	s = csv_sink_open(dir);
+	assert_non_null(s);
+	return s;
+}
+
+/* Two intervals of bare rows for VMs vm000 .. vm<n - 1>, each flushed. */
+static void write_bare_vms(struct csv_sink *s, int n)
+{
+	struct vm_record r;
+	int i, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			bare_record(&r);
+			snprintf(r.vm, sizeof(r.vm), "vm%03d", i);
+			assert_int_equal(csv_sink_write(s, &iv, &r), 0);
+		}
+		assert_int_equal(csv_sink_flush(s), 0);
+	}
+}
+
+/* Every step-th of those VMs' files holds its two rows. */
+static void check_bare_vms(int n, int step)
+{
+	char name[32], want[4096];
+	int i;
+
+	for (i = 0; i < n; i += step) {
+		snprintf(name, sizeof(name), "vm%03d.csv", i);
+		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
+			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n", i, i);
+		assert_string_equal(slurp(name), want);
+	}
+}
+
 /*
  * More VMs than the fd limit lets the sink keep open (512, too low to keep 256 other
  * descriptors twice over: 16 VMs): old ones are closed and reopened, rows all land, the limit
@@ -497,42 +542,22 @@ static void test_sink_odd_names(void **state)
  */
 static void test_sink_many_vms(void **state)
 {
-	struct rlimit was, low;
+	struct rlimit was;
 	struct csv_sink *s;
-	struct vm_record r;
-	char name[32], want[4096];
-	int i, pass, fds = 0;
+	int fds = 0;
 	DIR *d;
 
 	(void)state;
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
-	low = was;
-	low.rlim_cur = 512;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	s = csv_sink_open(dir);
-	assert_non_null(s);
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < 300; i++) {
-			bare_record(&r);
-			snprintf(r.vm, sizeof(r.vm), "vm%03d", i);
-			assert_int_equal(csv_sink_write(s, &iv, &r), 0);
-		}
-		assert_int_equal(csv_sink_flush(s), 0);
-	}
+	s = sink_under_fd_limit(512, &was);
+	write_bare_vms(s, 300);
 	d = opendir("/proc/self/fd");
 	while (readdir(d))
 		fds++;
 	closedir(d);
-	assert_true(fds < 3 * 85 + 16);
+	assert_true(fds < 3 * 16 + 16);
 	csv_sink_close(s);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
-
-	for (i = 0; i < 300; i += 37) {
-		snprintf(name, sizeof(name), "vm%03d.csv", i);
-		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
-			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n", i, i);
-		assert_string_equal(slurp(name), want);
-	}
+	check_bare_vms(300, 37);
 }
 
 /* forget flushes and closes a VM's files; a deleted file is recreated at the next write. */
@@ -589,42 +614,22 @@ static void assert_whole_rows(const char *text, size_t *rows)
  */
 static void test_sink_fds_taken_by_others(void **state)
 {
-	int i, pass, taken[900], nr_taken = 0;
-	struct rlimit was, low;
+	int taken[900], nr_taken = 0;
 	struct csv_sink *s;
-	struct vm_record r;
-	char name[32], want[4096];
+	struct rlimit was;
 
 	(void)state;
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
-	low = was;
-	low.rlim_cur = 1024;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	s = csv_sink_open(dir);
-	assert_non_null(s);
+	s = sink_under_fd_limit(1024, &was);
 	/* The sink counts on 256 VMs beside 256 other descriptors: room is left for some 110. */
 	while (nr_taken < 900 && (taken[nr_taken] = open("/dev/null", O_RDONLY)) >= 0)
 		nr_taken++;
 	assert_int_equal(nr_taken, 900);
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < 200; i++) {
-			bare_record(&r);
-			snprintf(r.vm, sizeof(r.vm), "vm%03d", i);
-			assert_int_equal(csv_sink_write(s, &iv, &r), 0);
-		}
-		assert_int_equal(csv_sink_flush(s), 0);
-	}
+	write_bare_vms(s, 200);
 	csv_sink_close(s);
 	while (nr_taken)
 		close(taken[--nr_taken]);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
-
-	for (i = 0; i < 200; i += 23) {
-		snprintf(name, sizeof(name), "vm%03d.csv", i);
-		snprintf(want, sizeof(want), VM_HDR T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n"
-			 T "vm%03d,,77,,1000,,1000,600,400,,,5,,,,,,4096,,,,,,,,,none," UNSAMPLED "\n", i, i);
-		assert_string_equal(slurp(name), want);
-	}
+	check_bare_vms(200, 23);
 }
 
 /*
