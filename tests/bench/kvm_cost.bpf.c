@@ -4,9 +4,9 @@
  * cannot be made to fire (software KVM) or to be test-run (classic tracepoint programs): a
  * raw_tp program run with BPF_PROG_TEST_RUN runs the real hooks' bodies, their helper calls
  * included, in a bpf_loop, and times the loop against an empty one. The running process (this
- * benchmark, the test run's caller) is the pretend VM, and its thread the vCPU. And the floor they are
- * compared with: an empty program on a classic tracepoint, as the kvm hooks are, that the
- * benchmark fires at will (getppid), its cost per run from bpf_stats.
+ * benchmark, the test run's caller) is the pretend VM, and its thread the vCPU. And the floor
+ * they are compared with: an empty program on a classic tracepoint, as the kvm hooks are, that
+ * the benchmark fires at will (getppid), its cost per run from bpf_stats.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What each way of counting VM exits costs (make bench): kvmtrace-bpf's kvm_exit + kvm_entry
- * handlers per exit (tests/bench/kvm_cost.bpf.c: the real helpers in a bpf_loop, against an
+ * handlers per exit (tests/bench/kvm_cost.bpf.c: the hooks' bodies in a bpf_loop, against an
  * empty loop), and, with --kvm-hooks off or on software KVM, the per-interval reading of KVM's
  * own statistics for a VM (the fd scan and one pread per vCPU, as user/sources/vmsource.c does).
  * The handlers' verdict: as bpf_stats would count them on their hooks, an empty program's run on
@@ -72,6 +72,19 @@ static int run_loop(struct bench_kvm_cost *skel, int handlers, double *ns)
 		return -1;
 	*ns = (double)skel->bss->elapsed_ns;
 	return 0;
+}
+
+/* The handlers' work per exit as bpf_stats would count it on their hooks, vs two empty runs. */
+static double vs_empty_runs(double work_ns, double empty_ns)
+{
+	return (2 * empty_ns + work_ns) / (2 * empty_ns);
+}
+
+/* A row of the verdicts' table: the ratio against TARGET_RATIO. */
+static void ratio_row(FILE *out, const char *what, double ratio)
+{
+	fprintf(out, "| %s | %.2f× | ≤ %.0f× | %s |\n", what, ratio, TARGET_RATIO,
+		ratio <= TARGET_RATIO ? "yes" : "no");
 }
 
 /*
@@ -165,7 +178,7 @@ out:
 int main(int argc, char **argv)
 {
 	double empty[ROUNDS], full[ROUNDS], mixed[ROUNDS], per_exit[ROUNDS], per_mixed[ROUNDS];
-	double empty_runs[ROUNDS], read_us = 0, scan_us = 0, mixed_ns, empty_ns, ratio, mixed_ratio;
+	double empty_runs[ROUNDS], read_us = 0, scan_us = 0, mixed_ns, empty_ns;
 	struct bench_kvm_cost *skel;
 	char why[256] = "", date[32];
 	struct utsname u;
@@ -201,8 +214,6 @@ int main(int argc, char **argv)
 	exit_ns = median(per_exit, ROUNDS);
 	mixed_ns = median(per_mixed, ROUNDS);
 	empty_ns = median(empty_runs, ROUNDS);
-	ratio = (2 * empty_ns + exit_ns) / (2 * empty_ns);
-	mixed_ratio = (2 * empty_ns + mixed_ns) / (2 * empty_ns);
 	have_stats = !stats_read_us(&read_us, &scan_us, why, sizeof(why));
 
 	stats_share = (read_us + scan_us / RESCAN_S) / 1e6 * 100;
@@ -232,19 +243,19 @@ int main(int argc, char **argv)
 	fprintf(out, "\n| figure | measured | target | met |\n| --- | ---: | ---: | --- |\n");
 	fprintf(out, "| empty program on a classic tracepoint (sys_enter_getppid), bpf_stats | "
 		"%.1f ns/run | | |\n", empty_ns);
-	fprintf(out, "| kvm_exit + kvm_entry as bpf_stats would count them (two empty runs + the "
-		"handlers' work) vs two empty runs, a run of one reason | %.2f× | ≤ %.0f× | %s |\n",
-		ratio, TARGET_RATIO, ratio <= TARGET_RATIO ? "yes" : "no");
-	fprintf(out, "| the same, each exit of another reason than the last | %.2f× | ≤ %.0f× | %s |\n",
-		mixed_ratio, TARGET_RATIO, mixed_ratio <= TARGET_RATIO ? "yes" : "no");
+	ratio_row(out, "kvm_exit + kvm_entry as bpf_stats would count them (two empty runs + the "
+		  "handlers' work) vs two empty runs, a run of one reason",
+		  vs_empty_runs(exit_ns, empty_ns));
+	ratio_row(out, "the same, each exit of another reason than the last",
+		  vs_empty_runs(mixed_ns, empty_ns));
 	fprintf(out, "\nPer exit: the bodies of kvmtrace-bpf's kvm_exit and kvm_entry programs, "
 		"their helper calls included (the clock at both, the current thread at kvm_exit), "
 		"run by BPF_PROG_TEST_RUN in a bpf_loop of %d exits, minus an empty loop, median "
 		"of %d rounds (the tracepoint's own dispatch, paid by any tracer, is not in it). "
 		"Per interval: one pread of each vCPU's stats fd, averaged over %d readings; the "
-		"scan (kvm_fds_scan) looks for hot-plugged vCPUs. The empty program: %d getppid() "
-		"calls per round, its run_time_ns / run_cnt, median of the rounds.\n", LOOPS, ROUNDS,
-		READS, LOOPS);
+		"scan (kvm_fds_scan) looks for hot-plugged vCPUs. The empty program: %d "
+		"getppid() calls per round, its run_time_ns / run_cnt, median of the rounds.\n",
+		LOOPS, ROUNDS, READS, LOOPS);
 	fclose(out);
 	out = fopen(argv[1], "r");
 	while (out && fgets(why, sizeof(why), out))
