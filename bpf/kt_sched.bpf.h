@@ -75,12 +75,21 @@ static __always_inline void kt_take_gtime(struct kt_thread *t, const struct kt_t
 }
 
 /*
+ * Set by user space where the task iterator reads the scheduler figures and sched_switch is
+ * hooked all the same (kvm hooks, perf counters): the switch then keeps only what no kernel
+ * counter gives (kt_on_switch_lean); switch_exits, with the kvm hooks: exits' handling too.
+ */
+bool switch_lean;
+bool switch_exits;
+
+/*
  * Run by user space on each CPU at every drain (BPF_PROG_TEST_RUN interrupts the CPU), for the
  * tracked thread running there: its runtime, guest time and counters are taken up to now, so a
  * vCPU that holds its CPU for a whole interval is not charged all at once when it leaves, and a
  * slice that began before tracking is counted from now on. The kernel's runtime of a running
  * thread lags by less than a tick; the next reading gives that back. A clock since the slice
  * began would not do: it also counts time the thread was off CPU when a switch went unseen.
+ * With switch_lean only its counters: the task iterator reads the rest.
  */
 static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_sample *cur,
 					    const struct kt_readings *fake)
@@ -93,12 +102,14 @@ static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_samp
 	if (!t)
 		return;
 	now = kt_now(now);
-	if (t->exec_seen != KT_NO_COUNTER && cur->exec_ns > t->exec_seen)
-		t->sum.on_cpu_ns += cur->exec_ns - t->exec_seen;
-	t->exec_seen = cur->exec_ns;
-	if (!t->oncpu_since)
-		t->oncpu_since = now;
-	kt_take_gtime(t, cur);
+	if (!switch_lean) {
+		if (t->exec_seen != KT_NO_COUNTER && cur->exec_ns > t->exec_seen)
+			t->sum.on_cpu_ns += cur->exec_ns - t->exec_seen;
+		t->exec_seen = cur->exec_ns;
+		if (!t->oncpu_since)
+			t->oncpu_since = now;
+		kt_take_gtime(t, cur);
+	}
 	kt_counters_take(fake, t, cur->tid, kt_open_entry(cur->tid) != NULL, cur->tid, now, 0);
 }
 
@@ -159,16 +170,49 @@ static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_threa
  * The entry of a thread a hook has read. An exiting thread's readings (exit can sleep) never
  * make one: one it has is settled as any, and folded at its final switch-out or freeing.
  */
-static __always_inline struct kt_thread *kt_reading_thread(const struct kt_task_sample *s)
+static __always_inline struct kt_thread *kt_reading_thread_of(__u32 tid, __u32 tgid,
+							    __u64 start_ns, bool exiting)
 {
 	struct kt_thread *t;
 
-	if (!s->exiting)
-		return kt_sampled_thread(s);
-	t = bpf_map_lookup_elem(&threads, &s->tid);
-	if (!t || t->tgid != s->tgid || (t->flags & KT_THREAD_FOLDED))
+	if (!exiting)
+		return kt_thread_of(tid, tgid, start_ns);
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || t->tgid != tgid || (t->flags & KT_THREAD_FOLDED))
 		return NULL;
 	return t;
+}
+
+static __always_inline struct kt_thread *kt_reading_thread(const struct kt_task_sample *s)
+{
+	return kt_reading_thread_of(s->tid, s->tgid, s->start_ns, s->exiting);
+}
+
+/*
+ * A tracked thread leaves its CPU. A vCPU cannot leave it in guest mode: an entry still open
+ * means a missed kvm_exit; its guest interval is dropped, and the entry still ended the handling
+ * before it. A pending exit's handling leaves the CPU, and waits until the thread is back.
+ */
+static __always_inline void kt_exit_leaves_cpu(__u64 now, struct kt_thread *t, __u32 tid)
+{
+	if (kt_take_entry(t, tid))
+		kt_count_drop(KT_DROP_OPEN_GUEST);
+	if (t->exit_since) {
+		if (t->handling_since)
+			t->sum.exit_handling_cpu_ns += now - t->handling_since;
+		t->handling_since = 0;
+		t->waiting_since = now;
+	}
+}
+
+/* ... and is back: the pending exit's wait ends and its handling goes on. */
+static __always_inline void kt_exit_regains_cpu(__u64 now, struct kt_thread *t)
+{
+	if (t->waiting_since && t->exit_since)
+		t->sum.exit_wait_ns += now - t->waiting_since;
+	t->waiting_since = 0;
+	if (t->exit_since)
+		t->handling_since = now;
 }
 
 /*
@@ -195,19 +239,7 @@ static __always_inline bool kt_switch_out(__u64 now, const struct kt_task_sample
 	t->sum.on_cpu_ns += slice;
 	t->exec_seen = prev->exec_ns;
 	t->oncpu_since = 0;
-	/*
-	 * A vCPU cannot leave the CPU in guest mode: an entry still open means a missed kvm_exit.
-	 * Its guest interval is dropped; the entry still ended the handling before it.
-	 */
-	if (kt_take_entry(t, prev->tid))
-		kt_count_drop(KT_DROP_OPEN_GUEST);
-	/* An exit pending: its handling leaves the CPU, and waits until the thread is back. */
-	if (t->exit_since) {
-		if (t->handling_since)
-			t->sum.exit_handling_cpu_ns += now - t->handling_since;
-		t->handling_since = 0;
-		t->waiting_since = now;
-	}
+	kt_exit_leaves_cpu(now, t, prev->tid);
 	kt_counters_take(fake, t, prev->tid, false, next_tid, now, slice);
 	kt_take_io(t, prev);
 	kt_take_gtime(t, prev);
@@ -239,11 +271,7 @@ static __always_inline void kt_switch_in(__u64 now, const struct kt_task_sample 
 	kt_take_io(t, next);
 	kt_take_gtime(t, next);
 	t->oncpu_since = now;
-	if (t->waiting_since && t->exit_since)
-		t->sum.exit_wait_ns += now - t->waiting_since;
-	t->waiting_since = 0;
-	if (t->exit_since)
-		t->handling_since = now;
+	kt_exit_regains_cpu(now, t);
 	/* Counted from its birth and not read yet: what it ran before is the VM's too. */
 	if (!t->exec_seen)
 		t->sum.on_cpu_ns += next->exec_ns;
@@ -266,6 +294,54 @@ static __always_inline void kt_on_switch(__u64 now, const struct kt_task_sample 
 	}
 	if (next_tracked)
 		kt_switch_in(kt_now(now), next, counted, fake);
+}
+
+/* What the lean sched_switch reads of a task. */
+struct kt_switch_task {
+	__u32 tid;
+	__u32 tgid;
+	__u64 start_ns;
+	__u64 exec_ns;		/* the kernel's runtime */
+	bool exiting;
+};
+
+/*
+ * sched_switch with switch_lean: the perf counters' share of each slice of a tracked thread
+ * and, with switch_exits, where a pending exit's handling leaves and regains the CPU. The
+ * slice, the kernel's runtime since the thread's last switch-out (it grows only on the CPU), is
+ * what clock counters charge when its switch-in went unseen (kt_counters_take).
+ */
+static __always_inline void kt_on_switch_lean(__u64 now, const struct kt_switch_task *prev,
+					      const struct kt_switch_task *next,
+					      const struct kt_readings *fake)
+{
+	bool next_tracked = kt_is_tracked(next->tgid), counted = false;
+	struct kt_thread *t;
+	__u64 slice = 0;
+
+	now = kt_now(now);
+	if (kt_is_tracked(prev->tgid)) {
+		t = kt_reading_thread_of(prev->tid, prev->tgid, prev->start_ns, prev->exiting);
+		if (t) {
+			if (t->switch_exec_ns && prev->exec_ns > t->switch_exec_ns)
+				slice = prev->exec_ns - t->switch_exec_ns;
+			t->switch_exec_ns = prev->exec_ns;
+			if (switch_exits)
+				kt_exit_leaves_cpu(now, t, prev->tid);
+			kt_counters_take(fake, t, prev->tid, false, next_tracked ? next->tid : 0,
+					 now, slice);
+			counted = true;
+		}
+	}
+	if (!next_tracked)
+		return;
+	if (!counted)
+		kt_counters_take(fake, NULL, 0, false, next->tid, now, 0);
+	if (!switch_exits)
+		return;
+	t = kt_thread_of(next->tid, next->tgid, next->start_ns);
+	if (t)
+		kt_exit_regains_cpu(now, t);
 }
 
 /* sched_wakeup / sched_wakeup_new: the thread starts waiting for a CPU (attached only when the

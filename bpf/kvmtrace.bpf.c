@@ -174,10 +174,33 @@ static __noinline void kt_switch_tracked_btf(struct task_struct *prev, struct ta
 	kt_on_switch(0, &p, &n, NULL);
 }
 
+static __always_inline void kt_switch_task_btf(struct task_struct *t, struct kt_switch_task *s)
+{
+	s->tid = t->pid;
+	s->tgid = t->tgid;
+	s->start_ns = t->start_time;
+	s->exec_ns = t->se.sum_exec_runtime;
+	s->exiting = t->flags & KT_PF_EXITING;
+}
+
+/* Out of line too, for the host's other tasks; only tp_btf kernels have the task iterator. */
+static __noinline void kt_switch_lean_btf(struct task_struct *prev, struct task_struct *next)
+{
+	struct kt_switch_task p, n;
+
+	kt_switch_task_btf(prev, &p);
+	kt_switch_task_btf(next, &n);
+	kt_on_switch_lean(0, &p, &n, NULL);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kt_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	if (kt_is_tracked(prev->tgid) || kt_is_tracked(next->tgid))
+	if (!kt_is_tracked(prev->tgid) && !kt_is_tracked(next->tgid))
+		return 0;
+	if (switch_lean)
+		kt_switch_lean_btf(prev, next);
+	else
 		kt_switch_tracked_btf(prev, next);
 	return 0;
 }

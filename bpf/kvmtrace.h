@@ -233,6 +233,7 @@ struct kt_thread {
 	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
 	__u64 handling_since;	/* on its CPU handling that exit since; 0: not */
 	__u64 waiting_since;	/* off its CPU with that exit pending since; 0: not */
+	__u64 switch_exec_ns;	/* its runtime at its last switch-out (switch_lean); 0: none */
 	__u32 exit_reason;	/* reason of the exit that awaits its next entry */
 	__u32 isa;		/* 1 = VMX, 2 = SVM */
 	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */

@@ -29,6 +29,22 @@ static __always_inline void kt_switch_to_idle(__u64 now, struct kt_task_sample *
 	kt_on_switch(now, prev, &idle, NULL);
 }
 
+/* A switch as the real hook takes it: lean (switch_lean) or with every figure. */
+static __always_inline void kt_switch_as_hooked(__u64 now, const struct kt_task_sample *p,
+						const struct kt_task_sample *n,
+						const struct kt_readings *r)
+{
+	struct kt_switch_task lp = {
+		.tid = p->tid, .tgid = p->tgid, .exec_ns = p->exec_ns, .exiting = p->exiting,
+	};
+	struct kt_switch_task ln = { .tid = n->tid, .tgid = n->tgid, .exec_ns = n->exec_ns };
+
+	if (switch_lean)
+		kt_on_switch_lean(now, &lp, &ln, r);
+	else
+		kt_on_switch(now, p, n, r);
+}
+
 SEC("raw_tp")
 int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_runnable,
 	     __u64 prev_exec, __u64 prev_delay, __u64 next_tid, __u64 next_tgid, __u64 next_exec,
@@ -40,7 +56,7 @@ int BPF_PROG(t_switch, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64 prev_ru
 	p.runnable = prev_runnable;
 	p.run_delay_ns = prev_delay;
 	n.run_delay_ns = next_delay;
-	kt_on_switch(now, &p, &n, NULL);
+	kt_switch_as_hooked(now, &p, &n, NULL);
 	return 0;
 }
 
@@ -225,7 +241,7 @@ int BPF_PROG(t_switch_counted, __u64 now, __u64 prev_tid, __u64 prev_tgid, __u64
 	struct kt_readings *r = kt_fake_readings(c0, c1, enabled, running);
 
 	if (r)
-		kt_on_switch(now, &p, &n, r);
+		kt_switch_as_hooked(now, &p, &n, r);
 	return 0;
 }
 

@@ -70,6 +70,7 @@ struct load_opts {
 	bool discover;
 	__u32 nr_counters;
 	__u32 clock_counters;
+	bool lean;	/* the task iterator's sched_switch, with the kvm hooks' exits */
 };
 
 static const struct load_opts discovering = { .discover = true };
@@ -78,6 +79,11 @@ static const struct load_opts given_pids = { .discover = false };
 /* Two perf counters, as if user space had opened them: counter 0 counts CPU time, 1 events. */
 static const struct load_opts counting = {
 	.discover = true, .nr_counters = 2, .clock_counters = 1,
+};
+/* The same where the task iterator reads the scheduler figures: a lean sched_switch. */
+static const struct load_opts discovering_lean = { .discover = true, .lean = true };
+static const struct load_opts counting_lean = {
+	.discover = true, .nr_counters = 2, .clock_counters = 1, .lean = true,
 };
 
 /* Setup: *state holds the test's load_opts, and then the loaded skeleton. */
@@ -95,6 +101,7 @@ static int setup(void **state)
 		acct_test__destroy(skel);
 		return -1;
 	}
+	skel->bss->switch_lean = skel->bss->switch_exits = o->lean;
 	*state = skel;
 	return 0;
 }
@@ -463,6 +470,27 @@ static void test_exit_handling_split(void **state)
 	t = thread_of(skel, VCPU0);
 	assert_int_equal(t.sum.exit_handling_cpu_ns, 90);
 	assert_int_equal(t.sum.exit_wait_ns, 350);
+}
+
+/*
+ * A lean sched_switch takes none of the task iterator's figures (runtime, run delay), yet still
+ * ends a guest interval left open at the switch-out (a missed kvm_exit).
+ */
+static void test_lean_switch_leaves_readings(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	track(skel, 10, VM);
+	EVENT(skel, t_switch, 0, 100, OTHER, OTHER, 0, 0, KT_NO_RUN_DELAY, VCPU0, VM, 1000, 50);
+	EVENT(skel, t_kvm_entry, 0, 150, VCPU0, VM, 0);
+	EVENT(skel, t_switch, 0, 400, VCPU0, VM, 1, 1300, 70, OTHER, OTHER, 0, KT_NO_RUN_DELAY);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.on_cpu_ns, 0);
+	assert_int_equal(t.sum.run_delay_ns, 0);
+	assert_int_equal(t.sum.guest_ns, 0);
+	assert_int_equal(t.switch_exec_ns, 1300);
+	assert_int_equal(drop_count(skel, KT_DROP_OPEN_GUEST), 1);
 }
 
 /* VMX reasons with flags above the basic reason (bits 27-29) are one reason; a failed entry
@@ -1063,7 +1091,8 @@ static void test_unreported_switch_in(void **state)
 	EVENT(skel, t_switch_counted, 0, 300, VCPU0, VM, 5200, OTHER, OTHER, 0, 300, 3000, 1, 1);
 	/* OTHER runs 100, VCPU0 comes back unreported and runs 300. */
 	EVENT(skel, t_switch_counted, 0, 700, VCPU0, VM, 5500, OTHER, OTHER, 0, 700, 5000, 1, 1);
-	assert_int_equal(thread_of(skel, VCPU0).sum.on_cpu_ns, 500);
+	/* A lean switch leaves the on-CPU time to the task iterator. */
+	assert_int_equal(thread_of(skel, VCPU0).sum.on_cpu_ns, skel->bss->switch_lean ? 0 : 500);
 	c = percpu_of(skel, VM, 10);
 	assert_int_equal(c.counter_host[0], 200 + 300);	/* 300 of the clock's 400 since 300 */
 	/* Events of the slice cannot be told from OTHER's: not counted, and said. */
@@ -1628,6 +1657,11 @@ int main(void)
 		LOADED(test_counters_unknown_base, counting),
 		LOADED(test_counters_multiplexed, counting),
 		LOADED(test_unreported_switch_in, counting),
+		LOADED(test_counters_split_at_entry_exit, counting_lean),
+		LOADED(test_counters_between_vm_threads, counting_lean),
+		LOADED(test_counters_unknown_base, counting_lean),
+		LOADED(test_counters_multiplexed, counting_lean),
+		LOADED(test_unreported_switch_in, counting_lean),
 		LOADED(test_sampler_classifies, discovering),
 		LOADED(test_sample_names_vcpu, discovering),
 		cmocka_unit_test(test_raw_tp_twins_account_real_process),
@@ -1638,6 +1672,8 @@ int main(void)
 		cmocka_unit_test(test_kvm_programs_load),
 		LOADED(test_vmx_reason_flags, discovering),
 		LOADED(test_exit_handling_split, discovering),
+		LOADED(test_exit_handling_split, discovering_lean),
+		LOADED(test_lean_switch_leaves_readings, discovering_lean),
 		LOADED(test_switch_out_in_guest, discovering),
 		LOADED(test_group_exit_any_order, discovering),
 		LOADED(test_exit_teardown_counted, discovering),

@@ -223,7 +223,7 @@ static bool hook_replaced(const struct tracer *tr, const struct bpf_program *pro
 		   prog == skel->progs.kt_net_xmit_raw || prog == skel->progs.kt_net_receive_raw;
 	bool sched = prog == skel->progs.kt_sched_switch || prog == skel->progs.kt_sched_switch_raw;
 
-	return (net && tr->netdev_fd >= 0) || (sched && tr->task_iter);
+	return (net && tr->netdev_fd >= 0) || (sched && !tr->switch_hooked);
 }
 
 /* Can the scheduler figures come from a task iterator (Linux 5.8) and the task's freeing? */
@@ -234,12 +234,13 @@ static bool task_iter_usable(const struct btf *vmlinux, bool tp_btf, bool wakeup
 }
 
 /*
- * No program at context switches unless one needs it: the kvm hooks (an exit's handling, split
- * where the vCPU leaves its CPU) and the counters (read at every switch of a VM thread). The
- * kernel's per-task counters are then read once per interval by the task iterator, and a
- * thread's final figures at its freeing. Says once which it is and why.
+ * The scheduler figures from the kernel's per-task counters, read once per interval by the task
+ * iterator, and a thread's final ones at its freeing, where the kernel allows. sched_switch is
+ * hooked only where a figure needs it: an exit's handling, split where the vCPU leaves its CPU
+ * (kvm hooks), and the counters (read at every switch of a VM thread); it then keeps only those,
+ * or, without the iterator, every figure. Says once which it is and why.
  */
-static bool choose_sched_source(struct tracer *tr, bool usable, bool kvm)
+static void choose_sched_source(struct tracer *tr, bool usable, bool kvm)
 {
 	const char *why = NULL;
 	bool counters = false;
@@ -247,28 +248,36 @@ static bool choose_sched_source(struct tracer *tr, bool usable, bool kvm)
 
 	for (i = 0; i < KT_MAX_COUNTERS; i++)
 		counters |= tracer_counter_active(tr, i);
-	if (!usable)
-		why = "this kernel has no task iterator or no run delay of its own";
-	else if (kvm)
+	if (kvm)
 		why = "kvm_entry/kvm_exit are hooked (--kvm-hooks off leaves them)";
 	else if (counters)
 		why = "--counters are counted per VM thread (--counters none leaves them)";
-	if (!why) {
+	tr->switch_hooked = true;
+	tr->cpu_flush = true;
+	if (usable) {
 		struct hook iter = HOOK(tr->skel, kt_task_iter);
 		struct hook freeing = HOOK(tr->skel, kt_sched_process_free);
-		int err = attach_hook(&iter);
 
-		if (!err)
-			err = attach_hook(&freeing);
-		if (!err) {
-			kt_info("scheduler figures: the kernel's per-task counters, read once per "
-				"interval; no program runs at context switches");
-			return true;
-		}
-		why = "cannot attach the task iterator";
+		tr->task_iter = !attach_hook(&iter) && !attach_hook(&freeing);
+		if (!tr->task_iter)
+			kt_info("scheduler figures: read at every context switch (cannot attach the "
+				"task iterator)");
+	} else {
+		kt_info("scheduler figures: read at every context switch (this kernel has no task "
+			"iterator or no run delay of its own)");
 	}
-	kt_info("scheduler figures: read at every context switch (%s)", why);
-	return false;
+	if (!tr->task_iter)
+		return;
+	tr->switch_hooked = why != NULL;
+	tr->cpu_flush = counters;
+	tr->skel->bss->switch_lean = tr->switch_hooked;
+	tr->skel->bss->switch_exits = kvm;
+	if (why)
+		kt_info("scheduler figures: the kernel's per-task counters, read once per interval; "
+			"sched_switch runs for VM threads only, for what no counter gives (%s)", why);
+	else
+		kt_info("scheduler figures: the kernel's per-task counters, read once per interval; "
+			"no program runs at context switches");
 }
 
 /*
@@ -467,7 +476,7 @@ struct tracer *tracer_open(const struct tracer_opts *opts, char *why, size_t len
 			goto fail;
 		}
 	}
-	tr->task_iter = choose_sched_source(tr, task_iter, kvm);
+	choose_sched_source(tr, task_iter, kvm);
 	for (i = 0; i < n; i++) {
 		if (hook_replaced(tr, hooks[i].prog))
 			continue;

@@ -368,24 +368,27 @@ static int iterate_tasks(struct tracer *tr, struct snapshot *s)
 }
 
 /*
- * Brings the tracked threads up to now: by the task iterator (kt_on_task_seen), or, where
- * sched_switch keeps them, those running on the CPUs (kt_on_cpu_flush).
+ * Brings the tracked threads up to now: by the task iterator (kt_on_task_seen), and, where
+ * sched_switch keeps figures (the counters at least), those running on the CPUs
+ * (kt_on_cpu_flush).
  */
 static int flush_threads(struct tracer *tr, struct snapshot *s)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
-	int fd, cpu;
+	int fd, cpu, err = 0;
 
 	s->listed = false;
 	if (tr->task_iter)
-		return iterate_tasks(tr, s);
+		err = iterate_tasks(tr, s);
+	if (!tr->cpu_flush)
+		return err;
 	fd = bpf_program__fd(tr->skel->progs.kt_cpu_flush);
 	/* An offline CPU refuses: nothing runs there to flush. */
 	for (cpu = 0; cpu < tr->nr_cpus; cpu++) {
 		opts.cpu = cpu;
 		bpf_prog_test_run_opts(fd, &opts);
 	}
-	return 0;
+	return err;
 }
 
 int tracer_drain(struct tracer *tr, struct snapshot *s)

@@ -23,7 +23,9 @@ struct tracer {
 	struct kvmtrace *skel;
 	bool guest_observable;
 	bool disk_observable;
-	bool task_iter;		/* scheduler figures by the task iterator, none at context switches */
+	bool task_iter;		/* scheduler figures by the task iterator */
+	bool switch_hooked;	/* sched_switch too, for the kvm hooks or the counters */
+	bool cpu_flush;		/* the drain flushes the running threads (kt_cpu_flush) */
 	int netdev_fd;		/* taps' traffic from their own counters (rtnetlink); -1: hooks */
 	struct tap_reading *taps;	/* with netdev_fd: each VM tap's, until its VM is forgotten */
 	size_t nr_taps;
