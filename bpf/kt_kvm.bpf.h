@@ -71,7 +71,7 @@ static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
 	if (t->exit_since) {
 		handling = at - t->exit_since;
 		t->sum.exit_handling_ns += handling;
-		t->run_handling_ns += handling;
+		t->runs[t->exit_run & (KT_EXIT_RUNS - 1)].handling_ns += handling;
 		t->exit_since = 0;
 	}
 	if (t->handling_since)
@@ -86,6 +86,25 @@ static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
  */
 #define KT_ISA_VMX		1
 #define KT_VMX_REASON_KEPT	0x8000ffffu
+
+/*
+ * The run of thread t's exits of this reason: one of its latest reasons', else the oldest
+ * one's, which moves to exit_stats to make room.
+ */
+static __always_inline __u32 kt_exit_run_of(struct kt_thread *t, __u32 isa, __u32 reason)
+{
+	__u32 i;
+
+	for (i = 0; i < KT_EXIT_RUNS; i++)
+		if (t->runs[i].reason == reason && t->runs[i].isa == isa)
+			return i;
+	i = t->next_run & (KT_EXIT_RUNS - 1);
+	kt_exit_run_done(t, i);
+	t->next_run = i + 1;
+	t->runs[i].isa = isa;
+	t->runs[i].reason = reason;
+	return i;
+}
 
 /* kvm_exit: guest mode ends; an exit seen without its entry (attached mid-guest) adds no time. */
 static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
@@ -107,11 +126,8 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 	t->sum.exits++;
 	t->exit_since = now;
 	t->handling_since = now;
-	if (t->isa != isa || t->exit_reason != reason)
-		kt_exit_run_done(t);
-	t->isa = isa;
-	t->exit_reason = reason;
-	t->run_exits++;
+	t->exit_run = kt_exit_run_of(t, isa, reason);
+	t->runs[t->exit_run & (KT_EXIT_RUNS - 1)].exits++;
 }
 
 /* The hooks' bodies: what they ask the kernel, as the benchmark runs them too. */

@@ -354,19 +354,20 @@ static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct 
 }
 
 /*
- * A thread's run of exits of one reason moves to exit_stats (kvm_exit, the thread's end). Out
- * of line: its frame would overflow the thread's end's in a switch hook.
+ * A thread's run of exits of one reason moves to exit_stats (a reason taking its place, the
+ * thread's end). Out of line: its frame would overflow the thread's end's in a switch hook.
  */
-static __noinline void kt_exit_run_done(struct kt_thread *t)
+static __noinline void kt_exit_run_done(struct kt_thread *t, __u32 i)
 {
+	struct kt_exit_run *run = &t->runs[i & (KT_EXIT_RUNS - 1)];
 	struct kt_exit_key key = {
 		.tgid = t->tgid,
-		.isa = t->isa,
-		.reason = t->exit_reason,
+		.isa = run->isa,
+		.reason = run->reason,
 		.vm_birth_ns = t->vm_birth_ns,
 	};
 	struct kt_exit_stat *stat;
-	struct kt_exit_stat fresh = { .count = t->run_exits, .handling_ns = t->run_handling_ns };
+	struct kt_exit_stat fresh = { .count = run->exits, .handling_ns = run->handling_ns };
 
 	if (!fresh.count && !fresh.handling_ns)
 		return;
@@ -377,8 +378,16 @@ static __noinline void kt_exit_run_done(struct kt_thread *t)
 	} else if (bpf_map_update_elem(&exit_stats, &key, &fresh, BPF_NOEXIST) == -KT_E2BIG) {
 		kt_count_drop(KT_DROP_EXIT_FULL);
 	}
-	t->run_exits = 0;
-	t->run_handling_ns = 0;
+	run->exits = 0;
+	run->handling_ns = 0;
+}
+
+static __always_inline void kt_exit_runs_done(struct kt_thread *t)
+{
+	__u32 i;
+
+	for (i = 0; i < KT_EXIT_RUNS; i++)
+		kt_exit_run_done(t, i);
 }
 
 /*

@@ -159,7 +159,7 @@ static __always_inline void kt_thread_done(__u64 now, __u32 tid, struct kt_threa
 		bpf_map_delete_elem(&threads, &tid);
 		return;
 	}
-	kt_exit_run_done(t);
+	kt_exit_runs_done(t);
 	kt_fold_totals(&vm->exited, &t->sum);
 	__sync_fetch_and_or(&t->flags, KT_THREAD_FOLDED);
 	if (__sync_fetch_and_add(&vm->nr_threads, -1) == 1 && (vm->flags & KT_VM_GROUP_DEAD))

@@ -216,6 +216,15 @@ struct kt_bio_set {
 };
 
 /* One thread of a tracked VM. Timestamps are CLOCK_MONOTONIC ns; 0 means "not in that state". */
+/* Exits of one reason a vCPU counts in its own entry; isa 0: an unused run. */
+#define KT_EXIT_RUNS		4	/* a power of two: an index is masked, not checked */
+struct kt_exit_run {
+	__u32 isa;		/* 1 = VMX, 2 = SVM */
+	__u32 reason;
+	__u64 exits;
+	__u64 handling_ns;
+};
+
 struct kt_thread {
 	__u32 tgid;
 	__u32 flags;		/* enum kt_thread_flags */
@@ -234,17 +243,17 @@ struct kt_thread {
 	__u64 handling_since;	/* on its CPU handling that exit since; 0: not */
 	__u64 waiting_since;	/* off its CPU with that exit pending since; 0: not */
 	__u64 switch_exec_ns;	/* its runtime at its last switch-out (switch_lean); 0: none */
-	__u32 exit_reason;	/* reason of the exit that awaits its next entry */
-	__u32 isa;		/* 1 = VMX, 2 = SVM */
 	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */
+	__u32 exit_run;		/* runs[] of the latest exit, whose handling the next entry ends */
+	__u32 next_run;		/* the run a reason not in runs[] replaces next: the oldest */
 	__u32 pad;
 	/*
-	 * The latest run of exits of one reason (isa, exit_reason), not yet in exit_stats: it
-	 * moves there when the reason changes or the thread ends, so that a run costs no lookup
-	 * per exit. Readers add it to its reason's exit_stats, read first.
+	 * The exits of the vCPU's latest reasons not yet in exit_stats: a reason's run moves there
+	 * when a reason not among them takes its place or the thread ends, so that exits of a few
+	 * reasons in turn (I/O, interrupt, HLT, timer) cost no lookup each. Readers add them to
+	 * their reasons' exit_stats, read first.
 	 */
-	__u64 run_exits;
-	__u64 run_handling_ns;
+	struct kt_exit_run runs[KT_EXIT_RUNS];
 	struct kt_totals sum;
 };
 

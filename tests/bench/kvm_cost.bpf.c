@@ -18,19 +18,19 @@ char LICENSE[] SEC("license") = "GPL";
 __u64 elapsed_ns;	/* of the last run */
 
 struct loop_state {
-	bool alternate;
+	__u32 reasons;
 };
 
 /*
- * One VM exit as the hooks see it: kvm_exit, then the next kvm_entry. Reason HLT every time (a
- * run of one reason), or HLT and I/O in turn (every exit ends a run: the dearest case).
+ * One VM exit as the hooks see it: kvm_exit, then the next kvm_entry. Of one reason every time
+ * (a run), or of l->reasons reasons in turn: as many as a vCPU's entry keeps runs of, or one more,
+ * when every exit moves the oldest reason's run to exit_stats (the dearest case).
  */
 static long one_exit(__u64 i, void *ctx)
 {
 	struct loop_state *l = ctx;
-	__u32 reason = l->alternate && (i & 1) ? 30 : 12;
 
-	kt_kvm_exit_hook(1, reason);
+	kt_kvm_exit_hook(1, 12 + (__u32)(i % l->reasons));
 	kt_kvm_entry_hook(0);
 	return 0;
 }
@@ -40,17 +40,17 @@ static long nothing(__u64 i, void *ctx)
 	return 0;
 }
 
-/* handlers: 0 an empty loop, 1 exits of one reason, 2 of two reasons in turn. */
+/* reasons: 0 an empty loop, else exits of that many reasons in turn. */
 SEC("raw_tp")
-int BPF_PROG(kvm_cost, __u64 loops, __u64 handlers)
+int BPF_PROG(kvm_cost, __u64 loops, __u64 reasons)
 {
-	struct loop_state l = { .alternate = handlers == 2 };
+	struct loop_state l = { .reasons = reasons };
 	__u64 start;
 
 	if (!kt_track_vm(bpf_get_current_pid_tgid() >> 32, bpf_ktime_get_ns(), KT_VM_BY_USER, NULL))
 		return 1;
 	start = bpf_ktime_get_ns();
-	if (handlers)
+	if (reasons)
 		bpf_loop(loops, one_exit, &l, 0);
 	else
 		bpf_loop(loops, nothing, &l, 0);

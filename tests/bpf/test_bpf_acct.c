@@ -172,15 +172,19 @@ static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u6
 	struct kt_exit_stat sum = exit_table_of(skel, tgid, birth, isa, reason);
 	__u32 tid, *prev = NULL;
 	struct kt_thread t;
+	int i;
 
 	while (!bpf_map__get_next_key(skel->maps.threads, prev, &tid, sizeof(tid))) {
 		prev = &tid;
 		if (bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) ||
-		    t.tgid != tgid || t.vm_birth_ns != birth || t.isa != isa ||
-		    t.exit_reason != reason)
+		    t.tgid != tgid || t.vm_birth_ns != birth)
 			continue;
-		sum.count += t.run_exits;
-		sum.handling_ns += t.run_handling_ns;
+		for (i = 0; i < KT_EXIT_RUNS; i++) {
+			if (t.runs[i].isa != isa || t.runs[i].reason != reason)
+				continue;
+			sum.count += t.runs[i].exits;
+			sum.handling_ns += t.runs[i].handling_ns;
+		}
 	}
 	return sum;
 }
@@ -378,14 +382,29 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(exit_stat_of(skel, VM, 1600, 1, 12).handling_ns, 50);
 }
 
+/* The run of reason in thread t's entry; NULL: none. */
+static const struct kt_exit_run *run_of(const struct kt_thread *t, __u32 reason)
+{
+	int i;
+
+	for (i = 0; i < KT_EXIT_RUNS; i++)
+		if (t->runs[i].isa == 1 && t->runs[i].reason == reason)
+			return &t->runs[i];
+	return NULL;
+}
+
 /*
- * A run of exits of one reason stays in the vCPU's entry (no exit_stats lookup per exit); it
- * moves to exit_stats when the reason changes and when the thread ends.
+ * The exits of a vCPU's latest reasons stay in its entry (no exit_stats lookup per exit, even
+ * with reasons in turn); the oldest reason's move to exit_stats when one more reason comes, and
+ * all when the thread ends.
  */
 static void test_exit_runs(void **state)
 {
 	struct acct_test *skel = *state;
+	const struct kt_exit_run *run;
 	struct kt_thread t;
+	__u64 at = 400;
+	__u32 r;
 
 	track(skel, 10, VM);
 	SWITCH(skel, 0, 50, OTHER, OTHER, 0, VCPU0, VM);
@@ -396,26 +415,51 @@ static void test_exit_runs(void **state)
 	EVENT(skel, t_kvm_entry, 0, 350, VCPU0, VM, 0);		/* 50 */
 	/* An entry only notes its time on its CPU; the exit after it takes it into the thread. */
 	t = thread_of(skel, VCPU0);
-	assert_int_equal(t.run_exits, 2);
-	assert_int_equal(t.run_handling_ns, 30);
+	run = run_of(&t, 12);
+	assert_non_null(run);
+	assert_int_equal(run->exits, 2);
+	assert_int_equal(run->handling_ns, 30);
 	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 0);
 	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 12).count, 2);
 
-	EVENT(skel, t_kvm_exit, 0, 400, VCPU0, VM, 1, 30);		/* another reason */
-	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 2);
-	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).handling_ns, 80);
+	/* Reasons in turn, as many as the entry keeps: each its run, none in exit_stats. */
+	for (r = 1; r < KT_EXIT_RUNS; r++) {
+		EVENT(skel, t_kvm_exit, 0, at, VCPU0, VM, 1, 100 + r);
+		EVENT(skel, t_kvm_entry, 0, at + r, VCPU0, VM, 0);	/* handling r */
+		at += 100;
+	}
+	EVENT(skel, t_kvm_exit, 0, at, VCPU0, VM, 1, 12);		/* 12 again */
+	EVENT(skel, t_kvm_entry, 0, at + 7, VCPU0, VM, 0);
+	at += 100;
 	t = thread_of(skel, VCPU0);
-	assert_int_equal(t.run_exits, 1);
-	assert_int_equal(t.run_handling_ns, 0);
-	EVENT(skel, t_kvm_entry, 0, 420, VCPU0, VM, 0);		/* 20 */
+	assert_int_equal(run_of(&t, 12)->exits, 3);
+	assert_int_equal(run_of(&t, 12)->handling_ns, 80);
+	assert_int_equal(run_of(&t, 101)->exits, 1);
+	assert_int_equal(run_of(&t, 101)->handling_ns, 1);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 0);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 101).count, 0);
+
+	/* One reason more: the oldest (12) moves to exit_stats, its handling with it. */
+	EVENT(skel, t_kvm_exit, 0, at, VCPU0, VM, 1, 30);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 3);
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).handling_ns, 87);
+	t = thread_of(skel, VCPU0);
+	assert_null(run_of(&t, 12));
+	assert_int_equal(run_of(&t, 30)->exits, 1);
+	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 12).count, 3);	/* counted once */
+	EVENT(skel, t_kvm_entry, 0, at + 20, VCPU0, VM, 0);		/* 20 */
 	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 30).handling_ns, 0);
 
 	/* The thread ends with that entry open (no kvm_exit seen): its handling still counts. */
-	EXIT(skel, 0, 500, VCPU0, VM, 0);
-	EVENT(skel, t_switch_out_exiting, 0, 510, VCPU0, VM);
+	EXIT(skel, 0, at + 50, VCPU0, VM, 0);
+	EVENT(skel, t_switch_out_exiting, 0, at + 60, VCPU0, VM);
 	assert_int_equal(exit_table_of(skel, VM, 10, 1, 30).count, 1);
 	assert_int_equal(exit_table_of(skel, VM, 10, 1, 30).handling_ns, 20);
-	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 2);
+	for (r = 1; r < KT_EXIT_RUNS; r++) {
+		assert_int_equal(exit_table_of(skel, VM, 10, 1, 100 + r).count, 1);
+		assert_int_equal(exit_table_of(skel, VM, 10, 1, 100 + r).handling_ns, r);
+	}
+	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 3);
 }
 
 /*

@@ -19,18 +19,19 @@ static int cmp_exit_key(const void *a, const void *b)
 	       cmp_u64(x->isa, y->isa) ?: cmp_u64(x->reason, y->reason);
 }
 
-static bool has_exit_run(const struct kt_thread *t)
+static bool has_exits(const struct kt_exit_run *run)
 {
-	return t->run_exits || t->run_handling_ns;
+	return run->exits || run->handling_ns;
 }
 
 int snapshot_add_exit_runs(struct snapshot *s)
 {
-	size_t i, n = s->nr_exits, runs = 0;
+	size_t i, j, n = s->nr_exits, runs = 0;
 	struct snap_exit *ex;
 
 	for (i = 0; i < s->nr_threads; i++)
-		runs += has_exit_run(&s->threads[i].t);
+		for (j = 0; j < KT_EXIT_RUNS; j++)
+			runs += has_exits(&s->threads[i].t.runs[j]);
 	if (n + runs > s->cap_exits) {
 		ex = realloc(s->exits, (n + runs) * sizeof(*ex));
 		if (!ex)
@@ -41,13 +42,17 @@ int snapshot_add_exit_runs(struct snapshot *s)
 	for (i = 0; i < s->nr_threads; i++) {
 		const struct kt_thread *t = &s->threads[i].t;
 
-		if (!has_exit_run(t))
-			continue;
-		s->exits[n++] = (struct snap_exit){
-			.key = { .tgid = t->tgid, .isa = t->isa, .reason = t->exit_reason,
-				 .vm_birth_ns = t->vm_birth_ns },
-			.stat = { .count = t->run_exits, .handling_ns = t->run_handling_ns },
-		};
+		for (j = 0; j < KT_EXIT_RUNS; j++) {
+			const struct kt_exit_run *run = &t->runs[j];
+
+			if (!has_exits(run))
+				continue;
+			s->exits[n++] = (struct snap_exit){
+				.key = { .tgid = t->tgid, .isa = run->isa, .reason = run->reason,
+					 .vm_birth_ns = t->vm_birth_ns },
+				.stat = { .count = run->exits, .handling_ns = run->handling_ns },
+			};
+		}
 	}
 	qsort(s->exits, n, sizeof(*s->exits), cmp_exit_key);
 	s->nr_exits = 0;

@@ -62,9 +62,9 @@ struct snapshot {
 };
 
 /*
- * A vCPU's latest run of exits of one reason is in its thread entry until the reason changes
- * or the thread ends (kt_exit_run_done): adds the threads' runs to their reasons' exits, one
- * entry per VM and reason, ordered by VM, then reason. exit_stats is to be read before the
+ * A vCPU's exits of its latest reasons are in its thread entry until another reason takes
+ * their place or the thread ends (kt_exit_run_done): adds the threads' runs to their reasons'
+ * exits, one entry per VM and reason, ordered by VM, then reason. exit_stats is to be read before the
  * threads, so that a run moving in between is missed once (the next drain has it), never
  * counted twice. 0, or -ENOMEM.
  */

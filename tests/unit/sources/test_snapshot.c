@@ -21,16 +21,26 @@ static void add_exit(struct snapshot *s, uint32_t tgid, uint32_t reason, uint64_
 	};
 }
 
+/* Run i of the latest thread. */
+static void add_run(struct snapshot *s, int i, uint32_t reason, uint64_t exits,
+		    uint64_t handling_ns)
+{
+	s->threads[s->nr_threads - 1].t.runs[i] = (struct kt_exit_run){
+		.isa = 1, .reason = reason, .exits = exits, .handling_ns = handling_ns,
+	};
+}
+
+/* A thread whose first run is of reason. */
 static void add_thread(struct snapshot *s, uint32_t tid, uint32_t tgid, uint32_t reason,
-		       uint64_t run_exits, uint64_t run_handling_ns)
+		       uint64_t exits, uint64_t handling_ns)
 {
 	s->threads = realloc(s->threads, (s->nr_threads + 1) * sizeof(*s->threads));
 	assert_non_null(s->threads);
 	s->threads[s->nr_threads++] = (struct snap_thread){
 		.tid = tid,
-		.t = { .tgid = tgid, .vm_birth_ns = 10, .isa = 1, .exit_reason = reason,
-		       .run_exits = run_exits, .run_handling_ns = run_handling_ns },
+		.t = { .tgid = tgid, .vm_birth_ns = 10 },
 	};
+	add_run(s, 0, reason, exits, handling_ns);
 }
 
 static void assert_exit(const struct snap_exit *e, uint32_t tgid, uint32_t reason,
@@ -46,7 +56,8 @@ static void assert_exit(const struct snap_exit *e, uint32_t tgid, uint32_t reaso
 
 /*
  * Two vCPUs of one VM in runs of the reason exit_stats has, one in a reason it has not seen
- * yet, a thread of another VM, and threads with no run: one entry per VM and reason, in order.
+ * yet and in runs of several reasons, a thread of another VM, and threads with no run: one entry
+ * per VM and reason, in order.
  */
 static void test_runs_join_their_reasons(void **state)
 {
@@ -59,13 +70,15 @@ static void test_runs_join_their_reasons(void **state)
 	add_thread(&s, 101, 100, 12, 2, 20);
 	add_thread(&s, 102, 100, 12, 1, 0);
 	add_thread(&s, 103, 100, 1, 4, 40);
+	add_run(&s, 2, 12, 3, 30);		/* reasons in turn: runs of each */
+	add_run(&s, 3, 48, 1, 1);
 	add_thread(&s, 104, 100, 48, 0, 0);	/* its run moved to exit_stats */
 	add_thread(&s, 201, 200, 30, 1, 9);
 	assert_int_equal(snapshot_add_exit_runs(&s), 0);
 	assert_int_equal(s.nr_exits, 4);
 	assert_exit(&s.exits[0], 100, 1, 4, 40);
-	assert_exit(&s.exits[1], 100, 12, 6, 320);
-	assert_exit(&s.exits[2], 100, 48, 7, 70);
+	assert_exit(&s.exits[1], 100, 12, 9, 350);
+	assert_exit(&s.exits[2], 100, 48, 8, 71);
 	assert_exit(&s.exits[3], 200, 30, 6, 509);
 	assert_true(s.cap_exits >= s.nr_exits);
 	free(s.exits);
