@@ -38,7 +38,8 @@ $(BENCH_OUT)/kvm_cost.o: tests/bench/kvm_cost.c $(BENCH_OUT)/bench_kvm_cost.skel
 	$(CC) $(CPPFLAGS) -I$(BENCH_OUT) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
 
 $(BENCH_OUT)/kvm_cost: $(BENCH_OUT)/kvm_cost.o $(OUTPUT)/user/sources/kvmstats.o \
-	$(OUTPUT)/user/program/cli_values.o
+	$(OUTPUT)/user/program/cli_values.o $(OUTPUT)/user/sources/perf_events.o \
+	$(OUTPUT)/user/sources/perf_names.o $(OUTPUT)/user/program/log.o
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # The pretend VM's network backend: plain C, no BPF.

@@ -27,6 +27,8 @@
 #include "bench_kvm_cost.skel.h"
 #include "kvmstats.h"
 #include "kvmtrace.h"
+#include "perf_events.h"
+#include "perf_names.h"
 
 #define ROUNDS		7
 #define LOOPS		200000
@@ -64,11 +66,64 @@ static double hook_share_pct(double exit_ns)
 }
 
 /*
- * The mixes of exit reasons timed: one (a run), as many in turn as a vCPU's entry keeps runs
- * of, one more (each exit moves a run to exit_stats).
+ * What is timed: exits of one reason (a run), of as many in turn as a vCPU's entry keeps runs
+ * of, of one more (each exit moves a run to exit_stats); and a run with --counters, one clock
+ * and as many software events as the default hardware counters (no PMU needed).
  */
-static const int mixes[] = { 1, KT_EXIT_RUNS, KT_EXIT_RUNS + 1 };
-#define NR_MIXES	(sizeof(mixes) / sizeof(mixes[0]))
+static const char *const counter_sets[] = {
+	NULL, "task-clock", "task-clock,cpu-clock,page-faults,context-switches",
+};
+#define NR_SETS		(sizeof(counter_sets) / sizeof(counter_sets[0]))
+
+static const struct variant {
+	size_t set;		/* counter_sets[] */
+	int reasons;
+	const char *what;
+} variants[] = {
+	{ 0, 1, "a run of exits of one reason" },
+	{ 0, KT_EXIT_RUNS, "exits of 4 reasons in turn (as many as a vCPU keeps runs of)" },
+	{ 0, KT_EXIT_RUNS + 1, "exits of 5 reasons in turn (each moves a run to the exit table)" },
+	{ 1, 1, "a run of one reason, `--counters task-clock`" },
+	{ 2, 1, "a run of one reason, 4 counters (software events, read as the 4 default "
+		"hardware ones are)" },
+};
+#define NR_VARIANTS	(sizeof(variants) / sizeof(variants[0]))
+
+/* The benchmark's programs, with counters (a comma-separated perf list) or none. */
+static struct bench_kvm_cost *load(const char *counters)
+{
+	struct counter_spec spec[KT_MAX_COUNTERS];
+	struct bench_kvm_cost *skel;
+	char why[128];
+	int n = 0, i;
+
+	if (counters) {
+		n = counters_parse(counters, spec, KT_MAX_COUNTERS, why, sizeof(why));
+		if (n < 0) {
+			fprintf(stderr, "kvm_cost: %s\n", why);
+			return NULL;
+		}
+	}
+	skel = bench_kvm_cost__open();
+	if (!skel)
+		goto fail;
+	skel->rodata->nr_counters = n;
+	for (i = 0; i < n; i++)
+		if (counter_is_clock(&spec[i]))
+			skel->rodata->clock_counters |= 1U << i;
+	if (bpf_map__set_max_entries(skel->maps.counters,
+				     libbpf_num_possible_cpus() * KT_MAX_COUNTERS) ||
+	    bench_kvm_cost__load(skel))
+		goto fail;
+	if (n && !counters_open(spec, n, bpf_map__fd(skel->maps.counters)))
+		goto fail;
+	return skel;
+fail:
+	fprintf(stderr, "kvm_cost: cannot load the BPF program%s%s: %s\n",
+		counters ? " with counters " : "", counters ? counters : "", strerror(errno));
+	bench_kvm_cost__destroy(skel);
+	return NULL;
+}
 
 /* ns of one loop run of exits of that many reasons in turn; 0: an empty loop. */
 static int run_loop(struct bench_kvm_cost *skel, int reasons, double *ns)
@@ -185,42 +240,43 @@ out:
 
 int main(int argc, char **argv)
 {
-	double empty[ROUNDS], work[NR_MIXES][ROUNDS], per_exit[NR_MIXES], empty_runs[ROUNDS];
-	double read_us = 0, scan_us = 0, empty_ns, stats_share;
-	struct bench_kvm_cost *skel;
-	char why[256] = "", date[32];
+	double work[NR_VARIANTS][ROUNDS], per_exit[NR_VARIANTS], empty_runs[ROUNDS];
+	double read_us = 0, scan_us = 0, empty_ns, stats_share, empty, busy;
+	struct bench_kvm_cost *skels[NR_SETS] = {};
+	char why[512] = "", date[32];
 	struct utsname u;
 	time_t t = time(NULL);
 	int i, have_stats;
-	size_t m;
+	size_t v;
 	FILE *out;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: kvm_cost OUT.md\n");
 		return 2;
 	}
-	skel = bench_kvm_cost__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "kvm_cost: cannot load the BPF program: %s\n", strerror(errno));
-		return 1;
-	}
+	for (v = 0; v < NR_SETS; v++)
+		if (!(skels[v] = load(counter_sets[v])))
+			return 1;
 	for (i = 0; i < ROUNDS; i++) {
-		if (run_loop(skel, 0, &empty[i]))
-			goto test_run_failed;
-		for (m = 0; m < NR_MIXES; m++) {
-			if (run_loop(skel, mixes[m], &work[m][i]))
-				goto test_run_failed;
-			work[m][i] = (work[m][i] - empty[i]) / LOOPS;
+		for (v = 0; v < NR_VARIANTS; v++) {
+			if (run_loop(skels[variants[v].set], 0, &empty) ||
+			    run_loop(skels[variants[v].set], variants[v].reasons, &busy)) {
+				fprintf(stderr, "kvm_cost: BPF_PROG_TEST_RUN failed: %s\n",
+					strerror(errno));
+				return 1;
+			}
+			work[v][i] = (busy - empty) / LOOPS;
 		}
-		if (empty_run_ns(skel, &empty_runs[i])) {
+		if (empty_run_ns(skels[0], &empty_runs[i])) {
 			fprintf(stderr, "kvm_cost: cannot time the empty program on "
 				"syscalls:sys_enter_getppid (bpf_stats): %s\n", strerror(errno));
 			return 1;
 		}
 	}
-	bench_kvm_cost__destroy(skel);
-	for (m = 0; m < NR_MIXES; m++)
-		per_exit[m] = median(work[m], ROUNDS);
+	for (v = 0; v < NR_SETS; v++)
+		bench_kvm_cost__destroy(skels[v]);
+	for (v = 0; v < NR_VARIANTS; v++)
+		per_exit[v] = median(work[v], ROUNDS);
 	empty_ns = median(empty_runs, ROUNDS);
 	have_stats = !stats_read_us(&read_us, &scan_us, why, sizeof(why));
 
@@ -237,15 +293,10 @@ int main(int argc, char **argv)
 	fprintf(out, "| mode | per VM exit | per interval, one VM of %d vCPUs | at %d exits/s on "
 		"each of %d vCPUs, `-i 1` |\n| --- | ---: | ---: | ---: |\n", VCPUS, EXITS_PER_S,
 		VCPUS);
-	fprintf(out, "| kvm tracepoints (`--kvm-hooks on`, where they fire), a run of exits of one "
-		"reason | %.0f ns | 0 | %.2f%% of one CPU |\n", per_exit[0],
-		hook_share_pct(per_exit[0]));
-	fprintf(out, "| same, exits of %d reasons in turn (as many as a vCPU keeps runs of) | "
-		"%.0f ns | 0 | %.2f%% of one CPU |\n", mixes[1], per_exit[1],
-		hook_share_pct(per_exit[1]));
-	fprintf(out, "| same, of %d reasons in turn (each exit moves a run to the exit table) | "
-		"%.0f ns | 0 | %.2f%% of one CPU |\n", mixes[2], per_exit[2],
-		hook_share_pct(per_exit[2]));
+	for (v = 0; v < NR_VARIANTS; v++)
+		fprintf(out, "| kvm tracepoints (`--kvm-hooks on`, where they fire), %s | %.0f ns | "
+			"0 | %.2f%% of one CPU |\n", variants[v].what, per_exit[v],
+			hook_share_pct(per_exit[v]));
 	if (have_stats)
 		fprintf(out, "| KVM's statistics (`--kvm-hooks off`, software KVM) | 0 | %.1f µs, "
 			"and a %.1f µs scan of the VMM's fds every %d s | %.4f%% of one CPU |\n",
@@ -256,20 +307,20 @@ int main(int argc, char **argv)
 	fprintf(out, "\n| figure | measured | target | met |\n| --- | ---: | ---: | --- |\n");
 	fprintf(out, "| empty program on a classic tracepoint (sys_enter_getppid), bpf_stats | "
 		"%.1f ns/run | | |\n", empty_ns);
-	ratio_row(out, "kvm_exit + kvm_entry as bpf_stats would count them (two empty runs + the "
-		  "handlers' work) vs two empty runs, a run of one reason",
-		  vs_empty_runs(per_exit[0], empty_ns));
-	ratio_row(out, "the same, a few reasons in turn", vs_empty_runs(per_exit[1], empty_ns));
-	ratio_row(out, "the same, more reasons in turn than a vCPU keeps runs of",
-		  vs_empty_runs(per_exit[2], empty_ns));
+	for (v = 0; v < NR_VARIANTS; v++) {
+		snprintf(why, sizeof(why), "kvm_exit + kvm_entry as bpf_stats would count them (two "
+			 "empty runs + the handlers' work) vs two empty runs, %s", variants[v].what);
+		ratio_row(out, why, vs_empty_runs(per_exit[v], empty_ns));
+	}
 	fprintf(out, "\nPer exit: the bodies of kvmtrace-bpf's kvm_exit and kvm_entry programs, "
 		"their helper calls included (the clock at both, the current thread at kvm_exit), "
 		"run by BPF_PROG_TEST_RUN in a bpf_loop of %d exits, minus an empty loop, median "
 		"of %d rounds (the tracepoint's own dispatch, paid by any tracer, is not in it). "
 		"Per interval: one pread of each vCPU's stats fd, averaged over %d readings; the "
 		"scan (kvm_fds_scan) looks for hot-plugged vCPUs. The empty program: %d "
-		"getppid() calls per round, its run_time_ns / run_cnt, median of the rounds.\n",
-		LOOPS, ROUNDS, READS, LOOPS);
+		"getppid() calls per round, its run_time_ns / run_cnt, median of the rounds. The 4 "
+		"counters: %s, opened on every CPU as the loader opens `--counters`; each is read at "
+		"both hooks.\n", LOOPS, ROUNDS, READS, LOOPS, counter_sets[2]);
 	fclose(out);
 	out = fopen(argv[1], "r");
 	while (out && fgets(why, sizeof(why), out))
@@ -277,7 +328,4 @@ int main(int argc, char **argv)
 	if (out)
 		fclose(out);
 	return 0;
-test_run_failed:
-	fprintf(stderr, "kvm_cost: BPF_PROG_TEST_RUN failed: %s\n", strerror(errno));
-	return 1;
 }
