@@ -29,7 +29,8 @@ static __always_inline struct kt_thread *kt_vcpu_thread(__u64 now, __u32 tid, __
  * kvm_entry: the vCPU thread enters guest mode. It only notes the time in this CPU's slot, for
  * whatever VM: the kvm_exit that follows on this CPU decides, looks the thread up (and makes a
  * process not tracked yet a VM) and takes the entry. tid and tgid are known only with perf
- * counters, whose host share of a tracked thread ends here.
+ * counters, whose host share of a tracked thread ends here (with no lookup of the thread while
+ * it keeps its CPU: kt_counters_quick).
  */
 static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __u32 vcpu_id,
 					    const struct kt_readings *fake)
@@ -37,7 +38,7 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 	struct kt_guest_entry *e;
 	struct kt_thread *t;
 
-	if (nr_counters && kt_is_tracked(tgid)) {
+	if (!kt_counters_quick(fake, tid, false, now) && kt_is_tracked(tgid)) {
 		t = kt_tracked_thread(tid, tgid);
 		if (t)
 			kt_counters_take(fake, t, tid, false, tid, now, 0);
@@ -118,7 +119,8 @@ static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u
 		return;
 	if (isa == KT_ISA_VMX)
 		reason &= KT_VMX_REASON_KEPT;
-	kt_counters_take(fake, t, tid, true, tid, now, 0);
+	if (!kt_counters_quick(fake, tid, true, now))
+		kt_counters_take(fake, t, tid, true, tid, now, 0);
 	t->flags |= KT_THREAD_VCPU;
 	/* Guest time counts from the VM's tracking on: a first exit made it a VM. */
 	if (entered)

@@ -129,12 +129,22 @@ struct {
 	__uint(max_entries, KT_MAX_COUNTERS);
 } counters SEC(".maps");
 
-/* The counters as last read on this CPU, and for which thread (0: none tracked). */
+/*
+ * The counters as last read on this CPU, and for which thread (0: none tracked). A full reading
+ * (v: with the times the PMU ran them, for multiplexing) ends a slice or a drain; between two,
+ * the kvm hooks of the same thread read the counts alone (raw), a helper's work less, and keep
+ * what they grew by as its VM's (owner's) guest and host shares, scaled at the next full one.
+ */
 struct kt_counter_base {
 	__u32 tid;
-	__u32 pad;
-	__u64 at_ns;		/* when they were read */
-	struct bpf_perf_event_value v[KT_MAX_COUNTERS];
+	__u32 owner_tgid;	/* the VM of tid, when a full reading knew it; 0: not known */
+	__u64 owner_birth_ns;
+	__u64 at_ns;		/* when they were last read, fully or not */
+	__u64 quick;		/* counts-only readings since the last full one */
+	struct bpf_perf_event_value v[KT_MAX_COUNTERS];	/* the last full reading */
+	__u64 raw[KT_MAX_COUNTERS];			/* the last reading's counts */
+	__u64 quick_host[KT_MAX_COUNTERS];		/* grown since v, unscaled */
+	__u64 quick_guest[KT_MAX_COUNTERS];
 };
 
 struct {

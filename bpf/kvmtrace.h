@@ -244,9 +244,9 @@ struct kt_thread {
 	__u64 waiting_since;	/* off its CPU with that exit pending since; 0: not */
 	__u64 switch_exec_ns;	/* its runtime at its last switch-out (switch_lean); 0: none */
 	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */
-	__u32 exit_run;		/* runs[] of the latest exit, whose handling the next entry ends */
-	__u32 next_run;		/* the run a reason not in runs[] replaces next: the oldest */
-	__u32 pad;
+	/* 16 bits: the entry is built on the stack of hooks whose frames add up to near 512 B. */
+	__u16 exit_run;		/* runs[] of the latest exit, whose handling the next entry ends */
+	__u16 next_run;		/* the run a reason not in runs[] replaces next: the oldest */
 	/*
 	 * The exits of the vCPU's latest reasons not yet in exit_stats: a reason's run moves there
 	 * when a reason not among them takes its place or the thread ends, so that exits of a few

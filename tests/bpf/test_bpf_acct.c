@@ -1169,6 +1169,58 @@ static void test_counters_multiplexed(void **state)
 	assert_int_equal(c.counter_host[1], 130);
 }
 
+/* A kvm_entry (is_exit 0) or kvm_exit on CPU 0 with the PMU's enabled and running times. */
+#define MKVM(skel, tid, tgid, is_exit, c0, c1, enabled, running) \
+	EVENT(skel, t_kvm_counted, 0, tid, tgid, is_exit, c0, c1, enabled, running)
+
+/*
+ * While a vCPU keeps its CPU, its kvm hooks read the counts alone (no lookup, no times): what
+ * they grew by waits in the CPU's reading as its VM's guest and host shares, and the next full
+ * reading (its switch-out, a drain) scales them as it scales its own part.
+ */
+static void test_counters_quick_readings(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_vm_percpu c;
+
+	track(skel, 10, VM);
+	MSWITCH(skel, OTHER, OTHER, VCPU0, VM, 1000, 50, 10000, 4000);
+	/* The first hook reads fully and learns the VM: host 100 and 10, run 100 of 400 ns. */
+	MKVM(skel, VCPU0, VM, 0, 1100, 60, 10400, 4100);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 400);
+	assert_int_equal(c.counter_host[1], 40);
+	MKVM(skel, VCPU0, VM, 1, 1300, 80, 99999, 99999);	/* guest 200, 20: times unread */
+	MKVM(skel, VCPU0, VM, 0, 1350, 85, 99999, 99999);	/* host 50, 5 */
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_guest[0], 0);		/* pending */
+	assert_int_equal(c.counter_host[0], 400);
+	/* Then host 50, 5; all scaled by 1000 enabled of 300 running since the full reading. */
+	MSWITCH(skel, VCPU0, VM, OTHER, OTHER, 1400, 90, 11400, 4400);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_guest[0], 666);
+	assert_int_equal(c.counter_guest[1], 66);
+	assert_int_equal(c.counter_host[0], 400 + 166 + 166);
+	assert_int_equal(c.counter_host[1], 40 + 16 + 16);
+
+	/* A drain while the vCPU holds its CPU takes the pending shares, once. */
+	CSWITCH(skel, 0, OTHER, OTHER, VCPU0, VM, 2000, 200);
+	CENTRY(skel, 0, VCPU0, VM, 2100, 210);			/* host 100, 10 (full) */
+	CEXIT(skel, 0, VCPU0, VM, 2500, 250);			/* guest 400, 40 (quick) */
+	EVENT(skel, t_cpu_flush, 0, 2600, VCPU0, VM, 2600, 260);	/* host 100, 10 */
+	EVENT(skel, t_cpu_flush, 0, 2700, VCPU0, VM, 2700, 270);	/* host 100, 10 */
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_guest[0], 666 + 400);
+	assert_int_equal(c.counter_guest[1], 66 + 40);
+	assert_int_equal(c.counter_host[0], 732 + 300);
+	assert_int_equal(c.counter_host[1], 72 + 30);
+
+	/* Another thread's hook on this CPU (its switch-in unseen) is not the quick one's. */
+	CENTRY(skel, 0, VCPU1, VM, 2800, 280);
+	c = percpu_of(skel, VM, 10);
+	assert_int_equal(c.counter_host[0], 1032);
+}
+
 /* Kernel text of the sampler tests: [0xffff...1000, 2000) kvm, [2000, 3000) bridge, then
  * other kernel code; the rest of the table holds the unused-slot sentinel. */
 #define TEXT(off)	(0xffffffff81000000ULL + (off))
@@ -1700,11 +1752,13 @@ int main(void)
 		LOADED(test_counters_between_vm_threads, counting),
 		LOADED(test_counters_unknown_base, counting),
 		LOADED(test_counters_multiplexed, counting),
+		LOADED(test_counters_quick_readings, counting),
 		LOADED(test_unreported_switch_in, counting),
 		LOADED(test_counters_split_at_entry_exit, counting_lean),
 		LOADED(test_counters_between_vm_threads, counting_lean),
 		LOADED(test_counters_unknown_base, counting_lean),
 		LOADED(test_counters_multiplexed, counting_lean),
+		LOADED(test_counters_quick_readings, counting_lean),
 		LOADED(test_unreported_switch_in, counting_lean),
 		LOADED(test_sampler_classifies, discovering),
 		LOADED(test_sample_names_vcpu, discovering),
