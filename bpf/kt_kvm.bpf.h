@@ -52,11 +52,13 @@ static __always_inline void kt_on_kvm_entry(__u64 now, __u32 tid, __u32 tgid, __
 }
 
 /*
- * Takes thread tid's open kvm_entry on this CPU into its entry t: the entry ended its pending
- * exit's handling. Returns when it entered guest mode; 0: no entry open (missed, or attached
- * mid-guest). t NULL (no VM's, untracked): only closes it.
+ * Takes thread tid's open kvm_entry on this CPU into its exits' state k (in its entry or live
+ * on this CPU), with the handling's time in handling_ns and handling_cpu_ns: the entry ended
+ * its pending exit's handling. Returns when it entered guest mode; 0: no entry open (missed,
+ * or attached mid-guest). k NULL (no VM's, untracked): only closes it.
  */
-static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
+static __always_inline __u64 kt_take_entry(struct kt_vcpu_exits *k, __u64 *handling_ns,
+					   __u64 *handling_cpu_ns, __u32 tid)
 {
 	struct kt_guest_entry *e = kt_open_entry(tid);
 	__u64 at, handling;
@@ -65,20 +67,102 @@ static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
 		return 0;
 	at = e->at;
 	e->at = 0;
-	if (!t)
+	if (!k)
 		return 0;
-	t->flags |= KT_THREAD_VCPU;
-	t->vcpu_id = e->vcpu_id;
-	if (t->exit_since) {
-		handling = at - t->exit_since;
-		t->sum.exit_handling_ns += handling;
-		t->runs[t->exit_run & (KT_EXIT_RUNS - 1)].handling_ns += handling;
-		t->exit_since = 0;
+	k->vcpu_id = e->vcpu_id;
+	if (k->exit_since) {
+		handling = at - k->exit_since;
+		*handling_ns += handling;
+		k->runs[k->exit_run & (KT_EXIT_RUNS - 1)].handling_ns += handling;
+		k->exit_since = 0;
 	}
-	if (t->handling_since)
-		t->sum.exit_handling_cpu_ns += at - t->handling_since;
-	t->handling_since = 0;
+	if (k->handling_since)
+		*handling_cpu_ns += at - k->handling_since;
+	k->handling_since = 0;
 	return at;
+}
+
+/* The same, for a thread's entry. */
+static __always_inline __u64 kt_take_thread_entry(struct kt_thread *t, __u32 tid)
+{
+	__u64 at = kt_take_entry(&t->kvm, &t->sum.exit_handling_ns, &t->sum.exit_handling_cpu_ns,
+				 tid);
+
+	if (at)
+		t->flags |= KT_THREAD_VCPU;
+	return at;
+}
+
+/* This CPU's live vCPU; an array lookup, which the JIT inlines. */
+static __always_inline struct kt_vcpu_live *kt_live_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&vcpu_live, &zero);
+}
+
+/*
+ * The live vCPU's state and figures go back to its thread entry, and the CPU has none live. An
+ * entry gone meanwhile (its switch-out unseen, then its end) takes nothing.
+ */
+static __always_inline void kt_vcpu_give_back(struct kt_vcpu_live *live)
+{
+	__u32 tid = live->tid;
+	struct kt_thread *t;
+
+	if (!tid)
+		return;
+	live->tid = 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || t->tgid != live->tgid || t->vm_birth_ns != live->vm_birth_ns ||
+	    (t->flags & KT_THREAD_FOLDED))
+		return;
+	t->kvm.exit_since = live->kvm.exit_since;
+	t->kvm.handling_since = live->kvm.handling_since;
+	t->kvm.exit_run = live->kvm.exit_run;
+	t->kvm.next_run = live->kvm.next_run;
+	__builtin_memcpy(t->kvm.runs, live->kvm.runs, sizeof(t->kvm.runs));
+	if (live->vcpu_seen)
+		t->kvm.vcpu_id = live->kvm.vcpu_id;
+	t->sum.guest_ns += live->guest_ns;
+	t->sum.exits += live->exits;
+	t->sum.exit_handling_ns += live->exit_handling_ns;
+	t->sum.exit_handling_cpu_ns += live->exit_handling_cpu_ns;
+}
+
+/* Thread tid leaves this CPU (or its figures are wanted): its live state, if any, goes back. */
+static __always_inline void kt_vcpu_leaves(__u32 tid)
+{
+	struct kt_vcpu_live *live = kt_live_slot();
+
+	if (live && live->tid == tid)
+		kt_vcpu_give_back(live);
+}
+
+/*
+ * Thread tid's live state on this CPU; at its first kvm_exit here taken from its entry (made,
+ * and its process made a VM, as needed), after another thread's went back. NULL: no VM's.
+ */
+static __always_inline struct kt_vcpu_live *kt_vcpu_live_of(__u64 now, __u32 tid, __u32 tgid)
+{
+	struct kt_vcpu_live *live = kt_live_slot();
+	struct kt_thread *t;
+
+	if (!live)
+		return NULL;
+	if (live->tid == tid && live->tgid == tgid)
+		return live;
+	kt_vcpu_give_back(live);
+	t = kt_vcpu_thread(now, tid, tgid);
+	if (!t)
+		return NULL;
+	t->flags |= KT_THREAD_VCPU;
+	__builtin_memset(live, 0, sizeof(*live));
+	live->tid = tid;
+	live->tgid = tgid;
+	live->vm_birth_ns = t->vm_birth_ns;
+	live->kvm = t->kvm;
+	return live;
 }
 
 /*
@@ -89,47 +173,61 @@ static __always_inline __u64 kt_take_entry(struct kt_thread *t, __u32 tid)
 #define KT_VMX_REASON_KEPT	0x8000ffffu
 
 /*
- * The run of thread t's exits of this reason: one of its latest reasons', else the oldest
+ * The run of the live vCPU's exits of this reason: one of its latest reasons', else the oldest
  * one's, which moves to exit_stats to make room.
  */
-static __always_inline __u32 kt_exit_run_of(struct kt_thread *t, __u32 isa, __u32 reason)
+static __always_inline __u32 kt_exit_run_of(struct kt_vcpu_live *live, __u32 isa, __u32 reason)
 {
+	struct kt_vcpu_exits *k = &live->kvm;
 	__u32 i;
 
 	for (i = 0; i < KT_EXIT_RUNS; i++)
-		if (t->runs[i].reason == reason && t->runs[i].isa == isa)
+		if (k->runs[i].reason == reason && k->runs[i].isa == isa)
 			return i;
-	i = t->next_run & (KT_EXIT_RUNS - 1);
-	kt_exit_run_done(t, i);
-	t->next_run = i + 1;
-	t->runs[i].isa = isa;
-	t->runs[i].reason = reason;
+	i = k->next_run & (KT_EXIT_RUNS - 1);
+	kt_exit_run_done(k, i, live->tgid, live->vm_birth_ns);
+	k->next_run = i + 1;
+	k->runs[i].isa = isa;
+	k->runs[i].reason = reason;
 	return i;
 }
 
-/* kvm_exit: guest mode ends; an exit seen without its entry (attached mid-guest) adds no time. */
+/*
+ * kvm_exit: guest mode ends; an exit seen without its entry (attached mid-guest) adds no time.
+ * Counted in the vCPU's live state: no lookup while it keeps its CPU.
+ */
 static __always_inline void kt_on_kvm_exit(__u64 now, __u32 tid, __u32 tgid, __u32 isa,
 					   __u32 reason, const struct kt_readings *fake)
 {
-	struct kt_thread *t = kt_vcpu_thread(now, tid, tgid);
-	/* First: the entry ends the handling of the run's latest exit. */
-	__u64 entered = kt_take_entry(t, tid);
+	struct kt_vcpu_live *live = kt_vcpu_live_of(now, tid, tgid);
+	struct kt_vcpu_exits *k;
+	struct kt_thread *t;
+	__u64 entered;
 
-	if (!t)
+	if (!live) {
+		kt_take_entry(NULL, NULL, NULL, tid);	/* no VM's: closes the entry */
 		return;
+	}
+	k = &live->kvm;
+	/* First: the entry ends the handling of the run's latest exit. */
+	entered = kt_take_entry(k, &live->exit_handling_ns, &live->exit_handling_cpu_ns, tid);
+	if (entered)
+		live->vcpu_seen = 1;
 	if (isa == KT_ISA_VMX)
 		reason &= KT_VMX_REASON_KEPT;
-	if (!kt_counters_quick(fake, tid, true, now))
-		kt_counters_take(fake, t, tid, true, tid, now, 0);
-	t->flags |= KT_THREAD_VCPU;
+	if (!kt_counters_quick(fake, tid, true, now)) {
+		t = kt_tracked_thread(tid, tgid);
+		if (t)
+			kt_counters_take(fake, t, tid, true, tid, now, 0);
+	}
 	/* Guest time counts from the VM's tracking on: a first exit made it a VM. */
 	if (entered)
-		t->sum.guest_ns += now - (entered > t->vm_birth_ns ? entered : t->vm_birth_ns);
-	t->sum.exits++;
-	t->exit_since = now;
-	t->handling_since = now;
-	t->exit_run = kt_exit_run_of(t, isa, reason);
-	t->runs[t->exit_run & (KT_EXIT_RUNS - 1)].exits++;
+		live->guest_ns += now - (entered > live->vm_birth_ns ? entered : live->vm_birth_ns);
+	live->exits++;
+	k->exit_since = now;
+	k->handling_since = now;
+	k->exit_run = kt_exit_run_of(live, isa, reason);
+	k->runs[k->exit_run & (KT_EXIT_RUNS - 1)].exits++;
 }
 
 /* The hooks' bodies: what they ask the kernel, as the benchmark runs them too. */

@@ -103,6 +103,32 @@ struct {
 	__type(value, struct kt_net_stat);
 } net_stats SEC(".maps");
 
+/*
+ * The vCPU whose kvm_exit ran last on this CPU, while it keeps the CPU: its exits' state, taken
+ * from its thread entry at its first kvm_exit here and given back (kt_vcpu_give_back) at its
+ * switch-out, the drain's flush or another thread's kvm_exit here; and what its figures grew by
+ * meanwhile, for its entry. So that its kvm hooks look nothing up.
+ */
+struct kt_vcpu_live {
+	__u32 tid;		/* 0: none */
+	__u32 tgid;
+	__u64 vm_birth_ns;
+	struct kt_vcpu_exits kvm;	/* its vcpu_id valid when vcpu_seen */
+	__u32 vcpu_seen;
+	__u32 pad;
+	__u64 guest_ns;
+	__u64 exits;
+	__u64 exit_handling_ns;
+	__u64 exit_handling_cpu_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_vcpu_live);
+} vcpu_live SEC(".maps");
+
 /* This CPU's open kvm_entry: see struct kt_guest_entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -367,14 +393,15 @@ static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct 
  * A thread's run of exits of one reason moves to exit_stats (a reason taking its place, the
  * thread's end). Out of line: its frame would overflow the thread's end's in a switch hook.
  */
-static __noinline void kt_exit_run_done(struct kt_thread *t, __u32 i)
+static __noinline void kt_exit_run_done(struct kt_vcpu_exits *k, __u32 i, __u32 tgid,
+				       __u64 vm_birth_ns)
 {
-	struct kt_exit_run *run = &t->runs[i & (KT_EXIT_RUNS - 1)];
+	struct kt_exit_run *run = &k->runs[i & (KT_EXIT_RUNS - 1)];
 	struct kt_exit_key key = {
-		.tgid = t->tgid,
+		.tgid = tgid,
 		.isa = run->isa,
 		.reason = run->reason,
-		.vm_birth_ns = t->vm_birth_ns,
+		.vm_birth_ns = vm_birth_ns,
 	};
 	struct kt_exit_stat *stat;
 	struct kt_exit_stat fresh = { .count = run->exits, .handling_ns = run->handling_ns };
@@ -397,7 +424,7 @@ static __always_inline void kt_exit_runs_done(struct kt_thread *t)
 	__u32 i;
 
 	for (i = 0; i < KT_EXIT_RUNS; i++)
-		kt_exit_run_done(t, i);
+		kt_exit_run_done(&t->kvm, i, t->tgid, t->vm_birth_ns);
 }
 
 /*
@@ -435,7 +462,7 @@ static __always_inline void kt_note_kvm_run(struct kt_thread *t, __u32 in_kvm_ru
 {
 	if (!in_kvm_run)
 		return;
-	t->vcpu_id = in_kvm_run - 1;
+	t->kvm.vcpu_id = in_kvm_run - 1;
 	/* Atomic: the thread's exit hook may set its own flag at the same time. */
 	if (!(t->flags & KT_THREAD_IN_KVM_RUN))
 		__sync_fetch_and_or(&t->flags, KT_THREAD_IN_KVM_RUN);

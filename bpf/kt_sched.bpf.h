@@ -89,13 +89,17 @@ bool switch_exits;
  * slice that began before tracking is counted from now on. The kernel's runtime of a running
  * thread lags by less than a tick; the next reading gives that back. A clock since the slice
  * began would not do: it also counts time the thread was off CPU when a switch went unseen.
- * With switch_lean only its counters: the task iterator reads the rest.
+ * With switch_lean only its counters (and the live vCPU's exits): the task iterator reads the
+ * rest.
  */
 static __always_inline void kt_on_cpu_flush(__u64 now, const struct kt_task_sample *cur,
 					    const struct kt_readings *fake)
 {
+	struct kt_vcpu_live *live = kt_live_slot();
 	struct kt_thread *t;
 
+	if (live)	/* the vCPU's figures into its entry, for the drain to read */
+		kt_vcpu_give_back(live);
 	if (!kt_is_tracked(cur->tgid) || cur->exiting)
 		return;
 	t = kt_sampled_thread(cur);
@@ -195,12 +199,13 @@ static __always_inline struct kt_thread *kt_reading_thread(const struct kt_task_
  */
 static __always_inline void kt_exit_leaves_cpu(__u64 now, struct kt_thread *t, __u32 tid)
 {
-	if (kt_take_entry(t, tid))
+	kt_vcpu_leaves(tid);
+	if (kt_take_thread_entry(t, tid))
 		kt_count_drop(KT_DROP_OPEN_GUEST);
-	if (t->exit_since) {
-		if (t->handling_since)
-			t->sum.exit_handling_cpu_ns += now - t->handling_since;
-		t->handling_since = 0;
+	if (t->kvm.exit_since) {
+		if (t->kvm.handling_since)
+			t->sum.exit_handling_cpu_ns += now - t->kvm.handling_since;
+		t->kvm.handling_since = 0;
 		t->waiting_since = now;
 	}
 }
@@ -208,11 +213,11 @@ static __always_inline void kt_exit_leaves_cpu(__u64 now, struct kt_thread *t, _
 /* ... and is back: the pending exit's wait ends and its handling goes on. */
 static __always_inline void kt_exit_regains_cpu(__u64 now, struct kt_thread *t)
 {
-	if (t->waiting_since && t->exit_since)
+	if (t->waiting_since && t->kvm.exit_since)
 		t->sum.exit_wait_ns += now - t->waiting_since;
 	t->waiting_since = 0;
-	if (t->exit_since)
-		t->handling_since = now;
+	if (t->kvm.exit_since)
+		t->kvm.handling_since = now;
 }
 
 /*

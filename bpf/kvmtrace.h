@@ -225,6 +225,22 @@ struct kt_exit_run {
 	__u64 handling_ns;
 };
 
+/*
+ * A vCPU's exits: the pending one's times, and the exits of its latest reasons not yet in
+ * exit_stats. A reason's run moves there when a reason not among them takes its place or the
+ * thread ends, so that exits of a few reasons in turn (I/O, interrupt, HLT, timer) cost no
+ * lookup each. Readers add the runs to their reasons' exit_stats, read first.
+ */
+struct kt_vcpu_exits {
+	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
+	__u64 handling_since;	/* on its CPU handling that exit since; 0: not */
+	__u32 vcpu_id;		/* KVM vCPU id */
+	/* 16 bits: the thread entry is built on stacks whose frames add up to near 512 B. */
+	__u16 exit_run;		/* runs[] of the latest exit, whose handling the next entry ends */
+	__u16 next_run;		/* the run a reason not in runs[] replaces next: the oldest */
+	struct kt_exit_run runs[KT_EXIT_RUNS];
+};
+
 struct kt_thread {
 	__u32 tgid;
 	__u32 flags;		/* enum kt_thread_flags */
@@ -239,21 +255,13 @@ struct kt_thread {
 	__u64 utime_seen;	/* task->utime, stime when last read; KT_NO_COUNTER: unread */
 	__u64 stime_seen;
 	__u64 runnable_since;	/* woken or preempted at; 0 if not waiting (wakeup fallback) */
-	__u64 exit_since;	/* last kvm_exit at; 0 if no exit awaits its next entry */
-	__u64 handling_since;	/* on its CPU handling that exit since; 0: not */
-	__u64 waiting_since;	/* off its CPU with that exit pending since; 0: not */
+	__u64 waiting_since;	/* off its CPU with an exit pending since; 0: not */
 	__u64 switch_exec_ns;	/* its runtime at its last switch-out (switch_lean); 0: none */
-	__u32 vcpu_id;		/* KVM vCPU id, valid with KT_THREAD_VCPU or _IN_KVM_RUN */
-	/* 16 bits: the entry is built on the stack of hooks whose frames add up to near 512 B. */
-	__u16 exit_run;		/* runs[] of the latest exit, whose handling the next entry ends */
-	__u16 next_run;		/* the run a reason not in runs[] replaces next: the oldest */
 	/*
-	 * The exits of the vCPU's latest reasons not yet in exit_stats: a reason's run moves there
-	 * when a reason not among them takes its place or the thread ends, so that exits of a few
-	 * reasons in turn (I/O, interrupt, HLT, timer) cost no lookup each. Readers add them to
-	 * their reasons' exit_stats, read first.
+	 * Its vcpu_id: valid with KT_THREAD_VCPU or _IN_KVM_RUN. While the vCPU keeps a CPU, the
+	 * rest is in that CPU's live copy (kt_vcpu_live), given back when it leaves.
 	 */
-	struct kt_exit_run runs[KT_EXIT_RUNS];
+	struct kt_vcpu_exits kvm;
 	struct kt_totals sum;
 };
 

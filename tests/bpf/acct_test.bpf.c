@@ -67,6 +67,17 @@ int BPF_PROG(t_wakeup, __u64 now, __u64 tid, __u64 tgid)
 	return 0;
 }
 
+/* What the drain's flush does first: the CPU's live vCPU gives its exits back to its entry. */
+SEC("raw_tp")
+int BPF_PROG(t_give_back)
+{
+	struct kt_vcpu_live *live = kt_live_slot();
+
+	if (live)
+		kt_vcpu_give_back(live);
+	return 0;
+}
+
 SEC("raw_tp")
 int BPF_PROG(t_kvm_entry, __u64 now, __u64 tid, __u64 tgid, __u64 vcpu_id)
 {

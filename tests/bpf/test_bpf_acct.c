@@ -112,10 +112,20 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* As the drain sees them: each CPU's live vCPU gives its exits back to its entry first. */
+static void give_back(struct acct_test *skel)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < nr_cpus; cpu++)
+		run_on(skel->progs.t_give_back, cpu, NULL, 0);
+}
+
 static struct kt_thread thread_of(struct acct_test *skel, __u32 tid)
 {
 	struct kt_thread t;
 
+	give_back(skel);
 	assert_int_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
 					      sizeof(t), 0), 0);
 	return t;
@@ -169,21 +179,23 @@ static struct kt_exit_stat exit_table_of(struct acct_test *skel, __u32 tgid, __u
 static struct kt_exit_stat exit_stat_of(struct acct_test *skel, __u32 tgid, __u64 birth,
 					__u32 isa, __u32 reason)
 {
-	struct kt_exit_stat sum = exit_table_of(skel, tgid, birth, isa, reason);
+	struct kt_exit_stat sum;
 	__u32 tid, *prev = NULL;
 	struct kt_thread t;
 	int i;
 
+	give_back(skel);
+	sum = exit_table_of(skel, tgid, birth, isa, reason);
 	while (!bpf_map__get_next_key(skel->maps.threads, prev, &tid, sizeof(tid))) {
 		prev = &tid;
 		if (bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0) ||
 		    t.tgid != tgid || t.vm_birth_ns != birth)
 			continue;
 		for (i = 0; i < KT_EXIT_RUNS; i++) {
-			if (t.runs[i].isa != isa || t.runs[i].reason != reason)
+			if (t.kvm.runs[i].isa != isa || t.kvm.runs[i].reason != reason)
 				continue;
-			sum.count += t.runs[i].exits;
-			sum.handling_ns += t.runs[i].handling_ns;
+			sum.count += t.kvm.runs[i].exits;
+			sum.handling_ns += t.kvm.runs[i].handling_ns;
 		}
 	}
 	return sum;
@@ -373,8 +385,8 @@ static void test_vcpu_migrates(void **state)
 	assert_int_equal(t.sum.exit_handling_ns, 750);
 	assert_int_equal(t.sum.on_cpu_ns, 700);
 	assert_int_equal(t.sum.run_delay_ns, 400);
-	assert_int_equal(t.vcpu_id, 1);
-	assert_int_equal(t.exit_since, 3150);
+	assert_int_equal(t.kvm.vcpu_id, 1);
+	assert_int_equal(t.kvm.exit_since, 3150);
 	io = exit_stat_of(skel, VM, 1600, 1, 30);
 	assert_int_equal(io.count, 2);
 	assert_int_equal(io.handling_ns, 700);	/* 100 on CPU 0, 600 ending on CPU 1 */
@@ -388,8 +400,8 @@ static const struct kt_exit_run *run_of(const struct kt_thread *t, __u32 reason)
 	int i;
 
 	for (i = 0; i < KT_EXIT_RUNS; i++)
-		if (t->runs[i].isa == 1 && t->runs[i].reason == reason)
-			return &t->runs[i];
+		if (t->kvm.runs[i].isa == 1 && t->kvm.runs[i].reason == reason)
+			return &t->kvm.runs[i];
 	return NULL;
 }
 
@@ -460,6 +472,53 @@ static void test_exit_runs(void **state)
 		assert_int_equal(exit_table_of(skel, VM, 10, 1, 100 + r).handling_ns, r);
 	}
 	assert_int_equal(exit_table_of(skel, VM, 10, 1, 12).count, 3);
+}
+
+/* The entry as it is in the map, without the live vCPUs' giving theirs back first. */
+static struct kt_thread stored_thread(struct acct_test *skel, __u32 tid)
+{
+	struct kt_thread t;
+
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
+					      sizeof(t), 0), 0);
+	return t;
+}
+
+/*
+ * A vCPU's exits stay on its CPU while it keeps it (its hooks look nothing up); they go back
+ * to its entry when it leaves, when the drain flushes, or when another thread's kvm_exit comes
+ * on that CPU (a switch unseen).
+ */
+static void test_exits_live_on_cpu(void **state)
+{
+	struct acct_test *skel = *state;
+	struct kt_thread t;
+
+	track(skel, 10, VM);
+	SWITCH(skel, 0, 50, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_exit, 0, 100, VCPU0, VM, 1, 12);	/* makes the entry, goes live */
+	EVENT(skel, t_kvm_entry, 0, 110, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 200, VCPU0, VM, 1, 12);
+	assert_int_equal(stored_thread(skel, VCPU0).sum.exits, 0);
+	/* VCPU1 on the same CPU, its switch-in unseen: VCPU0's go back. */
+	EVENT(skel, t_kvm_exit, 0, 300, VCPU1, VM, 1, 30);
+	t = stored_thread(skel, VCPU0);
+	assert_int_equal(t.sum.exits, 2);
+	assert_int_equal(t.sum.guest_ns, 90);
+	assert_int_equal(t.sum.exit_handling_ns, 10);
+	assert_int_equal(t.kvm.exit_since, 200);
+	assert_int_equal(stored_thread(skel, VCPU1).sum.exits, 0);
+	/* VCPU1's switch-out takes its back. */
+	SWITCH(skel, 0, 400, VCPU1, VM, 0, OTHER, OTHER);
+	assert_int_equal(stored_thread(skel, VCPU1).sum.exits, 1);
+	/* VCPU0 again: its pending exit's handling ends at its next entry, as if it never left. */
+	SWITCH(skel, 0, 500, OTHER, OTHER, 0, VCPU0, VM);
+	EVENT(skel, t_kvm_entry, 0, 520, VCPU0, VM, 0);
+	EVENT(skel, t_kvm_exit, 0, 600, VCPU0, VM, 1, 12);
+	t = thread_of(skel, VCPU0);
+	assert_int_equal(t.sum.exits, 3);
+	assert_int_equal(t.sum.exit_handling_ns, 10 + 320);
+	assert_int_equal(t.sum.guest_ns, 90 + 80);
 }
 
 /*
@@ -1348,7 +1407,7 @@ static void test_sample_names_vcpu(void **state)
 		       "vcpu-thread");
 	t = thread_of(skel, VCPU1);
 	assert_true(t.flags & KT_THREAD_IN_KVM_RUN);
-	assert_int_equal(t.vcpu_id, 1);
+	assert_int_equal(t.kvm.vcpu_id, 1);
 	assert_int_equal(percpu_of(skel, VM, 10).samples_own[KT_COMP_KVM], 2);
 }
 
@@ -1738,6 +1797,7 @@ int main(void)
 		LOADED(test_start_mid_slice_and_mid_guest, discovering),
 		LOADED(test_vcpu_migrates, discovering),
 		LOADED(test_exit_runs, discovering),
+		LOADED(test_exits_live_on_cpu, discovering),
 		LOADED(test_flush_starts_unknown_slice, discovering),
 		LOADED(test_exiting_thread_switches, discovering),
 		LOADED(test_thread_exits_in_guest, discovering),

@@ -74,7 +74,7 @@ size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *
 			a->src.thread_name(a->src.ctx, vs->tgid, ts->tid, ts->name, sizeof(ts->name));
 		}
 		ts->age++;
-		index = (t->flags & (KT_THREAD_VCPU | KT_THREAD_IN_KVM_RUN)) ? (int)t->vcpu_id :
+		index = (t->flags & (KT_THREAD_VCPU | KT_THREAD_IN_KVM_RUN)) ? (int)t->kvm.vcpu_id :
 			vcpu_index_from_thread_name(ts->name);
 		if (!(t->flags & (KT_THREAD_VCPU | KT_THREAD_GUEST_TIME)) && index < 0)
 			continue;

@@ -31,7 +31,7 @@ int snapshot_add_exit_runs(struct snapshot *s)
 
 	for (i = 0; i < s->nr_threads; i++)
 		for (j = 0; j < KT_EXIT_RUNS; j++)
-			runs += has_exits(&s->threads[i].t.runs[j]);
+			runs += has_exits(&s->threads[i].t.kvm.runs[j]);
 	if (n + runs > s->cap_exits) {
 		ex = realloc(s->exits, (n + runs) * sizeof(*ex));
 		if (!ex)
@@ -43,7 +43,7 @@ int snapshot_add_exit_runs(struct snapshot *s)
 		const struct kt_thread *t = &s->threads[i].t;
 
 		for (j = 0; j < KT_EXIT_RUNS; j++) {
-			const struct kt_exit_run *run = &t->runs[j];
+			const struct kt_exit_run *run = &t->kvm.runs[j];
 
 			if (!has_exits(run))
 				continue;

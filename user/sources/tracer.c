@@ -269,7 +269,8 @@ static void choose_sched_source(struct tracer *tr, bool usable, bool kvm)
 	if (!tr->task_iter)
 		return;
 	tr->switch_hooked = why != NULL;
-	tr->cpu_flush = counters;
+	/* Counters, and the exits a vCPU keeps on its CPU (kt_vcpu_live), wait for it there. */
+	tr->cpu_flush = counters || kvm;
 	tr->skel->bss->switch_lean = tr->switch_hooked;
 	tr->skel->bss->switch_exits = kvm;
 	if (why)

@@ -336,7 +336,7 @@ static void test_kernel_guest_source(void **state)
 	snapshot_of(f, 2000, 100, 5, false, totals(0, 0, 0, 0, 0));
 	t = add_thread(f, 103, 100, 5, sum);
 	t->flags = KT_THREAD_GUEST_TIME | KT_THREAD_IN_KVM_RUN;
-	t->vcpu_id = 0;
+	t->kvm.vcpu_id = 0;
 	add_thread(f, 104, 100, 5, totals(10, 0, 0, 0, 0))->flags = KT_THREAD_GUEST_TIME;
 	assert_int_equal(update(f, &r), 1);
 	assert_int_equal(r->guest_source, GUEST_SOURCE_KERNEL);
@@ -406,7 +406,7 @@ static void test_kvm_vm_intervals(void **state)
 	snapshot_of(f, 2000, 100, 5, false, totals(50, 0, 5, 0, 0));	/* an exited thread's share */
 	t = add_thread(f, 102, 100, 5, totals(700, 400, 30, 3, 90));
 	t->flags = KT_THREAD_VCPU;
-	t->vcpu_id = 0;
+	t->kvm.vcpu_id = 0;
 	t->oncpu_since = 1900;
 	t->sum.user_ns = 5;
 	t->sum.kernel_guest_ns = 4;

@@ -25,7 +25,7 @@ static void add_exit(struct snapshot *s, uint32_t tgid, uint32_t reason, uint64_
 static void add_run(struct snapshot *s, int i, uint32_t reason, uint64_t exits,
 		    uint64_t handling_ns)
 {
-	s->threads[s->nr_threads - 1].t.runs[i] = (struct kt_exit_run){
+	s->threads[s->nr_threads - 1].t.kvm.runs[i] = (struct kt_exit_run){
 		.isa = 1, .reason = reason, .exits = exits, .handling_ns = handling_ns,
 	};
 }
