@@ -162,6 +162,12 @@ static __always_inline struct kt_vcpu_live *kt_vcpu_live_of(__u64 now, __u32 tid
 	live->tgid = tgid;
 	live->vm_birth_ns = t->vm_birth_ns;
 	live->kvm = t->kvm;
+	/*
+	 * The runs move, not copy: one the live vCPU moves to exit_stats must not stay in the entry
+	 * too for a drain that reads it before the vCPU gives its runs back (missed once by that
+	 * drain, never counted twice).
+	 */
+	__builtin_memset(t->kvm.runs, 0, sizeof(t->kvm.runs));
 	return live;
 }
 

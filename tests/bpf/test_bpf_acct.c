@@ -515,6 +515,11 @@ static void test_exits_live_on_cpu(void **state)
 	SWITCH(skel, 0, 500, OTHER, OTHER, 0, VCPU0, VM);
 	EVENT(skel, t_kvm_entry, 0, 520, VCPU0, VM, 0);
 	EVENT(skel, t_kvm_exit, 0, 600, VCPU0, VM, 1, 12);
+	/* Its runs are live now, not in the entry as well: a drain never counts them twice. */
+	t = stored_thread(skel, VCPU0);
+	assert_int_equal(t.kvm.runs[0].exits + t.kvm.runs[1].exits + t.kvm.runs[2].exits +
+			 t.kvm.runs[3].exits, 0);
+	assert_int_equal(exit_stat_of(skel, VM, 10, 1, 12).count, 3);
 	t = thread_of(skel, VCPU0);
 	assert_int_equal(t.sum.exits, 3);
 	assert_int_equal(t.sum.exit_handling_ns, 10 + 320);
