@@ -37,26 +37,46 @@ void csv_file_repair(struct csv_file *cf)
 
 	__fpurge(cf->f);
 	clearerr(cf->f);
+	cf->unflushed = 0;
 	if (fstat(fd, &st) || (st.st_size > cf->good && ftruncate(fd, cf->good)))
 		csv_file_close(cf);
 }
 
+/* Repairs the file after a failed write or flush, keeping that failure's errno. */
+static int fail_repaired(struct csv_file *cf)
+{
+	int err = errno;
+
+	csv_file_repair(cf);
+	errno = err;
+	return -1;
+}
+
+int csv_file_put(struct csv_file *cf, const char *buf, size_t n)
+{
+	if (fwrite(buf, 1, n, cf->f) != n || ferror(cf->f))
+		return fail_repaired(cf);
+	cf->unflushed += n;
+	return 0;
+}
+
 int csv_file_flush(struct csv_file *cf)
 {
-	struct stat st;
-	int err;
+	if (fflush(cf->f))
+		return fail_repaired(cf);
+	cf->good += (off_t)cf->unflushed;
+	cf->unflushed = 0;
+	return 0;
+}
 
-	if (fflush(cf->f)) {
-		err = errno;
-		csv_file_repair(cf);
-		errno = err;
-		return -1;
-	}
+void csv_file_check_link(struct csv_file *cf)
+{
+	struct stat st;
+
 	if (!fstat(fileno(cf->f), &st)) {
 		cf->good = st.st_size;
 		cf->unlinked = st.st_nlink == 0;
 	}
-	return 0;
 }
 
 /*
@@ -186,12 +206,12 @@ int csv_file_open(struct csv_file *cf, int dirfd, const char *name, const char *
 	setvbuf(f, cf->buf, _IOFBF, CSV_FILE_BUF);
 	cf->f = f;
 	cf->good = st.st_size;
+	cf->unflushed = 0;
 	cf->unlinked = false;
 	cf->day = (state == 0 ? time(NULL) : st.st_mtime) / 86400;
 	if (state == 0) {
-		fputs(header, f);
-		fputc('\n', f);
-		if (csv_file_flush(cf)) {
+		if (csv_file_put(cf, header, strlen(header)) || csv_file_put(cf, "\n", 1) ||
+		    csv_file_flush(cf)) {
 			err = errno;
 			csv_file_close(cf);
 			errno = err;

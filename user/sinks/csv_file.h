@@ -17,8 +17,9 @@ struct csv_file {
 	FILE *f;	/* NULL: closed */
 	char *buf;	/* our own stdio buffer, so its size is known */
 	off_t good;	/* file size at the last successful flush: ends at a line end */
+	size_t unflushed;	/* bytes handed to stdio since then */
 	long day;	/* UTC day (days since 1970) of its last change when opened, for rotation */
-	bool unlinked;	/* deleted under us, as its last flush found */
+	bool unlinked;	/* deleted under us, as csv_file_check_link() found */
 };
 
 /*
@@ -28,11 +29,17 @@ struct csv_file {
  */
 int csv_file_open(struct csv_file *cf, int dirfd, const char *name, const char *header);
 
+/* Hands n bytes (whole rows) to stdio. Returns 0, or -1 with errno after csv_file_repair(). */
+int csv_file_put(struct csv_file *cf, const char *buf, size_t n);
+
 /*
- * Flushes the file and notes its size and whether it is still linked (one fstat). Returns 0, or
- * -1 with errno after repairing it (csv_file_repair()).
+ * Flushes the file; its good size grows by what was flushed, without asking the kernel.
+ * Returns 0, or -1 with errno after repairing it (csv_file_repair()).
  */
 int csv_file_flush(struct csv_file *cf);
+
+/* After a flush: notes from one fstat whether the file is still linked, and its true size. */
+void csv_file_check_link(struct csv_file *cf);
 
 /*
  * After a failed write: drops what stdio still holds and cuts the file back to its last good
