@@ -119,7 +119,7 @@ def estimate(ctx):
     if "kvm" in parts:
         t += 5
     if "scale" in parts:
-        t += parts["scale"].seconds + 20
+        t += parts["scale"].seconds + 20 + 60  # ~60 s for the VMs to settle
     return int(t)
 
 
