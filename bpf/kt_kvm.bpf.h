@@ -88,7 +88,8 @@ static __always_inline __u64 kt_take_thread_entry(struct kt_thread *t, __u32 tid
 	__u64 at = kt_take_entry(&t->kvm, &t->sum.exit_handling_ns, &t->sum.exit_handling_cpu_ns,
 				 tid);
 
-	if (at)
+	/* Once: a store at every exit could also undo a rename counted meanwhile elsewhere. */
+	if (at && !(t->flags & KT_THREAD_VCPU))
 		t->flags |= KT_THREAD_VCPU;
 	return at;
 }

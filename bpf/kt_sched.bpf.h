@@ -451,6 +451,15 @@ static __always_inline void kt_on_task_seen(__u64 now, const struct kt_task_samp
 		kt_thread_done(kt_now(now), task->tid, t);
 }
 
+/* A tracked thread renamed (prctl, a write to its comm file, exec): counted for user space. */
+static __always_inline void kt_on_rename(__u32 tid)
+{
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+
+	if (t)
+		__sync_fetch_and_add(&t->flags, KT_THREAD_RENAME_ONE);
+}
+
 static __always_inline bool kt_comm_is_vmm(const char *comm)
 {
 	const char prefixes[][TASK_COMM_LEN] = KT_VMM_COMM_PREFIXES;

@@ -239,6 +239,13 @@ int BPF_PROG(kt_sched_process_exec, struct task_struct *p)
 	return 0;
 }
 
+SEC("tp_btf/task_rename")
+int BPF_PROG(kt_task_rename, struct task_struct *p, const char *comm)
+{
+	kt_on_rename(p->pid);
+	return 0;
+}
+
 /* When a task began, on /proc/PID/stat's clock; where the kernel keeps neither field, ~0: a
  * process of unknown age is listed for the scan, as a young one. */
 static __always_inline __u64 kt_start_boottime(struct task_struct *t)
@@ -361,6 +368,13 @@ int BPF_PROG(kt_sched_process_exec_raw, struct task_struct *p)
 
 	kt_sample_core(p, &task);
 	kt_exec(&task);
+	return 0;
+}
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(kt_task_rename_raw, struct task_struct *p, const char *comm)
+{
+	kt_on_rename(BPF_CORE_READ(p, pid));
 	return 0;
 }
 

@@ -61,6 +61,13 @@ enum kt_thread_flags {
 	KT_THREAD_FOLDED = 1 << 4,
 };
 
+/*
+ * The high 16 bits of kt_thread.flags count the thread's renames (task:task_rename), modulo
+ * 2^16: user space reads a thread's name again only when they changed, not every so often.
+ */
+#define KT_THREAD_RENAME_ONE	(1U << 16)
+#define KT_THREAD_RENAMES	(~(KT_THREAD_RENAME_ONE - 1))
+
 /* Drop and anomaly counters, one slot each in the per-CPU "drops" array. */
 enum kt_drop {
 	KT_DROP_VM_FULL,	/* vms map full: a VM was not tracked */

@@ -1472,7 +1472,7 @@ static struct kvmtrace *load_task_iter(void)
 		if (!strncmp(name, "kt_kvm_", 7) || !strncmp(name, "kt_sample", 9) ||
 		    !strncmp(name, "kt_sched_switch", 15) || !strncmp(name, "kt_sched_wakeup", 15))
 			bpf_program__set_autoload(prog, false);
-		else if (!strncmp(name, "kt_sched_", 9))
+		else if (!strncmp(name, "kt_sched_", 9) || !strncmp(name, "kt_task_rename", 14))
 			bpf_program__set_autoload(prog, !strstr(name, "_raw"));
 	}
 	assert_int_equal(kvmtrace__load(skel), 0);
@@ -1699,6 +1699,49 @@ static pid_t sleeper(const char *name)
 	return pid;
 }
 
+static __u32 thread_renames(struct kvmtrace *skel, __u32 tid)
+{
+	struct kt_thread t;
+
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t,
+					      sizeof(t), 0), 0);
+	return t.flags & KT_THREAD_RENAMES;
+}
+
+/*
+ * task_rename counts a tracked thread's renames in its flags, so user space reads a name
+ * again only when it changed: this process, tracked, names itself as a QEMU thread does. A
+ * task that is no VM's (a child naming itself) gets no entry for it.
+ */
+static void test_task_rename_counted(void **state)
+{
+	struct kvmtrace *skel = load_task_iter();
+	__u32 before, after, again, self = getpid(), tid;
+	char name[KT_COMM_LEN] = "";
+	struct kt_thread t;
+	pid_t plain;
+	int plain_entry;
+
+	(void)state;
+	add_vm(skel, self, false);
+	iterate_tasks(skel);
+	prctl(PR_GET_NAME, name);
+	before = thread_renames(skel, self);
+	prctl(PR_SET_NAME, "CPU 0/KVM");
+	after = thread_renames(skel, self);
+	prctl(PR_SET_NAME, name);
+	again = thread_renames(skel, self);
+	plain = sleeper("not-a-vm");
+	tid = plain;
+	plain_entry = bpf_map__lookup_elem(skel->maps.threads, &tid, sizeof(tid), &t, sizeof(t), 0);
+	kill(plain, SIGKILL);
+	waitpid(plain, NULL, 0);
+	kvmtrace__destroy(skel);
+	assert_int_equal(after, before + KT_THREAD_RENAME_ONE);
+	assert_int_equal(again, after + KT_THREAD_RENAME_ONE);
+	assert_int_not_equal(plain_entry, 0);
+}
+
 /* Whether a task iteration lists id for the discovery scan. */
 static bool iteration_lists(struct kvmtrace *skel, __u32 id)
 {
@@ -1832,6 +1875,7 @@ int main(void)
 		cmocka_unit_test(test_real_group_exit),
 		cmocka_unit_test(test_real_group_exit_task_iter),
 		cmocka_unit_test(test_task_iter_lists_for_scan),
+		cmocka_unit_test(test_task_rename_counted),
 		cmocka_unit_test(test_kvm_programs_load),
 		LOADED(test_vmx_reason_flags, discovering),
 		LOADED(test_exit_handling_split, discovering),

@@ -7,9 +7,6 @@
 #include "account_priv.h"
 #include "exit_reasons.h"
 
-/* A thread's name is read again this many intervals apart: a /proc read per thread. */
-#define NAME_REREAD	10
-
 /* vCPU index's "exits" in a reading of KVM's statistics; false when it has none. */
 static bool kvm_vcpu_exits(const struct kvm_exit_counts *k, int index, uint64_t *exits)
 {
@@ -66,14 +63,13 @@ size_t vcpu_rows(struct account *a, struct vm_state *vs, const struct snapshot *
 		cur = t->sum;
 		d = totals_advance(&ts->reported, &cur);
 		/*
-		 * Threads name themselves after they start: the name is read in each of a thread's
-		 * first NAME_REREAD intervals, then in every NAME_REREAD-th while it names no vCPU.
+		 * Threads name themselves after they start: a name is read at the thread's first
+		 * interval, and again only once it was renamed (a /proc read per thread otherwise).
 		 */
-		if (!ts->name[0] || (vcpu_index_from_thread_name(ts->name) < 0 &&
-				     (ts->age < NAME_REREAD || ts->age % NAME_REREAD == 0))) {
+		if (!ts->name[0] || (t->flags & KT_THREAD_RENAMES) != ts->renames) {
+			ts->renames = t->flags & KT_THREAD_RENAMES;
 			a->src.thread_name(a->src.ctx, vs->tgid, ts->tid, ts->name, sizeof(ts->name));
 		}
-		ts->age++;
 		index = (t->flags & (KT_THREAD_VCPU | KT_THREAD_IN_KVM_RUN)) ? (int)t->kvm.vcpu_id :
 			vcpu_index_from_thread_name(ts->name);
 		if (!(t->flags & (KT_THREAD_VCPU | KT_THREAD_GUEST_TIME)) && index < 0)

@@ -14,7 +14,7 @@ struct thread_state {
 	int kvm_index;			/* vCPU whose KVM exits it reports; -1: none yet */
 	__u64 kvm_exits_reported;
 	char name[KT_THREAD_NAME];
-	unsigned int age;		/* intervals it has been reported in */
+	__u32 renames;			/* KT_THREAD_RENAMES of its flags when its name was read */
 };
 
 struct exit_state {

@@ -165,13 +165,14 @@ static size_t core_hooks(struct kvmtrace *skel, bool tp_btf, bool wakeups, struc
 		HOOK(skel, kt_sched_wakeup_new), HOOK(skel, kt_sched_process_exit),
 		HOOK(skel, kt_sched_process_exec), HOOK(skel, kt_net_xmit),
 		HOOK(skel, kt_net_receive), HOOK(skel, kt_bio_queue), HOOK(skel, kt_rq_complete),
+		HOOK(skel, kt_task_rename),
 	};
 	const struct hook raw[] = {
 		HOOK(skel, kt_sched_switch_raw), HOOK(skel, kt_sched_wakeup_raw),
 		HOOK(skel, kt_sched_wakeup_new_raw), HOOK(skel, kt_sched_process_exit_raw),
 		HOOK(skel, kt_sched_process_exec_raw), HOOK(skel, kt_net_xmit_raw),
 		HOOK(skel, kt_net_receive_raw), HOOK(skel, kt_bio_queue_raw),
-		HOOK(skel, kt_rq_complete_raw),
+		HOOK(skel, kt_rq_complete_raw), HOOK(skel, kt_task_rename_raw),
 	};
 	size_t i, n = 0;
 

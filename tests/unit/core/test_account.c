@@ -16,6 +16,7 @@ struct fake_host {
 	int vcpus;			/* what libvirt says; 0: unknown */
 	int taps;			/* taps counted for the VM */
 	const char *thread_names[4];	/* indexed by tid - 101 */
+	int name_reads;			/* thread names read */
 	struct kvm_exit_counts kvm;	/* KVM's statistics; invalid: the VMM holds none */
 };
 
@@ -56,6 +57,7 @@ static int fake_thread_name(void *ctx, int pid, int tid, char *out, size_t len)
 	struct fake_host *h = ctx;
 
 	(void)pid;
+	h->name_reads++;
 	if (tid < 101 || tid > 104 || !h->thread_names[tid - 101])
 		return -1;
 	snprintf(out, len, "%s", h->thread_names[tid - 101]);
@@ -457,6 +459,48 @@ static void test_kvm_vm_intervals(void **state)
 	assert_string_equal(r->top_exit_reason, "EPT_VIOLATION");
 	assert_int_equal(r->nr_exits, 1);
 	assert_int_equal(r->vcpu[0].cpu_total_ns, 100);
+}
+
+/* One interval of a vCPU thread (tid 102) whose renames so far are renames. */
+static void vcpu_interval(struct fixture *f, uint64_t at, __u32 renames, struct vm_record **r)
+{
+	struct kt_thread *t;
+
+	snapshot_of(f, at, 100, 5, false, totals(0, 0, 0, 0, 0));
+	t = add_thread(f, 102, 100, 5, totals(at, 0, 0, 0, 0));
+	t->flags = KT_THREAD_VCPU | renames * KT_THREAD_RENAME_ONE;
+	assert_int_equal(update(f, r), 1);
+}
+
+/*
+ * A thread's name is read at its first interval and again only after a rename (counted in its
+ * flags by task_rename): one that names itself late has its new name from the next row on.
+ */
+static void test_thread_name_reread_on_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_record *r;
+
+	f->host = (struct fake_host){ .thread_names = { NULL, "ktvmm" } };
+	vcpu_interval(f, 1000, 0, &r);
+	vcpu_interval(f, 2000, 0, &r);
+	assert_int_equal(f->host.name_reads, 1);
+	assert_int_equal(r->nr_vcpus, 1);
+	assert_string_equal(r->vcpu[0].thread, "ktvmm");
+	for (int i = 0; i < 20; i++)
+		vcpu_interval(f, 3000 + 1000 * i, 0, &r);
+	assert_int_equal(f->host.name_reads, 1);	/* no periodic rereads */
+	f->host.thread_names[1] = "CPU 0/KVM";
+	vcpu_interval(f, 30000, 1, &r);
+	assert_int_equal(f->host.name_reads, 2);
+	assert_string_equal(r->vcpu[0].thread, "CPU 0/KVM");
+	vcpu_interval(f, 31000, 1, &r);
+	assert_int_equal(f->host.name_reads, 2);
+	/* The count wraps at 2^16 renames: any change is a rename. */
+	f->host.thread_names[1] = "worker";
+	vcpu_interval(f, 32000, 0xffff, &r);
+	assert_string_equal(r->vcpu[0].thread, "worker");
+	assert_int_equal(f->host.name_reads, 3);
 }
 
 /* A tid reused by a new thread of the same VM is another thread: its rows start afresh. */
@@ -884,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_split_exact),
 		ACCOUNT_TEST(test_kvm_vm_intervals, kvm_host),
 		ACCOUNT_TEST(test_kernel_guest_source, kvm_host),
+		ACCOUNT_TEST(test_thread_name_reread_on_rename, kvm_host),
 		ACCOUNT_TEST(test_tid_reuse, kvm_host),
 		ACCOUNT_TEST(test_drain_races_exit, kvm_host),
 		ACCOUNT_TEST(test_tcg_vm, kvm_host),
