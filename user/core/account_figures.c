@@ -7,6 +7,12 @@
 #include "account_priv.h"
 #include "exit_reasons.h"
 
+/*
+ * A process's life ticks move a tick at a time: they are read again every LIFE_REREAD intervals
+ * that need them (a /proc read per VM whose threads the kernel has not yet ticked while traced).
+ */
+#define LIFE_REREAD	10
+
 /* vCPU index's "exits" in a reading of KVM's statistics; false when it has none. */
 static bool kvm_vcpu_exits(const struct kvm_exit_counts *k, int index, uint64_t *exits)
 {
@@ -153,7 +159,7 @@ void split_hyp(struct account *a, struct vm_state *vs, const struct kt_totals *c
 		return;
 	}
 	/* A dead VM's process is gone: its last row uses its life as last read. */
-	if (!dead)
+	if (!dead && vs->life_needs++ % LIFE_REREAD == 0)
 		a->src.cputime(a->src.ctx, vs->tgid, life);
 	r->hyp_split_valid = split_by_kernel_ticks(r, life->utime, life->stime, life->guest);
 }

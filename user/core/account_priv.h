@@ -37,6 +37,7 @@ struct vm_state {
 	__u64 lat_ns_reported, lat_count_reported;
 	struct kernel_ticks ticks_reported;	/* its threads' ticks, as far as reported */
 	struct proc_cputime proc_life;	/* its whole life's ticks (/proc), when last read */
+	unsigned int life_needs;	/* intervals that split by proc_life */
 	struct kt_vm_percpu percpu_reported;
 	struct kvm_exit_counts kvm_last;	/* KVM's statistics at the last drain */
 	struct kt_exit_stat kvm_reported;

@@ -17,6 +17,7 @@ struct fake_host {
 	int taps;			/* taps counted for the VM */
 	const char *thread_names[4];	/* indexed by tid - 101 */
 	int name_reads;			/* thread names read */
+	int cputime_reads;		/* life ticks read */
 	struct kvm_exit_counts kvm;	/* KVM's statistics; invalid: the VMM holds none */
 };
 
@@ -46,6 +47,7 @@ static int fake_cputime(void *ctx, int pid, struct proc_cputime *ct)
 	struct fake_host *h = ctx;
 
 	(void)pid;
+	h->cputime_reads++;
 	if (h->gone)
 		return -1;
 	*ct = h->ct;
@@ -503,6 +505,36 @@ static void test_thread_name_reread_on_rename(void **state)
 	assert_int_equal(f->host.name_reads, 3);
 }
 
+/*
+ * A VM whose threads no tick has hit while traced splits its hypervisor time by its life's
+ * ticks, read at the first interval that needs them and then every tenth: a /proc read per VM
+ * and interval otherwise.
+ */
+static void test_life_ticks_reread(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_record *r;
+	int i;
+
+	f->host = (struct fake_host){ .ct = { .utime = 3, .stime = 1 } };
+	snapshot_of(f, 1000, 100, 5, false, totals(0, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
+	for (i = 1; i <= 10; i++) {
+		snapshot_of(f, 1000 + 1000 * i, 100, 5, false, totals(400 * i, 0, 0, 0, 0));
+		assert_int_equal(update(f, &r), 1);
+		assert_true(r->hyp_split_valid);
+		assert_int_equal(r->cpu_hyp_user_ns, 300);
+		assert_int_equal(r->cpu_hyp_kernel_ns, 100);
+		f->host.ct = (struct proc_cputime){ .utime = 1, .stime = 1 };
+	}
+	assert_int_equal(f->host.cputime_reads, 1);
+	snapshot_of(f, 12000, 100, 5, false, totals(4400, 0, 0, 0, 0));
+	assert_int_equal(update(f, &r), 1);
+	assert_int_equal(f->host.cputime_reads, 2);
+	assert_int_equal(r->cpu_hyp_user_ns, 200);
+	assert_int_equal(r->cpu_hyp_kernel_ns, 200);
+}
+
 /* A tid reused by a new thread of the same VM is another thread: its rows start afresh. */
 static void test_tid_reuse(void **state)
 {
@@ -929,6 +961,7 @@ int main(void)
 		ACCOUNT_TEST(test_kvm_vm_intervals, kvm_host),
 		ACCOUNT_TEST(test_kernel_guest_source, kvm_host),
 		ACCOUNT_TEST(test_thread_name_reread_on_rename, kvm_host),
+		ACCOUNT_TEST(test_life_ticks_reread, tcg_host),
 		ACCOUNT_TEST(test_tid_reuse, kvm_host),
 		ACCOUNT_TEST(test_drain_races_exit, kvm_host),
 		ACCOUNT_TEST(test_tcg_vm, kvm_host),
