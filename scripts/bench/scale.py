@@ -6,9 +6,9 @@ idle, as most of a cloud host's VMs are). What it costs the host per interval: t
 its resident memory, the CPU of one interval's work (the tracer's own tracer_cpu_ns of
 @host.csv), its BPF programs' time (tracer_bpf_ns, bpf_stats on during the window), and
 whether every VM had its rows. The window opens once every VM has its vCPU rows: a VM this idle
-shows its vCPU thread only when a tick falls in its guest time, minutes after start for some,
-and the files made meanwhile are start-up, not what each interval costs. Writes its own section, bench/scale.md (in
-BENCH_RESULTS_DIR), and prints it; results.{md,json} do not hold it.
+shows its vCPU thread only when a tick falls in its guest time, up to a minute after start, and
+the files made meanwhile are start-up, not what each interval costs. Writes its own section,
+bench/scale.md (in BENCH_RESULTS_DIR), and prints it; results.{md,json} do not hold it.
 Knobs: BENCH_SCALE_VMS (200), BENCH_SCALE_SECONDS (30)."""
 
 import csv
@@ -117,12 +117,14 @@ class Scale(Part):
             time.sleep(0.1)
         die("kvmtrace-bpf wrote no row in 30 s")
 
+    def pids(self):
+        return [p.pid for p in self.vms]
+
     def settle(self):
         """Seconds until every VM has its vCPU rows, at most SETTLE_MAX_S."""
         t0 = time.time()
-        pids = [p.pid for p in self.vms]
         while (time.time() - t0 < SETTLE_MAX_S and
-               vms_with_rows(self.folder, pids, ".vcpu") < self.nr_vms):
+               vms_with_rows(self.folder, self.pids(), ".vcpu") < self.nr_vms):
             if self.tracer.poll() is not None:
                 die("kvmtrace-bpf ended while the VMs settled")
             time.sleep(1)
@@ -144,8 +146,8 @@ class Scale(Part):
         with open(STATS_SYSCTL, "w") as f:
             f.write(self.ctx.stats_old + "\n")
         rows = host_rows(self.folder, t0)
-        tracked = vms_with_rows(self.folder, [p.pid for p in self.vms])
-        vcpus = vms_with_rows(self.folder, [p.pid for p in self.vms], ".vcpu")
+        tracked = vms_with_rows(self.folder, self.pids())
+        vcpus = vms_with_rows(self.folder, self.pids(), ".vcpu")
         self.tracer.send_signal(signal.SIGINT)
         self.tracer.wait(timeout=30)
         self.write(out, {

@@ -9,7 +9,7 @@
 
 t_testbed components
 burn=$(tb_start_qemu kt-cnt-burn burn:0) || exit 1
-# 256 MiB through the host's page cache: 60-100 ms of QEMU time in ext4 and the block layer,
+# 256 MiB through the host's page cache: 60-380 ms of QEMU time in ext4 and the block layer,
 # several hits of the sampler at the rate its budget leaves; 64 MiB gave 10-30 ms, one or two
 # hits, and none in a CI run (the check below failed).
 tb_start_domain kt-cmp-io sleep:4,net-send:24,disk-write:256,sleep:3 --net --disk-mib 272 \
