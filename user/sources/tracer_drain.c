@@ -397,14 +397,19 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 	struct timespec ts;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	clock_gettime(CLOCK_REALTIME, &s->wall);
-	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
 	tracer_follow_modules(tr);
 	err = flush_threads(tr, s);
 	if (err)
 		return err;
+	/*
+	 * Stamped once the running threads' figures are brought up to now, not before: a drain
+	 * preempted on a busy host would otherwise count the time between stamp and flush in the
+	 * wrong row (a counters row once read 2.35% over perf stat -p).
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_REALTIME, &s->wall);
+	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	/*
 	 * VMs before threads: a thread that exits between the two walks is then in neither its
 	 * VM's exited sum nor the threads (the next drain has it), rather than in both. Exit
