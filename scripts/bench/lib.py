@@ -15,6 +15,8 @@ import time
 
 PROG = "bench"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# bpftrace's minimal per-pid on-CPU script: the peer of kvmtrace-bpf's scheduler accounting.
+PEER_BT = os.path.join(ROOT, "tests", "bench", "peer.bt")
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
 PROG_TYPE_PERF_EVENT = "7"   # BPF_PROG_TYPE_PERF_EVENT in fdinfo: a sampler
 # The parts with a section in bench/results.{md,json}, in their order there; "kvm" writes
@@ -90,6 +92,16 @@ def output(args):
 
 def have(cmd):
     return shutil.which(cmd) is not None
+
+
+def bpftrace_attached(path):
+    """Whether bpftrace, its output in path, has attached its probes."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return False
+    return re.search(r"^Attaching", text, re.M) is not None
 
 
 def fdinfo(pid, fd):
@@ -397,7 +409,8 @@ class Bench:
         programs, linked or not: its iterators, its perf_event sampler, those it runs itself),
         all_hooks and all_iters; False while ready (a hook) has no link yet. A program's hook
         is its tracepoint, "iter/TARGET" for an iterator, "perf_event" for the sampler, ""
-        for the rest."""
+        for the rest. ready None: an attacher that links no program (bpftrace attaches
+        through perf events), ready once it says so."""
         pid = self.att.pid
         link_hook, fd_of_id, type_of_id = {}, {}, {}
         self.all_hooks, self.all_iters = [], []
@@ -432,7 +445,18 @@ class Bench:
         else:
             hook_of = link_hook
         self.progs = [(fd_of_id[i], self.prog_name(i), h) for i, h in hook_of.items() if i in fd_of_id]
-        return ready in self.all_hooks
+        return ready is None or ready in self.all_hooks
+
+    def wait_at_work(self, cfg, at_work, err):
+        """Waits until at_work() says the attacher of cfg is at work (30 s at most); its
+        stderr in err tells why when it exits first."""
+        for _ in range(600):
+            if not self.att_alive():
+                die(f"{cfg} exited: {head(self.path(err), 800)}")
+            if at_work():
+                return
+            time.sleep(0.05)
+        die(f"{cfg} did not start within 30 s: {head(self.path(err), 800)}")
 
     def wait_attached(self, cfg, scope, ready, every=False):
         for _ in range(600):

@@ -16,12 +16,11 @@ import re
 import time
 
 import stats
-from lib import ROOT, SWITCH_ARGS, TRACER_READY, TARGET_PEERS_SLOWDOWN as SLOW
-from lib import die, have, head, rotated, say, usecs
+from lib import PEER_BT, SWITCH_ARGS, TRACER_READY, TARGET_PEERS_SLOWDOWN as SLOW
+from lib import bpftrace_attached, die, have, rotated, say, usecs
 from session import Part
 from sched import Sched
 
-PEER_BT = os.path.join(ROOT, "tests", "bench", "peer.bt")
 TOOLS = ("perfstat", "perfrecord", "bpftrace")  # the tools beside kvmtrace-bpf
 
 
@@ -106,27 +105,19 @@ class Peers(Part):
         else:
             args, out = ["bpftrace", PEER_BT], f"{folder}/bpftrace.out"
         ctx.attach(args, "peer.err", cfg, out=out)
-        for _ in range(600):
-            if not ctx.att_alive():
-                die(f"{cfg} exited: {head(ctx.path('peer.err'), 800)}")
-            if self.at_work(cfg, folder):
-                return
-            time.sleep(0.05)
-        die(f"{cfg} did not start within 30 s: {head(ctx.path('peer.err'), 800)}")
+        ctx.wait_at_work(cfg, lambda: self.at_work(cfg, folder), "peer.err")
 
     @staticmethod
     def at_work(cfg, folder):
+        if cfg == "bpftrace":
+            return bpftrace_attached(f"{folder}/bpftrace.out")
         try:
             if cfg == "perfrecord":
                 return os.path.getsize(f"{folder}/perf.data") > 0
-            name = "perf-stat.txt" if cfg == "perfstat" else "bpftrace.out"
-            with open(f"{folder}/{name}") as f:
-                text = f.read()
+            with open(f"{folder}/perf-stat.txt") as f:
+                return "task-clock" in f.read()
         except OSError:
             return False
-        if cfg == "perfstat":
-            return "task-clock" in text
-        return re.search(r"^Attaching", text, re.M) is not None
 
     def session(self, cfg, rnd):
         """One configuration in one round: windows pre, off (the tool at work) and post on

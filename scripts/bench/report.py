@@ -85,12 +85,13 @@ def row_fields(row):
     """A table row's (key, label, unit, decimals, target, noise key, rule), "" when not given.
     A target is a number (the figure's median must be at most it), or, with rule
     "floor:KEY", the text of a peer's cost that was not measured but is at least figure KEY's
-    (stats.below_floor)."""
+    (stats.below_floor), or, with rule "peer:KEY", that of a peer measured as figure KEY
+    (stats.below_peer)."""
     return (tuple(row) + ("", "", ""))[:7]
 
 
 def target_text(target, rule):
-    return target if rule.startswith("floor:") else f"≤ {target}"
+    return target if rule.startswith(("floor:", "peer:")) else f"≤ {target}"
 
 
 def json_figure(v):
@@ -142,6 +143,8 @@ class Report:
             return self.notes.get(key, ("", ""))[1]
         if rule.startswith("floor:"):
             return stats.below_floor(self.med(key), self.med(rule[len("floor:"):]))
+        if rule.startswith("peer:"):
+            return stats.below_peer(self.fig.get(key), self.fig.get(rule[len("peer:"):]))
         interval = self.interval(key)
         if noise and interval and not rule:
             margin = stats.toward_target(self.med(key), interval, float(target))

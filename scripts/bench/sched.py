@@ -4,7 +4,8 @@ switches), under baseline, empty, tracer and tracked (kvmtrace-bpf -p of the ben
 processes) and, when measured (BENCH_SCHED_SWITCH, lib.Bench.probe_tracer), tracer_switch and
 tracked_switch: the same with --counters task-clock, which makes kvmtrace-bpf hook sched_switch
 where its defaults leave it and read the kernel's per-task counters by a task iterator once per
-interval. A window's throughput: loops per second, from the kernel's count of write() calls
+interval; and, where installed, bpftrace running tests/bench/peer.bt, the peer whose time in
+its programs the tracked configurations' is held against. A window's throughput: loops per second, from the kernel's count of write() calls
 of the bench's parent (/proc/PID/io syscw: one per loop); the bench runs for the whole session.
 A session measures every program of the attacher that runs (bpf_stats): for kvmtrace-bpf its
 hooks', its task iterator's, its sampler's.
@@ -19,9 +20,9 @@ import os
 import signal
 import time
 
-from lib import SWITCH_ARGS, TRACER_READY, TARGET_BPF_SHARE as SHARE, TARGET_RATIO as RATIO
-from lib import TARGET_SLOWDOWN as SLOW
-from lib import child_of, die, have, head, is_number, output, proc_io, usecs
+from lib import PEER_BT, ROOT, SWITCH_ARGS, TRACER_READY, TARGET_BPF_SHARE as SHARE
+from lib import TARGET_RATIO as RATIO, TARGET_SLOWDOWN as SLOW
+from lib import bpftrace_attached, child_of, die, have, head, is_number, output, proc_io, usecs
 from session import Workload
 
 LOOPS = 1000000000  # never reached: the bench is stopped after its session
@@ -31,7 +32,7 @@ SWITCH_CONFIGS = ("tracer_switch", "tracked_switch")
 ITER = "kt_task_iter"
 NOT_HOOKED = "not attached (task iterator)"
 NOT_ITER = "not attached (sched_switch hooked)"
-# bpftrace's minimal script on sched_switch costs at least the empty program there.
+PEER = "bpftrace"
 BPFTRACE = "< bpftrace's minimal script"
 
 
@@ -56,8 +57,19 @@ class Sched(Workload):
             die("no perf: install linux-perf")
 
     def ready(self, cfg):
-        # kvmtrace-bpf hooks sched_switch in one mode only.
+        # kvmtrace-bpf hooks sched_switch in one mode only; bpftrace links no program.
+        if cfg == PEER:
+            return None
         return TRACER_READY if self.is_tracer(cfg) else self.hooks[0]
+
+    def attach(self, cfg, folder):
+        if cfg != PEER:
+            super().attach(cfg, folder)
+            return
+        os.makedirs(folder, exist_ok=True)
+        out = f"{folder}/bpftrace.out"
+        self.ctx.attach(["bpftrace", PEER_BT], "bpftrace.err", cfg, out=out)
+        self.ctx.wait_at_work(cfg, lambda: bpftrace_attached(out), "bpftrace.err")
 
     def empty_hooks(self):
         """sched_switch in every mode, the floor of any scheduler tracer and of kvmtrace-bpf's
@@ -76,6 +88,9 @@ class Sched(Workload):
     def prepare(self):
         if self.ctx.switch_configs:
             self.configs = CONFIGS + SWITCH_CONFIGS
+        # The peer of the tracked configurations, measured alike; without it, a floor stands in.
+        if have("bpftrace"):
+            self.configs += (PEER,)
         # perf's own figure for a short fixed-loop run, to check the windowed measurement against.
         out = output(self.ctx.pin + ["perf", "bench", "sched", "pipe", "-l", str(CALIB_LOOPS)])
         figs = [line.split()[0] for line in out.splitlines() if "usecs/op" in line]
@@ -177,11 +192,20 @@ class Sched(Workload):
             "pass; one pass per interval, `-i 1`). The time in kvmtrace-bpf's programs per bench loop sums",
             "every program of the tracer that ran in the window (bpf_stats), across all CPUs, over the",
             f"window's time; its targets: ≤ {SHARE}% with the bench not tracked (not a VM); tracked, below",
-            "bpftrace's minimal script, whose program on sched_switch costs at least the empty one there:",
-            "\"yes\" when at most the empty programs' time per loop, \"inconclusive\" above it (bpftrace's",
-            "own time is not measured here). The programs that ran: " + "; ".join(ran) + ".",
+        ] + self.peer_rule() + [
+            "The programs that ran: " + "; ".join(ran) + ".",
             "",
         ] + rep.table(self.rows())
+
+    def peer_rule(self):
+        """How the tracked rows are held against bpftrace's minimal script."""
+        if PEER in self.configs:
+            return [f"bpftrace's minimal script (`bpftrace {os.path.relpath(PEER_BT, ROOT)}`, configuration",
+                    f"{PEER}, measured alike): \"yes\" when every round of kvmtrace-bpf is below every",
+                    "round of bpftrace, \"no\" when every round is above, \"inconclusive\" when they overlap."]
+        return ["bpftrace's minimal script, not installed here, whose program on sched_switch costs at",
+                "least the empty one there: \"yes\" when at most the empty programs' time per loop,",
+                "\"inconclusive\" above it (bpftrace's own time is not measured)."]
 
     def notes(self):
         """The rows of sched_switch in a configuration whose tracer left it alone (met: no
@@ -211,7 +235,11 @@ class Sched(Workload):
         def share(c):
             """The target of the time in the programs: the issue's for a bench that is not a
             VM; tracked, below bpftrace's minimal script (at least the empty program)."""
-            return (SHARE,) if c.startswith("tracer") else (BPFTRACE, "", "floor:bpf_share_pct.empty")
+            if c.startswith("tracer"):
+                return (SHARE,)
+            if PEER in self.configs:
+                return (BPFTRACE, "", f"peer:bpf_share_pct.{PEER}")
+            return (BPFTRACE, "", "floor:bpf_share_pct.empty")
 
         iters = (("tracer", "not tracked"), ("tracked", "tracked (-p)"))
         return both(lambda c, m, t: (
@@ -225,6 +253,7 @@ class Sched(Workload):
             f"bpf_share_pct.{c}", f"time in the programs of {m} per bench loop (all that ran; bpf_stats: "
             f"an estimate of the slowdown), bench {t}", "%", 3) + share(c)
         ) + [
+        ] + self.peer_rows() + [
             ("slowdown_pct.empty", "bench slowdown, empty programs attached (floor of any tp_btf tracer)", "%", 2),
             ("slowdown_pct.baseline", "bench \"slowdown\", nothing attached (A/A: the noise of the method)", "%", 2),
             ("noise_pct", "noise: change between the two detached windows of a session, absolute", "%", 2),
@@ -259,3 +288,14 @@ class Sched(Workload):
         ] + both(lambda c, m, t: (
             f"usecs_per_op.{c}", f"bench, {m} attached, bench {t}", "µs/loop", 3)
         )
+
+    def peer_rows(self):
+        if PEER not in self.configs:
+            return []
+        return [
+            (f"bpf_share_pct.{PEER}", "time in the programs of bpftrace's minimal script per bench loop "
+             "(all that ran; bpf_stats)", "%", 3),
+            (f"ns_per_run.{PEER}.sched_switch", "bpftrace's program on sched_switch (a tracepoint "
+             "program, as bpftrace attaches it)", "ns/run", 1),
+            (f"slowdown_pct.{PEER}", "bench slowdown, bpftrace's minimal script attached", "%", 2),
+        ]

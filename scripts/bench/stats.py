@@ -247,6 +247,17 @@ def below_floor(value, floor):
     return "yes" if value <= floor else "inconclusive"
 
 
+def below_peer(mine, peer):
+    """The verdict of "below a peer measured alike", each figure as (median, min, max, n) over
+    the rounds: "yes" when every round of mine is below every round of the peer, "no" when
+    every round is above, "inconclusive" when they overlap, "n/a" without both figures."""
+    if mine is None or peer is None:
+        return "n/a"
+    if mine[2] < peer[1]:
+        return "yes"
+    return "no" if mine[1] > peer[2] else "inconclusive"
+
+
 def peer_ratio(peer, kvmtrace):
     """A peer's median slowdown over kvmtrace-bpf's, as the report prints it: "1.6×"; "n/a"
     when either is missing or kvmtrace-bpf's is not above zero (no ratio to a slowdown the

@@ -266,6 +266,15 @@ class TestVerdicts(unittest.TestCase):
         self.assertEqual(stats.below_floor(None, 0.9), "n/a")
         self.assertEqual(stats.below_floor(0.1, None), "n/a")
 
+    def test_below_a_peer_measured_alike(self):
+        bpftrace = (30.0, 28.0, 33.0, 6)
+        self.assertEqual(stats.below_peer((18.2, 18.1, 18.5, 6), bpftrace), "yes")
+        self.assertEqual(stats.below_peer((40.0, 34.0, 41.0, 6), bpftrace), "no")
+        # One round of each on the other's side: the rounds cannot tell.
+        self.assertEqual(stats.below_peer((27.0, 20.0, 29.0, 6), bpftrace), "inconclusive")
+        self.assertEqual(stats.below_peer(None, bpftrace), "n/a")
+        self.assertEqual(stats.below_peer((1.0, 1.0, 1.0, 6), None), "n/a")
+
     def test_peer_ratio(self):
         self.assertEqual(stats.peer_ratio(16.47, 10.55), "1.6×")
         self.assertEqual(stats.peer_ratio(5, 0), "n/a (kvmtrace-bpf ≤ 0)")
@@ -318,6 +327,14 @@ class TestReport(unittest.TestCase):
         lines = rep.table(rows)
         self.assertEqual(lines[2], "| S | 0.050 | 0.040 – 0.060 | % | < bpftrace's minimal script | yes |")
         self.assertEqual(lines[3], "| T | 5.000 | 4.000 – 6.000 | % | < bpftrace's minimal script | inconclusive |")
+
+    def test_peer_rule(self):
+        rep = self.report({"s": (18.2, 18.1, 18.5, 6), "b": (30.0, 28.0, 33.0, 6)})
+        rows = [("s", "S", "%", 3, "< bpftrace's minimal script", "", "peer:b"),
+                ("s", "S", "%", 3, "< bpftrace's minimal script", "", "peer:gone")]
+        lines = rep.table(rows)
+        self.assertEqual(lines[2], "| S | 18.200 | 18.100 – 18.500 | % | < bpftrace's minimal script | yes |")
+        self.assertEqual(lines[3], "| S | 18.200 | 18.100 – 18.500 | % | < bpftrace's minimal script | n/a |")
 
     def test_what_the_tracer_attaches_in_both_modes(self):
         rep = self.report({})
