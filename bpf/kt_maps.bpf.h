@@ -34,9 +34,9 @@ struct {
 
 /*
  * One bit per block of KT_BLOCK_TGIDS tgids: does the block hold a tracked VM? Looked at
- * first. 32 KiB is within kmalloc's reach, hence in the kernel's direct map: where the bitmap's vmalloc'd pages
- * cost a bio of no VM a TLB miss (~30 ns here, after the VM exit of its submission), this
- * costs a cache line at most.
+ * first. 32 KiB is within kmalloc's reach, hence in the kernel's direct map: where the bitmap's
+ * vmalloc'd pages cost a bio of no VM a TLB miss (~30 ns here, after the VM exit of its
+ * submission), this costs a cache line at most.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -102,6 +102,27 @@ struct {
 	__type(key, struct kt_net_key);
 	__type(value, struct kt_net_stat);
 } net_stats SEC(".maps");
+
+/*
+ * Where kt_thread_get builds a new thread entry: on its stack, the entry would add its size to
+ * every hook's call chain, whose frames the verifier bounds to 512 bytes together. One slot per
+ * context that can interrupt another on a CPU (task, softirq, hardirq, NMI), taken in order:
+ * a program that interrupts one building an entry builds its own in the next slot.
+ */
+#define KT_DRAFT_LEVELS	4
+
+struct kt_thread_drafts {
+	__u32 depth;		/* slots in use on this CPU */
+	__u32 pad;
+	struct kt_thread slot[KT_DRAFT_LEVELS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_thread_drafts);
+} thread_drafts SEC(".maps");
 
 /*
  * The vCPU whose kvm_exit ran last on this CPU, while it keeps the CPU: its exits' state, taken
@@ -344,41 +365,34 @@ static __noinline struct kt_vm *kt_track_vm(__u32 tgid, __u64 now, __u32 how, co
 	return bpf_map_lookup_elem(&vms, &tgid);
 }
 
-/*
- * The thread's entry, created on first sight; a stale entry of a reused tid is reset. start_ns:
- * when the thread began (0: unknown); one born after its VM was tracked is counted from birth.
- * Out of line: the entry it makes on its stack would weigh on every hook's frame.
- */
-static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm,
-						       __u64 start_ns)
+/* Makes tid's entry (t: its stale one, if any) from fresh, built by kt_thread_get. */
+static __always_inline struct kt_thread *kt_thread_make(__u32 tid, __u32 tgid, struct kt_vm *vm,
+							__u64 start_ns, struct kt_thread *t,
+							struct kt_thread *fresh)
 {
-	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	struct kt_thread fresh = {};
 	long err;
 
-	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
-	    !(t->flags & KT_THREAD_FOLDED))
-		return t;
-	fresh.tgid = tgid;
-	fresh.vm_birth_ns = vm->birth_ns;
-	fresh.born_ns = bpf_ktime_get_ns();
+	__builtin_memset(fresh, 0, sizeof(*fresh));
+	fresh->tgid = tgid;
+	fresh->vm_birth_ns = vm->birth_ns;
+	fresh->born_ns = bpf_ktime_get_ns();
 	/* The kernel's counters start at 0 when a thread is born: from birth, 0 is the baseline. */
 	if (!(vm->flags & KT_VM_FROM_BIRTH) && !(start_ns && start_ns >= vm->birth_ns)) {
-		fresh.run_delay_seen = KT_NO_RUN_DELAY;
-		fresh.exec_seen = KT_NO_COUNTER;
-		fresh.io_read_seen = KT_NO_COUNTER;
-		fresh.io_write_seen = KT_NO_COUNTER;
-		fresh.gtime_seen = KT_NO_COUNTER;
-		fresh.utime_seen = KT_NO_COUNTER;
-		fresh.stime_seen = KT_NO_COUNTER;
+		fresh->run_delay_seen = KT_NO_RUN_DELAY;
+		fresh->exec_seen = KT_NO_COUNTER;
+		fresh->io_read_seen = KT_NO_COUNTER;
+		fresh->io_write_seen = KT_NO_COUNTER;
+		fresh->gtime_seen = KT_NO_COUNTER;
+		fresh->utime_seen = KT_NO_COUNTER;
+		fresh->stime_seen = KT_NO_COUNTER;
 	}
 	/*
 	 * NOEXIST where there was none: the task iterator and the thread's own exit hook may make
 	 * it at once on two CPUs, and the one that loses takes the winner's entry.
 	 */
-	err = bpf_map_update_elem(&threads, &tid, &fresh, t ? BPF_EXIST : BPF_NOEXIST);
+	err = bpf_map_update_elem(&threads, &tid, fresh, t ? BPF_EXIST : BPF_NOEXIST);
 	if (err == -KT_ENOENT)	/* the stale entry went meanwhile */
-		err = bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+		err = bpf_map_update_elem(&threads, &tid, fresh, BPF_NOEXIST);
 	if (err == -KT_EEXIST)
 		return bpf_map_lookup_elem(&threads, &tid);
 	if (err) {
@@ -387,6 +401,34 @@ static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct 
 	}
 	__sync_fetch_and_add(&vm->nr_threads, 1);
 	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/*
+ * The thread's entry, created on first sight; a stale entry of a reused tid is reset. start_ns:
+ * when the thread began (0: unknown); one born after its VM was tracked is counted from birth.
+ * Out of line, and the new entry built in thread_drafts: it would weigh on every hook's frame.
+ */
+static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct kt_vm *vm,
+						       __u64 start_ns)
+{
+	struct kt_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct kt_thread_drafts *drafts;
+	__u32 zero = 0, depth;
+
+	if (t && t->tgid == tgid && t->vm_birth_ns == vm->birth_ns &&
+	    !(t->flags & KT_THREAD_FOLDED))
+		return t;
+	drafts = bpf_map_lookup_elem(&thread_drafts, &zero);
+	/* More levels than contexts cannot nest; the entry is lost like one the map cannot hold. */
+	if (!drafts || drafts->depth >= KT_DRAFT_LEVELS) {
+		kt_count_drop(KT_DROP_THREAD_FULL);
+		return NULL;
+	}
+	depth = drafts->depth++;
+	t = kt_thread_make(tid, tgid, vm, start_ns, t,
+			   &drafts->slot[depth & (KT_DRAFT_LEVELS - 1)]);
+	drafts->depth = depth;
+	return t;
 }
 
 /*
