@@ -177,9 +177,12 @@ io_share=$(share "$csv")
 t_check "I/O loop: guest mode is under half of its CPU ($io_share)" \
 	"$T_PYTHON" -c "import sys; sys.exit($io_share >= 0.5)"
 t_oracle from-ktvmm --trace "$out/io.trace" --field exit_io --out "$out/io.own"
-t_check "its exits within 1% of its KVM_EXIT_IO count" \
+# The host's interrupts make exits of their own, which the VMM never sees: ~1% of these, at
+# 250 Hz (KVM's irq_exits; on VMX and SVM, their interrupt exit reason).
+t_check "its exits, less the host's interrupts', within 1% of its KVM_EXIT_IO count" \
 	t_oracle check-column --csv "$csv" --column exits --samples "$out/io.own" --key vm \
-	--tol 0.01
+	--tol 0.01 --less-exits "$out/io/ktvmm-$io.exits.csv" \
+	--reasons irq_exits,EXTERNAL_INTERRUPT,INTR
 vcpu_tid=$(sed -n 's/.*(tids \([0-9]*\)).*/\1/p' "$out/io.err")
 t_check "vCPU rows are its vCPU thread's ($vcpu_tid) only, not the main thread's that pokes" \
 	test "$(t_column "$out/io/ktvmm-$io.vcpu.csv" tid | sort -u)" = "$vcpu_tid"
