@@ -103,6 +103,22 @@ struct {
 	__type(value, struct kt_net_stat);
 } net_stats SEC(".maps");
 
+/* By tgid, for VMs tracked at exec; user space takes each at its VM's last row. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct kt_vmm_args);
+} vmm_args SEC(".maps");
+
+/* Never written: the zeroes a new vmm_args entry starts from (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_vmm_args);
+} vmm_args_blank SEC(".maps");
+
 /*
  * Where kt_thread_get builds a new thread entry: on its stack, the entry would add its size to
  * every hook's call chain, whose frames the verifier bounds to 512 bytes together. One slot per

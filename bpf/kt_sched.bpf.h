@@ -495,6 +495,33 @@ static __always_inline bool kt_scan_offers(__u32 tid, __u32 tgid, bool kthread, 
 }
 
 /*
+ * Keeps the arguments of the VMM the current task has just exec'd, VM incarnation birth_ns's:
+ * exec has copied them onto its new stack, present in memory.
+ */
+static __always_inline void kt_keep_args(__u32 tgid, __u64 birth_ns)
+{
+	struct task_struct *current = (struct task_struct *)bpf_get_current_task();
+	__u64 start = BPF_CORE_READ(current, mm, arg_start);
+	__u64 len = BPF_CORE_READ(current, mm, arg_end) - start;
+	const struct kt_vmm_args *blank;
+	struct kt_vmm_args *a;
+	__u32 zero = 0;
+
+	blank = bpf_map_lookup_elem(&vmm_args_blank, &zero);
+	if (!blank || bpf_map_update_elem(&vmm_args, &tgid, blank, BPF_ANY))
+		return;
+	a = bpf_map_lookup_elem(&vmm_args, &tgid);
+	if (!a)
+		return;
+	if (len > sizeof(a->args))
+		len = sizeof(a->args);
+	if (bpf_probe_read_user(a->args, len, (const void *)start))
+		return;
+	a->len = len;
+	a->birth_ns = birth_ns;
+}
+
+/*
  * sched_process_exec: a tracked process that execs another program is no longer that VM
  * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
  * one, tracked from its first instruction.
@@ -502,11 +529,16 @@ static __always_inline bool kt_scan_offers(__u32 tid, __u32 tgid, bool kthread, 
 static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *task,
 				       const char *comm)
 {
+	struct kt_vm *vm;
+
 	now = kt_now(now);
 	if (kt_is_tracked(task->tgid))
 		kt_exec_retires(now, task);
-	if (discover && kt_comm_is_vmm(comm))
-		kt_track_vm(task->tgid, now, KT_VM_BY_NAME, comm);
+	if (!discover || !kt_comm_is_vmm(comm))
+		return;
+	vm = kt_track_vm(task->tgid, now, KT_VM_BY_NAME, comm);
+	if (vm && vm->birth_ns == now)
+		kt_keep_args(task->tgid, now);
 }
 
 #endif /* KT_SCHED_BPF_H */

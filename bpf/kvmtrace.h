@@ -167,6 +167,20 @@ struct kt_vm {
 	char comm[KT_COMM_LEN];	/* its name when tracking began: names one first drained dead */
 };
 
+/*
+ * A VMM's arguments as it exec'd (NUL-separated, their first KT_ARGS_LEN bytes): the name of a VM
+ * whose process went before user space read its /proc/PID/cmdline (QEMU -daemonize: the process
+ * that execs exits once its fork runs the VM, often within the first interval).
+ */
+#define KT_ARGS_LEN		512
+
+struct kt_vmm_args {
+	__u64 birth_ns;		/* the kt_vm incarnation they belong to; 0 while being written */
+	__u32 len;
+	__u32 pad;
+	char args[KT_ARGS_LEN];
+};
+
 /* Key of the dead_vms map: a VM that has exited and awaits its last row. */
 struct kt_vm_key {
 	__u32 tgid;

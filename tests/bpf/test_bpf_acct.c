@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -868,11 +870,37 @@ static void exec_as(struct acct_test *skel, __u64 now, __u32 tgid, const char *n
 	EVENT(skel, t_exec, 0, now, tgid, tgid, now, comm[0], comm[1]);
 }
 
+/* vmm_args of tgid: this process's arguments (it runs the exec hook), of incarnation birth. */
+static void assert_args_kept(struct acct_test *skel, __u32 tgid, __u64 birth)
+{
+	char own[KT_ARGS_LEN];
+	struct kt_vmm_args a;
+	ssize_t n;
+	int fd = open("/proc/self/cmdline", O_RDONLY);
+
+	assert_true(fd >= 0);
+	n = read(fd, own, sizeof(own));
+	close(fd);
+	assert_true(n > 0);
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.vmm_args, &tgid, sizeof(tgid), &a,
+					      sizeof(a), 0), 0);
+	assert_int_equal(a.birth_ns, birth);
+	assert_int_equal(a.len, n);
+	assert_memory_equal(a.args, own, n);
+}
+
 /* exec of a VMM binary starts tracking; exec of anything else by a VM retires it. */
 static void test_exec_discovery(void **state)
 {
 	struct acct_test *skel = *state;
+	cpu_set_t cpu0, all;
 	struct kt_vm vm;
+
+	/* On the CPU the hook runs on: in this process, whose arguments it can read. */
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpu0), &cpu0), 0);
 
 	exec_as(skel, 100, 3001, "qemu-system-x86");
 	exec_as(skel, 100, 3002, "kvm");
@@ -888,11 +916,17 @@ static void test_exec_discovery(void **state)
 	assert_false(vm_of(skel, 3004, &vm));
 	assert_true(vm_of(skel, 3005, &vm));
 
+	/* Its arguments are kept for its incarnation: here the test runner's own. */
+	assert_args_kept(skel, 3001, 100);
+	assert_args_kept(skel, 3005, 100);
+
 	exec_as(skel, 200, 3001, "sh");
 	assert_false(vm_of(skel, 3001, &vm));
 	exec_as(skel, 300, 3002, "qemu-kvm");	/* re-exec of a VMM: a new incarnation */
 	assert_true(vm_of(skel, 3002, &vm));
 	assert_int_equal(vm.birth_ns, 300);
+	assert_args_kept(skel, 3002, 300);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
 /* With -p, only the given processes are traced: kvm events and execs discover nothing. */

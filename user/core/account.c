@@ -229,7 +229,7 @@ static struct vm_state *vm_state_get(struct account *a, const struct kt_vm *vm)
 		return vs;
 	}
 	/* Gone already: named as identify() names a process by its comm, from the name it had. */
-	if (a->src.identify(a->src.ctx, vm->tgid, name, sizeof(name), vs->uuid, sizeof(vs->uuid)))
+	if (a->src.identify(a->src.ctx, vm, name, sizeof(name), vs->uuid, sizeof(vs->uuid)))
 		snprintf(name, sizeof(name), "%.*s-%u", (int)sizeof(vm->comm),
 			 vm->comm[0] ? vm->comm : "pid", vm->tgid);
 	/* Two live VMs with one name would share a file: the later one gets its PID appended. */

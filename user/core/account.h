@@ -40,9 +40,9 @@ struct kvm_exit_counts {
 
 /* What the accounting asks of the host (vmsource.c: /proc and libvirt); unit tests give fakes. */
 struct vm_source {
-	/* The VM's name and UUID ("" when unknown) for pid; -1 if the process is gone. */
-	int (*identify)(void *ctx, int pid, char *name, size_t name_len, char *uuid,
-			size_t uuid_len);
+	/* The VM's name and UUID ("" when unknown); -1 if its process is gone, unnamed. */
+	int (*identify)(void *ctx, const struct kt_vm *vm, char *name, size_t name_len,
+			char *uuid, size_t uuid_len);
 	/* The process's user/system/guest ticks; -1 if it is gone. */
 	int (*cputime)(void *ctx, int pid, struct proc_cputime *ct);
 	/* A thread's name; -1 if it is gone. */

@@ -144,7 +144,7 @@ static uint32_t launcher_of(struct lifecycle *lc, int pid)
 	char name[KT_NAME_MAX], uuid[KT_UUID_LEN];
 	uint32_t launcher;
 
-	if (discovery_identify(PROC, pid, name, sizeof(name), uuid, sizeof(uuid)))
+	if (discovery_identify(PROC, pid, NULL, name, sizeof(name), uuid, sizeof(uuid)))
 		return 0;
 	launcher = account_vm_named(lc->account, name);
 	if (!launcher || launcher == (uint32_t)pid)

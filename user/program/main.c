@@ -366,6 +366,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	run.host.domains = domains_open(opts.libvirt_uri, opts.interval_s);
+	run.host.tracer = run.tracer;
 	src = host_vm_source(&run.host);
 	account_options(&run, &aopts);
 	run.account = account_new(&src, &aopts);

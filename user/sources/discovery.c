@@ -281,18 +281,23 @@ uint64_t discovery_now_ticks(void)
 	       (uint64_t)ts.tv_nsec * sysconf(_SC_CLK_TCK) / 1000000000;
 }
 
-int discovery_identify(const char *proc, int pid, char *name, size_t name_len, char *uuid,
-		       size_t uuid_len)
+int discovery_identify(const char *proc, int pid, const struct exec_args *exec, char *name,
+		       size_t name_len, char *uuid, size_t uuid_len)
 {
 	char path[512], comm[64];
 	static char cmdline[65536];
+	const char *args = cmdline;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc, pid);
 	n = read_file(path, cmdline, sizeof(cmdline));
-	if (n <= 0 || vm_uuid_from_cmdline(cmdline, n, uuid, uuid_len))
+	if (n <= 0 && exec && exec->len) {
+		args = exec->args;
+		n = exec->len;
+	}
+	if (n <= 0 || vm_uuid_from_cmdline(args, n, uuid, uuid_len))
 		uuid[0] = '\0';
-	if (n > 0 && !vm_name_from_cmdline(cmdline, n, name, name_len))
+	if (n > 0 && !vm_name_from_cmdline(args, n, name, name_len))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc, pid);
 	if (read_comm(path, comm, sizeof(comm)))

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvmtrace.h"
+
 /* User, system and guest time of a process, in clock ticks (USER_HZ), from /proc/PID/stat. */
 struct proc_cputime {
 	uint64_t utime;		/* includes guest time */
@@ -75,12 +77,19 @@ uint64_t discovery_now_ticks(void);
 /* The UUID in a VMM command line (QEMU's "-uuid U"): 0 and out filled (37 bytes), or -1. */
 int vm_uuid_from_cmdline(const char *cmdline, size_t len, char *out, size_t outlen);
 
+/* The arguments a VMM exec'd with, as the exec hook kept them: whole ones, NUL-separated. */
+struct exec_args {
+	char args[KT_ARGS_LEN];
+	size_t len;		/* 0: none kept */
+};
+
 /*
- * A VM's name and UUID from pid's command line: the name from vm_name_from_cmdline, else
- * "<comm>-<pid>"; the UUID, or "" when there is none. Returns -1 if pid is gone.
+ * A VM's name and UUID from pid's command line, or where it reads empty (the process exits or
+ * is gone) from exec (NULL: none): the name from vm_name_from_cmdline, else "<comm>-<pid>"; the
+ * UUID, or "" when there is none. Returns -1 if pid is gone and exec names no VM.
  */
-int discovery_identify(const char *proc, int pid, char *name, size_t name_len, char *uuid,
-		       size_t uuid_len);
+int discovery_identify(const char *proc, int pid, const struct exec_args *exec, char *name,
+		       size_t name_len, char *uuid, size_t uuid_len);
 
 /* Parses a /proc/PID/stat line (comm may hold spaces and parentheses). Returns 0 or -1. */
 int parse_proc_stat(const char *line, struct proc_cputime *ct);

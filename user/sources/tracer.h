@@ -87,6 +87,12 @@ int tracer_drain(struct tracer *tr, struct snapshot *s);
 /* After a dead VM's last row: frees its entries in every map. */
 void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_vm *vm);
 
+/*
+ * The arguments vm's VMM exec'd with, as the exec hook kept them (whole ones, into buf of len
+ * bytes): how many bytes, 0 when none were kept (a VM not found at exec).
+ */
+size_t tracer_exec_args(struct tracer *tr, const struct kt_vm *vm, char *buf, size_t len);
+
 void tracer_close(struct tracer *tr);
 
 void snapshot_free(struct snapshot *s);

@@ -454,8 +454,36 @@ static void forget_taps(struct tracer *tr, const struct kt_vm *vm)
 	tr->nr_taps = kept;
 }
 
+/* vm's entry in vmm_args, when there is one of this incarnation. */
+static bool exec_args_of(struct tracer *tr, const struct kt_vm *vm, struct kt_vmm_args *a)
+{
+	__u32 tgid = vm->tgid;
+
+	return !bpf_map__lookup_elem(tr->skel->maps.vmm_args, &tgid, sizeof(tgid), a, sizeof(*a),
+				     0) && a->birth_ns == vm->birth_ns;
+}
+
+size_t tracer_exec_args(struct tracer *tr, const struct kt_vm *vm, char *buf, size_t len)
+{
+	struct kt_vmm_args a;
+	const char *end;
+	size_t n;
+
+	if (!exec_args_of(tr, vm, &a))
+		return 0;
+	/* The last argument may be cut short: up to the last NUL only. */
+	end = memrchr(a.args, '\0', a.len < sizeof(a.args) ? a.len : sizeof(a.args));
+	n = end ? (size_t)(end + 1 - a.args) : 0;
+	if (n > len)
+		n = 0;
+	memcpy(buf, a.args, n);
+	return n;
+}
+
 void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_vm *vm)
 {
+	struct kt_vmm_args args;
+	__u32 tgid = vm->tgid;
 	struct kt_vm_key key = { .tgid = vm->tgid, .birth_ns = vm->birth_ns };
 	size_t i;
 
@@ -473,6 +501,8 @@ void tracer_forget(struct tracer *tr, const struct snapshot *s, const struct kt_
 		if (s->nets[i].key.tgid == vm->tgid && s->nets[i].key.vm_birth_ns == vm->birth_ns)
 			bpf_map__delete_elem(tr->skel->maps.net_stats, &s->nets[i].key,
 					     sizeof(s->nets[i].key), 0);
+	if (exec_args_of(tr, vm, &args))
+		bpf_map__delete_elem(tr->skel->maps.vmm_args, &tgid, sizeof(tgid), 0);
 	forget_taps(tr, vm);
 }
 

@@ -23,14 +23,18 @@ static const struct domain_info *domain_of(struct host *h, int pid, const char *
 	return dom ? dom : domains_by_uuid(doms, uuid);
 }
 
-static int host_identify(void *ctx, int pid, char *name, size_t name_len, char *uuid,
-			 size_t uuid_len)
+static int host_identify(void *ctx, const struct kt_vm *vm, char *name, size_t name_len,
+			 char *uuid, size_t uuid_len)
 {
+	struct host *h = ctx;
 	const struct domain_info *dom;
+	static struct exec_args exec;
+	int pid = vm->tgid;
 
-	if (discovery_identify(PROC, pid, name, name_len, uuid, uuid_len))
+	exec.len = h->tracer ? tracer_exec_args(h->tracer, vm, exec.args, sizeof(exec.args)) : 0;
+	if (discovery_identify(PROC, pid, &exec, name, name_len, uuid, uuid_len))
 		return -1;
-	dom = domain_of(ctx, pid, uuid);
+	dom = domain_of(h, pid, uuid);
 	if (dom) {
 		snprintf(name, name_len, "%s", dom->name);
 		snprintf(uuid, uuid_len, "%s", dom->uuid);

@@ -40,6 +40,7 @@ struct host_kvm_stats {
  */
 struct host {
 	struct domains *domains;
+	struct tracer *tracer;		/* the arguments VMMs exec'd with; NULL: none */
 	struct iface_binding *taps;
 	size_t nr_taps;
 	struct host_kvm_stats *kvm;

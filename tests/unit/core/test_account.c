@@ -21,10 +21,11 @@ struct fake_host {
 	struct kvm_exit_counts kvm;	/* KVM's statistics; invalid: the VMM holds none */
 };
 
-static int fake_identify(void *ctx, int pid, char *name, size_t name_len, char *uuid,
-			 size_t uuid_len)
+static int fake_identify(void *ctx, const struct kt_vm *vm, char *name, size_t name_len,
+			 char *uuid, size_t uuid_len)
 {
 	struct fake_host *h = ctx;
+	uint32_t pid = vm->tgid;
 
 	if (h->gone)
 		return -1;

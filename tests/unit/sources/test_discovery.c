@@ -153,6 +153,7 @@ static void fake_process(const char *root, int pid, const char *comm, char state
 static void test_scan_and_describe(void **state)
 {
 	char root[] = "/tmp/kt-proc-XXXXXX", path[512], name[256], uuid[37];
+	static struct exec_args exec;
 	static const char qemu_cmd[] = "qemu-system-x86_64\0-name\0guest=alpha\0-uuid\0"
 				       "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f\0";
 	int pids[8];
@@ -173,14 +174,30 @@ static void test_scan_and_describe(void **state)
 	assert_true(discovery_alive(root, 100));
 	assert_false(discovery_alive(root, 400));
 	assert_false(discovery_alive(root, 999));
-	assert_int_equal(discovery_identify(root, 100, name, sizeof(name), uuid, sizeof(uuid)), 0);
+	assert_int_equal(discovery_identify(root, 100, NULL, name, sizeof(name), uuid,
+					    sizeof(uuid)), 0);
 	assert_string_equal(name, "alpha");
 	assert_string_equal(uuid, "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f");
-	assert_int_equal(discovery_identify(root, 300, name, sizeof(name), uuid, sizeof(uuid)), 0);
+	assert_int_equal(discovery_identify(root, 300, NULL, name, sizeof(name), uuid,
+					    sizeof(uuid)), 0);
 	assert_string_equal(name, "kvm-300");
 	assert_string_equal(uuid, "");
-	assert_int_equal(discovery_identify(root, 999, name, sizeof(name), uuid, sizeof(uuid)),
-			 -1);
+	assert_int_equal(discovery_identify(root, 999, NULL, name, sizeof(name), uuid,
+					    sizeof(uuid)), -1);
+	/* The arguments it exec'd with name one exiting (its cmdline reads empty) or gone. */
+	memcpy(exec.args, qemu_cmd, sizeof(qemu_cmd) - 1);
+	exec.len = sizeof(qemu_cmd) - 1;
+	assert_int_equal(discovery_identify(root, 400, &exec, name, sizeof(name), uuid,
+					    sizeof(uuid)), 0);
+	assert_string_equal(name, "alpha");
+	assert_string_equal(uuid, "7b2c1f3e-8d4a-4e6b-9c0d-1a2b3c4d5e6f");
+	assert_int_equal(discovery_identify(root, 999, &exec, name, sizeof(name), uuid,
+					    sizeof(uuid)), 0);
+	assert_string_equal(name, "alpha");
+	/* Its own command line first, where it has one. */
+	assert_int_equal(discovery_identify(root, 300, &exec, name, sizeof(name), uuid,
+					    sizeof(uuid)), 0);
+	assert_string_equal(name, "kvm-300");
 
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	assert_int_equal(system(path), 0);
