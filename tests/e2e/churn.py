@@ -6,10 +6,10 @@ it with wait4, whose rusage is the oracle of its whole life's CPU time.
 
     churn.py KTVMM SECONDS OUT [--vms N] [--seed S]
 
-Keeps about N VMMs alive for SECONDS, then kills the rest. Writes OUT: one line per VMM,
-"PID CPU_NS VCPUS STATUS START" (user + system time from wait4, its vCPUs, wait4's status: a VMM
-that ended before its SIGKILL says why it may have made no VM; and when it was started, Unix time
-in seconds). Stops by itself.
+Keeps about N VMMs alive for SECONDS, then kills the rest, each once it has lived MIN_LIFE.
+Writes OUT: one line per VMM, "PID CPU_NS VCPUS STATUS START" (user + system time from wait4,
+its vCPUs, wait4's status: a VMM that ended before its SIGKILL says why it may have made no VM;
+and when it was started, Unix time in seconds). Stops by itself.
 """
 import argparse
 import os
@@ -17,6 +17,8 @@ import random
 import signal
 import subprocess
 import time
+
+MIN_LIFE = 1.0  # s: the shortest life of a VMM, found by the scan within 2 intervals of -i 0.2
 
 
 def main():
@@ -29,7 +31,7 @@ def main():
     args = p.parse_args()
     rnd = random.Random(args.seed)
     end = time.monotonic() + args.seconds
-    alive = {}          # pid -> (Popen, when to kill, vCPUs, wall clock at its start)
+    alive = {}          # pid -> (Popen, when to kill, not before, vCPUs, wall clock at its start)
     done = []
     kinds = ["hypercall", "io", "none", "hlt"]
 
@@ -39,8 +41,10 @@ def main():
 
     while time.monotonic() < end or alive:
         now = time.monotonic()
-        for pid, (proc, kill_at, vcpus, start) in list(alive.items()):
-            if now >= kill_at or now >= end:
+        for pid, (proc, kill_at, min_end, vcpus, start) in list(alive.items()):
+            # At the end the rest go too, but none before MIN_LIFE: one started just then
+            # would end before a scan could find it.
+            if now >= kill_at or (now >= end and now >= min_end):
                 proc.send_signal(signal.SIGKILL)
                 reap(pid, vcpus, start)
                 del alive[pid]
@@ -51,7 +55,8 @@ def main():
                                      "--exit", kind, "--loop", str(rnd.choice([100, 2000]))],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            alive[proc.pid] = (proc, now + rnd.uniform(1.0, 8.0), vcpus, start)
+            alive[proc.pid] = (proc, now + rnd.uniform(MIN_LIFE, 8.0), now + MIN_LIFE, vcpus,
+                               start)
         time.sleep(0.05)
     with open(args.out, "w") as f:
         for pid, ns, vcpus, status, start in done:
