@@ -2,6 +2,7 @@
 /* What the drain makes of the maps it read, before the accounting sees them. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "snapshot.h"
 
@@ -66,4 +67,27 @@ int snapshot_add_exit_runs(struct snapshot *s)
 		}
 	}
 	return 0;
+}
+
+static bool is_dead_among(const struct snapshot *s, size_t first_dead, const struct kt_vm *vm)
+{
+	size_t i;
+
+	for (i = first_dead; i < s->nr_vms; i++)
+		if (s->vms[i].vm.tgid == vm->tgid && s->vms[i].vm.birth_ns == vm->birth_ns)
+			return true;
+	return false;
+}
+
+void snapshot_drop_retired_twins(struct snapshot *s, size_t nr_live)
+{
+	size_t i, kept = 0;
+
+	if (nr_live == s->nr_vms)	/* no VM ended: the common case */
+		return;
+	for (i = 0; i < nr_live; i++)
+		if (!is_dead_among(s, nr_live, &s->vms[i].vm))
+			s->vms[kept++] = s->vms[i];
+	memmove(s->vms + kept, s->vms + nr_live, (s->nr_vms - nr_live) * sizeof(*s->vms));
+	s->nr_vms = kept + (s->nr_vms - nr_live);
 }

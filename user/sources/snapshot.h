@@ -70,4 +70,10 @@ struct snapshot {
  */
 int snapshot_add_exit_runs(struct snapshot *s);
 
+/*
+ * A VM retired between the walks of vms and dead_vms is in both: drops its live copy, of the
+ * first nr_live VMs (the dead one has its final figures), so that it has one row.
+ */
+void snapshot_drop_retired_twins(struct snapshot *s, size_t nr_live);
+
 #endif /* KT_SNAPSHOT_H */

@@ -395,6 +395,7 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 {
 	struct drain_ctx d = { .tr = tr, .s = s };
 	struct timespec ts;
+	size_t nr_live;
 	int err;
 
 	s->nr_vms = s->nr_threads = s->nr_exits = s->nr_nets = s->nr_percpu = 0;
@@ -421,9 +422,12 @@ int tracer_drain(struct tracer *tr, struct snapshot *s)
 		err = walk_map(tr, tr->skel->maps.exit_stats, add_exit_entry, &d);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.vms, add_vm_entry, &d);
+	nr_live = s->nr_vms;
 	d.dead = true;
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.dead_vms, add_vm_entry, &d);
+	if (!err && !d.err)
+		snapshot_drop_retired_twins(s, nr_live);
 	if (!err)
 		err = walk_map(tr, tr->skel->maps.threads, add_thread_entry, &d);
 	if (!err && !d.err)

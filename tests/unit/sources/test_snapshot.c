@@ -101,11 +101,37 @@ static void test_runs_alone_and_none(void **state)
 	free(s.threads);
 }
 
+/* VM 20 retired between the two walks: in vms and dead_vms; its live copy goes, the order stays. */
+static void test_retired_twin_dropped(void **state)
+{
+	struct snap_vm vms[5] = {
+		{ .vm = { .tgid = 10, .birth_ns = 1 } },
+		{ .vm = { .tgid = 20, .birth_ns = 2 } },
+		{ .vm = { .tgid = 30, .birth_ns = 3 } },
+		{ .dead = true, .vm = { .tgid = 20, .birth_ns = 2 } },
+		{ .dead = true, .vm = { .tgid = 30, .birth_ns = 9 } },	/* an older incarnation */
+	};
+	struct snapshot s = { .vms = vms, .nr_vms = 5 };
+
+	(void)state;
+	snapshot_drop_retired_twins(&s, 3);
+	assert_int_equal(s.nr_vms, 4);
+	assert_int_equal(vms[0].vm.tgid, 10);
+	assert_int_equal(vms[1].vm.tgid, 30);
+	assert_false(vms[1].dead);
+	assert_int_equal(vms[2].vm.tgid, 20);
+	assert_true(vms[2].dead);
+	assert_int_equal(vms[3].vm.birth_ns, 9);
+	snapshot_drop_retired_twins(&s, 4);	/* none dead: nothing goes */
+	assert_int_equal(s.nr_vms, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_runs_join_their_reasons),
 		cmocka_unit_test(test_runs_alone_and_none),
+		cmocka_unit_test(test_retired_twin_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
