@@ -440,10 +440,17 @@ static __noinline struct kt_thread *kt_thread_get(__u32 tid, __u32 tgid, struct 
 		kt_count_drop(KT_DROP_THREAD_FULL);
 		return NULL;
 	}
-	depth = drafts->depth++;
+	/*
+	 * The slot is taken before it is written and given back after, so that a program that
+	 * interrupts this one sees it taken: the barriers keep the draft's stores in between.
+	 */
+	depth = drafts->depth;
+	*(volatile __u32 *)&drafts->depth = depth + 1;
+	asm volatile("" ::: "memory");
 	t = kt_thread_make(tid, tgid, vm, start_ns, t,
 			   &drafts->slot[depth & (KT_DRAFT_LEVELS - 1)]);
-	drafts->depth = depth;
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&drafts->depth = depth;
 	return t;
 }
 
