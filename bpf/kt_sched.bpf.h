@@ -524,17 +524,28 @@ static __always_inline void kt_keep_args(__u32 tgid, __u64 birth_ns)
 /*
  * sched_process_exec: a tracked process that execs another program is no longer that VM
  * (de_thread has already ended its other threads); a process that execs a VMM binary becomes
- * one, tracked from its first instruction.
+ * one, tracked from its first instruction. One user space tracked before it exec'd its first
+ * VMM binary goes on as that VM: libvirt reports the child it forked for QEMU as the domain's
+ * before the child execs QEMU.
  */
 static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *task,
 				       const char *comm)
 {
+	bool vmm = discover && kt_comm_is_vmm(comm);
+	__u32 tgid = task->tgid;
 	struct kt_vm *vm;
 
 	now = kt_now(now);
-	if (kt_is_tracked(task->tgid))
+	if (kt_is_tracked(tgid)) {
+		vm = bpf_map_lookup_elem(&vms, &tgid);
+		if (vm && vmm && !(vm->flags & KT_VM_BY_NAME)) {
+			__sync_fetch_and_or(&vm->flags, KT_VM_BY_NAME);
+			kt_keep_args(tgid, vm->birth_ns);
+			return;
+		}
 		kt_exec_retires(now, task);
-	if (!discover || !kt_comm_is_vmm(comm))
+	}
+	if (!vmm)
 		return;
 	vm = kt_track_vm(task->tgid, now, KT_VM_BY_NAME, comm);
 	if (vm && vm->birth_ns == now)

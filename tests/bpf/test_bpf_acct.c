@@ -926,6 +926,13 @@ static void test_exec_discovery(void **state)
 	assert_true(vm_of(skel, 3002, &vm));
 	assert_int_equal(vm.birth_ns, 300);
 	assert_args_kept(skel, 3002, 300);
+	/* Tracked by user space before its first VMM exec (libvirt's child): the same VM goes on. */
+	track(skel, 400, 3006);
+	exec_as(skel, 500, 3006, "qemu-system-x86");
+	assert_true(vm_of(skel, 3006, &vm));
+	assert_int_equal(vm.birth_ns, 400);
+	assert_int_equal(vm.flags, KT_VM_BY_USER | KT_VM_BY_NAME);
+	assert_args_kept(skel, 3006, 400);
 	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
