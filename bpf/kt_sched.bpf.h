@@ -547,9 +547,9 @@ static __always_inline void kt_on_exec(__u64 now, const struct kt_task_sample *t
 	}
 	if (!vmm)
 		return;
-	vm = kt_track_vm(task->tgid, now, KT_VM_BY_NAME, comm);
+	vm = kt_track_vm(tgid, now, KT_VM_BY_NAME, comm);
 	if (vm && vm->birth_ns == now)
-		kt_keep_args(task->tgid, now);
+		kt_keep_args(tgid, now);
 }
 
 #endif /* KT_SCHED_BPF_H */

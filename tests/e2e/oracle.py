@@ -151,9 +151,10 @@ def check_column(args):
     oracle = interpolate(times, columns[0], end) - interpolate(times, columns[0], start)
     err = abs(traced - oracle) / oracle if oracle else float("inf")
     within = err <= args.tol or abs(traced - oracle) <= args.resolution
-    print(f"check-column: {args.key} {args.column} over {end - start:.3f} s: traced {traced}{less}, "
-          f"oracle {oracle:.0f}, error {100 * err:.2f}% (tolerance {100 * args.tol:.1f}% or "
-          f"{args.resolution}): {'ok' if within else 'OUT OF TOLERANCE'}")
+    print(f"check-column: {args.key} {args.column} over {end - start:.3f} s: "
+          f"traced {traced}{less}, oracle {oracle:.0f}, error {100 * err:.2f}% "
+          f"(tolerance {100 * args.tol:.1f}% or {args.resolution}): "
+          f"{'ok' if within else 'OUT OF TOLERANCE'}")
     return 0 if within else 1
 
 
